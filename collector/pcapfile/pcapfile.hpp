@@ -1,0 +1,100 @@
+#pragma once
+// Capture files without libpcap: a memory-mapped reader for pcap (both byte orders,
+// microsecond and nanosecond) and pcapng (any sections, interfaces, EPB/SPB/OPB, ISB
+// statistics), and a small pcap writer for tests, the demo and the benchmark generator.
+//
+// Reading is the hot path of `pathtrace ingest`: no copy, no allocation per packet.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace pathtrace::pcapfile {
+
+// One packet as stored: bytes point into the mapping and stay valid while the Reader lives.
+struct Packet {
+  std::span<const uint8_t> data;  // captured bytes
+  uint32_t wire_len = 0;          // original length on the wire
+  int64_t ts_ns = 0;              // UNIX time, nanoseconds
+  uint32_t linktype = 0;          // LINKTYPE_* of the interface that captured it
+  uint32_t interface = 0;         // pcapng interface index (0 for pcap)
+};
+
+// What a pcapng Interface Statistics Block said (the last one seen per interface).
+// Every field is optional because writers include what they like.
+struct InterfaceStats {
+  std::optional<int64_t> start_ns;   // isb_starttime
+  std::optional<int64_t> end_ns;     // isb_endtime
+  std::optional<uint64_t> if_recv;   // isb_ifrecv
+  std::optional<uint64_t> if_drop;   // isb_ifdrop
+  std::optional<uint64_t> os_drop;   // isb_osdrop
+};
+
+enum class Format { kPcap, kPcapng };
+
+// Opens and maps `path`. Throws pathtrace::Error(ExitCode::kInput) naming the file when it
+// does not exist, cannot be read, is empty, is not pcap/pcapng (saying what the first bytes
+// were), or its header is cut short.
+class Reader {
+ public:
+  explicit Reader(const std::string& path);
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  Format format() const noexcept { return format_; }
+  // Link type of the first interface (pcap: the file's). 0 if a pcapng has no interface yet.
+  uint32_t linktype() const noexcept { return linktype_; }
+  uint32_t snaplen() const noexcept { return snaplen_; }
+  const std::string& path() const noexcept { return path_; }
+
+  // Reads the next packet into `out`; returns false at a clean end of file.
+  // Throws Error(kInput) "FILE: truncated at byte N (inside packet record K)" when the file
+  // ends inside a record, and "FILE: corrupt record at byte N: why" for impossible lengths.
+  bool next(Packet& out);
+
+  // Statistics blocks seen so far (pcapng only), indexed by interface.
+  const std::vector<InterfaceStats>& interface_stats() const noexcept { return stats_; }
+
+ private:
+  std::string path_;
+  const uint8_t* base_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t pos_ = 0;
+  uint64_t records_ = 0;
+  Format format_ = Format::kPcap;
+  bool swapped_ = false;
+  bool nanos_ = false;
+  uint32_t linktype_ = 0;
+  uint32_t snaplen_ = 0;
+  struct Iface {
+    uint32_t linktype = 0;
+    uint64_t ts_units_per_s = 1000000;  // from if_tsresol
+    int64_t ts_offset_s = 0;            // if_tsoffset
+  };
+  std::vector<Iface> ifaces_;  // pcapng, current section
+  std::vector<InterfaceStats> stats_;
+  bool next_pcapng(Packet& out);
+};
+
+// Writes a classic pcap file (nanosecond magic by default). Throws Error(kInput) naming the
+// file if it cannot be created or written. Used by tests, the lab tooling and bench/.
+class Writer {
+ public:
+  Writer(const std::string& path, uint32_t linktype, uint32_t snaplen = 262144, bool nanos = true);
+  ~Writer();  // flushes and closes
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  void write(int64_t ts_ns, std::span<const uint8_t> data, uint32_t wire_len);
+  void write(int64_t ts_ns, std::span<const uint8_t> data) { write(ts_ns, data, static_cast<uint32_t>(data.size())); }
+
+ private:
+  std::string path_;
+  std::FILE* f_ = nullptr;
+  bool nanos_;
+  std::vector<uint8_t> buf_;
+};
+
+}  // namespace pathtrace::pcapfile

@@ -1,0 +1,35 @@
+#pragma once
+// Analysis: pure functions from sightings to verdicts. No I/O, no clocks, no database.
+//
+//   points + chains + sightings ──group by digest & time──▶ traversals
+//        ──common window, direction, fate──▶ per flow, per hop counts ──▶ verdicts + findings
+//
+// See docs/design.md ("Verdicts") for the rules this implements.
+
+#include <cstdint>
+#include <vector>
+
+#include "correlator/analysis/model.hpp"
+
+namespace pathtrace {
+
+struct AnalysisOptions {
+  // Sightings of one digest further apart than this from the traversal's first sighting
+  // start a new traversal (same packet sent again). Points on one host see a packet
+  // within microseconds; 200 ms leaves room for slow paths and queueing.
+  int64_t max_transit_ns = 200'000'000;
+  // Margin inside the common capture window: packets this close to a point's start or
+  // end are not judged (a capture that was starting or stopping may have missed them).
+  int64_t guard_ns = 100'000'000;
+  // Frames longer than this on the wire are GSO/GRO/TSO aggregates, not wire packets.
+  uint32_t mtu_frame = 1514;
+};
+
+// Groups `sightings` into traversals and judges every flow. `points` must be in path
+// order (points[i].ord == i) with at most kMaxPoints entries; sightings refer to them by
+// ord and to `chains` by index (out-of-range references are an invariant violation).
+// Consumes its inputs; the returned Run holds them, re-ordered. Deterministic.
+Run analyze(std::vector<Point> points, std::vector<Chain> chains,
+            std::vector<Sighting> sightings, const AnalysisOptions& opt = {});
+
+}  // namespace pathtrace

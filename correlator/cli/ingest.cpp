@@ -1,0 +1,177 @@
+#include "correlator/cli/ingest.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <thread>
+#include <unordered_map>
+
+#include "collector/common/error.hpp"
+#include "collector/pcapfile/pcapfile.hpp"
+#include "correlator/cli/packet_filter.hpp"
+
+namespace pathtrace::cli {
+namespace {
+
+// Interns chains by chain_hash (64-bit; a collision between two of a run's few thousand
+// chains is about as likely as 1 in 10^12). Open addressing, power-of-two size.
+class ChainTable {
+ public:
+  ChainTable() : slots_(1024) {}
+
+  uint32_t intern(const packet::Parsed& p) {
+    const uint64_t h = packet::chain_hash(p);
+    std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.used && s.hash == h) return s.index;
+      if (!s.used) {
+        s = {h, static_cast<uint32_t>(chains_.size()), true};
+        Chain c;
+        c.stack = packet::stack_string(p);
+        c.ip.assign(p.ip.begin(), p.ip.begin() + p.n_ip);
+        chains_.push_back(std::move(c));
+        hashes_.push_back(h);
+        if (chains_.size() * 2 > slots_.size()) grow();
+        return static_cast<uint32_t>(chains_.size() - 1);
+      }
+    }
+  }
+  std::vector<Chain>& chains() { return chains_; }
+  const std::vector<uint64_t>& hashes() const { return hashes_; }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t index = 0;
+    bool used = false;
+  };
+  void grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    const std::size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (!s.used) continue;
+      std::size_t i = s.hash & mask;
+      while (slots_[i].used) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+  std::vector<Slot> slots_;
+  std::vector<Chain> chains_;
+  std::vector<uint64_t> hashes_;  // chain_hash of each chain
+};
+
+constexpr uint32_t kMtuFrame = 1518;  // 1500 + Ethernet + one 802.1Q tag
+
+// What one reading thread produces for the points it was given.
+struct Shard {
+  ChainTable chains;
+  std::vector<Sighting> sightings;
+};
+
+void read_point(Point& pt, const IngestOptions& opt, PacketFilter& filter, Shard& shard) {
+  pcapfile::Reader reader(pt.source);
+  pcapfile::Packet pkt;
+  packet::Parsed parsed;
+  uint32_t checked_link = ~0u;
+  bool any = false;
+  while (reader.next(pkt)) {
+    if (pkt.linktype != checked_link) {
+      if (!packet::is_supported(pkt.linktype))
+        throw Error(ExitCode::kInput,
+                    pt.source + ": link type " + std::to_string(pkt.linktype) +
+                        " is not supported (Ethernet 1, raw IP 101/228/229, Linux cooked 113/276)");
+      filter.prepare(pkt.linktype);
+      checked_link = pkt.linktype;
+    }
+    if (!any) pt.start_ns = pkt.ts_ns;
+    any = true;
+    pt.start_ns = std::min(pt.start_ns, pkt.ts_ns);
+    pt.end_ns = std::max(pt.end_ns, pkt.ts_ns);
+    ++pt.packets;
+    pt.bytes += pkt.wire_len;
+    if (pkt.wire_len > kMtuFrame) ++pt.over_mtu;
+    const auto st = packet::parse(pkt.data, pkt.wire_len,
+                                  static_cast<packet::LinkType>(pkt.linktype), opt.parse, parsed);
+    if (st != packet::Status::kOk) {
+      ++pt.discarded[static_cast<std::size_t>(st)];
+      continue;
+    }
+    ++pt.digested;
+    if (!filter.keep(parsed, pkt.data, pkt.wire_len, pkt.linktype)) {
+      ++pt.filtered;
+      continue;
+    }
+    shard.sightings.push_back(Sighting{
+        parsed.digest, pkt.ts_ns, shard.chains.intern(parsed),
+        static_cast<uint16_t>(std::min<uint32_t>(pkt.wire_len, 0xffff)), pt.ord,
+        parsed.tcp_flags});
+  }
+  pt.window_known = any;
+  // pcapng statistics blocks: the capture's own window and drops, when the writer said.
+  for (const auto& s : reader.interface_stats()) {
+    if (s.start_ns && s.end_ns) {
+      pt.start_ns = any ? std::min(pt.start_ns, *s.start_ns) : *s.start_ns;
+      pt.end_ns = any ? std::max(pt.end_ns, *s.end_ns) : *s.end_ns;
+      pt.window_known = true;
+    }
+    if (s.if_drop) pt.if_drop += *s.if_drop;
+    if (s.os_drop) pt.pcap_drop += *s.os_drop;
+  }
+}
+
+}  // namespace
+
+Run ingest_files(std::vector<Point> points, const IngestOptions& opt) {
+  const unsigned nthreads =
+      std::max(1u, std::min<unsigned>(opt.threads, static_cast<unsigned>(points.size())));
+  std::vector<Shard> shards(nthreads);
+  std::vector<std::exception_ptr> errors(nthreads);
+  auto work = [&](unsigned t) {
+    try {
+      PacketFilter filter(opt.filter);
+      for (std::size_t i = t; i < points.size(); i += nthreads) {
+        try {
+          read_point(points[i], opt, filter, shards[t]);
+        } catch (const Error& e) {
+          throw Error(e.code(), "point " + points[i].label + ": " + e.what());
+        }
+      }
+    } catch (...) {
+      errors[t] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < nthreads; ++t) threads.emplace_back(work, t);
+  work(0);
+  for (auto& th : threads) th.join();
+  // Report the error of the earliest point that failed (threads take points round-robin).
+  for (std::size_t i = 0; i < points.size(); ++i)
+    if (errors[i % nthreads]) std::rethrow_exception(errors[i % nthreads]);
+
+  // Merge the shards: one chain table, sightings re-pointed at it.
+  std::vector<Chain> chains;
+  std::size_t total = 0;
+  for (auto& s : shards) total += s.sightings.size();
+  std::vector<Sighting> sightings;
+  sightings.reserve(total);
+  std::unordered_map<uint64_t, uint32_t> by_hash;
+  for (auto& shard : shards) {
+    std::vector<uint32_t> remap;
+    auto& own = shard.chains.chains();
+    for (std::size_t j = 0; j < own.size(); ++j) {
+      const auto [it, fresh] =
+          by_hash.try_emplace(shard.chains.hashes()[j], static_cast<uint32_t>(chains.size()));
+      if (fresh) chains.push_back(std::move(own[j]));
+      remap.push_back(it->second);
+    }
+    for (Sighting s : shard.sightings) {
+      s.chain = remap[s.chain];
+      sightings.push_back(s);
+    }
+    shard.sightings = {};
+  }
+  return analyze(std::move(points), std::move(chains), std::move(sightings), opt.analysis);
+}
+
+}  // namespace pathtrace::cli

@@ -1,0 +1,155 @@
+#include "correlator/cli/points.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <toml++/toml.h>
+
+#include "collector/common/error.hpp"
+
+namespace pathtrace::cli {
+namespace {
+
+bool valid_label(std::string_view s) {
+  return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+[[noreturn]] void usage(const std::string& what) { throw Error(ExitCode::kUsage, what); }
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+}  // namespace
+
+Point parse_point_arg(std::string_view arg) {
+  const auto eq = arg.find('=');
+  if (eq == std::string_view::npos)
+    usage("point '" + std::string(arg) + "': expected LABEL[:ROLE[:IFACE[@HOST]]]=FILE");
+  Point p;
+  p.source = std::string(arg.substr(eq + 1));
+  std::string_view spec = arg.substr(0, eq);
+  if (const auto at = spec.find('@'); at != std::string_view::npos) {
+    p.host = std::string(spec.substr(at + 1));
+    spec = spec.substr(0, at);
+    if (p.host.empty()) usage("point '" + std::string(arg) + "': empty host after '@'");
+  }
+  const auto c1 = spec.find(':');
+  p.label = std::string(spec.substr(0, c1));
+  if (c1 != std::string_view::npos) {
+    std::string_view rest = spec.substr(c1 + 1);
+    const auto c2 = rest.find(':');
+    p.role = std::string(rest.substr(0, c2));
+    if (c2 != std::string_view::npos) p.iface = std::string(rest.substr(c2 + 1));
+  }
+  if (!valid_label(p.label))
+    usage("point '" + std::string(arg) + "': label '" + p.label +
+          "' must be 1-32 letters, digits, '-', '_' or '.'");
+  if (p.source.empty()) usage("point " + p.label + ": no capture file after '='");
+  return p;
+}
+
+std::vector<Point> load_inventory(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(ExitCode::kInput, "inventory " + path + ": no such file");
+  toml::table doc;
+  try {
+    doc = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    throw Error(ExitCode::kInput, "inventory " + path + ":" + std::to_string(where.line) + ":" +
+                                      std::to_string(where.column) + ": " +
+                                      std::string(e.description()));
+  }
+  const fs::path dir = fs::path(path).parent_path();
+  std::vector<Point> points;
+  const toml::array* arr = doc["point"].as_array();
+  if (!arr) usage("inventory " + path + ": no [[point]] entries");
+  std::size_t index = 0;
+  for (const toml::node& node : *arr) {
+    ++index;
+    const toml::table* t = node.as_table();
+    const std::string where = "inventory " + path + ": point #" + std::to_string(index);
+    if (!t) usage(where + ": not a table");
+    Point p;
+    auto get = [&](const char* key, std::string& out, bool required) {
+      const toml::node* v = t->get(key);
+      if (!v) {
+        if (required) usage(where + ": missing '" + key + "'");
+        return;
+      }
+      if (!v->is_string()) usage(where + ": '" + key + "' must be a string");
+      out = trim(v->as_string()->get());
+    };
+    get("label", p.label, true);
+    get("role", p.role, false);
+    get("host", p.host, false);
+    get("netns", p.netns, false);
+    get("iface", p.iface, false);
+    std::string file;
+    get("file", file, false);
+    if (!valid_label(p.label))
+      usage(where + ": label '" + p.label + "' must be 1-32 letters, digits, '-', '_' or '.'");
+    if (p.host.empty()) p.host = "local";
+    if (!file.empty()) {
+      fs::path f(file);
+      p.source = (f.is_absolute() || dir.empty()) ? f.string() : (dir / f).string();
+    }
+    points.push_back(std::move(p));
+  }
+  return points;
+}
+
+std::vector<Point> select_points(const std::vector<Point>& all, std::string_view order) {
+  if (order.empty()) return all;
+  auto find = [&](std::string_view label) -> std::size_t {
+    for (std::size_t i = 0; i < all.size(); ++i)
+      if (all[i].label == label) return i;
+    std::string known;
+    for (const auto& p : all) known += (known.empty() ? "" : ",") + p.label;
+    usage("--order: no point '" + std::string(label) + "' (points: " + known + ")");
+  };
+  std::vector<Point> out;
+  if (const auto dots = order.find(".."); dots != std::string_view::npos) {
+    const std::string from = trim(order.substr(0, dots));
+    const std::string to = trim(order.substr(dots + 2));
+    if (from.empty() || to.empty()) usage("--order '" + std::string(order) + "': expected FROM..TO");
+    const std::size_t a = find(from), b = find(to);
+    if (a <= b) {
+      for (std::size_t i = a; i <= b; ++i) out.push_back(all[i]);
+    } else {
+      for (std::size_t i = a + 1; i-- > b;) out.push_back(all[i]);
+    }
+    return out;
+  }
+  std::size_t start = 0;
+  while (start <= order.size()) {
+    auto comma = order.find(',', start);
+    if (comma == std::string_view::npos) comma = order.size();
+    const std::string label = trim(order.substr(start, comma - start));
+    if (label.empty()) usage("--order '" + std::string(order) + "': empty label");
+    out.push_back(all[find(label)]);
+    start = comma + 1;
+  }
+  return out;
+}
+
+void finalize_path(std::vector<Point>& points) {
+  if (points.empty()) usage("no points: give LABEL=FILE arguments or --inventory");
+  if (points.size() > kMaxPoints)
+    usage("too many points (" + std::to_string(points.size()) + "); at most " +
+          std::to_string(kMaxPoints));
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j)
+      if (points[j].label == points[i].label)
+        usage("point " + points[i].label + " is given twice (" + points[j].source + ", " +
+              points[i].source + ")");
+    points[i].ord = static_cast<uint8_t>(i);
+  }
+}
+
+}  // namespace pathtrace::cli

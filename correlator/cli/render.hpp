@@ -1,0 +1,33 @@
+#pragma once
+// How a Report reads: the per-point table and verdict for people (text), and a documented,
+// versioned JSON structure for programs (docs/report-json.md).
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+
+#include "correlator/analysis/model.hpp"
+
+namespace pathtrace::cli {
+
+constexpr int kReportJsonVersion = 1;
+
+struct RenderOptions {
+  bool all_flows = false;   // every flow gets its table, not only the ones that lost packets
+  std::string db_path;      // where the run is stored, for the closing hint ("" = not stored)
+};
+
+// The text report: a table per interesting flow (points in travel order with counts and
+// the hop that lost packets), one line per delivered flow, capture problems, the verdict.
+void print_text(std::ostream& out, const Report& report, const RenderOptions& opt);
+
+// The JSON report (format "pathtrace-report", version kReportJsonVersion).
+nlohmann::ordered_json to_json(const Report& report);
+
+// The headline: the most interesting flow's verdict, or what was delivered/not judged.
+std::string headline(const Report& report);
+
+// True when some flow lost packets (disappears or partial loss).
+bool has_loss(const Report& report);
+
+}  // namespace pathtrace::cli

@@ -5,7 +5,9 @@
 //
 // Reading is the hot path of `pathtrace ingest`: no copy, no allocation per packet.
 
+#include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <span>
 #include <string>
@@ -19,11 +21,12 @@ struct Packet {
   uint32_t wire_len = 0;          // original length on the wire
   int64_t ts_ns = 0;              // UNIX time, nanoseconds
   uint32_t linktype = 0;          // LINKTYPE_* of the interface that captured it
-  uint32_t interface = 0;         // pcapng interface index (0 for pcap)
+  uint32_t interface = 0;         // pcapng interface index (0 for pcap), counted across sections
 };
 
 // What a pcapng Interface Statistics Block said (the last one seen per interface).
-// Every field is optional because writers include what they like.
+// Every field is optional because writers include what they like. Interfaces are numbered
+// across sections (the first interface of section 2 follows the last one of section 1).
 struct InterfaceStats {
   std::optional<int64_t> start_ns;   // isb_starttime
   std::optional<int64_t> end_ns;     // isb_endtime
@@ -53,7 +56,19 @@ class Reader {
   // Reads the next packet into `out`; returns false at a clean end of file.
   // Throws Error(kInput) "FILE: truncated at byte N (inside packet record K)" when the file
   // ends inside a record, and "FILE: corrupt record at byte N: why" for impossible lengths.
+  // Lenient where real tools are: caplen > snaplen is accepted (only caplen > kMaxCaplen is
+  // corrupt), and a wire length below the captured length is raised to the captured length.
+  // A pcapng Simple Packet Block has no timestamp: it gets the previous packet's (0 if first).
   bool next(Packet& out);
+
+  // Packet records returned so far.
+  uint64_t records() const noexcept { return records_; }
+  // Byte offset of the next record, and the file size (for progress reports).
+  std::size_t position() const noexcept { return pos_; }
+  std::size_t file_size() const noexcept { return size_; }
+
+  // Largest captured length accepted for one packet (256 KiB); more is a corrupt record.
+  static constexpr uint32_t kMaxCaplen = 256 * 1024;
 
   // Statistics blocks seen so far (pcapng only), indexed by interface.
   const std::vector<InterfaceStats>& interface_stats() const noexcept { return stats_; }
@@ -73,10 +88,24 @@ class Reader {
     uint32_t linktype = 0;
     uint64_t ts_units_per_s = 1000000;  // from if_tsresol
     int64_t ts_offset_s = 0;            // if_tsoffset
+    uint64_t ns_per_unit = 1000;        // 1e9 / ts_units_per_s when exact, else 0
+    uint32_t snaplen = 0;
   };
   std::vector<Iface> ifaces_;  // pcapng, current section
   std::vector<InterfaceStats> stats_;
+  uint32_t iface_base_ = 0;    // pcapng: interfaces declared in earlier sections
+  int64_t last_ts_ns_ = 0;     // pcapng: for Simple Packet Blocks
+  bool opening_ = false;       // pcapng: constructor reading blocks ahead of the first packet
   bool next_pcapng(Packet& out);
+  void open_pcap();
+  void open_pcapng();
+  void read_shb(std::size_t at);
+  void read_idb(const uint8_t* body, std::size_t len, std::size_t at);
+  void read_isb(const uint8_t* body, std::size_t len, std::size_t at);
+  int64_t to_ns(const Iface& iface, uint64_t ticks) const noexcept;
+  [[noreturn]] void fail(const std::string& what) const;
+  [[noreturn]] void truncated(std::size_t record_start, const char* inside) const;
+  [[noreturn]] void corrupt(std::size_t at, const std::string& why) const;
 };
 
 // Writes a classic pcap file (nanosecond magic by default). Throws Error(kInput) naming the
@@ -87,14 +116,19 @@ class Writer {
   ~Writer();  // flushes and closes
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
+  // Appends one record; data beyond snaplen is cut (wire_len keeps the original length).
   void write(int64_t ts_ns, std::span<const uint8_t> data, uint32_t wire_len);
+  // Appends one record whose wire length is its captured length.
   void write(int64_t ts_ns, std::span<const uint8_t> data) { write(ts_ns, data, static_cast<uint32_t>(data.size())); }
+  // Flushes and closes now, throwing Error(kInput) if the data could not be written.
+  void close();
 
  private:
   std::string path_;
   std::FILE* f_ = nullptr;
   bool nanos_;
   std::vector<uint8_t> buf_;
+  uint32_t snaplen_ = 0;
 };
 
 }  // namespace pathtrace::pcapfile

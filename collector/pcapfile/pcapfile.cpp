@@ -1,0 +1,479 @@
+// pcap / pcapng reader (memory-mapped, zero-copy) and pcap writer. See pcapfile.hpp.
+//
+// File formats: pcap is https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap-04.html,
+// pcapng is https://www.ietf.org/archive/id/draft-ietf-opsawg-pcapng-02.html.
+
+#include "collector/pcapfile/pcapfile.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+
+#include "collector/common/error.hpp"
+
+namespace pathtrace::pcapfile {
+namespace {
+
+constexpr uint32_t kPcapMagicUs = 0xa1b2c3d4;
+constexpr uint32_t kPcapMagicNs = 0xa1b23c4d;
+constexpr uint32_t kShbType = 0x0a0d0d0a;
+constexpr uint32_t kByteOrderMagic = 0x1a2b3c4d;
+constexpr std::size_t kPcapHeaderLen = 24;
+constexpr std::size_t kPcapRecordHeaderLen = 16;
+constexpr uint32_t kLinktypeMask = 0x03ffffff;  // upper bits of the pcap field carry FCS info
+constexpr uint32_t kMaxBlockLen = 16 * 1024 * 1024;  // as libpcap: larger is corrupt
+
+// pcapng block types.
+constexpr uint32_t kIdb = 1;
+constexpr uint32_t kPb = 2;  // obsolete Packet Block
+constexpr uint32_t kSpb = 3;
+constexpr uint32_t kIsb = 5;
+constexpr uint32_t kEpb = 6;
+
+inline uint32_t bswap(uint32_t v) { return __builtin_bswap32(v); }
+inline uint16_t bswap(uint16_t v) { return __builtin_bswap16(v); }
+inline uint64_t bswap(uint64_t v) { return __builtin_bswap64(v); }
+
+// Loads a T stored at p in the file's byte order (`swapped` = differs from the host's).
+template <typename T>
+inline T load(const uint8_t* p, bool swapped) noexcept {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return swapped ? bswap(v) : v;
+}
+
+inline std::size_t pad4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
+
+std::string hex_prefix(const uint8_t* p, std::size_t n) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string s;
+  for (std::size_t i = 0; i < n && i < 4; ++i) {
+    if (i) s += ' ';
+    s += kDigits[p[i] >> 4];
+    s += kDigits[p[i] & 15];
+  }
+  return s;
+}
+
+const char* block_name(uint32_t type) {
+  switch (type) {
+    case kShbType: return "section header block";
+    case kIdb: return "interface description block";
+    case kIsb: return "interface statistics block";
+    case 4: return "name resolution block";
+    case 10: return "decryption secrets block";
+    default: return "block";
+  }
+}
+
+// Walks pcapng options "code(2) len(2) value(pad4)" until opt_endofopt or the end.
+// Malformed options end the walk (they are metadata; the packets stay readable).
+template <typename F>
+void for_each_option(const uint8_t* p, std::size_t len, bool swapped, F&& f) {
+  std::size_t off = 0;
+  while (off + 4 <= len) {
+    const uint16_t code = load<uint16_t>(p + off, swapped);
+    const uint16_t olen = load<uint16_t>(p + off + 2, swapped);
+    if (code == 0) return;
+    if (off + 4 + olen > len) return;
+    f(code, p + off + 4, olen);
+    off += 4 + pad4(olen);
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Reader
+
+Reader::Reader(const std::string& path) : path_(path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    if (e == ENOENT) fail("not found");
+    if (e == EACCES || e == EPERM) fail("permission denied");
+    fail(std::string("cannot open: ") + std::strerror(e));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    fail(std::string("cannot stat: ") + std::strerror(e));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    fail("is a directory, not a capture file");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail("not a regular file (pipes and devices cannot be mapped)");
+  }
+  if (st.st_size == 0) {
+    ::close(fd);
+    fail("empty file (0 bytes)");
+  }
+  size_ = static_cast<std::size_t>(st.st_size);
+  void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int e = errno;
+  ::close(fd);
+  if (m == MAP_FAILED) fail(std::string("cannot map: ") + std::strerror(e));
+  base_ = static_cast<const uint8_t*>(m);
+  ::madvise(m, size_, MADV_SEQUENTIAL);
+  try {
+    const uint8_t le_us[4] = {0xd4, 0xc3, 0xb2, 0xa1}, be_us[4] = {0xa1, 0xb2, 0xc3, 0xd4};
+    const uint8_t le_ns[4] = {0x4d, 0x3c, 0xb2, 0xa1}, be_ns[4] = {0xa1, 0xb2, 0x3c, 0x4d};
+    const uint8_t shb[4] = {0x0a, 0x0d, 0x0d, 0x0a};
+    const std::size_t n = size_ < 4 ? size_ : 4;
+    auto starts = [&](const uint8_t* m4) { return std::memcmp(base_, m4, n) == 0; };
+    const bool pcap = starts(le_us) || starts(be_us) || starts(le_ns) || starts(be_ns);
+    const bool ng = starts(shb);
+    if (!pcap && !ng) fail("not a pcap or pcapng file (starts with " + hex_prefix(base_, size_) + ")");
+    if (size_ < 4) fail("header cut short (file has " + std::to_string(size_) + " bytes)");
+    if (ng) {
+      open_pcapng();
+    } else {
+      open_pcap();
+    }
+  } catch (...) {
+    ::munmap(const_cast<uint8_t*>(base_), size_);
+    base_ = nullptr;
+    throw;
+  }
+}
+
+Reader::~Reader() {
+  if (base_) ::munmap(const_cast<uint8_t*>(base_), size_);
+}
+
+void Reader::fail(const std::string& what) const { throw Error(ExitCode::kInput, path_ + ": " + what); }
+
+void Reader::truncated(std::size_t record_start, const char* inside) const {
+  std::string where = inside ? std::string("inside a ") + inside + " at byte " + std::to_string(record_start) +
+                                   ", after packet record " + std::to_string(records_)
+                             : "inside packet record " + std::to_string(records_ + 1);
+  fail("truncated at byte " + std::to_string(size_) + " (" + where + ")");
+}
+
+void Reader::corrupt(std::size_t at, const std::string& why) const {
+  fail("corrupt record at byte " + std::to_string(at) + ": " + why);
+}
+
+void Reader::open_pcap() {
+  format_ = Format::kPcap;
+  uint32_t magic;
+  std::memcpy(&magic, base_, 4);
+  if (magic == kPcapMagicUs || magic == kPcapMagicNs) {
+    swapped_ = false;
+  } else {
+    swapped_ = true;
+    magic = bswap(magic);
+  }
+  nanos_ = magic == kPcapMagicNs;
+  if (size_ < kPcapHeaderLen) {
+    fail("header cut short (pcap file header needs 24 bytes, file has " + std::to_string(size_) + ")");
+  }
+  snaplen_ = load<uint32_t>(base_ + 16, swapped_);
+  linktype_ = load<uint32_t>(base_ + 20, swapped_) & kLinktypeMask;
+  pos_ = kPcapHeaderLen;
+}
+
+void Reader::open_pcapng() {
+  format_ = Format::kPcapng;
+  read_shb(0);
+  // Read the interface descriptions ahead of the first packet so linktype() is known now.
+  opening_ = true;
+  Packet unused;
+  next_pcapng(unused);
+  opening_ = false;
+}
+
+// Reads the Section Header Block at `at`: sets the byte order and starts a new interface list.
+void Reader::read_shb(std::size_t at) {
+  const std::size_t left = size_ - at;
+  const bool first = at == 0;
+  if (left < 12) {
+    if (first) fail("header cut short (pcapng section header needs at least 28 bytes, file has " +
+                    std::to_string(size_) + ")");
+    truncated(at, "section header block");
+  }
+  const uint32_t bom = load<uint32_t>(base_ + at + 8, false);
+  bool swapped;
+  if (bom == kByteOrderMagic) {
+    swapped = false;
+  } else if (bom == bswap(kByteOrderMagic)) {
+    swapped = true;
+  } else {
+    corrupt(at, "section header has no byte-order magic (found " + hex_prefix(base_ + at + 8, 4) + ")");
+  }
+  const uint32_t len = load<uint32_t>(base_ + at + 4, swapped);
+  if (len < 28 || len % 4 != 0 || len > kMaxBlockLen) {
+    corrupt(at, "section header block length " + std::to_string(len) + " is impossible");
+  }
+  if (len > left) {
+    if (first) fail("header cut short (section header block is " + std::to_string(len) + " bytes, file has " +
+                    std::to_string(size_) + ")");
+    truncated(at, "section header block");
+  }
+  if (load<uint32_t>(base_ + at + len - 4, swapped) != len) {
+    corrupt(at, "section header block lengths disagree");
+  }
+  const uint16_t major = load<uint16_t>(base_ + at + 12, swapped);
+  if (major != 1) corrupt(at, "unsupported pcapng version " + std::to_string(major));
+  swapped_ = swapped;
+  iface_base_ += static_cast<uint32_t>(ifaces_.size());
+  ifaces_.clear();
+  pos_ = at + len;
+}
+
+void Reader::read_idb(const uint8_t* body, std::size_t len, std::size_t at) {
+  if (len < 8) corrupt(at, "interface description block too short");
+  Iface iface;
+  iface.linktype = load<uint16_t>(body, swapped_);
+  iface.snaplen = load<uint32_t>(body + 4, swapped_);
+  bool bad_resol = false;
+  for_each_option(body + 8, len - 8, swapped_, [&](uint16_t code, const uint8_t* v, uint16_t olen) {
+    if (code == 9 && olen >= 1) {  // if_tsresol
+      const uint8_t r = v[0];
+      const unsigned exp = r & 0x7f;
+      if (r & 0x80) {
+        if (exp > 63) { bad_resol = true; return; }
+        iface.ts_units_per_s = uint64_t{1} << exp;
+      } else {
+        if (exp > 19) { bad_resol = true; return; }
+        uint64_t u = 1;
+        for (unsigned i = 0; i < exp; ++i) u *= 10;
+        iface.ts_units_per_s = u;
+      }
+    } else if (code == 14 && olen >= 8) {  // if_tsoffset
+      iface.ts_offset_s = static_cast<int64_t>(load<uint64_t>(v, swapped_));
+    }
+  });
+  if (bad_resol) corrupt(at, "interface timestamp resolution if_tsresol is out of range");
+  iface.ns_per_unit = 1000000000ULL % iface.ts_units_per_s == 0 ? 1000000000ULL / iface.ts_units_per_s : 0;
+  if (ifaces_.empty() && iface_base_ == 0) {
+    linktype_ = iface.linktype;
+    snaplen_ = iface.snaplen;
+  }
+  ifaces_.push_back(iface);
+  if (stats_.size() < iface_base_ + ifaces_.size()) stats_.resize(iface_base_ + ifaces_.size());
+}
+
+int64_t Reader::to_ns(const Iface& iface, uint64_t ticks) const noexcept {
+  int64_t ns;
+  if (iface.ns_per_unit != 0) {
+    ns = static_cast<int64_t>(ticks * iface.ns_per_unit);
+  } else {
+    const uint64_t u = iface.ts_units_per_s;
+    const unsigned __int128 frac = static_cast<unsigned __int128>(ticks % u) * 1000000000ULL / u;
+    ns = static_cast<int64_t>((ticks / u) * 1000000000ULL + static_cast<uint64_t>(frac));
+  }
+  return ns + iface.ts_offset_s * 1000000000LL;
+}
+
+void Reader::read_isb(const uint8_t* body, std::size_t len, std::size_t at) {
+  if (len < 12) corrupt(at, "interface statistics block too short");
+  const uint32_t id = load<uint32_t>(body, swapped_);
+  if (id >= ifaces_.size()) {
+    corrupt(at, "statistics for interface " + std::to_string(id) + ", but the section declares " +
+                    std::to_string(ifaces_.size()));
+  }
+  const Iface& iface = ifaces_[id];
+  InterfaceStats& s = stats_[iface_base_ + id];
+  s = InterfaceStats{};
+  for_each_option(body + 12, len - 12, swapped_, [&](uint16_t code, const uint8_t* v, uint16_t olen) {
+    if (olen < 8) return;
+    const uint64_t u64 = load<uint64_t>(v, swapped_);
+    switch (code) {
+      case 2:  // isb_starttime, as EPB timestamps: high word first
+      case 3: {
+        const uint64_t ticks = (uint64_t{load<uint32_t>(v, swapped_)} << 32) | load<uint32_t>(v + 4, swapped_);
+        (code == 2 ? s.start_ns : s.end_ns) = to_ns(iface, ticks);
+        break;
+      }
+      case 4: s.if_recv = u64; break;
+      case 5: s.if_drop = u64; break;
+      case 7: s.os_drop = u64; break;
+      default: break;
+    }
+  });
+}
+
+bool Reader::next(Packet& out) {
+  if (format_ == Format::kPcapng) return next_pcapng(out);
+  const std::size_t left = size_ - pos_;
+  if (left == 0) return false;
+  const uint8_t* h = base_ + pos_;
+  if (left < kPcapRecordHeaderLen) truncated(pos_, nullptr);
+  const uint32_t sec = load<uint32_t>(h, swapped_);
+  const uint32_t frac = load<uint32_t>(h + 4, swapped_);
+  const uint32_t caplen = load<uint32_t>(h + 8, swapped_);
+  const uint32_t wire = load<uint32_t>(h + 12, swapped_);
+  if (caplen > kMaxCaplen) [[unlikely]] {
+    corrupt(pos_, "captured length " + std::to_string(caplen) + " > " + std::to_string(kMaxCaplen) +
+                      " (snaplen " + std::to_string(snaplen_) + ")");
+  }
+  if (caplen > left - kPcapRecordHeaderLen) [[unlikely]] truncated(pos_, nullptr);
+  out.data = std::span<const uint8_t>(h + kPcapRecordHeaderLen, caplen);
+  out.wire_len = wire < caplen ? caplen : wire;
+  out.ts_ns = static_cast<int64_t>(sec) * 1000000000LL + static_cast<int64_t>(frac) * (nanos_ ? 1 : 1000);
+  out.linktype = linktype_;
+  out.interface = 0;
+  pos_ += kPcapRecordHeaderLen + caplen;
+  ++records_;
+  return true;
+}
+
+bool Reader::next_pcapng(Packet& out) {
+  for (;;) {
+    const std::size_t at = pos_;
+    const std::size_t left = size_ - at;
+    if (left == 0) return false;
+    const uint8_t* b = base_ + at;
+    if (left < 4) truncated(at, "block header");
+    const uint32_t type = load<uint32_t>(b, swapped_);
+    const bool is_packet = type == kEpb || type == kSpb || type == kPb;
+    if (type == kShbType) {  // byte order may change: read_shb decides
+      read_shb(at);
+      continue;
+    }
+    if (left < 12) truncated(at, is_packet ? nullptr : block_name(type));
+    const uint32_t len = load<uint32_t>(b + 4, swapped_);
+    if (len < 12 || len % 4 != 0 || len > kMaxBlockLen) [[unlikely]] {
+      corrupt(at, "block length " + std::to_string(len) + " is impossible");
+    }
+    if (len > left) truncated(at, is_packet ? nullptr : block_name(type));
+    if (load<uint32_t>(b + len - 4, swapped_) != len) [[unlikely]] {
+      corrupt(at, "block lengths disagree (" + std::to_string(len) + " at the start, " +
+                      std::to_string(load<uint32_t>(b + len - 4, swapped_)) + " at the end)");
+    }
+    if (opening_ && is_packet) return false;  // constructor: stop before the first packet
+    const uint8_t* body = b + 8;
+    const std::size_t body_len = len - 12;
+    pos_ = at + len;
+    switch (type) {
+      case kEpb:
+      case kPb: {
+        if (body_len < 20) corrupt(at, "packet block too short");
+        uint32_t id;
+        if (type == kEpb) {
+          id = load<uint32_t>(body, swapped_);
+        } else {
+          id = load<uint16_t>(body, swapped_);
+        }
+        const uint64_t ticks =
+            (uint64_t{load<uint32_t>(body + 4, swapped_)} << 32) | load<uint32_t>(body + 8, swapped_);
+        const uint32_t caplen = load<uint32_t>(body + 12, swapped_);
+        const uint32_t wire = load<uint32_t>(body + 16, swapped_);
+        if (caplen > kMaxCaplen) [[unlikely]] {
+          corrupt(at, "captured length " + std::to_string(caplen) + " > " + std::to_string(kMaxCaplen));
+        }
+        if (caplen > body_len - 20) [[unlikely]] {
+          corrupt(at, "captured length " + std::to_string(caplen) + " does not fit in a block of " +
+                          std::to_string(len) + " bytes");
+        }
+        if (id >= ifaces_.size()) [[unlikely]] {
+          corrupt(at, "packet for interface " + std::to_string(id) + ", but the section declares " +
+                          std::to_string(ifaces_.size()));
+        }
+        const Iface& iface = ifaces_[id];
+        out.data = std::span<const uint8_t>(body + 20, caplen);
+        out.wire_len = wire < caplen ? caplen : wire;
+        out.ts_ns = to_ns(iface, ticks);
+        out.linktype = iface.linktype;
+        out.interface = iface_base_ + id;
+        last_ts_ns_ = out.ts_ns;
+        ++records_;
+        return true;
+      }
+      case kSpb: {
+        if (body_len < 4) corrupt(at, "simple packet block too short");
+        if (ifaces_.empty()) corrupt(at, "simple packet block before any interface description");
+        const Iface& iface = ifaces_[0];
+        const uint32_t wire = load<uint32_t>(body, swapped_);
+        std::size_t caplen = body_len - 4;
+        if (wire < caplen) caplen = wire;
+        if (iface.snaplen != 0 && iface.snaplen < caplen) caplen = iface.snaplen;
+        if (caplen > kMaxCaplen) [[unlikely]] {
+          corrupt(at, "captured length " + std::to_string(caplen) + " > " + std::to_string(kMaxCaplen));
+        }
+        out.data = std::span<const uint8_t>(body + 4, caplen);
+        out.wire_len = wire < caplen ? static_cast<uint32_t>(caplen) : wire;
+        out.ts_ns = last_ts_ns_;
+        out.linktype = iface.linktype;
+        out.interface = iface_base_;
+        ++records_;
+        return true;
+      }
+      case kIdb:
+        read_idb(body, body_len, at);
+        break;
+      case kIsb:
+        read_isb(body, body_len, at);
+        break;
+      default:  // name resolution, decryption secrets, custom, unknown: not needed
+        break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Writer
+
+Writer::Writer(const std::string& path, uint32_t linktype, uint32_t snaplen, bool nanos)
+    : path_(path), nanos_(nanos), buf_(1 << 20), snaplen_(snaplen) {
+  f_ = std::fopen(path.c_str(), "wb");
+  if (!f_) throw Error(ExitCode::kInput, path + ": cannot create: " + std::strerror(errno));
+  std::setvbuf(f_, reinterpret_cast<char*>(buf_.data()), _IOFBF, buf_.size());
+  uint8_t h[kPcapHeaderLen];
+  const uint32_t magic = nanos ? kPcapMagicNs : kPcapMagicUs;
+  const uint16_t major = 2, minor = 4;
+  const uint32_t zero = 0;
+  std::memcpy(h, &magic, 4);
+  std::memcpy(h + 4, &major, 2);
+  std::memcpy(h + 6, &minor, 2);
+  std::memcpy(h + 8, &zero, 4);
+  std::memcpy(h + 12, &zero, 4);
+  std::memcpy(h + 16, &snaplen, 4);
+  std::memcpy(h + 20, &linktype, 4);
+  if (std::fwrite(h, 1, sizeof h, f_) != sizeof h) {
+    const int e = errno;
+    std::fclose(f_);
+    f_ = nullptr;
+    throw Error(ExitCode::kInput, path + ": cannot write: " + std::strerror(e));
+  }
+}
+
+Writer::~Writer() {
+  if (f_) std::fclose(f_);
+}
+
+void Writer::write(int64_t ts_ns, std::span<const uint8_t> data, uint32_t wire_len) {
+  if (!f_) throw Error(ExitCode::kInput, path_ + ": write after close");
+  const uint32_t caplen = data.size() > snaplen_ ? snaplen_ : static_cast<uint32_t>(data.size());
+  int64_t sec = ts_ns / 1000000000LL;
+  int64_t rem = ts_ns % 1000000000LL;
+  if (rem < 0) {
+    rem += 1000000000LL;
+    --sec;
+  }
+  uint32_t h[4] = {static_cast<uint32_t>(sec), static_cast<uint32_t>(nanos_ ? rem : rem / 1000), caplen,
+                   wire_len < caplen ? caplen : wire_len};
+  if (std::fwrite(h, 1, sizeof h, f_) != sizeof h || std::fwrite(data.data(), 1, caplen, f_) != caplen) {
+    throw Error(ExitCode::kInput, path_ + ": cannot write: " + std::strerror(errno));
+  }
+}
+
+void Writer::close() {
+  if (!f_) return;
+  const bool bad = std::ferror(f_) != 0;
+  const int rc = std::fclose(f_);
+  f_ = nullptr;
+  if (bad || rc != 0) throw Error(ExitCode::kInput, path_ + ": cannot write: " + std::strerror(errno));
+}
+
+}  // namespace pathtrace::pcapfile

@@ -1,0 +1,572 @@
+// Unit tests for the pcap/pcapng reader and the pcap writer: files written by the Writer,
+// files written by hand (inline bytes, both byte orders), every error a user can meet, and
+// a file cut at every byte offset.
+
+#include "collector/pcapfile/pcapfile.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collector/common/error.hpp"
+
+namespace pathtrace::pcapfile {
+namespace {
+
+namespace fs = std::filesystem;
+using Bytes = std::vector<uint8_t>;
+
+// A fresh directory per test, removed afterwards.
+class PcapfileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("pt_pcapfile_" + std::to_string(::getpid()) + "_" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string put(const std::string& name, const Bytes& bytes) const {
+    const std::string p = path(name);
+    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                             static_cast<std::streamsize>(bytes.size()));
+    return p;
+  }
+  static Bytes slurp(const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  // Cutting a file anywhere either ends cleanly at a record boundary or throws the truncation
+  // error naming the cut; it never crashes or returns garbage.
+  void check_every_cut(const Bytes& file, const std::vector<std::size_t>& boundaries,
+                       const std::vector<std::size_t>& packets_before, std::size_t header_len) {
+    const std::string p = put("cut.bin", Bytes{});
+    for (std::size_t cut = 1; cut < file.size(); ++cut) {
+      SCOPED_TRACE("cut at " + std::to_string(cut));
+      std::ofstream(p, std::ios::binary | std::ios::trunc)
+          .write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(cut));
+      std::size_t n = 0;
+      std::string err;
+      try {
+        Reader r(p);
+        Packet pkt;
+        while (r.next(pkt)) {
+          ASSERT_LE(pkt.data.data() + pkt.data.size(), pkt.data.data() + cut);
+          ++n;
+        }
+      } catch (const Error& e) {
+        err = e.what();
+      }
+      if (cut < header_len) {
+        EXPECT_NE(err.find("header cut short"), std::string::npos) << err;
+        continue;
+      }
+      std::size_t i = 0;
+      while (i < boundaries.size() && boundaries[i] != cut) ++i;
+      if (i < boundaries.size()) {
+        EXPECT_EQ(err, "");
+        EXPECT_EQ(n, packets_before[i]);
+      } else {
+        EXPECT_NE(err.find(": truncated at byte " + std::to_string(cut) + " ("), std::string::npos) << err;
+      }
+    }
+  }
+  fs::path dir_;
+};
+
+// The message of the Error thrown by opening `p` and reading it to the end ("" if none).
+std::string error_of(const std::string& p) {
+  try {
+    Reader r(p);
+    Packet pkt;
+    while (r.next(pkt)) {
+    }
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kInput);
+    return e.what();
+  }
+  return "";
+}
+
+std::vector<Packet> read_all(Reader& r) {
+  std::vector<Packet> v;
+  Packet p;
+  while (r.next(p)) v.push_back(p);
+  return v;
+}
+
+Bytes payload(std::size_t n, uint8_t seed) {
+  Bytes b(n);
+  for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(seed + i * 7);
+  return b;
+}
+
+// Little helper to build capture files by hand in either byte order.
+class Builder {
+ public:
+  explicit Builder(bool big_endian) : be_(big_endian) {}
+  Builder& u8(uint8_t v) { out_.push_back(v); return *this; }
+  Builder& u16(uint16_t v) { return put(v, 2); }
+  Builder& u32(uint32_t v) { return put(v, 4); }
+  Builder& u64(uint64_t v) { return put(v, 8); }
+  Builder& raw(const Bytes& b) { out_.insert(out_.end(), b.begin(), b.end()); return *this; }
+  Builder& pad() { while (out_.size() % 4) out_.push_back(0); return *this; }
+  Builder& option(uint16_t code, const Bytes& value) {
+    u16(code).u16(static_cast<uint16_t>(value.size())).raw(value);
+    return pad();
+  }
+  Builder& end_options() { return u32(0); }
+  // Wraps everything written since `mark()` as a pcapng block body of `type`.
+  std::size_t mark() { return out_.size(); }
+  Builder& block(uint32_t type, const Bytes& body) {
+    const uint32_t len = static_cast<uint32_t>(12 + ((body.size() + 3) & ~std::size_t{3}));
+    u32(type).u32(len).raw(body).pad().u32(len);
+    return *this;
+  }
+  Bytes take() { return std::move(out_); }
+  bool be() const { return be_; }
+
+ private:
+  Builder& put(uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) {
+      const int shift = be_ ? (n - 1 - i) * 8 : i * 8;
+      out_.push_back(static_cast<uint8_t>(v >> shift));
+    }
+    return *this;
+  }
+  bool be_;
+  Bytes out_;
+};
+
+// A block body built with the same byte order as the file.
+Bytes body(bool be, const std::function<void(Builder&)>& f) {
+  Builder b(be);
+  f(b);
+  return b.take();
+}
+
+Bytes shb(bool be) {
+  Builder b(be);
+  b.block(0x0a0d0d0a, body(be, [](Builder& x) {
+    x.u32(0x1a2b3c4d).u16(1).u16(0).u64(~uint64_t{0});
+    x.option(4, Bytes{'p', 't'}).end_options();  // shb_userappl
+  }));
+  return b.take();
+}
+
+Bytes idb(bool be, uint16_t linktype, uint32_t snaplen, std::optional<uint8_t> tsresol,
+          std::optional<int64_t> tsoffset) {
+  Builder b(be);
+  b.block(1, body(be, [&](Builder& x) {
+    x.u16(linktype).u16(0).u32(snaplen);
+    x.option(2, Bytes{'e', 't', 'h', '0'});  // if_name
+    if (tsresol) x.option(9, Bytes{*tsresol});
+    if (tsoffset) {
+      Builder o(be);
+      o.u64(static_cast<uint64_t>(*tsoffset));
+      x.option(14, o.take());
+    }
+    if (tsresol || tsoffset) x.end_options();
+  }));
+  return b.take();
+}
+
+Bytes epb(bool be, uint32_t iface, uint64_t ticks, const Bytes& data, uint32_t wire) {
+  Builder b(be);
+  b.block(6, body(be, [&](Builder& x) {
+    x.u32(iface).u32(static_cast<uint32_t>(ticks >> 32)).u32(static_cast<uint32_t>(ticks));
+    x.u32(static_cast<uint32_t>(data.size())).u32(wire).raw(data).pad();
+    x.option(1, Bytes{'h', 'i'}).end_options();  // opt_comment
+  }));
+  return b.take();
+}
+
+Bytes cat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// pcap
+
+TEST_F(PcapfileTest, WriterRoundTripNanoseconds) {
+  const std::string p = path("ns.pcap");
+  const Bytes a = payload(60, 1), b = payload(1514, 2);
+  {
+    Writer w(p, 1);
+    w.write(1700000000123456789LL, a);
+    w.write(1700000000123457789LL, b, 9000);
+  }
+  Reader r(p);
+  EXPECT_EQ(r.format(), Format::kPcap);
+  EXPECT_EQ(r.linktype(), 1u);
+  EXPECT_EQ(r.snaplen(), 262144u);
+  auto v = read_all(r);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(Bytes(v[0].data.begin(), v[0].data.end()), a);
+  EXPECT_EQ(v[0].ts_ns, 1700000000123456789LL);
+  EXPECT_EQ(v[0].wire_len, 60u);
+  EXPECT_EQ(Bytes(v[1].data.begin(), v[1].data.end()), b);
+  EXPECT_EQ(v[1].ts_ns, 1700000000123457789LL);
+  EXPECT_EQ(v[1].wire_len, 9000u);
+  EXPECT_EQ(v[1].linktype, 1u);
+  EXPECT_EQ(r.records(), 2u);
+  EXPECT_EQ(r.position(), r.file_size());
+}
+
+TEST_F(PcapfileTest, WriterMicrosecondsAndSnaplen) {
+  const std::string p = path("us.pcap");
+  {
+    Writer w(p, 113, 64, false);
+    w.write(1700000000123456789LL, payload(100, 3));
+    w.close();
+  }
+  Reader r(p);
+  EXPECT_EQ(r.linktype(), 113u);
+  EXPECT_EQ(r.snaplen(), 64u);
+  auto v = read_all(r);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].ts_ns, 1700000000123456000LL);  // microseconds
+  EXPECT_EQ(v[0].data.size(), 64u);               // cut at snaplen
+  EXPECT_EQ(v[0].wire_len, 100u);
+}
+
+TEST_F(PcapfileTest, HandWrittenBigEndianMicroseconds) {
+  const Bytes file = {
+      0xa1, 0xb2, 0xc3, 0xd4, 0x00, 0x02, 0x00, 0x04,  // magic (BE, µs), version 2.4
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // thiszone, sigfigs
+      0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x65,  // snaplen 65535, linktype 101 (raw)
+      0x65, 0x53, 0xf1, 0x00, 0x00, 0x01, 0xe2, 0x40,  // 1700000000 s, 123456 µs
+      0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x28,  // caplen 4, wire 40
+      0x45, 0x00, 0x00, 0x28,                          // data
+  };
+  Reader r(put("be.pcap", file));
+  EXPECT_EQ(r.linktype(), 101u);
+  EXPECT_EQ(r.snaplen(), 65535u);
+  auto v = read_all(r);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].ts_ns, 1700000000123456000LL);
+  EXPECT_EQ(v[0].wire_len, 40u);
+  EXPECT_EQ(Bytes(v[0].data.begin(), v[0].data.end()), (Bytes{0x45, 0x00, 0x00, 0x28}));
+}
+
+TEST_F(PcapfileTest, HandWrittenLittleEndianNanoseconds) {
+  const Bytes file = {
+      0x4d, 0x3c, 0xb2, 0xa1, 0x02, 0x00, 0x04, 0x00,  // magic (LE, ns)
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  //
+      0x00, 0x00, 0x04, 0x00, 0x01, 0x00, 0x00, 0x10,  // snaplen 262144, linktype 1 + FCS bits
+      0x00, 0xf1, 0x53, 0x65, 0x15, 0xcd, 0x5b, 0x07,  // 1700000000 s, 123456789 ns
+      0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,  // caplen 2, wire 1 (raised to 2)
+      0xaa, 0xbb,                                      // data
+  };
+  Reader r(put("le.pcap", file));
+  EXPECT_EQ(r.linktype(), 1u);
+  auto v = read_all(r);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].ts_ns, 1700000000123456789LL);
+  EXPECT_EQ(v[0].wire_len, 2u);
+}
+
+TEST_F(PcapfileTest, CaplenAboveSnaplenIsAccepted) {
+  const std::string p = path("big.pcap");
+  {
+    Writer w(p, 1, 262144);
+    w.write(1, payload(3000, 4));
+  }
+  Bytes f = slurp(p);
+  f[16] = 96;  // snaplen 96, the record still holds 3000 bytes (real tools write this)
+  f[17] = f[18] = f[19] = 0;
+  Reader r(put("big2.pcap", f));
+  EXPECT_EQ(r.snaplen(), 96u);
+  auto v = read_all(r);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].data.size(), 3000u);
+}
+
+// ---------------------------------------------------------------------------------------
+// pcapng
+
+TEST_F(PcapfileTest, PcapngTwoInterfacesStatsSpbAndUnknownBlocks) {
+  for (bool be : {false, true}) {
+    SCOPED_TRACE(be ? "big endian" : "little endian");
+    const Bytes d0 = payload(60, 5), d1 = payload(33, 6), d2 = payload(42, 7), d3 = payload(20, 8);
+    Builder isb(be);
+    isb.block(5, body(be, [](Builder& x) {
+      x.u32(1).u32(0).u32(5000);  // interface 1, timestamp
+      x.u16(2).u16(8).u32(0).u32(1000);  // isb_starttime: 1000 ns
+      x.u16(3).u16(8).u32(0).u32(9000);  // isb_endtime: 9000 ns
+      x.u16(4).u16(8).u64(1234);         // isb_ifrecv
+      x.u16(5).u16(8).u64(5);            // isb_ifdrop
+      x.u16(7).u16(8).u64(7);            // isb_osdrop
+      x.end_options();
+    }));
+    Builder spb(be);
+    spb.block(3, body(be, [&](Builder& x) { x.u32(static_cast<uint32_t>(d3.size())).raw(d3); }));
+    Builder nrb(be);
+    nrb.block(4, body(be, [](Builder& x) { x.u16(0).u16(0); }));
+    Builder custom(be);
+    custom.block(0x00000bad, Bytes{1, 2, 3, 4, 5});
+    Builder pb(be);  // obsolete Packet Block on interface 1: id(2) drops(2) ts ts caplen len data
+    pb.block(2, body(be, [&](Builder& x) {
+      x.u16(1).u16(0).u32(0).u32(777).u32(static_cast<uint32_t>(d2.size())).u32(100).raw(d2).pad();
+    }));
+    const Bytes file = cat({shb(be), idb(be, 1, 65535, std::nullopt, std::nullopt),
+                            idb(be, 113, 262144, 9, int64_t{10}), nrb.take(),
+                            epb(be, 0, 1700000000123456ULL, d0, 60), custom.take(),
+                            epb(be, 1, 1700000000123456789ULL, d1, 1500), pb.take(), spb.take(), isb.take()});
+    Reader r(put(be ? "be.pcapng" : "le.pcapng", file));
+    EXPECT_EQ(r.format(), Format::kPcapng);
+    EXPECT_EQ(r.linktype(), 1u);
+    EXPECT_EQ(r.snaplen(), 65535u);
+    auto v = read_all(r);
+    ASSERT_EQ(v.size(), 4u);
+    EXPECT_EQ(Bytes(v[0].data.begin(), v[0].data.end()), d0);
+    EXPECT_EQ(v[0].ts_ns, 1700000000123456000LL);  // default resolution: µs
+    EXPECT_EQ(v[0].linktype, 1u);
+    EXPECT_EQ(v[0].interface, 0u);
+    EXPECT_EQ(Bytes(v[1].data.begin(), v[1].data.end()), d1);
+    EXPECT_EQ(v[1].ts_ns, 1700000010123456789LL);  // ns resolution, +10 s offset
+    EXPECT_EQ(v[1].wire_len, 1500u);
+    EXPECT_EQ(v[1].linktype, 113u);
+    EXPECT_EQ(v[1].interface, 1u);
+    EXPECT_EQ(Bytes(v[2].data.begin(), v[2].data.end()), d2);
+    EXPECT_EQ(v[2].ts_ns, 10000000777LL);
+    EXPECT_EQ(v[2].interface, 1u);
+    EXPECT_EQ(v[2].wire_len, 100u);
+    EXPECT_EQ(Bytes(v[3].data.begin(), v[3].data.end()), d3);  // SPB: interface 0
+    EXPECT_EQ(v[3].interface, 0u);
+    EXPECT_EQ(v[3].linktype, 1u);
+    EXPECT_EQ(v[3].ts_ns, v[2].ts_ns);  // no timestamp of its own
+    const auto& st = r.interface_stats();
+    ASSERT_EQ(st.size(), 2u);
+    EXPECT_FALSE(st[0].if_recv.has_value());
+    EXPECT_EQ(st[1].if_recv, 1234u);
+    EXPECT_EQ(st[1].if_drop, 5u);
+    EXPECT_EQ(st[1].os_drop, 7u);
+    EXPECT_EQ(st[1].start_ns, 10000001000LL);
+    EXPECT_EQ(st[1].end_ns, 10000009000LL);
+  }
+}
+
+TEST_F(PcapfileTest, PcapngPowerOfTwoResolution) {
+  const bool be = false;
+  // 2^20 units per second: 1.5 s = 1572864 units.
+  const Bytes file = cat({shb(be), idb(be, 1, 0, uint8_t{0x80 | 20}, std::nullopt),
+                          epb(be, 0, (uint64_t{1} << 20) + (uint64_t{1} << 19), payload(10, 1), 10)});
+  Reader r(put("p2.pcapng", file));
+  auto v = read_all(r);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].ts_ns, 1500000000LL);
+}
+
+TEST_F(PcapfileTest, PcapngSeveralSectionsBothByteOrders) {
+  const Bytes file = cat({shb(true), idb(true, 1, 0, std::nullopt, std::nullopt),
+                          epb(true, 0, 1000000, payload(10, 1), 10), shb(false),
+                          idb(false, 101, 0, uint8_t{9}, std::nullopt),
+                          idb(false, 1, 0, uint8_t{3}, std::nullopt),
+                          epb(false, 1, 5, payload(11, 2), 11), epb(false, 0, 7, payload(12, 3), 12)});
+  Reader r(put("sections.pcapng", file));
+  auto v = read_all(r);
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0].ts_ns, 1000000000LL);
+  EXPECT_EQ(v[0].interface, 0u);
+  EXPECT_EQ(v[1].ts_ns, 5000000LL);  // ms resolution
+  EXPECT_EQ(v[1].interface, 2u);     // numbered across sections
+  EXPECT_EQ(v[1].linktype, 1u);
+  EXPECT_EQ(v[2].ts_ns, 7LL);
+  EXPECT_EQ(v[2].interface, 1u);
+  EXPECT_EQ(v[2].linktype, 101u);
+  EXPECT_EQ(r.interface_stats().size(), 3u);
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+TEST_F(PcapfileTest, NotFound) {
+  EXPECT_EQ(error_of(path("nope.pcap")), path("nope.pcap") + ": not found");
+}
+
+TEST_F(PcapfileTest, PermissionDenied) {
+  if (::geteuid() == 0) GTEST_SKIP() << "running as root: permissions do not apply";
+  const std::string p = put("secret.pcap", Bytes{0xd4, 0xc3, 0xb2, 0xa1});
+  ::chmod(p.c_str(), 0);
+  EXPECT_EQ(error_of(p), p + ": permission denied");
+}
+
+TEST_F(PcapfileTest, IsADirectory) {
+  EXPECT_NE(error_of(dir_.string()).find("is a directory"), std::string::npos);
+}
+
+TEST_F(PcapfileTest, EmptyFile) {
+  const std::string p = put("empty.pcap", Bytes{});
+  EXPECT_EQ(error_of(p), p + ": empty file (0 bytes)");
+}
+
+TEST_F(PcapfileTest, NotACapture) {
+  const std::string p = put("x.zip", Bytes{0x50, 0x4b, 0x03, 0x04, 0x14, 0x00});
+  EXPECT_EQ(error_of(p), p + ": not a pcap or pcapng file (starts with 50 4b 03 04)");
+  const std::string q = put("two.bin", Bytes{0x7f, 0x45});
+  EXPECT_EQ(error_of(q), q + ": not a pcap or pcapng file (starts with 7f 45)");
+}
+
+TEST_F(PcapfileTest, HeaderCutShort) {
+  const std::string p = put("short.pcap", Bytes{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0});
+  EXPECT_NE(error_of(p).find(p + ": header cut short"), std::string::npos) << error_of(p);
+  const std::string q = put("short2.pcap", Bytes{0xd4, 0xc3});
+  EXPECT_NE(error_of(q).find(q + ": header cut short"), std::string::npos) << error_of(q);
+  Bytes ng = shb(false);
+  ng.resize(20);
+  const std::string n = put("short.pcapng", ng);
+  EXPECT_NE(error_of(n).find(n + ": header cut short"), std::string::npos) << error_of(n);
+}
+
+TEST_F(PcapfileTest, TruncatedInsideRecord) {
+  const std::string p = path("t.pcap");
+  {
+    Writer w(p, 1);
+    w.write(1, payload(100, 1));
+    w.write(2, payload(100, 2));
+  }
+  Bytes f = slurp(p);
+  f.resize(f.size() - 10);  // 24 + 116 + 106 = 246
+  const std::string q = put("t2.pcap", f);
+  EXPECT_EQ(error_of(q), q + ": truncated at byte 246 (inside packet record 2)");
+  // The first packet is delivered before the error.
+  Reader r(q);
+  Packet pkt;
+  EXPECT_TRUE(r.next(pkt));
+  EXPECT_THROW(r.next(pkt), Error);
+}
+
+TEST_F(PcapfileTest, CorruptCaplen) {
+  const std::string p = path("c.pcap");
+  {
+    Writer w(p, 1, 65535);
+    w.write(1, payload(100, 1));
+    w.write(2, payload(100, 2));
+  }
+  Bytes f = slurp(p);
+  const uint32_t bad = 4000000;
+  std::memcpy(&f[24 + 116 + 8], &bad, 4);
+  const std::string q = put("c2.pcap", f);
+  EXPECT_EQ(error_of(q), q + ": corrupt record at byte 140: captured length 4000000 > 262144 (snaplen 65535)");
+}
+
+TEST_F(PcapfileTest, PcapngCorruptions) {
+  const bool be = false;
+  const std::string a = put("a.pcapng", cat({shb(be), epb(be, 0, 1, payload(4, 1), 4)}));
+  EXPECT_NE(error_of(a).find("corrupt record at byte 40: packet for interface 0, but the section declares 0"),
+            std::string::npos)
+      << error_of(a);
+  Bytes odd = cat({shb(be), idb(be, 1, 0, std::nullopt, std::nullopt), epb(be, 0, 1, payload(4, 1), 4)});
+  odd[68 + 4] = 13;  // block length not a multiple of 4
+  const std::string b = put("b.pcapng", odd);
+  EXPECT_NE(error_of(b).find("corrupt record at byte 68: block length 13 is impossible"), std::string::npos)
+      << error_of(b);
+  Bytes huge = cat({shb(be), idb(be, 1, 0, std::nullopt, std::nullopt), epb(be, 0, 1, payload(4, 1), 4)});
+  const uint32_t cap = 4000000;
+  std::memcpy(&huge[68 + 8 + 12], &cap, 4);
+  const std::string c = put("c.pcapng", huge);
+  EXPECT_NE(error_of(c).find("corrupt record at byte 68: captured length 4000000 > 262144"), std::string::npos)
+      << error_of(c);
+  Bytes nobom = shb(be);
+  nobom[8] = 0;
+  const std::string d = put("d.pcapng", nobom);
+  EXPECT_NE(error_of(d).find("no byte-order magic"), std::string::npos) << error_of(d);
+}
+
+TEST_F(PcapfileTest, PcapCutAtEveryByte) {
+  const std::string p = path("all.pcap");
+  std::vector<std::size_t> bounds{24}, before{0};
+  {
+    Writer w(p, 1);
+    std::size_t at = 24;
+    for (std::size_t i = 0; i < 6; ++i) {
+      const std::size_t n = i * 13 + 1;
+      w.write(static_cast<int64_t>(i), payload(n, static_cast<uint8_t>(i)));
+      at += 16 + n;
+      bounds.push_back(at);
+      before.push_back(i + 1);
+    }
+  }
+  check_every_cut(slurp(p), bounds, before, 24);
+}
+
+TEST_F(PcapfileTest, PcapngCutAtEveryByte) {
+  const bool be = true;
+  Builder isb(be);
+  isb.block(5, body(be, [](Builder& x) { x.u32(0).u32(0).u32(1).u16(4).u16(8).u64(9).end_options(); }));
+  Builder spb(be);
+  spb.block(3, body(be, [](Builder& x) { x.u32(5).raw(payload(5, 9)); }));
+  const std::vector<Bytes> blocks = {shb(be), idb(be, 1, 0, uint8_t{9}, std::nullopt),
+                                     epb(be, 0, 1, payload(7, 1), 7), idb(be, 101, 0, std::nullopt, std::nullopt),
+                                     epb(be, 1, 2, payload(1, 2), 1), spb.take(), isb.take(),
+                                     epb(be, 0, 3, payload(30, 3), 30)};
+  Bytes file;
+  std::vector<std::size_t> bounds, before;
+  std::size_t packets = 0;
+  for (const auto& b : blocks) {
+    file.insert(file.end(), b.begin(), b.end());
+    if (b.size() > 8 && (b[3] == 6 || b[3] == 3)) ++packets;  // big-endian type low byte
+    bounds.push_back(file.size());
+    before.push_back(packets);
+  }
+  check_every_cut(file, bounds, before, blocks[0].size());
+}
+
+// ---------------------------------------------------------------------------------------
+// Real files written by tcpdump and editcap (skipped when the tools are absent).
+
+TEST_F(PcapfileTest, ReadsWhatTcpdumpAndEditcapWrite) {
+  const std::string src = path("src.pcap");
+  {
+    Writer w(src, 1, 262144, false);
+    for (int i = 0; i < 5; ++i) w.write(1700000000000000000LL + i * 1000, payload(60 + i, static_cast<uint8_t>(i)));
+  }
+  int checked = 0;
+  auto check = [&](const std::string& out, Format fmt) {
+    Reader r(out);
+    EXPECT_EQ(r.format(), fmt);
+    auto v = read_all(r);
+    ASSERT_EQ(v.size(), 5u);
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(v[i].ts_ns, 1700000000000000000LL + i * 1000);
+      EXPECT_EQ(Bytes(v[i].data.begin(), v[i].data.end()), payload(60 + i, static_cast<uint8_t>(i)));
+      EXPECT_EQ(v[i].linktype, 1u);
+    }
+    ++checked;
+  };
+  if (::access("/usr/bin/tcpdump", X_OK) == 0 || ::access("/usr/sbin/tcpdump", X_OK) == 0) {
+    const std::string out = path("tcpdump.pcap");
+    const std::string cmd = "tcpdump -Z root -r '" + src + "' -w '" + out + "' 2>/dev/null";
+    if (std::system(cmd.c_str()) == 0) check(out, Format::kPcap);
+  }
+  if (::access("/usr/bin/editcap", X_OK) == 0) {
+    const std::string out = path("editcap.pcapng");
+    const std::string cmd = "editcap -F pcapng '" + src + "' '" + out + "' 2>/dev/null";
+    if (std::system(cmd.c_str()) == 0) check(out, Format::kPcapng);
+    const std::string ns = path("editcap-ns.pcap");
+    const std::string cmd2 = "editcap -F nsecpcap '" + src + "' '" + ns + "' 2>/dev/null";
+    if (std::system(cmd2.c_str()) == 0) check(ns, Format::kPcap);
+  }
+  if (checked == 0) GTEST_SKIP() << "neither tcpdump nor editcap is installed";
+}
+
+}  // namespace
+}  // namespace pathtrace::pcapfile

@@ -1,0 +1,582 @@
+#include "correlator/store/store.hpp"
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <charconv>
+#include <filesystem>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+
+#include "collector/common/error.hpp"
+#include "correlator/store/sqlite.hpp"
+#include "schema/schema.hpp"
+
+namespace pathtrace {
+namespace {
+
+// ------------------------------------------------------------------ the statement table
+// Every statement the store runs, prepared once (on first use) and reused.
+enum class Q : int {
+  kInsertRun,
+  kInsertPoint,
+  kInsertFlow,
+  kInsertStack,
+  kInsertTraversal,
+  kInsertResult,
+  kInsertHop,
+  kSelectNewestRunId,
+  kSelectRun,
+  kSelectPoints,
+  kSelectFlows,
+  kSelectResults,
+  kSelectHops,
+  kSelectRuns,
+  kCount
+};
+
+struct QueryText {
+  Q id;
+  const char* sql;
+};
+
+constexpr QueryText kQueries[] = {
+    {Q::kInsertRun,
+     "INSERT INTO runs (started, command, filter, window_start_ns, window_end_ns, sightings, "
+     "warnings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+    {Q::kInsertPoint,
+     "INSERT INTO points (run_id, ord, label, role, host, netns, iface, source, packets, bytes, "
+     "digested, filtered, truncated, malformed, not_ip, too_deep, unsupported_link, pcap_drop, "
+     "if_drop, records_lost, over_mtu, start_ns, end_ns, window_known) VALUES (?1, ?2, ?3, ?4, "
+     "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
+     "?24)"},
+    {Q::kInsertFlow,
+     "INSERT INTO flows (run_id, id, parent, version, proto, src, dst, sport, dport, label) "
+     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+    {Q::kInsertStack, "INSERT INTO stacks (run_id, id, stack, flow_ids) VALUES (?1, ?2, ?3, ?4)"},
+    {Q::kInsertTraversal,
+     "INSERT INTO traversals (run_id, id, flow, inner_flow, digest, t0_ns, seen, fate, dir, "
+     "entry_ord, last_seen_ord, wire_len, tcp_flags, sightings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+     "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"},
+    {Q::kInsertResult,
+     "INSERT INTO flow_results (run_id, rank, flow, dir, traversals, judged, delivered, lost, "
+     "out_of_window, no_entry, duplicates, seen_at, holes_at, verdict, hop, summary, findings, "
+     "inner_flows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+     "?16, ?17, ?18)"},
+    {Q::kInsertHop,
+     "INSERT INTO hops (run_id, rank, flow, dir, idx, from_ord, to_ord, from_label, to_label, "
+     "packets_in, packets_out, lost, loss_pct, inconclusive, why) VALUES (?1, ?2, ?3, ?4, ?5, "
+     "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"},
+    {Q::kSelectNewestRunId, "SELECT max(id) FROM runs"},
+    {Q::kSelectRun,
+     "SELECT started, command, filter, window_start_ns, window_end_ns, sightings, warnings "
+     "FROM runs WHERE id = ?1"},
+    {Q::kSelectPoints,
+     "SELECT ord, label, role, host, netns, iface, source, packets, bytes, digested, filtered, "
+     "truncated, malformed, not_ip, too_deep, unsupported_link, pcap_drop, if_drop, "
+     "records_lost, over_mtu, start_ns, end_ns, window_known FROM points WHERE run_id = ?1 "
+     "ORDER BY ord"},
+    {Q::kSelectFlows,
+     "SELECT id, parent, version, proto, src, dst, sport, dport, label FROM flows "
+     "WHERE run_id = ?1 ORDER BY id"},
+    {Q::kSelectResults,
+     "SELECT rank, flow, dir, traversals, judged, delivered, lost, out_of_window, no_entry, "
+     "duplicates, seen_at, holes_at, verdict, hop, summary, findings, inner_flows "
+     "FROM flow_results WHERE run_id = ?1 ORDER BY rank"},
+    {Q::kSelectHops,
+     "SELECT rank, from_ord, to_ord, packets_in, packets_out, lost, inconclusive, why "
+     "FROM hops WHERE run_id = ?1 ORDER BY rank, idx"},
+    {Q::kSelectRuns,
+     "SELECT r.id, r.started, r.command, r.filter, "
+     "(SELECT count(*) FROM points p WHERE p.run_id = r.id), r.sightings, "
+     "(SELECT CASE WHEN fr.summary <> '' THEN fr.summary ELSE fr.verdict END "
+     " FROM flow_results fr WHERE fr.run_id = r.id AND fr.rank = 0) "
+     "FROM runs r ORDER BY r.id DESC"},
+};
+static_assert(std::size(kQueries) == std::size_t(Q::kCount), "one entry per Q");
+constexpr bool queries_in_order() {
+  for (std::size_t i = 0; i < std::size(kQueries); ++i) {
+    if (std::size_t(kQueries[i].id) != i) return false;
+  }
+  return true;
+}
+static_assert(queries_in_order(), "kQueries is indexed by Q");
+
+static_assert(packet::kStatusCount == 6, "points has one discard column per packet::Status");
+
+// ------------------------------------------------------------------ text encodings
+
+constexpr std::array<const char*, 5> kVerdictNames = {"delivered", "disappears", "partial_loss",
+                                                      "inconclusive", "not_judged"};
+
+const char* verdict_text(VerdictKind v) {
+  const auto i = std::size_t(v);
+  return i < kVerdictNames.size() ? kVerdictNames[i] : "not_judged";
+}
+
+const char* dir_text(Dir d) { return d == Dir::kReverse ? "reverse" : "forward"; }
+
+// Lines joined with '\n'. A newline inside a line would split it on load: written as a space.
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (i) out += '\n';
+    for (char c : lines[i]) out += (c == '\n' ? ' ' : c);
+  }
+  return out;
+}
+
+std::vector<std::string> split_lines(std::string_view text) {
+  std::vector<std::string> out;
+  if (text.empty()) return out;
+  std::size_t start = 0;
+  for (;;) {
+    const auto nl = text.find('\n', start);
+    out.emplace_back(text.substr(start, nl == std::string_view::npos ? nl : nl - start));
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  return out;
+}
+
+// Appends the decimal form of v to out.
+template <typename T>
+void append_num(std::string& out, T v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+template <typename T>
+std::string json_array(const std::vector<T>& values) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    append_num(out, values[i]);
+  }
+  out += ']';
+  return out;
+}
+
+// Parses a flat JSON array of non-negative integers as written by json_array().
+template <typename T>
+std::vector<T> parse_json_array(std::string_view text, const std::string& path) {
+  std::vector<T> out;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    if (*p >= '0' && *p <= '9') {
+      T v{};
+      const auto r = std::from_chars(p, end, v);
+      if (r.ec != std::errc()) {
+        throw Error(ExitCode::kDatabase,
+                    "database " + path + ": bad number list \"" + std::string(text) + "\"");
+      }
+      out.push_back(v);
+      p = r.ptr;
+    } else {
+      ++p;  // '[', ',', ']', spaces
+    }
+  }
+  return out;
+}
+
+std::string address_text(const std::array<uint8_t, 16>& a, uint8_t version) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (version == 4) {
+    inet_ntop(AF_INET, a.data(), buf, sizeof buf);
+  } else {
+    inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
+  }
+  return buf;
+}
+
+std::array<uint8_t, 16> parse_address(std::string_view text, uint8_t version) {
+  std::array<uint8_t, 16> a{};
+  const std::string s(text);
+  if (inet_pton(version == 4 ? AF_INET : AF_INET6, s.c_str(), a.data()) != 1) a.fill(0);
+  return a;
+}
+
+struct KeyHash {
+  std::size_t operator()(const packet::FlowKey& k) const noexcept {
+    std::size_t h = k.version * 131u + k.proto;
+    for (uint8_t b : k.src) h = h * 31 + b;
+    for (uint8_t b : k.dst) h = h * 31 + b;
+    return h * 65599u + k.sport * 257u + k.dport;
+  }
+};
+
+}  // namespace
+
+// ------------------------------------------------------------------ Store
+
+struct Store::Impl {
+  sql::Db db;
+  std::array<std::optional<sql::Stmt>, std::size_t(Q::kCount)> stmts;
+
+  Impl(const std::string& path, bool read_only) : db(path, read_only) {}
+
+  // The prepared statement `q`, prepared on first use and then reused.
+  sql::Stmt& stmt(Q q) {
+    auto& s = stmts[std::size_t(q)];
+    if (!s) s.emplace(db, kQueries[std::size_t(q)].sql);
+    return s->reset();
+  }
+
+  void configure_and_migrate();
+  int64_t save(Run& run);
+  Report load(int64_t id);
+  std::vector<RunSummary> runs();
+};
+
+void Store::Impl::configure_and_migrate() {
+  const std::string& path = db.path();
+  db.exec("PRAGMA busy_timeout = 5000", "set busy_timeout");
+  // The first read: a file that is not SQLite fails here ("file is not a database").
+  const int64_t version = db.query_int("PRAGMA user_version", "read schema version");
+  const int latest = schema::latest_version();
+  if (version > latest) {
+    throw Error(ExitCode::kDatabase, "database " + path + " was written by a newer pathtrace (schema " +
+                                         std::to_string(version) + ", this one knows " +
+                                         std::to_string(latest) + ")");
+  }
+  if (db.read_only()) {
+    db.exec("PRAGMA query_only = 1", "set query_only");
+    if (version < latest) {
+      throw Error(ExitCode::kDatabase,
+                  "database " + path + " has schema " + std::to_string(version) +
+                      ", this pathtrace needs " + std::to_string(latest) +
+                      (version == 0 ? " (not a pathtrace database, or empty)"
+                                    : " (open it for writing once to upgrade it)"));
+    }
+    return;
+  }
+  if (version == 0) {
+    // Only effective on a new, empty file (before the first table and before WAL).
+    db.exec("PRAGMA page_size = 8192", "set page_size");
+  }
+  db.exec("PRAGMA journal_mode = WAL", "set journal_mode");
+  db.exec("PRAGMA synchronous = NORMAL", "set synchronous");
+  db.exec("PRAGMA foreign_keys = ON", "set foreign_keys");
+  db.exec("PRAGMA cache_size = -65536", "set cache_size");  // 64 MiB
+  for (const auto& m : schema::migrations()) {
+    if (m.version <= version) continue;
+    sql::Txn txn(db);
+    db.exec(m.sql, "apply migration " + std::to_string(m.version) + " (" + std::string(m.name) + ")");
+    db.exec("PRAGMA user_version = " + std::to_string(m.version), "set schema version");
+    txn.commit();
+  }
+}
+
+int64_t Store::Impl::save(Run& run) {
+  Report& r = run.report;
+  sql::Txn txn(db);
+
+  const std::string warnings = join_lines(r.warnings);
+  stmt(Q::kInsertRun)
+      .bind_text(1, r.started)
+      .bind_text(2, r.command)
+      .bind_text(3, r.filter)
+      .bind(4, int64_t(r.window_start_ns))
+      .bind(5, int64_t(r.window_end_ns))
+      .bind(6, int64_t(r.sightings))
+      .bind_text(7, warnings)
+      .run();
+  const int64_t run_id = db.last_insert_rowid();
+
+  auto& ins_point = stmt(Q::kInsertPoint);
+  for (std::size_t i = 0; i < r.points.size(); ++i) {
+    const Point& p = r.points[i];
+    ins_point.bind(1, run_id).bind(2, int64_t(p.ord)).bind_text(3, p.label).bind_text(4, p.role)
+        .bind_text(5, p.host).bind_text(6, p.netns).bind_text(7, p.iface).bind_text(8, p.source)
+        .bind(9, int64_t(p.packets)).bind(10, int64_t(p.bytes)).bind(11, int64_t(p.digested))
+        .bind(12, int64_t(p.filtered));
+    for (int k = 1; k <= 5; ++k) ins_point.bind(12 + k, int64_t(p.discarded[std::size_t(k)]));
+    ins_point.bind(18, int64_t(p.pcap_drop)).bind(19, int64_t(p.if_drop))
+        .bind(20, int64_t(p.records_lost)).bind(21, int64_t(p.over_mtu))
+        .bind(22, int64_t(p.start_ns)).bind(23, int64_t(p.end_ns))
+        .bind(24, int64_t(p.window_known ? 1 : 0));
+    ins_point.run();
+  }
+
+  // Flows, and an index from key to ids for the stacks' per-layer flow ids.
+  std::unordered_map<packet::FlowKey, std::vector<const Flow*>, KeyHash> by_key;
+  auto& ins_flow = stmt(Q::kInsertFlow);
+  for (const Flow& f : r.flows) {
+    const std::string src = address_text(f.key.src, f.key.version);
+    const std::string dst = address_text(f.key.dst, f.key.version);
+    ins_flow.bind(1, run_id).bind(2, int64_t(f.id)).bind(3, int64_t(f.parent))
+        .bind(4, int64_t(f.key.version)).bind(5, int64_t(f.key.proto)).bind_text(6, src)
+        .bind_text(7, dst).bind(8, int64_t(f.key.sport)).bind(9, int64_t(f.key.dport))
+        .bind_text(10, f.label);
+    ins_flow.run();
+    by_key[f.key].push_back(&f);
+  }
+
+  auto& ins_stack = stmt(Q::kInsertStack);
+  std::string ids;
+  for (std::size_t c = 0; c < run.chains.size(); ++c) {
+    const Chain& ch = run.chains[c];
+    ids = "[";
+    uint32_t parent = 0;
+    for (std::size_t l = 0; l < ch.ip.size(); ++l) {
+      if (l) ids += ',';
+      uint32_t id = 0;
+      if (auto it = by_key.find(ch.ip[l]); it != by_key.end()) {
+        id = it->second.front()->id;  // prefer the flow nested under the previous layer
+        for (const Flow* f : it->second) {
+          if (f->parent == parent) id = f->id;
+        }
+      }
+      if (id) {
+        append_num(ids, id);
+      } else {
+        ids += "null";
+      }
+      parent = id;
+    }
+    ids += ']';
+    ins_stack.bind(1, run_id).bind(2, int64_t(c)).bind_text(3, ch.stack).bind_text(4, ids);
+    ins_stack.run();
+  }
+
+  // The bulk: one row per traversal, sightings packed into one reused buffer.
+  auto& ins_trav = stmt(Q::kInsertTraversal);
+  std::string buf;
+  buf.reserve(64 * 1024);
+  const std::size_t n_sightings = run.sightings.size();
+  for (std::size_t i = 0; i < run.traversals.size(); ++i) {
+    const Traversal& t = run.traversals[i];
+    if (std::size_t(t.first) + t.count > n_sightings) {
+      throw Error(ExitCode::kInternal, "store: traversal " + std::to_string(i) +
+                                           " refers to sightings beyond the run's " +
+                                           std::to_string(n_sightings));
+    }
+    // At most 3 + 20 + 5 + 10 digits and 5 punctuation per sighting; sized once, reused.
+    buf.resize(std::size_t(t.count) * 48 + 2);
+    char* p = buf.data();
+    char* const e = p + buf.size();
+    *p++ = '[';
+    for (uint32_t k = 0; k < t.count; ++k) {
+      const Sighting& s = run.sightings[t.first + k];
+      if (k) *p++ = ',';
+      *p++ = '[';
+      p = std::to_chars(p, e, unsigned(s.point)).ptr;
+      *p++ = ',';
+      p = std::to_chars(p, e, s.ts_ns - t.t0_ns).ptr;
+      *p++ = ',';
+      p = std::to_chars(p, e, unsigned(s.wire_len)).ptr;
+      *p++ = ',';
+      p = std::to_chars(p, e, s.chain).ptr;
+      *p++ = ']';
+    }
+    *p++ = ']';
+    const std::string_view json(buf.data(), std::size_t(p - buf.data()));
+    ins_trav.bind(1, run_id).bind(2, int64_t(i)).bind(3, int64_t(t.flow))
+        .bind(4, int64_t(t.inner_flow)).bind(5, int64_t(t.digest)).bind(6, int64_t(t.t0_ns))
+        .bind(7, int64_t(t.seen)).bind(8, int64_t(t.fate)).bind(9, int64_t(t.dir));
+    if (t.entry == kNoPoint) {
+      ins_trav.bind_null(10);
+    } else {
+      ins_trav.bind(10, int64_t(t.entry));
+    }
+    if (t.last_seen == kNoPoint) {
+      ins_trav.bind_null(11);
+    } else {
+      ins_trav.bind(11, int64_t(t.last_seen));
+    }
+    ins_trav.bind(12, int64_t(t.wire_len)).bind(13, int64_t(t.tcp_flags)).bind_text(14, json);
+    ins_trav.run();
+  }
+
+  auto& ins_result = stmt(Q::kInsertResult);
+  auto& ins_hop = stmt(Q::kInsertHop);
+  auto label_of = [&](uint8_t ord) -> std::string_view {
+    return ord < r.points.size() ? std::string_view(r.points[ord].label) : std::string_view();
+  };
+  for (std::size_t k = 0; k < r.results.size(); ++k) {
+    const FlowResult& fr = r.results[k];
+    const std::string seen_at = json_array(fr.seen_at);
+    const std::string holes_at = json_array(fr.holes_at);
+    const std::string findings = join_lines(fr.findings);
+    const std::string inner = json_array(fr.inner_flows);
+    ins_result.bind(1, run_id).bind(2, int64_t(k)).bind(3, int64_t(fr.flow))
+        .bind_text(4, dir_text(fr.dir)).bind(5, int64_t(fr.traversals))
+        .bind(6, int64_t(fr.judged)).bind(7, int64_t(fr.delivered)).bind(8, int64_t(fr.lost))
+        .bind(9, int64_t(fr.out_of_window)).bind(10, int64_t(fr.no_entry))
+        .bind(11, int64_t(fr.duplicates)).bind_text(12, seen_at).bind_text(13, holes_at)
+        .bind_text(14, verdict_text(fr.verdict)).bind(15, int64_t(fr.hop))
+        .bind_text(16, fr.summary).bind_text(17, findings).bind_text(18, inner);
+    ins_result.run();
+    for (std::size_t h = 0; h < fr.hops.size(); ++h) {
+      const HopStat& hs = fr.hops[h];
+      ins_hop.bind(1, run_id).bind(2, int64_t(k)).bind(3, int64_t(fr.flow))
+          .bind_text(4, dir_text(fr.dir)).bind(5, int64_t(h)).bind(6, int64_t(hs.from))
+          .bind(7, int64_t(hs.to)).bind_text(8, label_of(hs.from)).bind_text(9, label_of(hs.to))
+          .bind(10, int64_t(hs.in)).bind(11, int64_t(hs.out)).bind(12, int64_t(hs.lost))
+          .bind(13, hs.loss_pct()).bind(14, int64_t(hs.inconclusive ? 1 : 0))
+          .bind_text(15, hs.why);
+      ins_hop.run();
+    }
+  }
+
+  txn.commit();
+  r.run_id = run_id;
+  return run_id;
+}
+
+Report Store::Impl::load(int64_t id) {
+  const std::string& path = db.path();
+  if (id == 0) {
+    auto& q = stmt(Q::kSelectNewestRunId);
+    if (!q.step() || q.null_at(0)) throw Error(ExitCode::kUsage, path + " has no runs yet");
+    id = q.int_at(0);
+  }
+  Report r;
+  r.run_id = id;
+  {
+    auto& q = stmt(Q::kSelectRun).bind(1, id);
+    if (!q.step()) throw Error(ExitCode::kUsage, path + " has no run " + std::to_string(id));
+    r.started = q.text_at(0);
+    r.command = q.text_at(1);
+    r.filter = q.text_at(2);
+    r.window_start_ns = q.int_at(3);
+    r.window_end_ns = q.int_at(4);
+    r.sightings = uint64_t(q.int_at(5));
+    r.warnings = split_lines(q.text_at(6));
+  }
+  {
+    auto& q = stmt(Q::kSelectPoints).bind(1, id);
+    while (q.step()) {
+      Point p;
+      p.ord = uint8_t(q.int_at(0));
+      p.label = q.text_at(1);
+      p.role = q.text_at(2);
+      p.host = q.text_at(3);
+      p.netns = q.text_at(4);
+      p.iface = q.text_at(5);
+      p.source = q.text_at(6);
+      p.packets = uint64_t(q.int_at(7));
+      p.bytes = uint64_t(q.int_at(8));
+      p.digested = uint64_t(q.int_at(9));
+      p.filtered = uint64_t(q.int_at(10));
+      for (int k = 1; k <= 5; ++k) p.discarded[std::size_t(k)] = uint64_t(q.int_at(10 + k));
+      p.pcap_drop = uint64_t(q.int_at(16));
+      p.if_drop = uint64_t(q.int_at(17));
+      p.records_lost = uint64_t(q.int_at(18));
+      p.over_mtu = uint64_t(q.int_at(19));
+      p.start_ns = q.int_at(20);
+      p.end_ns = q.int_at(21);
+      p.window_known = q.int_at(22) != 0;
+      r.points.push_back(std::move(p));
+    }
+  }
+  {
+    auto& q = stmt(Q::kSelectFlows).bind(1, id);
+    while (q.step()) {
+      Flow f;
+      f.id = uint32_t(q.int_at(0));
+      f.parent = uint32_t(q.int_at(1));
+      f.key.version = uint8_t(q.int_at(2));
+      f.key.proto = uint8_t(q.int_at(3));
+      f.key.src = parse_address(q.text_at(4), f.key.version);
+      f.key.dst = parse_address(q.text_at(5), f.key.version);
+      f.key.sport = uint16_t(q.int_at(6));
+      f.key.dport = uint16_t(q.int_at(7));
+      f.label = q.text_at(8);
+      r.flows.push_back(std::move(f));
+    }
+  }
+  {
+    auto& q = stmt(Q::kSelectResults).bind(1, id);
+    while (q.step()) {
+      FlowResult fr;
+      fr.flow = uint32_t(q.int_at(1));
+      fr.dir = q.text_at(2) == "reverse" ? Dir::kReverse : Dir::kForward;
+      fr.traversals = uint64_t(q.int_at(3));
+      fr.judged = uint64_t(q.int_at(4));
+      fr.delivered = uint64_t(q.int_at(5));
+      fr.lost = uint64_t(q.int_at(6));
+      fr.out_of_window = uint64_t(q.int_at(7));
+      fr.no_entry = uint64_t(q.int_at(8));
+      fr.duplicates = uint64_t(q.int_at(9));
+      fr.seen_at = parse_json_array<uint64_t>(q.text_at(10), path);
+      fr.holes_at = parse_json_array<uint64_t>(q.text_at(11), path);
+      const std::string_view verdict = q.text_at(12);
+      bool known = false;
+      for (std::size_t v = 0; v < kVerdictNames.size(); ++v) {
+        if (verdict == kVerdictNames[v]) {
+          fr.verdict = VerdictKind(v);
+          known = true;
+        }
+      }
+      if (!known) {
+        throw Error(ExitCode::kDatabase, "database " + path + ": run " + std::to_string(id) +
+                                             ": unknown verdict \"" + std::string(verdict) + "\"");
+      }
+      fr.hop = int(q.int_at(13));
+      fr.summary = q.text_at(14);
+      fr.findings = split_lines(q.text_at(15));
+      fr.inner_flows = parse_json_array<uint32_t>(q.text_at(16), path);
+      r.results.push_back(std::move(fr));
+    }
+  }
+  {
+    auto& q = stmt(Q::kSelectHops).bind(1, id);
+    while (q.step()) {
+      const auto rank = std::size_t(q.int_at(0));
+      if (rank >= r.results.size()) continue;  // orphan hop: nothing to attach it to
+      HopStat h;
+      h.from = uint8_t(q.int_at(1));
+      h.to = uint8_t(q.int_at(2));
+      h.in = uint64_t(q.int_at(3));
+      h.out = uint64_t(q.int_at(4));
+      h.lost = uint64_t(q.int_at(5));
+      h.inconclusive = q.int_at(6) != 0;
+      h.why = q.text_at(7);
+      r.results[rank].hops.push_back(std::move(h));
+    }
+  }
+  return r;
+}
+
+std::vector<RunSummary> Store::Impl::runs() {
+  std::vector<RunSummary> out;
+  auto& q = stmt(Q::kSelectRuns);
+  while (q.step()) {
+    RunSummary s;
+    s.id = q.int_at(0);
+    s.started = q.text_at(1);
+    s.command = q.text_at(2);
+    s.filter = q.text_at(3);
+    s.points = int(q.int_at(4));
+    s.sightings = uint64_t(q.int_at(5));
+    s.verdict = q.null_at(6) ? std::string("no flows") : std::string(q.text_at(6));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Store::Store(const std::string& path, Mode mode) {
+  const bool read_only = mode == Mode::kReadOnly;
+  if (read_only && !std::filesystem::exists(path)) {
+    throw Error(ExitCode::kDatabase,
+                "database " + path + ": cannot open: no such file (unable to open database file)");
+  }
+  impl_ = std::make_unique<Impl>(path, read_only);
+  impl_->configure_and_migrate();
+}
+
+Store::~Store() = default;
+
+int64_t Store::save(Run& run) { return impl_->save(run); }
+
+Report Store::load(int64_t id) { return impl_->load(id); }
+
+std::vector<RunSummary> Store::runs() { return impl_->runs(); }
+
+const std::string& Store::path() const noexcept { return impl_->db.path(); }
+
+}  // namespace pathtrace

@@ -1,0 +1,428 @@
+// Component tests of the SQLite store: round trips, many runs per file, schema versions,
+// read-only mode, error messages, the documented example queries, and (disabled by default)
+// the bulk-save timing.
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "collector/common/error.hpp"
+#include "correlator/store/store.hpp"
+#include "schema/schema.hpp"
+#include "tests/component/example_run.hpp"
+
+namespace pathtrace {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "pt_store_XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    db_ = (dir_ / "pathtrace.db").string();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Runs raw SQL on the file with the plain C API (what a person's sqlite3 shell does).
+  static std::string raw(const std::string& path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    std::string out;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+      out = std::string("error: ") + sqlite3_errmsg(db);
+    } else {
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        for (int c = 0; c < sqlite3_column_count(st); ++c) {
+          if (c) out += '|';
+          const auto* t = sqlite3_column_text(st, c);
+          if (t) out += reinterpret_cast<const char*>(t);
+        }
+        out += '\n';
+      }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+  }
+
+  fs::path dir_;
+  std::string db_;
+};
+
+// What the thrown Error says, or "" when nothing was thrown.
+template <typename F>
+std::pair<ExitCode, std::string> error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return {e.code(), e.what()};
+  }
+  return {ExitCode::kOk, ""};
+}
+
+void expect_same_points(const std::vector<Point>& a, const std::vector<Point>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    SCOPED_TRACE("point " + a[i].label);
+    EXPECT_EQ(a[i].label, b[i].label);
+    EXPECT_EQ(a[i].role, b[i].role);
+    EXPECT_EQ(a[i].host, b[i].host);
+    EXPECT_EQ(a[i].netns, b[i].netns);
+    EXPECT_EQ(a[i].iface, b[i].iface);
+    EXPECT_EQ(a[i].source, b[i].source);
+    EXPECT_EQ(a[i].ord, b[i].ord);
+    EXPECT_EQ(a[i].packets, b[i].packets);
+    EXPECT_EQ(a[i].bytes, b[i].bytes);
+    EXPECT_EQ(a[i].digested, b[i].digested);
+    EXPECT_EQ(a[i].filtered, b[i].filtered);
+    EXPECT_EQ(a[i].discarded, b[i].discarded);
+    EXPECT_EQ(a[i].pcap_drop, b[i].pcap_drop);
+    EXPECT_EQ(a[i].if_drop, b[i].if_drop);
+    EXPECT_EQ(a[i].records_lost, b[i].records_lost);
+    EXPECT_EQ(a[i].over_mtu, b[i].over_mtu);
+    EXPECT_EQ(a[i].start_ns, b[i].start_ns);
+    EXPECT_EQ(a[i].end_ns, b[i].end_ns);
+    EXPECT_EQ(a[i].window_known, b[i].window_known);
+  }
+}
+
+void expect_same_report(const Report& a, const Report& b) {
+  EXPECT_EQ(a.run_id, b.run_id);
+  EXPECT_EQ(a.started, b.started);
+  EXPECT_EQ(a.command, b.command);
+  EXPECT_EQ(a.filter, b.filter);
+  EXPECT_EQ(a.window_start_ns, b.window_start_ns);
+  EXPECT_EQ(a.window_end_ns, b.window_end_ns);
+  EXPECT_EQ(a.sightings, b.sightings);
+  EXPECT_EQ(a.warnings, b.warnings);
+  expect_same_points(a.points, b.points);
+  ASSERT_EQ(a.flows.size(), b.flows.size());
+  for (std::size_t i = 0; i < a.flows.size(); ++i) {
+    EXPECT_EQ(a.flows[i].id, b.flows[i].id);
+    EXPECT_EQ(a.flows[i].parent, b.flows[i].parent);
+    EXPECT_TRUE(a.flows[i].key == b.flows[i].key) << "flow " << a.flows[i].id;
+    EXPECT_EQ(a.flows[i].label, b.flows[i].label);
+  }
+  ASSERT_EQ(a.results.size(), b.results.size());
+  for (std::size_t i = 0; i < a.results.size(); ++i) {
+    const FlowResult& x = a.results[i];
+    const FlowResult& y = b.results[i];
+    SCOPED_TRACE("result " + std::to_string(i));
+    EXPECT_EQ(x.flow, y.flow);
+    EXPECT_EQ(x.dir, y.dir);
+    EXPECT_EQ(x.traversals, y.traversals);
+    EXPECT_EQ(x.judged, y.judged);
+    EXPECT_EQ(x.delivered, y.delivered);
+    EXPECT_EQ(x.lost, y.lost);
+    EXPECT_EQ(x.out_of_window, y.out_of_window);
+    EXPECT_EQ(x.no_entry, y.no_entry);
+    EXPECT_EQ(x.duplicates, y.duplicates);
+    EXPECT_EQ(x.seen_at, y.seen_at);
+    EXPECT_EQ(x.holes_at, y.holes_at);
+    EXPECT_EQ(x.verdict, y.verdict);
+    EXPECT_EQ(x.hop, y.hop);
+    EXPECT_EQ(x.summary, y.summary);
+    EXPECT_EQ(x.findings, y.findings);
+    EXPECT_EQ(x.inner_flows, y.inner_flows);
+    ASSERT_EQ(x.hops.size(), y.hops.size());
+    for (std::size_t h = 0; h < x.hops.size(); ++h) {
+      EXPECT_EQ(x.hops[h].from, y.hops[h].from);
+      EXPECT_EQ(x.hops[h].to, y.hops[h].to);
+      EXPECT_EQ(x.hops[h].in, y.hops[h].in);
+      EXPECT_EQ(x.hops[h].out, y.hops[h].out);
+      EXPECT_EQ(x.hops[h].lost, y.hops[h].lost);
+      EXPECT_EQ(x.hops[h].inconclusive, y.hops[h].inconclusive);
+      EXPECT_EQ(x.hops[h].why, y.hops[h].why);
+    }
+  }
+}
+
+TEST_F(StoreTest, SaveThenLoadGivesBackTheSameReport) {
+  pathtrace::Run run = test::example_run();
+  int64_t id = 0;
+  {
+    Store store(db_, Store::Mode::kReadWrite);
+    id = store.save(run);
+  }
+  EXPECT_EQ(id, 1);
+  EXPECT_EQ(run.report.run_id, 1);
+  Store store(db_, Store::Mode::kReadOnly);
+  expect_same_report(run.report, store.load(id));
+  expect_same_report(run.report, store.load());  // 0 = newest
+}
+
+TEST_F(StoreTest, AnIpv6FlowKeyRoundTrips) {
+  pathtrace::Run run = test::example_run();
+  packet::FlowKey& k = run.report.flows[2].key;
+  k.version = 6;
+  k.src = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  k.dst = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55};
+  Store store(db_, Store::Mode::kReadWrite);
+  store.save(run);
+  expect_same_report(run.report, store.load());
+  EXPECT_EQ(raw(db_, "SELECT src, dst FROM flows WHERE id = 3"), "2001:db8::1|fe80::211:22ff:fe33:4455\n");
+}
+
+TEST_F(StoreTest, TwoRunsInOneFileNewestFirst) {
+  pathtrace::Run first = test::example_run();
+  pathtrace::Run second = test::example_run();
+  second.report.command = "pathtrace ingest second";
+  second.report.results.clear();
+  {
+    Store store(db_, Store::Mode::kReadWrite);
+    EXPECT_EQ(store.save(first), 1);
+  }
+  {
+    Store store(db_, Store::Mode::kReadWrite);  // reopening an existing file: no migration
+    EXPECT_EQ(store.save(second), 2);
+  }
+  Store store(db_, Store::Mode::kReadOnly);
+  const auto runs = store.runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].id, 2);
+  EXPECT_EQ(runs[0].command, "pathtrace ingest second");
+  EXPECT_EQ(runs[0].verdict, "no flows");
+  EXPECT_EQ(runs[1].id, 1);
+  EXPECT_EQ(runs[1].points, 7);
+  EXPECT_EQ(runs[1].sightings, 22u);
+  EXPECT_EQ(runs[1].filter, "ipip");
+  EXPECT_EQ(runs[1].verdict,
+            "disappears between C (qbrbdd1f2c3-bd) and B (tapbdd1f2c3-bd): 3 of 3 lost");
+  expect_same_report(first.report, store.load(1));
+  expect_same_report(second.report, store.load(2));
+  expect_same_report(second.report, store.load());
+  EXPECT_EQ(raw(db_, "SELECT run_id, count(*) FROM traversals GROUP BY run_id"), "1|4\n2|4\n");
+}
+
+TEST_F(StoreTest, MissingRunsAreUsageErrors) {
+  Store store(db_, Store::Mode::kReadWrite);
+  auto [code, msg] = error_of([&] { store.load(); });
+  EXPECT_EQ(code, ExitCode::kUsage);
+  EXPECT_EQ(msg, db_ + " has no runs yet");
+  pathtrace::Run run = test::example_run();
+  store.save(run);
+  std::tie(code, msg) = error_of([&] { store.load(5); });
+  EXPECT_EQ(code, ExitCode::kUsage);
+  EXPECT_EQ(msg, db_ + " has no run 5");
+  EXPECT_TRUE(store.runs().size() == 1);
+}
+
+TEST_F(StoreTest, AFailedSaveLeavesThePreviousRunsIntact) {
+  Store store(db_, Store::Mode::kReadWrite);
+  pathtrace::Run good = test::example_run();
+  store.save(good);
+  pathtrace::Run bad = test::example_run();
+  bad.traversals.back().first = 1000;  // beyond its sightings: fails after rows were inserted
+  auto [code, msg] = error_of([&] { store.save(bad); });
+  EXPECT_EQ(code, ExitCode::kInternal);
+  EXPECT_NE(msg.find("traversal 3"), std::string::npos) << msg;
+  EXPECT_EQ(store.runs().size(), 1u);
+  for (const char* table : {"runs", "points", "flows", "stacks", "traversals", "flow_results", "hops"}) {
+    EXPECT_EQ(raw(db_, std::string("SELECT count(DISTINCT ") +
+                           (std::string(table) == "runs" ? "id" : "run_id") + ") FROM " + table),
+              "1\n")
+        << table;
+  }
+  // And the store still works afterwards.
+  EXPECT_EQ(store.save(good), 2);
+}
+
+TEST_F(StoreTest, RefusesADatabaseFromANewerPathtrace) {
+  { Store store(db_, Store::Mode::kReadWrite); }
+  raw(db_, "PRAGMA user_version = 7");
+  const std::string want = "database " + db_ + " was written by a newer pathtrace (schema 7, this one knows " +
+                           std::to_string(schema::latest_version()) + ")";
+  for (auto mode : {Store::Mode::kReadWrite, Store::Mode::kReadOnly}) {
+    auto [code, msg] = error_of([&] { Store store(db_, mode); });
+    EXPECT_EQ(code, ExitCode::kDatabase);
+    EXPECT_EQ(msg, want);
+  }
+  EXPECT_EQ(raw(db_, "PRAGMA user_version"), "7\n");  // untouched
+}
+
+TEST_F(StoreTest, MigratesAVersionZeroDatabase) {
+  raw(db_, "PRAGMA user_version");  // creates an empty SQLite file at version 0
+  ASSERT_TRUE(fs::exists(db_));
+  EXPECT_EQ(raw(db_, "PRAGMA user_version"), "0\n");
+  {
+    Store store(db_, Store::Mode::kReadWrite);
+    EXPECT_TRUE(store.runs().empty());
+  }
+  EXPECT_EQ(raw(db_, "PRAGMA user_version"), std::to_string(schema::latest_version()) + "\n");
+  EXPECT_EQ(raw(db_, "SELECT name FROM sqlite_schema WHERE type = 'view' ORDER BY name"),
+            "hop_loss\nlost_packets\nobservations\ntimeline\nverdicts\n");
+  EXPECT_EQ(raw(db_, "PRAGMA journal_mode"), "wal\n");
+}
+
+TEST_F(StoreTest, ReadOnlyRefusesWrites) {
+  { Store store(db_, Store::Mode::kReadWrite); }
+  Store store(db_, Store::Mode::kReadOnly);
+  pathtrace::Run run = test::example_run();
+  auto [code, msg] = error_of([&] { store.save(run); });
+  EXPECT_EQ(code, ExitCode::kDatabase);
+  EXPECT_NE(msg.find(db_), std::string::npos) << msg;
+  EXPECT_NE(msg.find("readonly"), std::string::npos) << msg;
+  EXPECT_TRUE(store.runs().empty());
+}
+
+TEST_F(StoreTest, ReadOnlyOfAMissingFileFailsAndCreatesNothing) {
+  auto [code, msg] = error_of([&] { Store store(db_, Store::Mode::kReadOnly); });
+  EXPECT_EQ(code, ExitCode::kDatabase);
+  EXPECT_EQ(msg, "database " + db_ + ": cannot open: no such file (unable to open database file)");
+  EXPECT_FALSE(fs::exists(db_));
+}
+
+TEST_F(StoreTest, UnwritablePathsNameTheFile) {
+  const std::string missing_dir = (dir_ / "no" / "such" / "dir" / "x.db").string();
+  auto [code, msg] = error_of([&] { Store store(missing_dir, Store::Mode::kReadWrite); });
+  EXPECT_EQ(code, ExitCode::kDatabase);
+  EXPECT_EQ(msg, "database " + missing_dir + ": cannot open: unable to open database file");
+
+  const std::string a_dir = dir_.string();
+  std::tie(code, msg) = error_of([&] { Store store(a_dir, Store::Mode::kReadWrite); });
+  EXPECT_EQ(code, ExitCode::kDatabase);
+  EXPECT_EQ(msg.rfind("database " + a_dir + ": ", 0), 0u) << msg;
+  EXPECT_NE(msg.find("unable to open database file"), std::string::npos) << msg;
+}
+
+TEST_F(StoreTest, NotADatabaseFileIsRefused) {
+  {
+    std::ofstream f(db_);
+    f << "this is a capture file, not a database\n" << std::string(4096, 'x');
+  }
+  for (auto mode : {Store::Mode::kReadWrite, Store::Mode::kReadOnly}) {
+    auto [code, msg] = error_of([&] { Store store(db_, mode); });
+    EXPECT_EQ(code, ExitCode::kDatabase);
+    EXPECT_EQ(msg, "database " + db_ + ": read schema version: file is not a database");
+  }
+}
+
+TEST_F(StoreTest, ViewsUnpackTheSightings) {
+  pathtrace::Run run = test::example_run();
+  { Store store(db_, Store::Mode::kReadWrite); store.save(run); }
+  EXPECT_EQ(raw(db_, "SELECT count(*) FROM observations"), "22\n");
+  EXPECT_EQ(raw(db_, "SELECT count(*) FROM timeline"), "22\n");
+  EXPECT_EQ(raw(db_, "SELECT group_concat(point, ' ') FROM (SELECT point FROM observations "
+                     "WHERE traversal = 2 ORDER BY ts_ns)"),
+            "G F E D C\n");
+  EXPECT_EQ(raw(db_, "SELECT digest_hex, last_seen FROM lost_packets WHERE traversal = 2"),
+            "fedcba9876543210|C\n");
+  EXPECT_EQ(raw(db_, "SELECT stack, flow_ids FROM stacks WHERE id = 1"),
+            "eth/vlan/ipv4[ipip]/ipv4/tcp|[1,2]\n");
+  // The sightings column: [ord, dt_ns, wire_len, stack] relative to t0.
+  EXPECT_EQ(raw(db_, "SELECT sightings FROM traversals WHERE id = 0"),
+            "[[6,0,174,0],[5,3000,178,1],[4,6000,178,1],[3,9000,174,0],[2,12000,174,0]]\n");
+}
+
+// --------------------------------------------------------------- docs/schema.md examples
+// Every ```sql block in docs/schema.md that is followed by a ```text block is run against
+// the example run (saved as run 1), and its rows, printed like `sqlite3 -header` (list mode:
+// a header line, then values joined by '|'), must equal the text block.
+
+struct DocExample {
+  std::string sql;
+  std::string expected;
+};
+
+std::vector<DocExample> doc_examples() {
+  std::ifstream in(std::string(PT_SOURCE_DIR) + "/docs/schema.md");
+  std::vector<DocExample> out;
+  std::string line, block, kind, pending_sql;
+  bool in_block = false;
+  while (std::getline(in, line)) {
+    if (!in_block && line.rfind("```", 0) == 0) {
+      in_block = true;
+      kind = line.substr(3);
+      block.clear();
+    } else if (in_block && line == "```") {
+      in_block = false;
+      if (kind == "sql") {
+        pending_sql = block;
+      } else if (kind == "text" && !pending_sql.empty()) {
+        out.push_back({pending_sql, block});
+        pending_sql.clear();
+      } else {
+        pending_sql.clear();
+      }
+    } else if (in_block) {
+      block += line + "\n";
+    } else if (!line.empty()) {
+      pending_sql.clear();  // prose between the blocks: not an example pair
+    }
+  }
+  return out;
+}
+
+std::string run_like_shell(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* st = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    out = std::string("error: ") + sqlite3_errmsg(db) + "\n";
+  } else {
+    const int n = sqlite3_column_count(st);
+    for (int c = 0; c < n; ++c) out += (c ? "|" : "") + std::string(sqlite3_column_name(st, c));
+    out += '\n';
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      for (int c = 0; c < n; ++c) {
+        if (c) out += '|';
+        const auto* t = sqlite3_column_text(st, c);
+        if (t) out += reinterpret_cast<const char*>(t);
+      }
+      out += '\n';
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+TEST_F(StoreTest, DocumentedExampleQueriesGiveTheDocumentedRows) {
+  pathtrace::Run run = test::example_run();
+  { Store store(db_, Store::Mode::kReadWrite); store.save(run); }
+  if (const char* keep = std::getenv("PATHTRACE_KEEP_EXAMPLE_DB")) fs::copy_file(db_, keep, fs::copy_options::overwrite_existing);
+  const auto examples = doc_examples();
+  ASSERT_GE(examples.size(), 3u) << "docs/schema.md should hold 3+ example queries with output";
+  for (const auto& ex : examples) {
+    EXPECT_EQ(run_like_shell(db_, ex.sql), ex.expected) << ex.sql;
+  }
+}
+
+// --------------------------------------------------------------- timing (run by hand)
+// ./store_tests --gtest_also_run_disabled_tests --gtest_filter='*Million*'
+TEST_F(StoreTest, DISABLED_SaveMillionTraversalsOfSevenSightings) {
+  const char* n_env = std::getenv("PATHTRACE_BENCH_TRAVERSALS");
+  const std::size_t n = n_env ? std::stoul(n_env) : 1'000'000;
+  pathtrace::Run run = test::big_run(7, n);
+  const auto t0 = std::chrono::steady_clock::now();
+  double save_s = 0;
+  {
+    Store store(db_, Store::Mode::kReadWrite);
+    const auto t1 = std::chrono::steady_clock::now();
+    store.save(run);
+    save_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  }
+  const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("saved %zu traversals x 7 sightings: save() %.3f s, open+save+close %.3f s "
+              "(%.2f M sightings/s), file %.1f MB\n",
+              n, save_s, total_s, double(n) * 7 / total_s / 1e6, double(fs::file_size(db_)) / 1e6);
+  EXPECT_EQ(raw(db_, "SELECT count(*) FROM traversals"), std::to_string(n) + "\n");
+}
+
+}  // namespace
+}  // namespace pathtrace

@@ -1,0 +1,589 @@
+// Packet parsing and the invariant digest. See docs/digest.md for what is hashed and why.
+//
+// One pass, outermost header first, through one bounds-checked Reader. Every IP layer
+// restarts the digest block, so when the chain ends the block describes the innermost IP
+// packet. Two ends are tracked: the capture end (Reader::size, snaplen) and the logical end
+// of the current IP packet (its length field). Needing bytes past the capture end is
+// kTruncated; a header that does not fit its IP packet's own length is kMalformed.
+
+#include "collector/packet/packet.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <limits>
+
+#include <xxhash.h>
+
+#include "collector/packet/reader.hpp"
+
+namespace pathtrace::packet {
+namespace {
+
+constexpr uint16_t kEtherIpv4 = 0x0800;
+constexpr uint16_t kEtherIpv6 = 0x86dd;
+constexpr uint16_t kEtherVlan = 0x8100;
+constexpr uint16_t kEtherQinQ = 0x88a8;
+constexpr uint16_t kEtherQinQOld = 0x9100;
+constexpr uint16_t kEtherTeb = 0x6558;  // transparent Ethernet bridging (GRE, Geneve)
+
+constexpr uint8_t kIpProtoHopOpts = 0;
+constexpr uint8_t kIpProtoIcmp = 1;
+constexpr uint8_t kIpProtoIpip = 4;
+constexpr uint8_t kIpProtoTcp = 6;
+constexpr uint8_t kIpProtoUdp = 17;
+constexpr uint8_t kIpProtoIpv6 = 41;
+constexpr uint8_t kIpProtoRouting = 43;
+constexpr uint8_t kIpProtoFragment = 44;
+constexpr uint8_t kIpProtoGre = 47;
+constexpr uint8_t kIpProtoAh = 51;
+constexpr uint8_t kIpProtoIcmp6 = 58;
+constexpr uint8_t kIpProtoDstOpts = 60;
+constexpr uint8_t kIpProtoSctp = 132;
+
+constexpr std::size_t kMaxExtHeaders = 8;  // IPv6 extension headers per IP layer
+constexpr std::size_t kMaxPayloadBytes = 32;
+constexpr std::size_t kNoLimit = std::numeric_limits<std::size_t>::max();
+
+// What the digest hashes, in wire byte order so every host computes the same value.
+// Only uint8_t members: no padding, no endianness. Hashed up to payload[payload_len].
+struct DigestBlock {
+  uint8_t version;
+  uint8_t proto;      // IPv4 protocol / IPv6 final next header
+  uint8_t tcp_flags;  // & 0x3f
+  uint8_t icmp_type;
+  uint8_t icmp_code;
+  uint8_t payload_len;
+  uint8_t frag[2];     // IPv4 flags+offset, IPv6 fragment offset+M
+  uint8_t ip_id[4];    // IPv4 identification (2 bytes), IPv6 fragment identification
+  uint8_t ip_len[2];   // IPv4 total length, IPv6 payload length
+  uint8_t sport[2];
+  uint8_t dport[2];
+  uint8_t seq[4];      // TCP sequence, SCTP verification tag
+  uint8_t ack[4];
+  uint8_t udp_len[2];
+  uint8_t icmp_id[2];  // echo only
+  uint8_t icmp_seq[2];
+  uint8_t src[16];
+  uint8_t dst[16];
+  uint8_t payload[kMaxPayloadBytes];
+};
+static_assert(sizeof(DigestBlock) == 64 + kMaxPayloadBytes);
+constexpr std::size_t kDigestFixed = offsetof(DigestBlock, payload);
+
+inline void put16(uint8_t* p, uint16_t v) noexcept {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+
+class Parser {
+ public:
+  Parser(std::span<const uint8_t> frame, const Options& opt, Parsed& out) noexcept
+      : r_(frame.data(), frame.size()), opt_(opt), out_(out) {}
+
+  Status run(LinkType link) noexcept {
+    Status s = link_layer(link);
+    if (s != Status::kOk) return s;
+    if (out_.n_ip == 0) return Status::kNotIp;
+    return finish();
+  }
+
+ private:
+  bool push(Proto p) noexcept {
+    if (out_.n_layers >= kMaxLayers) return false;
+    out_.layers[out_.n_layers++] = p;
+    return true;
+  }
+
+  Status link_layer(LinkType link) noexcept {
+    switch (link) {
+      case LinkType::kEthernet:
+        return ethernet(kNoLimit);
+      case LinkType::kLinuxSll: {
+        uint16_t type = 0;
+        if (!r_.skip(14) || !r_.read_be16(type)) return Status::kTruncated;
+        push(Proto::kSll);
+        return ethertype(type, kNoLimit);
+      }
+      case LinkType::kLinuxSll2: {
+        uint16_t type = 0;
+        if (!r_.read_be16(type) || !r_.skip(18)) return Status::kTruncated;
+        push(Proto::kSll2);
+        return ethertype(type, kNoLimit);
+      }
+      case LinkType::kRaw: {
+        if (!r_.can_read(1)) return Status::kTruncated;
+        const uint8_t v = *r_.here() >> 4;
+        if (v == 4) return ipv4(kNoLimit);
+        if (v == 6) return ipv6(kNoLimit);
+        return Status::kMalformed;
+      }
+      case LinkType::kIpv4:
+        return ipv4(kNoLimit);
+      case LinkType::kIpv6:
+        return ipv6(kNoLimit);
+    }
+    return Status::kUnsupportedLink;
+  }
+
+  // Ethernet header (outer or inside a tunnel), then tags, then the ethertype.
+  // `limit` is the logical end of the enclosing IP packet (kNoLimit at the outermost).
+  Status ethernet(std::size_t limit) noexcept {
+    uint16_t type = 0;
+    if (!r_.skip(12) || !r_.read_be16(type)) return Status::kTruncated;
+    if (!push(Proto::kEth)) return Status::kTooDeep;
+    return ethertype(type, limit);
+  }
+
+  Status ethertype(uint16_t type, std::size_t limit) noexcept {
+    while (type == kEtherVlan || type == kEtherQinQ || type == kEtherQinQOld) {
+      const Proto tag = type == kEtherVlan ? Proto::kVlan : Proto::kQinQ;
+      uint16_t tci = 0;
+      if (!r_.read_be16(tci) || !r_.read_be16(type)) return Status::kTruncated;
+      if (!push(tag)) return Status::kTooDeep;
+      if (!seen_vlan_) {
+        out_.vlan_id = tci & 0x0fff;
+        seen_vlan_ = true;
+      }
+    }
+    if (type == kEtherIpv4) return ipv4(limit);
+    if (type == kEtherIpv6) return ipv6(limit);
+    // Not IP: fine inside a tunnel (the tunnel packet is then the innermost IP packet).
+    return out_.n_ip == 0 ? Status::kNotIp : Status::kOk;
+  }
+
+  // Starts a new IP layer: its flow key and a fresh digest block.
+  bool begin_ip(Proto p, uint8_t version) noexcept {
+    if (out_.n_ip >= kMaxIpLayers) return false;
+    if (!push(p)) return false;
+    ip_ = out_.n_ip++;
+    out_.ip_layer[ip_] = static_cast<uint8_t>(out_.n_layers - 1);
+    out_.ip[ip_] = FlowKey{};
+    out_.ip[ip_].version = version;
+    std::memset(&d_, 0, kDigestFixed);
+    d_.version = version;
+    out_.tcp_flags = 0;
+    out_.fragment = false;
+    return true;
+  }
+
+  Status ipv4(std::size_t limit) noexcept {
+    const std::size_t start = r_.pos();
+    if (!r_.can_read(20)) return Status::kTruncated;
+    const uint8_t* h = r_.here();
+    if ((h[0] >> 4) != 4) return Status::kMalformed;
+    const std::size_t ihl = std::size_t{h[0] & 0x0fu} * 4;
+    const std::size_t total = (std::size_t{h[2]} << 8) | h[3];
+    if (ihl < 20 || total < ihl) return Status::kMalformed;
+    if (limit != kNoLimit && start + total > limit) return Status::kMalformed;
+    if (!begin_ip(Proto::kIpv4, 4)) return Status::kTooDeep;
+    FlowKey& key = out_.ip[ip_];
+    std::memcpy(key.src.data(), h + 12, 4);
+    std::memcpy(key.dst.data(), h + 16, 4);
+    key.proto = h[9];
+    out_.ip_len[ip_] = static_cast<uint16_t>(total);
+    std::memcpy(d_.src, h + 12, 4);
+    std::memcpy(d_.dst, h + 16, 4);
+    d_.proto = h[9];
+    d_.ip_id[0] = h[4];
+    d_.ip_id[1] = h[5];
+    d_.frag[0] = h[6];
+    d_.frag[1] = h[7];
+    d_.ip_len[0] = h[2];
+    d_.ip_len[1] = h[3];
+    const uint16_t frag = static_cast<uint16_t>((h[6] << 8) | h[7]);
+    const bool more = (frag & 0x2000) != 0;
+    const bool later = (frag & 0x1fff) != 0;
+    out_.fragment = more || later;
+    if (!r_.skip(ihl)) return Status::kTruncated;
+    return ip_payload(h[9], start + total, later, more || later);
+  }
+
+  Status ipv6(std::size_t limit) noexcept {
+    const std::size_t start = r_.pos();
+    if (!r_.can_read(40)) return Status::kTruncated;
+    const uint8_t* h = r_.here();
+    if ((h[0] >> 4) != 6) return Status::kMalformed;
+    const std::size_t plen = (std::size_t{h[4]} << 8) | h[5];
+    const std::size_t end = start + 40 + plen;
+    if (limit != kNoLimit && end > limit) return Status::kMalformed;
+    if (!begin_ip(Proto::kIpv6, 6)) return Status::kTooDeep;
+    FlowKey& key = out_.ip[ip_];
+    std::memcpy(key.src.data(), h + 8, 16);
+    std::memcpy(key.dst.data(), h + 24, 16);
+    out_.ip_len[ip_] = static_cast<uint16_t>(plen + 40 > 0xffff ? 0xffff : plen + 40);
+    std::memcpy(d_.src, h + 8, 16);
+    std::memcpy(d_.dst, h + 24, 16);
+    d_.ip_len[0] = h[4];
+    d_.ip_len[1] = h[5];
+    uint8_t nh = h[6];
+    r_.skip(40);
+    bool later = false;
+    bool fragment = false;
+    for (std::size_t n = 0;; ++n) {
+      std::size_t len = 0;
+      if (nh == kIpProtoHopOpts || nh == kIpProtoRouting || nh == kIpProtoDstOpts ||
+          nh == kIpProtoAh) {
+        if (r_.pos() + 2 > end) return Status::kMalformed;
+        if (!r_.can_read(2)) return Status::kTruncated;
+        const uint8_t* e = r_.here();
+        len = nh == kIpProtoAh ? (std::size_t{e[1]} + 2) * 4 : (std::size_t{e[1]} + 1) * 8;
+        if (r_.pos() + len > end) return Status::kMalformed;
+        if (!r_.can_read(len)) return Status::kTruncated;
+        nh = e[0];
+      } else if (nh == kIpProtoFragment) {
+        len = 8;
+        if (r_.pos() + len > end) return Status::kMalformed;
+        if (!r_.can_read(len)) return Status::kTruncated;
+        const uint8_t* e = r_.here();
+        nh = e[0];
+        const uint16_t off = static_cast<uint16_t>((e[2] << 8) | e[3]);
+        d_.frag[0] = e[2];
+        d_.frag[1] = e[3];
+        std::memcpy(d_.ip_id, e + 4, 4);
+        later = (off & 0xfff8) != 0;
+        fragment = later || (off & 1) != 0;
+      } else {
+        break;
+      }
+      if (n >= kMaxExtHeaders) return Status::kTooDeep;
+      r_.skip(len);
+    }
+    key.proto = nh;
+    d_.proto = nh;
+    out_.fragment = fragment;
+    return ip_payload(nh, end, later, fragment);
+  }
+
+  // The cursor is at the IP payload; `end` is the logical end of this IP packet.
+  Status ip_payload(uint8_t proto, std::size_t end, bool later_fragment, bool fragment) noexcept {
+    payload_off_ = r_.pos();
+    payload_end_ = end;
+    if (later_fragment) return push(Proto::kOther) ? Status::kOk : Status::kTooDeep;
+    // A fragment's tunnel payload is incomplete: never descend into it.
+    if (!fragment) {
+      if (proto == kIpProtoIpip) return ipv4(end);
+      if (proto == kIpProtoIpv6) return ipv6(end);
+      if (proto == kIpProtoGre) return gre(end);
+    }
+    switch (proto) {
+      case kIpProtoTcp:
+        return tcp(end, fragment);
+      case kIpProtoUdp:
+        return udp(end, fragment);
+      case kIpProtoIcmp:
+        return icmp(end, fragment, Proto::kIcmp, 8, 0);
+      case kIpProtoIcmp6:
+        return icmp(end, fragment, Proto::kIcmp6, 128, 129);
+      case kIpProtoSctp:
+        return sctp(end, fragment);
+      default:
+        return push(Proto::kOther) ? Status::kOk : Status::kTooDeep;
+    }
+  }
+
+  // Checks that an L4 header of `len` bytes fits its IP packet and the capture.
+  Status l4_fits(std::size_t len, std::size_t end) const noexcept {
+    if (r_.pos() + len > end) return Status::kMalformed;
+    if (!r_.can_read(len)) return Status::kTruncated;
+    return Status::kOk;
+  }
+
+  Status tcp(std::size_t end, bool /*fragment*/) noexcept {
+    if (Status s = l4_fits(20, end); s != Status::kOk) return s;
+    const uint8_t* h = r_.here();
+    const std::size_t hl = (std::size_t{h[12]} >> 4) * 4;
+    if (hl < 20) return Status::kMalformed;
+    if (Status s = l4_fits(hl, end); s != Status::kOk) return s;
+    if (!push(Proto::kTcp)) return Status::kTooDeep;
+    set_ports(h);
+    std::memcpy(d_.seq, h + 4, 4);
+    std::memcpy(d_.ack, h + 8, 4);
+    d_.tcp_flags = h[13] & 0x3f;
+    out_.tcp_flags = d_.tcp_flags;
+    r_.skip(hl);
+    payload_off_ = r_.pos();
+    return Status::kOk;
+  }
+
+  Status udp(std::size_t end, bool fragment) noexcept {
+    if (Status s = l4_fits(8, end); s != Status::kOk) return s;
+    const uint8_t* h = r_.here();
+    const std::size_t ulen = (std::size_t{h[4]} << 8) | h[5];
+    if (ulen < 8) return Status::kMalformed;
+    if (!fragment && r_.pos() + ulen > end) return Status::kMalformed;
+    if (!push(Proto::kUdp)) return Status::kTooDeep;
+    set_ports(h);
+    d_.udp_len[0] = h[4];
+    d_.udp_len[1] = h[5];
+    r_.skip(8);
+    payload_off_ = r_.pos();
+    if (fragment) return Status::kOk;
+    const uint16_t dport = static_cast<uint16_t>((h[2] << 8) | h[3]);
+    if (dport == opt_.vxlan_port) return vxlan(end);
+    if (dport == opt_.geneve_port) return geneve(end);
+    return Status::kOk;
+  }
+
+  // The UDP layer just parsed carries a tunnel: its source port is entropy, not identity.
+  void tunnel_source_port() noexcept {
+    out_.ip[ip_].sport = 0;
+    d_.sport[0] = d_.sport[1] = 0;
+  }
+
+  Status vxlan(std::size_t end) noexcept {
+    if (r_.pos() + 8 > end) return Status::kOk;  // too short to be VXLAN: plain UDP
+    if (Status s = l4_fits(8, end); s != Status::kOk) return s;
+    if ((r_.here()[0] & 0x08) == 0) return Status::kOk;  // I flag clear: not VXLAN, plain UDP
+    tunnel_source_port();
+    if (!push(Proto::kVxlan)) return Status::kTooDeep;
+    r_.skip(8);
+    return ethernet(end);
+  }
+
+  Status geneve(std::size_t end) noexcept {
+    if (r_.pos() + 8 > end) return Status::kOk;  // too short to be Geneve: plain UDP
+    if (Status s = l4_fits(8, end); s != Status::kOk) return s;
+    const uint8_t* h = r_.here();
+    if ((h[0] >> 6) != 0) return Status::kOk;  // unknown version: leave it as plain UDP
+    const std::size_t hl = 8 + std::size_t{h[0] & 0x3fu} * 4;
+    if (Status s = l4_fits(hl, end); s != Status::kOk) return s;
+    const uint16_t type = static_cast<uint16_t>((h[2] << 8) | h[3]);
+    tunnel_source_port();
+    if (!push(Proto::kGeneve)) return Status::kTooDeep;
+    r_.skip(hl);
+    return tunnel_inner(type, end);
+  }
+
+  Status gre(std::size_t end) noexcept {
+    if (Status s = l4_fits(4, end); s != Status::kOk) return s;
+    const uint8_t* h = r_.here();
+    const uint16_t flags = static_cast<uint16_t>((h[0] << 8) | h[1]);
+    const uint16_t type = static_cast<uint16_t>((h[2] << 8) | h[3]);
+    if (!push(Proto::kGre)) return Status::kTooDeep;
+    // Version 1 (PPTP) and source routing (R) are not decoded: the chain ends at gre.
+    if ((flags & 0x0007) != 0 || (flags & 0x4000) != 0) return Status::kOk;
+    std::size_t hl = 4;
+    if (flags & 0x8000) hl += 4;  // C: checksum + reserved
+    if (flags & 0x2000) hl += 4;  // K: key
+    if (flags & 0x1000) hl += 4;  // S: sequence number
+    if (Status s = l4_fits(hl, end); s != Status::kOk) return s;
+    r_.skip(hl);
+    return tunnel_inner(type, end);
+  }
+
+  // What a GRE or Geneve header says it carries.
+  Status tunnel_inner(uint16_t type, std::size_t end) noexcept {
+    if (type == kEtherIpv4) return ipv4(end);
+    if (type == kEtherIpv6) return ipv6(end);
+    if (type == kEtherTeb) return ethernet(end);
+    return Status::kOk;
+  }
+
+  Status icmp(std::size_t end, bool fragment, Proto p, uint8_t echo_req, uint8_t echo_rep) noexcept {
+    (void)fragment;
+    if (Status s = l4_fits(4, end); s != Status::kOk) return s;
+    const uint8_t* h = r_.here();
+    std::size_t hl = 4;
+    d_.icmp_type = h[0];
+    d_.icmp_code = h[1];
+    if (h[0] == echo_req || h[0] == echo_rep) {
+      hl = 8;
+      if (Status s = l4_fits(hl, end); s != Status::kOk) return s;
+      d_.icmp_id[0] = h[4];
+      d_.icmp_id[1] = h[5];
+      d_.icmp_seq[0] = h[6];
+      d_.icmp_seq[1] = h[7];
+    }
+    if (!push(p)) return Status::kTooDeep;
+    r_.skip(hl);
+    payload_off_ = r_.pos();
+    return Status::kOk;
+  }
+
+  Status sctp(std::size_t end, bool /*fragment*/) noexcept {
+    if (Status s = l4_fits(12, end); s != Status::kOk) return s;
+    const uint8_t* h = r_.here();
+    if (!push(Proto::kSctp)) return Status::kTooDeep;
+    set_ports(h);
+    std::memcpy(d_.seq, h + 4, 4);  // verification tag
+    r_.skip(12);
+    payload_off_ = r_.pos();
+    return Status::kOk;
+  }
+
+  void set_ports(const uint8_t* h) noexcept {
+    FlowKey& key = out_.ip[ip_];
+    key.sport = static_cast<uint16_t>((h[0] << 8) | h[1]);
+    key.dport = static_cast<uint16_t>((h[2] << 8) | h[3]);
+    std::memcpy(d_.sport, h, 2);
+    std::memcpy(d_.dport, h + 2, 2);
+  }
+
+  // Hashes the innermost IP packet's block plus its first K payload bytes.
+  Status finish() noexcept {
+    std::size_t k = opt_.payload_bytes < kMaxPayloadBytes ? opt_.payload_bytes : kMaxPayloadBytes;
+    const std::size_t avail = payload_end_ > payload_off_ ? payload_end_ - payload_off_ : 0;
+    if (avail < k) k = avail;
+    if (!r_.copy_at(payload_off_, d_.payload, k)) return Status::kTruncated;
+    d_.payload_len = static_cast<uint8_t>(k);
+    out_.digest = XXH3_64bits(&d_, kDigestFixed + k);
+    return Status::kOk;
+  }
+
+  Reader r_;
+  const Options& opt_;
+  Parsed& out_;
+  DigestBlock d_;          // of the innermost IP layer seen so far
+  uint8_t ip_ = 0;         // index of the current IP layer in out_.ip
+  bool seen_vlan_ = false;
+  std::size_t payload_off_ = 0;  // where the hashed payload starts (absolute)
+  std::size_t payload_end_ = 0;  // logical end of the innermost IP packet
+};
+
+}  // namespace
+
+bool is_supported(uint32_t linktype) noexcept {
+  switch (static_cast<LinkType>(linktype)) {
+    case LinkType::kEthernet:
+    case LinkType::kRaw:
+    case LinkType::kLinuxSll:
+    case LinkType::kIpv4:
+    case LinkType::kIpv6:
+    case LinkType::kLinuxSll2:
+      return true;
+  }
+  return false;
+}
+
+std::string_view name(Proto p) noexcept {
+  switch (p) {
+    case Proto::kEth: return "eth";
+    case Proto::kVlan: return "vlan";
+    case Proto::kQinQ: return "qinq";
+    case Proto::kSll: return "sll";
+    case Proto::kSll2: return "sll2";
+    case Proto::kIpv4: return "ipv4";
+    case Proto::kIpv6: return "ipv6";
+    case Proto::kGre: return "gre";
+    case Proto::kVxlan: return "vxlan";
+    case Proto::kGeneve: return "geneve";
+    case Proto::kTcp: return "tcp";
+    case Proto::kUdp: return "udp";
+    case Proto::kIcmp: return "icmp";
+    case Proto::kIcmp6: return "icmp6";
+    case Proto::kSctp: return "sctp";
+    case Proto::kOther: return "data";
+  }
+  return "?";
+}
+
+std::string_view name(Status s) noexcept {
+  switch (s) {
+    case Status::kOk: return "ok";
+    case Status::kTruncated: return "truncated";
+    case Status::kMalformed: return "malformed";
+    case Status::kNotIp: return "not_ip";
+    case Status::kTooDeep: return "too_deep";
+    case Status::kUnsupportedLink: return "unsupported_link";
+  }
+  return "?";
+}
+
+Status parse(std::span<const uint8_t> frame, uint32_t wire_len, LinkType link,
+             const Options& opt, Parsed& out) noexcept {
+  (void)wire_len;  // the logical lengths come from the IP headers themselves
+  out.status = Status::kOk;
+  out.n_layers = 0;
+  out.n_ip = 0;
+  out.digest = 0;
+  out.vlan_id = 0;
+  out.tcp_flags = 0;
+  out.fragment = false;
+  Parser parser(frame, opt, out);
+  const Status s = parser.run(link);
+  out.status = s;
+  if (s != Status::kOk) out.digest = 0;
+  return s;
+}
+
+std::string stack_string(const Parsed& p) {
+  std::string s;
+  s.reserve(64);
+  for (std::size_t i = 0; i < p.n_layers; ++i) {
+    if (i) s += '/';
+    s += name(p.layers[i]);
+    const Proto cur = p.layers[i];
+    if ((cur == Proto::kIpv4 || cur == Proto::kIpv6) && i + 1 < p.n_layers) {
+      const Proto next = p.layers[i + 1];
+      if (next == Proto::kIpv4 || next == Proto::kIpv6) {
+        const bool out4 = cur == Proto::kIpv4;
+        const bool in4 = next == Proto::kIpv4;
+        s += out4 ? (in4 ? "[ipip]" : "[6in4]") : (in4 ? "[4in6]" : "[6in6]");
+      }
+    }
+  }
+  return s;
+}
+
+uint64_t chain_hash(const Parsed& p) noexcept {
+  // Packed, padding-free: layer count, layer codes, then each flow key field by field.
+  uint8_t buf[2 + kMaxLayers + kMaxIpLayers * 38];
+  std::size_t n = 0;
+  const std::size_t layers = p.n_layers < kMaxLayers ? p.n_layers : kMaxLayers;
+  const std::size_t ips = p.n_ip < kMaxIpLayers ? p.n_ip : kMaxIpLayers;
+  buf[n++] = static_cast<uint8_t>(layers);
+  buf[n++] = static_cast<uint8_t>(ips);
+  for (std::size_t i = 0; i < layers; ++i) buf[n++] = static_cast<uint8_t>(p.layers[i]);
+  for (std::size_t i = 0; i < ips; ++i) {
+    const FlowKey& k = p.ip[i];
+    std::memcpy(buf + n, k.src.data(), 16);
+    std::memcpy(buf + n + 16, k.dst.data(), 16);
+    put16(buf + n + 32, k.sport);
+    put16(buf + n + 34, k.dport);
+    buf[n + 36] = k.version;
+    buf[n + 37] = k.proto;
+    n += 38;
+  }
+  return XXH3_64bits(buf, n);
+}
+
+std::string proto_name(uint8_t ip_proto) {
+  switch (ip_proto) {
+    case 1: return "ICMP";
+    case 2: return "IGMP";
+    case 4: return "IPIP";
+    case 6: return "TCP";
+    case 17: return "UDP";
+    case 41: return "IPv6";
+    case 47: return "GRE";
+    case 50: return "ESP";
+    case 51: return "AH";
+    case 58: return "ICMPv6";
+    case 132: return "SCTP";
+    default: return "proto " + std::to_string(ip_proto);
+  }
+}
+
+std::string to_string(const FlowKey& key) {
+  const bool v6 = key.version == 6;
+  const bool ports = key.proto == kIpProtoTcp || key.proto == kIpProtoUdp ||
+                     key.proto == kIpProtoSctp;
+  auto addr = [&](const std::array<uint8_t, 16>& a, uint16_t port) {
+    char text[INET6_ADDRSTRLEN] = {};
+    if (!inet_ntop(v6 ? AF_INET6 : AF_INET, a.data(), text, sizeof text)) text[0] = '?';
+    std::string s;
+    if (ports && v6) s += '[';
+    s += text;
+    if (ports) {
+      if (v6) s += ']';
+      s += ':';
+      s += std::to_string(port);
+    }
+    return s;
+  };
+  return proto_name(key.proto) + " " + addr(key.src, key.sport) + " \u2192 " +
+         addr(key.dst, key.dport);
+}
+
+}  // namespace pathtrace::packet

@@ -1,0 +1,523 @@
+// analyze(): hand-built runs, each checked the way a person reads the report.
+
+#include "correlator/analysis/analysis.hpp"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace pathtrace {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kS = 1'000'000'000;
+
+packet::FlowKey v4(const char* src, const char* dst, uint8_t proto, uint16_t sport = 0, uint16_t dport = 0) {
+  packet::FlowKey k;
+  k.version = 4;
+  k.proto = proto;
+  inet_pton(AF_INET, src, k.src.data());
+  inet_pton(AF_INET, dst, k.dst.data());
+  k.sport = sport;
+  k.dport = dport;
+  return k;
+}
+
+// The incident's path: A (vm) .. G (nic), A on vm1, the rest on hv1, capturing 0..10 s.
+std::vector<Point> incident_points() {
+  struct P {
+    const char *label, *role, *iface, *host;
+  };
+  const P ps[] = {{"A", "vm", "eth0", "vm1"},
+                  {"B", "tap", "tapbdd1f2c3-bd", "hv1"},
+                  {"C", "qbr", "qbrbdd1f2c3-bd", "hv1"},
+                  {"D", "qvb", "qvbbdd1f2c3-bd", "hv1"},
+                  {"E", "qvo", "qvobdd1f2c3-bd", "hv1"},
+                  {"F", "ethx", "br-ethx", "hv1"},
+                  {"G", "nic", "eth1", "hv1"}};
+  std::vector<Point> out;
+  for (const P& p : ps) {
+    Point pt;
+    pt.label = p.label;
+    pt.role = p.role;
+    pt.iface = p.iface;
+    pt.host = p.host;
+    pt.ord = uint8_t(out.size());
+    pt.start_ns = 0;
+    pt.end_ns = 10 * kS;
+    pt.window_known = true;
+    out.push_back(pt);
+  }
+  return out;
+}
+
+// Points on one host named A, B, C...; roles and interfaces left empty.
+std::vector<Point> simple_points(unsigned n) {
+  std::vector<Point> out;
+  for (unsigned i = 0; i < n; ++i) {
+    Point p;
+    p.label = std::string(1, char('A' + i));
+    p.iface = "if" + std::to_string(i);
+    p.ord = uint8_t(i);
+    p.start_ns = 0;
+    p.end_ns = 10 * kS;
+    p.window_known = true;
+    out.push_back(p);
+  }
+  return out;
+}
+
+const packet::FlowKey kIpip = v4("198.51.100.7", "203.0.113.20", 4);
+const packet::FlowKey kInnerTcp = v4("192.0.2.1", "203.0.113.20", 6, 40000, 80);
+
+// A run under construction.
+struct Builder {
+  std::vector<Point> points;
+  std::vector<Chain> chains;
+  std::vector<Sighting> sightings;
+  uint64_t next_digest = 0x1234'5678'9abc'def0ull;
+
+  uint32_t chain(std::string stack, std::vector<packet::FlowKey> ip) {
+    chains.push_back({std::move(stack), std::move(ip)});
+    return uint32_t(chains.size() - 1);
+  }
+  uint64_t fresh_digest() {
+    next_digest = next_digest * 6364136223846793005ull + 1442695040888963407ull;
+    return next_digest;
+  }
+  // One packet entering at `t` and seen at `ords` (in travel order), 1 µs apart.
+  void send(uint64_t digest, int64_t t, std::vector<unsigned> ords, const std::vector<uint32_t>& chain_at,
+            uint16_t len = 100, uint8_t flags = 0) {
+    int64_t ts = t;
+    for (unsigned o : ords) {
+      sightings.push_back({digest, ts, chain_at[o], len, uint8_t(o), flags});
+      ts += 1000;
+    }
+  }
+  Run analyze(const AnalysisOptions& opt = {}) { return pathtrace::analyze(points, chains, sightings, opt); }
+};
+
+// Chains of the incident: VLAN-tagged at E and F (br-int, br-ethx), plain elsewhere.
+std::vector<uint32_t> incident_chains(Builder& b, const packet::FlowKey& inner = kInnerTcp) {
+  const uint32_t plain = b.chain("eth/ipv4[ipip]/ipv4/tcp", {kIpip, inner});
+  const uint32_t tagged = b.chain("eth/vlan/ipv4[ipip]/ipv4/tcp", {kIpip, inner});
+  return {plain, plain, plain, plain, tagged, tagged, plain};
+}
+
+const std::vector<unsigned> kGtoA = {6, 5, 4, 3, 2, 1, 0};
+const std::vector<unsigned> kGtoC = {6, 5, 4, 3, 2};
+
+std::string flow_label(const Run& run, uint32_t id) { return run.report.flows.at(id - 1).label; }
+
+TEST(Analysis, IncidentDisappearsBetweenCAndB) {
+  Builder b;
+  b.points = incident_points();
+  const auto ch = incident_chains(b);
+  for (int i = 0; i < 200; ++i) b.send(b.fresh_digest(), 1 * kS + i * 10 * kMs, kGtoC, ch);
+  const pathtrace::Run run = b.analyze();
+
+  ASSERT_EQ(run.report.results.size(), 1u);
+  const FlowResult& r = run.report.results[0];
+  EXPECT_EQ(flow_label(run, r.flow), "IPIP 198.51.100.7 \u2192 203.0.113.20");
+  EXPECT_EQ(r.dir, Dir::kReverse);
+  EXPECT_EQ(r.verdict, VerdictKind::kDisappears);
+  EXPECT_EQ(r.summary,
+            "disappears between C (qbr qbrbdd1f2c3-bd) and B (tap tapbdd1f2c3-bd): 200 of 200 lost (100%)");
+  ASSERT_EQ(r.hops.size(), 6u);
+  ASSERT_EQ(r.hop, 4);
+  EXPECT_EQ(r.hops[4].from, 2);
+  EXPECT_EQ(r.hops[4].to, 1);
+  EXPECT_EQ(r.hops[4].in, 200u);
+  EXPECT_EQ(r.hops[4].out, 0u);
+  EXPECT_EQ(r.hops[4].lost, 200u);
+  EXPECT_THAT(r.seen_at, ElementsAre(0, 0, 200, 200, 200, 200, 200));
+  EXPECT_EQ(r.judged, 200u);
+  EXPECT_EQ(r.lost, 200u);
+  ASSERT_EQ(r.inner_flows.size(), 1u);
+  EXPECT_EQ(flow_label(run, r.inner_flows[0]), "TCP 192.0.2.1:40000 \u2192 203.0.113.20:80");
+  EXPECT_EQ(run.report.sightings, 1000u);
+  EXPECT_EQ(run.traversals.size(), 200u);
+  EXPECT_TRUE(run.report.warnings.empty());
+  // Every traversal says where it was lost, and sightings are grouped by traversal.
+  for (const Traversal& t : run.traversals) {
+    EXPECT_EQ(t.fate, Fate::kLost);
+    EXPECT_EQ(t.entry, 6);
+    EXPECT_EQ(t.last_seen, 2);
+    EXPECT_EQ(t.count, 5);
+    for (uint32_t i = t.first; i < t.first + t.count; ++i) EXPECT_EQ(run.sightings[i].digest, t.digest);
+  }
+  EXPECT_TRUE(std::is_sorted(run.traversals.begin(), run.traversals.end(),
+                             [](const Traversal& a, const Traversal& c) { return a.t0_ns < c.t0_ns; }));
+}
+
+TEST(Analysis, FixedIncidentDelivered) {
+  Builder b;
+  b.points = incident_points();
+  const auto ch = incident_chains(b);
+  for (int i = 0; i < 200; ++i) b.send(b.fresh_digest(), 1 * kS + i * 10 * kMs, kGtoA, ch);
+  const pathtrace::Run run = b.analyze();
+  ASSERT_EQ(run.report.results.size(), 1u);
+  const FlowResult& r = run.report.results[0];
+  EXPECT_EQ(r.verdict, VerdictKind::kDelivered);
+  EXPECT_EQ(r.dir, Dir::kReverse);  // B..G share hv1's clock: G saw it first
+  EXPECT_EQ(r.summary, "delivered: 200 of 200 reached A (vm eth0)");
+  EXPECT_EQ(r.hop, -1);
+  EXPECT_THAT(r.seen_at, ElementsAre(200, 200, 200, 200, 200, 200, 200));
+  for (const HopStat& h : r.hops) EXPECT_EQ(h.lost, 0u);
+}
+
+TEST(Analysis, TcpFlowDeliveredBothWays) {
+  Builder b;
+  b.points = simple_points(3);
+  const auto c2s = v4("10.0.0.1", "10.0.0.2", 6, 50000, 22);
+  const auto s2c = v4("10.0.0.2", "10.0.0.1", 6, 22, 50000);
+  const uint32_t fwd = b.chain("eth/ipv4/tcp", {c2s});
+  const uint32_t rev = b.chain("eth/ipv4/tcp", {s2c});
+  for (int i = 0; i < 50; ++i) {
+    b.send(b.fresh_digest(), 1 * kS + i * kMs, {0, 1, 2}, {fwd, fwd, fwd}, 100, 0x18);
+    b.send(b.fresh_digest(), 1 * kS + i * kMs + 500'000, {2, 1, 0}, {rev, rev, rev}, 60, 0x10);
+  }
+  const pathtrace::Run run = b.analyze();
+  ASSERT_EQ(run.report.results.size(), 2u);
+  for (const FlowResult& r : run.report.results) {
+    EXPECT_EQ(r.verdict, VerdictKind::kDelivered);
+    EXPECT_EQ(r.judged, 50u);
+    if (flow_label(run, r.flow) == "TCP 10.0.0.1:50000 \u2192 10.0.0.2:22") {
+      EXPECT_EQ(r.dir, Dir::kForward);
+      EXPECT_EQ(r.summary, "delivered: 50 of 50 reached C (if2)");
+    } else {
+      EXPECT_EQ(flow_label(run, r.flow), "TCP 10.0.0.2:22 \u2192 10.0.0.1:50000");
+      EXPECT_EQ(r.dir, Dir::kReverse);
+      EXPECT_EQ(r.summary, "delivered: 50 of 50 reached A (if0)");
+    }
+    EXPECT_TRUE(r.inner_flows.empty());
+  }
+}
+
+TEST(Analysis, PartialLossNamesTheHop) {
+  Builder b;
+  b.points = incident_points();
+  const auto ch = incident_chains(b);
+  for (int i = 0; i < 400; ++i) {
+    const bool lost = i % 20 == 7;  // 20 of 400: 5 %
+    b.send(b.fresh_digest(), 1 * kS + i * 10 * kMs, lost ? std::vector<unsigned>{6, 5, 4} : kGtoA, ch);
+  }
+  const pathtrace::Run run = b.analyze();
+  ASSERT_EQ(run.report.results.size(), 1u);
+  const FlowResult& r = run.report.results[0];
+  EXPECT_EQ(r.verdict, VerdictKind::kPartialLoss);
+  EXPECT_EQ(r.summary, "partial loss between E (qvo qvobdd1f2c3-bd) and D (qvb qvbbdd1f2c3-bd): 20 of 400 lost (5.0%)");
+  ASSERT_EQ(r.hop, 2);
+  EXPECT_EQ(r.hops[2].in, 400u);
+  EXPECT_EQ(r.hops[2].out, 380u);
+  EXPECT_EQ(r.hops[2].lost, 20u);
+  EXPECT_DOUBLE_EQ(r.hops[2].loss_pct(), 5.0);
+  EXPECT_EQ(r.hops[1].lost, 0u);
+  EXPECT_EQ(r.hops[3].lost, 0u);
+  EXPECT_EQ(r.delivered, 380u);
+  EXPECT_EQ(r.lost, 20u);
+  // Lost every 20th packet: spread out in time, same size, same flow: nothing else to say.
+  for (const std::string& f : r.findings) {
+    EXPECT_THAT(f, ::testing::Not(HasSubstr("MTU")));
+    EXPECT_THAT(f, ::testing::Not(HasSubstr("inner flows")));
+  }
+}
+
+TEST(Analysis, SizesFindingForMtuProblem) {
+  Builder b;
+  b.points = incident_points();
+  const auto ch = incident_chains(b);
+  for (int i = 0; i < 400; ++i) {
+    const bool big = i % 4 == 0;  // 100 big ones, all lost between D and C
+    b.send(b.fresh_digest(), 1 * kS + i * 10 * kMs, big ? std::vector<unsigned>{6, 5, 4, 3} : kGtoA, ch,
+           big ? uint16_t(1480 + i % 3 * 10) : 1400);
+  }
+  const pathtrace::Run run = b.analyze();
+  ASSERT_EQ(run.report.results.size(), 1u);
+  const FlowResult& r = run.report.results[0];
+  EXPECT_EQ(r.verdict, VerdictKind::kPartialLoss);
+  EXPECT_EQ(r.summary, "partial loss between D (qvb qvbbdd1f2c3-bd) and C (qbr qbrbdd1f2c3-bd): 100 of 400 lost (25.0%)");
+  EXPECT_THAT(r.findings, ::testing::Contains(
+                              "all 100 lost packets were \u2265 1480 bytes on the wire; all 300 delivered were "
+                              "1400 bytes: an MTU problem?"));
+}
+
+TEST(Analysis, InnerFlowFinding) {
+  Builder b;
+  b.points = incident_points();
+  std::vector<std::vector<uint32_t>> chains;
+  for (uint16_t c = 0; c < 40; ++c) {
+    chains.push_back(incident_chains(b, v4("198.19.0.5", "203.0.113.20", 6, uint16_t(40000 + c), 80)));
+  }
+  for (int i = 0; i < 400; ++i) {
+    const unsigned c = unsigned(i) % 40;
+    const bool lost = c == 1 || c == 2;  // every packet of two inner flows
+    b.send(b.fresh_digest(), 1 * kS + i * 10 * kMs, lost ? kGtoC : kGtoA, chains[c]);
+  }
+  const pathtrace::Run run = b.analyze();
+  ASSERT_EQ(run.report.results.size(), 1u);
+  const FlowResult& r = run.report.results[0];
+  EXPECT_EQ(r.verdict, VerdictKind::kPartialLoss);
+  EXPECT_EQ(r.hop, 4);
+  EXPECT_EQ(r.inner_flows.size(), 40u);
+  EXPECT_THAT(r.findings, ::testing::Contains(
+                              "all lost packets belong to 2 of 40 inner flows: TCP 198.19.0.5:40001 \u2192 "
+                              "203.0.113.20:80, TCP 198.19.0.5:40002 \u2192 203.0.113.20:80 (none of their "
+                              "packets got through)"));
+}
+
+TEST(Analysis, TcpFlagsFinding) {
+  Builder b;
+  b.points = simple_points(4);
+  const uint32_t c = b.chain("eth/ipv4/tcp", {v4("10.0.0.1", "10.0.0.2", 6, 50000, 80)});
+  const std::vector<uint32_t> ch(4, c);
+  for (int i = 0; i < 400; ++i) {
+    const bool syn = i % 25 == 0;  // 16 SYNs, all dropped between B and C
+    b.send(b.fresh_digest(), 1 * kS + i * 10 * kMs, syn ? std::vector<unsigned>{0, 1} : std::vector<unsigned>{0, 1, 2, 3},
+           ch, 74, syn ? 0x02 : 0x10);
+  }
+  const pathtrace::Run run = b.analyze();
+  const FlowResult& r = run.report.results.at(0);
+  EXPECT_EQ(r.verdict, VerdictKind::kPartialLoss);
+  EXPECT_EQ(r.summary, "partial loss between B (if1) and C (if2): 16 of 400 lost (4.0%)");
+  EXPECT_THAT(r.findings, ::testing::Contains("all 16 lost packets are SYN (0 of the 384 delivered are)"));
+}
+
+TEST(Analysis, TimeFindingForBurstOfLoss) {
+  Builder b;
+  b.points = simple_points(3);
+  const uint32_t c = b.chain("eth/ipv4/udp", {v4("10.0.0.1", "10.0.0.2", 17, 5000, 53)});
+  const std::vector<uint32_t> ch(3, c);
+  for (int i = 0; i < 800; ++i) {  // 8 s of traffic, losses from 1.20 s to 1.45 s
+    const int64_t t = 200 * kMs + i * 10 * kMs;
+    const bool lost = t >= 1200 * kMs && t <= 1450 * kMs;
+    b.send(b.fresh_digest(), t, lost ? std::vector<unsigned>{0, 1} : std::vector<unsigned>{0, 1, 2}, ch);
+  }
+  const pathtrace::Run run = b.analyze();
+  const FlowResult& r = run.report.results.at(0);
+  EXPECT_EQ(r.verdict, VerdictKind::kPartialLoss);
+  EXPECT_EQ(r.hops[1].lost, 26u);
+  bool found = false;
+  for (const std::string& f : r.findings) found |= f.rfind("all losses between t+1.20 s and t+1.45 s", 0) == 0;
+  EXPECT_TRUE(found) << ::testing::PrintToString(r.findings);
+}
+
+TEST(Analysis, HoleInTheMiddleIsNotALoss) {
+  Builder b;
+  b.points = incident_points();
+  const auto ch = incident_chains(b);
+  for (int i = 0; i < 200; ++i) {
+    const bool e_missed = i % 50 == 0;  // E's capture missed 4 packets that passed it
+    b.send(b.fresh_digest(), 1 * kS + i * 10 * kMs, e_missed ? std::vector<unsigned>{6, 5, 3, 2, 1, 0} : kGtoA, ch);
+  }
+  const pathtrace::Run run = b.analyze();
+  const FlowResult& r = run.report.results.at(0);
+  EXPECT_EQ(r.verdict, VerdictKind::kDelivered);
+  EXPECT_EQ(r.delivered, 200u);
+  EXPECT_THAT(r.holes_at, ElementsAre(0, 0, 0, 0, 4, 0, 0));
+  EXPECT_THAT(r.seen_at, ElementsAre(200, 200, 200, 200, 196, 200, 200));
+  EXPECT_TRUE(r.hops[1].inconclusive);  // F → E
+  EXPECT_TRUE(r.hops[2].inconclusive);  // E → D
+  EXPECT_FALSE(r.hops[0].inconclusive);
+  EXPECT_THAT(r.findings, ::testing::Contains("point E missed 4 packets that passed it (capture problem at E, not a drop)"));
+}
+
+TEST(Analysis, LateStartingPointIsNotBlamed) {
+  Builder b;
+  b.points = incident_points();
+  b.points[0].start_ns = 3 * kS;  // the VM's capture started 3 s late
+  const auto ch = incident_chains(b);
+  for (int i = 0; i < 100; ++i) b.send(b.fresh_digest(), 1 * kS + i * 10 * kMs, {6, 5, 4, 3, 2, 1}, ch);  // before A
+  for (int i = 0; i < 100; ++i) b.send(b.fresh_digest(), 4 * kS + i * 10 * kMs, kGtoA, ch);
+  const pathtrace::Run run = b.analyze();
+  const FlowResult& r = run.report.results.at(0);
+  EXPECT_EQ(r.verdict, VerdictKind::kDelivered);
+  EXPECT_EQ(r.out_of_window, 100u);
+  EXPECT_EQ(r.judged, 100u);
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_EQ(run.report.window_start_ns, 3 * kS + 100 * kMs);
+  EXPECT_EQ(run.report.window_end_ns, 10 * kS - 100 * kMs);
+  EXPECT_THAT(run.report.warnings, ::testing::Contains(
+                                       "point A started capturing 3000 ms after the first point; packets before "
+                                       "that are not judged"));
+}
+
+TEST(Analysis, CaptureLossMakesTheHopInconclusive) {
+  Builder b;
+  b.points = incident_points();
+  b.points[1].pcap_drop = 40;  // B's own capture dropped packets
+  const auto ch = incident_chains(b);
+  for (int i = 0; i < 200; ++i) b.send(b.fresh_digest(), 1 * kS + i * 10 * kMs, kGtoC, ch);
+  const pathtrace::Run run = b.analyze();
+  const FlowResult& r = run.report.results.at(0);
+  EXPECT_EQ(r.verdict, VerdictKind::kInconclusive);
+  EXPECT_EQ(r.hop, 4);
+  EXPECT_TRUE(r.hops[4].inconclusive);
+  EXPECT_EQ(r.hops[4].why, "point B dropped 40 packets in capture");
+  EXPECT_EQ(r.summary,
+            "inconclusive: 200 lost between C (qbr qbrbdd1f2c3-bd) and B (tap tapbdd1f2c3-bd), but point B "
+            "dropped 40 packets in capture");
+}
+
+TEST(Analysis, DuplicatesAreOneTraversal) {
+  Builder b;
+  b.points = incident_points();
+  const auto ch = incident_chains(b);
+  for (int i = 0; i < 50; ++i) {
+    const uint64_t d = b.fresh_digest();
+    const int64_t t = 1 * kS + i * 10 * kMs;
+    b.send(d, t, kGtoA, ch);
+    if (i % 10 == 0) b.sightings.push_back({d, t + 3500, ch[3], 100, 3, 0});  // D re-sent it
+  }
+  const pathtrace::Run run = b.analyze();
+  EXPECT_EQ(run.traversals.size(), 50u);
+  const FlowResult& r = run.report.results.at(0);
+  EXPECT_EQ(r.verdict, VerdictKind::kDelivered);
+  EXPECT_EQ(r.duplicates, 5u);
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_THAT(r.seen_at, ElementsAre(50, 50, 50, 50, 50, 50, 50));
+  EXPECT_THAT(r.findings, ::testing::Contains("point D saw 5 duplicate copies of packets (counted once, not as loss)"));
+  EXPECT_EQ(std::count_if(run.traversals.begin(), run.traversals.end(), [](const Traversal& t) { return t.count == 8; }),
+            5);
+}
+
+TEST(Analysis, IdenticalPacketsBeyondMaxTransitAreSeparate) {
+  Builder b;
+  b.points = simple_points(3);
+  const uint32_t c = b.chain("eth/ipv4/icmp", {v4("10.0.0.1", "10.0.0.2", 1)});
+  for (int i = 0; i < 5; ++i) b.send(42, 1 * kS + i * kS, {0, 1, 2}, {c, c, c});  // same digest, 1 s apart
+  const pathtrace::Run run = b.analyze();
+  ASSERT_EQ(run.traversals.size(), 5u);
+  for (const Traversal& t : run.traversals) EXPECT_EQ(t.count, 3);
+  EXPECT_EQ(run.report.results.at(0).verdict, VerdictKind::kDelivered);
+  EXPECT_EQ(run.report.results.at(0).duplicates, 0u);
+}
+
+TEST(Analysis, IdenticalPacketsWithinMaxTransitPairUp) {
+  // An ICMP flood of identical packets every 10 ms (IPv4 ID 0): the i-th sighting at each
+  // point pairs with the i-th elsewhere; the last 5 never reach C.
+  Builder b;
+  b.points = simple_points(3);
+  const uint32_t c = b.chain("eth/ipv4/icmp", {v4("10.0.0.1", "10.0.0.2", 1)});
+  for (int i = 0; i < 100; ++i) {
+    b.send(7, 1 * kS + i * 10 * kMs, i < 95 ? std::vector<unsigned>{0, 1, 2} : std::vector<unsigned>{0, 1}, {c, c, c});
+  }
+  const pathtrace::Run run = b.analyze();
+  EXPECT_EQ(run.traversals.size(), 100u);
+  const FlowResult& r = run.report.results.at(0);
+  EXPECT_EQ(r.duplicates, 0u);
+  EXPECT_EQ(r.verdict, VerdictKind::kPartialLoss);
+  EXPECT_EQ(r.hops[1].lost, 5u);
+  EXPECT_THAT(r.seen_at, ElementsAre(100, 100, 95));
+}
+
+TEST(Analysis, BothDirectionsInOneRun) {
+  Builder b;
+  b.points = simple_points(3);
+  const uint32_t req = b.chain("eth/ipv4/icmp", {v4("10.0.0.1", "10.0.0.2", 1)});
+  const uint32_t rep = b.chain("eth/ipv4/icmp", {v4("10.0.0.2", "10.0.0.1", 1)});
+  for (int i = 0; i < 20; ++i) {
+    b.send(b.fresh_digest(), 1 * kS + i * 100 * kMs, {0, 1, 2}, {req, req, req});  // requests delivered
+    b.send(b.fresh_digest(), 1 * kS + i * 100 * kMs + kMs, {2, 1}, {rep, rep, rep});  // replies lost B → A
+  }
+  const pathtrace::Run run = b.analyze();
+  ASSERT_EQ(run.report.results.size(), 2u);
+  const FlowResult& first = run.report.results[0];  // the interesting one first
+  EXPECT_EQ(first.verdict, VerdictKind::kDisappears);
+  EXPECT_EQ(first.dir, Dir::kReverse);
+  EXPECT_EQ(first.summary, "disappears between B (if1) and A (if0): 20 of 20 lost (100%)");
+  EXPECT_EQ(run.report.results[1].verdict, VerdictKind::kDelivered);
+  EXPECT_EQ(run.report.results[1].dir, Dir::kForward);
+}
+
+TEST(Analysis, VxlanAddedBetweenFAndG) {
+  Builder b;
+  b.points = incident_points();
+  const auto vxlan = v4("10.0.0.1", "10.0.0.2", 17, 0, 4789);
+  auto ch = incident_chains(b);
+  const uint32_t over_vxlan = b.chain("eth/ipv4/udp/vxlan/eth/vlan/ipv4[ipip]/ipv4/tcp", {vxlan, kIpip, kInnerTcp});
+  ch[5] = ch[6] = over_vxlan;
+  for (int i = 0; i < 100; ++i) b.send(b.fresh_digest(), 1 * kS + i * 10 * kMs, kGtoA, ch);
+  const pathtrace::Run run = b.analyze();
+  ASSERT_EQ(run.report.results.size(), 1u);
+  const FlowResult& r = run.report.results[0];
+  EXPECT_EQ(flow_label(run, r.flow), "IPIP 198.51.100.7 \u2192 203.0.113.20");
+  ASSERT_EQ(r.inner_flows.size(), 1u);
+  EXPECT_EQ(flow_label(run, r.inner_flows[0]), "TCP 192.0.2.1:40000 \u2192 203.0.113.20:80");
+  EXPECT_EQ(run.report.flows.size(), 2u);  // the VXLAN transport is not a flow of this run
+  EXPECT_EQ(run.report.flows[r.inner_flows[0] - 1].parent, r.flow);
+  EXPECT_EQ(r.verdict, VerdictKind::kDelivered);
+  for (std::size_t i = 0; i < run.report.flows.size(); ++i) EXPECT_EQ(run.report.flows[i].id, i + 1);
+}
+
+TEST(Analysis, PointWithNoPacketsDoesNotRestrictTheWindow) {
+  Builder b;
+  b.points = incident_points();
+  b.points[0].window_known = false;  // A: an empty capture file without statistics
+  b.points[0].start_ns = b.points[0].end_ns = 0;
+  for (unsigned i = 1; i < 7; ++i) {
+    b.points[i].start_ns = 2 * kS;
+    b.points[i].end_ns = 9 * kS;
+  }
+  const auto ch = incident_chains(b);
+  for (int i = 0; i < 100; ++i) b.send(b.fresh_digest(), 3 * kS + i * 10 * kMs, {6, 5, 4, 3, 2, 1}, ch);
+  const pathtrace::Run run = b.analyze();
+  EXPECT_EQ(run.report.window_start_ns, 2 * kS + 100 * kMs);
+  EXPECT_EQ(run.report.window_end_ns, 9 * kS - 100 * kMs);
+  EXPECT_THAT(run.report.warnings,
+              ::testing::Contains("capture window unknown at point A (no packets and no capture statistics): it "
+                                  "does not restrict the judging window"));
+  const FlowResult& r = run.report.results.at(0);
+  EXPECT_EQ(r.judged, 100u);
+  EXPECT_EQ(r.verdict, VerdictKind::kDisappears);
+  EXPECT_EQ(r.hop, 5);
+}
+
+TEST(Analysis, SinglePointDeliversEverything) {
+  Builder b;
+  b.points = simple_points(1);
+  const uint32_t c = b.chain("eth/ipv4/udp", {v4("10.0.0.1", "10.0.0.2", 17, 1, 2)});
+  for (int i = 0; i < 10; ++i) b.send(b.fresh_digest(), 1 * kS + i * kMs, {0}, {c});
+  const pathtrace::Run run = b.analyze();
+  const FlowResult& r = run.report.results.at(0);
+  EXPECT_EQ(r.verdict, VerdictKind::kDelivered);
+  EXPECT_EQ(r.summary, "delivered: 10 of 10 reached A (if0)");
+  EXPECT_TRUE(r.hops.empty());
+  EXPECT_THAT(r.seen_at, ElementsAre(10));
+}
+
+TEST(Analysis, OverMtuFramesAreFlagged) {
+  Builder b;
+  b.points = simple_points(2);
+  b.points[1].over_mtu = 3;
+  const uint32_t c = b.chain("eth/ipv4/tcp", {v4("10.0.0.1", "10.0.0.2", 6, 1, 2)});
+  for (int i = 0; i < 3; ++i) b.send(b.fresh_digest(), 1 * kS + i * kMs, {0, 1}, {c, c}, 9000);
+  const pathtrace::Run run = b.analyze();
+  EXPECT_THAT(run.report.results.at(0).findings, ::testing::Contains(HasSubstr("point A saw 3 frames over 1514 bytes")));
+  EXPECT_THAT(run.report.warnings, ::testing::Contains(HasSubstr("point B saw 3 frames over 1514 bytes")));
+}
+
+TEST(Analysis, NamesEveryVerdict) {
+  EXPECT_STREQ(name(VerdictKind::kDelivered), "delivered");
+  EXPECT_STREQ(name(VerdictKind::kDisappears), "disappears");
+  EXPECT_STREQ(name(VerdictKind::kPartialLoss), "partial_loss");
+  EXPECT_STREQ(name(VerdictKind::kInconclusive), "inconclusive");
+  EXPECT_STREQ(name(VerdictKind::kNotJudged), "not_judged");
+}
+
+TEST(Analysis, EmptyRun) {
+  const pathtrace::Run run = analyze(simple_points(2), {}, {});
+  EXPECT_TRUE(run.report.results.empty());
+  EXPECT_TRUE(run.traversals.empty());
+  EXPECT_EQ(run.report.sightings, 0u);
+}
+
+}  // namespace
+}  // namespace pathtrace

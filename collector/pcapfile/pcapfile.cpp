@@ -26,6 +26,8 @@ constexpr uint32_t kByteOrderMagic = 0x1a2b3c4d;
 constexpr std::size_t kPcapHeaderLen = 24;
 constexpr std::size_t kPcapRecordHeaderLen = 16;
 constexpr uint32_t kLinktypeMask = 0x03ffffff;  // upper bits of the pcap field carry FCS info
+constexpr std::size_t kPrefetchAhead = 4096;  // bytes; best of 2..32 KiB (docs/performance.md)
+constexpr std::size_t kPopulateWindow = 4 << 20;  // bytes, a multiple of the page size
 constexpr uint32_t kMaxBlockLen = 16 * 1024 * 1024;  // as libpcap: larger is corrupt
 
 // pcapng block types.
@@ -303,11 +305,38 @@ void Reader::read_isb(const uint8_t* body, std::size_t len, std::size_t at) {
   });
 }
 
+// Records form a chain (each header's offset comes from the previous caplen), so the CPU
+// cannot run ahead by itself: ask for every cache line kPrefetchAhead bytes in advance.
+// Page tables are filled a window at a time too (one madvise instead of a fault per small
+// page-cache folio: files written in small writes, as tcpdump and editcap do, fault 6x more).
+inline void Reader::prefetch() noexcept {
+  const std::size_t want = pos_ + kPrefetchAhead < size_ ? pos_ + kPrefetchAhead : size_;
+  if (want > populated_) [[unlikely]] populate();
+  while (prefetched_ < want) {
+    __builtin_prefetch(base_ + prefetched_);
+    prefetched_ += 64;
+  }
+}
+
+void Reader::populate() noexcept {
+  const std::size_t end = populated_ + kPopulateWindow < size_ ? populated_ + kPopulateWindow : size_;
+#ifdef MADV_POPULATE_READ
+  if (populate_ok_ &&
+      ::madvise(const_cast<uint8_t*>(base_) + populated_, end - populated_, MADV_POPULATE_READ) != 0) {
+    populate_ok_ = false;  // older kernel: plain page faults it is
+  }
+#endif
+  populated_ = end;
+}
+
 bool Reader::next(Packet& out) {
   if (format_ == Format::kPcapng) return next_pcapng(out);
   const std::size_t left = size_ - pos_;
   if (left == 0) return false;
   const uint8_t* h = base_ + pos_;
+  // Records are a chain (each header's offset comes from the previous caplen), so the
+  // hardware cannot run ahead on its own: fetch the bytes a few records ahead now.
+  prefetch();
   if (left < kPcapRecordHeaderLen) truncated(pos_, nullptr);
   const uint32_t sec = load<uint32_t>(h, swapped_);
   const uint32_t frac = load<uint32_t>(h + 4, swapped_);
@@ -333,6 +362,7 @@ bool Reader::next_pcapng(Packet& out) {
     const std::size_t at = pos_;
     const std::size_t left = size_ - at;
     if (left == 0) return false;
+    prefetch();
     const uint8_t* b = base_ + at;
     if (left < 4) truncated(at, "block header");
     const uint32_t type = load<uint32_t>(b, swapped_);

@@ -96,6 +96,11 @@ class Reader {
   uint32_t iface_base_ = 0;    // pcapng: interfaces declared in earlier sections
   int64_t last_ts_ns_ = 0;     // pcapng: for Simple Packet Blocks
   bool opening_ = false;       // pcapng: constructor reading blocks ahead of the first packet
+  std::size_t prefetched_ = 0; // cache lines below this offset have been prefetched
+  std::size_t populated_ = 0;  // page tables are filled below this offset
+  bool populate_ok_ = true;     // MADV_POPULATE_READ works here
+  void prefetch() noexcept;
+  void populate() noexcept;
   bool next_pcapng(Packet& out);
   void open_pcap();
   void open_pcapng();

@@ -12,12 +12,18 @@
 namespace pathtrace::packet {
 namespace {
 
-// Every tunnel parse() opens, at the outermost layer.
-#define PT_TUNNELS                                                                      \
-  "ip proto 4 or ip proto 41 or ip proto 47 or ip6 proto 4 or ip6 proto 41 or "        \
-  "ip6 proto 47 or udp dst port 4789 or udp dst port 6081"
-// `X` untagged, or `X` behind one 802.1Q tag.
-#define PT_TAGGED(X) "(" X ") or (vlan and (" X "))"
+// What the kernel cannot see through, so it must pass it up whatever the alias: every tunnel
+// parse() opens, and IPv6 with extension headers (`ip6 proto N` reads only the first next
+// header field).
+#define PT_OPAQUE                                                                        \
+  "ip proto 4 or ip proto 41 or ip proto 47 or ip6 proto 4 or ip6 proto 41 or "          \
+  "ip6 proto 47 or udp dst port 4789 or udp dst port 6081 or ip6 proto 0 or "            \
+  "ip6 proto 43 or ip6 proto 44 or ip6 proto 51 or ip6 proto 60"
+// `X` untagged, behind one tag, or behind two (802.1ad + 802.1Q). Ethernet only: libpcap
+// refuses `vlan` on Linux cooked and raw captures, which use the untagged text.
+#define PT_TAGGED(X) "(" X ") or (vlan and ((" X ") or (vlan and (" X "))))"
+// One alias row: both texts from the same untagged expression.
+#define PT_ALIAS(NAME, DESC, X, MATCH) {NAME, DESC, PT_TAGGED(X), MATCH, X}
 
 // True when any IP layer carries IP protocol `proto` (of IP version `version`, 0 = any).
 bool any_ip_carries(const Parsed& p, uint8_t proto, uint8_t version = 0) noexcept {
@@ -56,28 +62,33 @@ bool match_icmp(const Parsed& p) noexcept {
 }
 
 constexpr std::array<Alias, 10> kAliases{{
-    {"ipip", "IPv4-in-IP (IP protocol 4) at any depth", PT_TAGGED(PT_TUNNELS), match_ipip},
-    {"lvs", "LVS tunnel mode (IPIP director to real server): same as ipip",
-     PT_TAGGED(PT_TUNNELS), match_ipip},
-    {"gre", "GRE (IP protocol 47) at any depth", PT_TAGGED(PT_TUNNELS), match_gre},
-    {"6in4", "IPv6-in-IPv4 (IPv4 carrying IP protocol 41) at any depth", PT_TAGGED(PT_TUNNELS),
-     match_6in4},
-    {"vxlan", "VXLAN (UDP port 4789) at any depth", PT_TAGGED(PT_TUNNELS), match_vxlan},
-    {"geneve", "Geneve (UDP port 6081) at any depth", PT_TAGGED(PT_TUNNELS), match_geneve},
-    {"tcp", "innermost packet is TCP", PT_TAGGED("tcp or " PT_TUNNELS), match_tcp},
-    {"udp", "innermost packet is UDP", PT_TAGGED("udp or " PT_TUNNELS), match_udp},
-    {"icmp", "innermost packet is ICMP or ICMPv6", PT_TAGGED("icmp or icmp6 or " PT_TUNNELS),
-     match_icmp},
-    {"esp", "IPsec ESP (IP protocol 50) at any depth",
-     PT_TAGGED("ip proto 50 or ip6 proto 50 or " PT_TUNNELS), match_esp},
+    PT_ALIAS("ipip", "IPv4-in-IP (IP protocol 4) at any depth", PT_OPAQUE, match_ipip),
+    PT_ALIAS("lvs", "LVS tunnel mode (IPIP director to real server): same as ipip", PT_OPAQUE,
+             match_ipip),
+    PT_ALIAS("gre", "GRE (IP protocol 47) at any depth", PT_OPAQUE, match_gre),
+    PT_ALIAS("6in4", "IPv6-in-IPv4 (IPv4 carrying IP protocol 41) at any depth", PT_OPAQUE,
+             match_6in4),
+    PT_ALIAS("vxlan", "VXLAN (UDP port 4789) at any depth", PT_OPAQUE, match_vxlan),
+    PT_ALIAS("geneve", "Geneve (UDP port 6081) at any depth", PT_OPAQUE, match_geneve),
+    PT_ALIAS("tcp", "innermost packet is TCP", "tcp or " PT_OPAQUE, match_tcp),
+    PT_ALIAS("udp", "innermost packet is UDP", "udp or " PT_OPAQUE, match_udp),
+    PT_ALIAS("icmp", "innermost packet is ICMP or ICMPv6", "icmp or icmp6 or " PT_OPAQUE,
+             match_icmp),
+    PT_ALIAS("esp", "IPsec ESP (IP protocol 50) at any depth",
+             "ip proto 50 or ip6 proto 50 or " PT_OPAQUE, match_esp),
 }};
 
+#undef PT_ALIAS
 #undef PT_TAGGED
-#undef PT_TUNNELS
+#undef PT_OPAQUE
 
 }  // namespace
 
 std::span<const Alias> aliases() noexcept { return kAliases; }
+
+std::string_view bpf_for(const Alias& alias, uint32_t linktype) noexcept {
+  return linktype == static_cast<uint32_t>(LinkType::kEthernet) ? alias.bpf : alias.bpf_untagged;
+}
 
 const Alias* find_alias(std::string_view text) noexcept {
   for (const Alias& a : kAliases) {

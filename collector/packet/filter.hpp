@@ -13,10 +13,17 @@ namespace pathtrace::packet {
 struct Alias {
   std::string_view name;         // "ipip"
   std::string_view description;  // "IPv4-in-IPv4 (IP protocol 4) at any depth"
-  std::string_view bpf;          // pcap-filter text for the kernel prefilter
+  std::string_view bpf;          // pcap-filter text for the kernel prefilter (Ethernet)
   // Exact test on a parsed packet (status kOk); false for anything else.
   bool (*match)(const Parsed&) noexcept;
+  // The same prefilter without `vlan` terms, for link types where libpcap refuses `vlan`
+  // (Linux cooked v1/v2, raw IP): `bpf` fails to compile there. Added after the first draft.
+  std::string_view bpf_untagged;
 };
+
+// The prefilter text to compile for a capture of LINKTYPE_* `linktype`: `bpf` for Ethernet,
+// `bpf_untagged` for everything else.
+std::string_view bpf_for(const Alias& alias, uint32_t linktype) noexcept;
 
 // All aliases, in the order `--help` lists them.
 std::span<const Alias> aliases() noexcept;

@@ -45,16 +45,23 @@ TEST(Alias, ListAndLookup) {
 
 TEST(Alias, KernelTextCatchesTaggedAndVxlanCopies) {
   for (const Alias& a : aliases()) {
-    const std::string bpf(a.bpf);
-    EXPECT_NE(bpf.find("vlan and ("), std::string::npos) << a.name;
-    EXPECT_NE(bpf.find("udp dst port 4789"), std::string::npos) << a.name;
-    // Nothing after the vlan term: pcap-filter's `vlan` shifts every later offset.
-    EXPECT_EQ(bpf.rfind("vlan"), bpf.find("vlan")) << a.name;
-    EXPECT_EQ(bpf.back(), ')') << a.name;
+    const std::string u(a.bpf_untagged);
+    // Untagged, one tag, two tags; every `vlan` term after every plain one (pcap-filter's
+    // `vlan` shifts the offsets of everything after it).
+    EXPECT_EQ(a.bpf, "(" + u + ") or (vlan and ((" + u + ") or (vlan and (" + u + "))))")
+        << a.name;
+    EXPECT_EQ(u.find("vlan"), std::string::npos) << a.name;
+    EXPECT_NE(u.find("udp dst port 4789"), std::string::npos) << a.name;
+    EXPECT_NE(u.find("udp dst port 6081"), std::string::npos) << a.name;
+    EXPECT_NE(u.find("ip proto 4 "), std::string::npos) << a.name;
+    EXPECT_NE(u.find("ip proto 47"), std::string::npos) << a.name;
+    EXPECT_EQ(bpf_for(a, 1), a.bpf);
+    EXPECT_EQ(bpf_for(a, 113), a.bpf_untagged);
+    EXPECT_EQ(bpf_for(a, 276), a.bpf_untagged);
+    EXPECT_EQ(bpf_for(a, 101), a.bpf_untagged);
   }
-  EXPECT_NE(std::string(find_alias("ipip")->bpf).find("ip proto 4"), std::string::npos);
-  EXPECT_NE(std::string(find_alias("gre")->bpf).find("ip proto 47"), std::string::npos);
   EXPECT_NE(std::string(find_alias("esp")->bpf).find("ip proto 50"), std::string::npos);
+  EXPECT_NE(std::string(find_alias("tcp")->bpf).find("(tcp or "), std::string::npos);
 }
 
 TEST(Alias, Ipip) {

@@ -129,6 +129,7 @@ class Parser {
   // Ethernet header (outer or inside a tunnel), then tags, then the ethertype.
   // `limit` is the logical end of the enclosing IP packet (kNoLimit at the outermost).
   Status ethernet(std::size_t limit) noexcept {
+    if (r_.pos() + 14 > limit) return Status::kMalformed;  // does not fit its tunnel packet
     uint16_t type = 0;
     if (!r_.skip(12) || !r_.read_be16(type)) return Status::kTruncated;
     if (!push(Proto::kEth)) return Status::kTooDeep;
@@ -138,6 +139,7 @@ class Parser {
   Status ethertype(uint16_t type, std::size_t limit) noexcept {
     while (type == kEtherVlan || type == kEtherQinQ || type == kEtherQinQOld) {
       const Proto tag = type == kEtherVlan ? Proto::kVlan : Proto::kQinQ;
+      if (r_.pos() + 4 > limit) return Status::kMalformed;
       uint16_t tci = 0;
       if (!r_.read_be16(tci) || !r_.read_be16(type)) return Status::kTruncated;
       if (!push(tag)) return Status::kTooDeep;

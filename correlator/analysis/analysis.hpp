@@ -4,7 +4,7 @@
 //   points + chains + sightings ──group by digest & time──▶ traversals
 //        ──common window, direction, fate──▶ per flow, per hop counts ──▶ verdicts + findings
 //
-// See docs/design.md ("Verdicts") for the rules this implements.
+// See docs/verdicts.md for the rules this implements.
 
 #include <cstdint>
 #include <vector>

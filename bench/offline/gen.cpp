@@ -4,6 +4,7 @@
 //   F and G frames carry 802.1Q VLAN 100; TTL differs per point; a few µs per hop.
 //   Known loss: --loss-pct of the IPIP packets vanish between C and B (seen G..C, not B, A).
 //   Known duplicates: every --dup-every'th packet is captured twice at D.
+//   Every point also sees one ICMP marker 300 ms before and after the traffic (capture window).
 //
 // Prints what it wrote and, for run.sh, machine-readable lines:
 //   expected_loss C B <lost> <ipip_packets>
@@ -82,7 +83,7 @@ struct Options {
   uint64_t packets = 1000000;
   std::string out = "bench/out";
   double loss_pct = 5.0;
-  uint64_t dup_every = 99991;
+  uint64_t dup_every = 9973;
   uint32_t snaplen = 262144;
 };
 
@@ -151,6 +152,27 @@ int main(int argc, char** argv) try {
   uint64_t ipip = 0, ipip_lost = 0, dups = 0, kinds[4] = {};
   std::vector<uint32_t> tcp_seq(4096);
   uint16_t ip_id = 1, outer_id = 1;
+
+  // Capture-window markers: one ICMP echo seen at every point 300 ms before the traffic and
+  // one 300 ms after it, as when every capture starts before the test and stops after it.
+  // Without them the correlator's guard margin (100 ms) would leave the edges unjudged.
+  auto write_marker = [&](int64_t t_g, uint16_t seq) {
+    uint8_t m[kEth + 20 + 8 + 56] = {};
+    put16(m + 12, 0x0800);
+    uint8_t* icmp = m + kEth + 20;
+    icmp[0] = 8;
+    put16(icmp + 4, 0x4d4b);
+    put16(icmp + 6, seq);
+    for (int p = kPoints - 1; p >= 0; --p) {
+      ipv4(m + kEth, 20 + 8 + 56, seq, static_cast<uint8_t>(64 - (kPoints - 1 - p)), 1, ip4(10, 9, 0, 1),
+           ip4(10, 9, 0, 2));
+      writers[p]->write(t_g + kDelayNs[p], std::span<const uint8_t>(m, sizeof m));
+      ++written[p];
+      bytes[p] += 16 + sizeof m;
+    }
+  };
+  constexpr int64_t kMarkerGapNs = 300'000'000;
+  write_marker(kStartNs - kMarkerGapNs, 1);
 
   for (uint64_t i = 0; i < opt.packets; ++i) {
     const uint64_t r = mix(i);
@@ -270,9 +292,11 @@ int main(int argc, char** argv) try {
       }
     }
   }
+  write_marker(kStartNs + static_cast<int64_t>(opt.packets) * 1000 + kMarkerGapNs, 2);
   for (auto& w : writers) w->close();
 
-  std::printf("wrote %llu packets at G into %s (IPIP %llu, TCP %llu, UDP %llu, ICMP %llu)\n",
+  std::printf("wrote %llu packets at G into %s (IPIP %llu, TCP %llu, UDP %llu, ICMP %llu; "
+              "+2 window markers per point)\n",
               static_cast<unsigned long long>(opt.packets), opt.out.c_str(),
               static_cast<unsigned long long>(kinds[0]), static_cast<unsigned long long>(kinds[1]),
               static_cast<unsigned long long>(kinds[2]), static_cast<unsigned long long>(kinds[3]));

@@ -194,6 +194,21 @@ F["eth_ipv4_udp_dns"] = eth(ipv4(udp(DNS), 17, C4, S4), 0x0800)
 F["eth_arp"] = eth(bytes.fromhex("0001080006040001") + MAC_A + a4(C4) + bytes(6) + a4(S4),
                    0x0806, pad=True)
 F["raw_ipv6_udp"] = ipv6(udp(DNS), 17, V6A, V6B)
+# Edges that must stay plain or end early.
+F["eth_ipv4_gre_v1"] = eth(ipv4(struct.pack("!HHHH", 0x3001, 0x880B, 4, 0x1234) + b"\x00" * 8,
+                                47, "10.1.0.1", "10.1.0.2"), 0x0800)
+F["eth_ipv4_gre_erspan"] = eth(ipv4(gre(bytes(24), 0x88BE, seq=1), 47, "10.1.0.1", "10.1.0.2"),
+                               0x0800)
+F["eth_ipv4_udp_4789_short"] = eth(ipv4(udp(b"abcd", sport=999, dport=4789), 17, C4, S4), 0x0800)
+F["eth_ipv4_udp_4789_no_i_flag"] = eth(ipv4(udp(bytes(8) + DNS, sport=999, dport=4789), 17, C4,
+                                            S4), 0x0800)
+F["eth_ipv4_udp_6081_version1"] = eth(ipv4(udp(b"\x40" + bytes(7) + DNS, sport=999, dport=6081),
+                                           17, C4, S4), 0x0800)
+F["eth_ipv4_udp_vxlan_arp"] = eth(outer_udp(54321, eth(bytes.fromhex("0001080006040001") + MAC_A +
+                                                       a4(C4) + bytes(6) + a4(S4), 0x0806)),
+                                  0x0800)
+F["deep_ipv6_ext9"] = eth(ipv6(b"".join(bytes([60 if i < 8 else 17, 0]) + bytes(6)
+                                        for i in range(9)) + udp(DNS), 60, V6A, V6B), 0x86DD)
 # Malformed on purpose.
 F["bad_ipv4_version"] = eth(b"\x65" + inner_tcp[1:], 0x0800)
 F["bad_ipv4_ihl"] = eth(b"\x44" + inner_tcp[1:], 0x0800)

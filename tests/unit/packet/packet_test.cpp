@@ -81,7 +81,14 @@ const Expect kExpected[] = {
     {"eth_ipv4_esp", Status::kOk, "eth/ipv4/data"},
     {"eth_ipv4_udp_dns", Status::kOk, "eth/ipv4/udp"},
     {"raw_ipv6_udp", Status::kOk, "ipv6/udp"},
+    {"eth_ipv4_gre_v1", Status::kOk, "eth/ipv4/gre"},
+    {"eth_ipv4_gre_erspan", Status::kOk, "eth/ipv4/gre"},
+    {"eth_ipv4_udp_4789_short", Status::kOk, "eth/ipv4/udp"},
+    {"eth_ipv4_udp_4789_no_i_flag", Status::kOk, "eth/ipv4/udp"},
+    {"eth_ipv4_udp_6081_version1", Status::kOk, "eth/ipv4/udp"},
+    {"eth_ipv4_udp_vxlan_arp", Status::kOk, "eth/ipv4/udp/vxlan/eth"},
     {"eth_arp", Status::kNotIp, ""},
+    {"deep_ipv6_ext9", Status::kTooDeep, ""},
     {"bad_ipv4_version", Status::kMalformed, ""},
     {"bad_ipv4_ihl", Status::kMalformed, ""},
     {"bad_ipv4_total_len", Status::kMalformed, ""},
@@ -166,6 +173,24 @@ TEST(Parse, VxlanAndGeneveZeroTheTunnelSourcePort) {
     EXPECT_TRUE(p.ip[0].dport == 4789 || p.ip[0].dport == 6081);
     EXPECT_EQ(to_string(p.ip[1]), "TCP 192.0.2.1:40000 \u2192 203.0.113.20:80");
   }
+}
+
+TEST(Parse, UdpOnTunnelPortsThatIsNotATunnelKeepsItsSourcePort) {
+  for (auto b : {std::span<const uint8_t>(fx::eth_ipv4_udp_4789_short),
+                 std::span<const uint8_t>(fx::eth_ipv4_udp_4789_no_i_flag),
+                 std::span<const uint8_t>(fx::eth_ipv4_udp_6081_version1)}) {
+    const Parsed p = parse_bytes(b);
+    ASSERT_EQ(p.status, Status::kOk);
+    EXPECT_EQ(p.ip[0].sport, 999);
+  }
+}
+
+TEST(Parse, NonIpInsideATunnelLeavesTheTunnelPacketInnermost) {
+  const Parsed p = parse_bytes(fx::eth_ipv4_udp_vxlan_arp);
+  ASSERT_EQ(p.status, Status::kOk);
+  ASSERT_EQ(p.n_ip, 1);
+  EXPECT_EQ(p.ip[0].sport, 0);
+  EXPECT_EQ(p.ip[0].dport, 4789);
 }
 
 TEST(Parse, VxlanPortIsAnOption) {

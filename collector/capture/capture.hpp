@@ -1,0 +1,88 @@
+#pragma once
+// One live libpcap handle on one interface, optionally inside a network namespace.
+//
+//   constructor: [setns(/var/run/netns/NAME)] → pcap_create → options → activate → BPF
+//                → [setns back]   (the socket stays in the namespace it was made in)
+//   dispatch():  TPACKET_V3 ring ──callback(ts_ns, bytes, wire_len)──▶ caller
+//
+// Start-up problems throw pathtrace::Error(ExitCode::kCapture, "point C: …"); runtime read
+// errors are values (dispatch() < 0, error()).
+
+#include <pcap/pcap.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace pathtrace::capture {
+
+// How to open the handle. Defaults are the ones `pathtrace collect` uses.
+struct CaptureOptions {
+  std::string point;        // label used in error messages ("C"); may be empty
+  std::string iface;        // required
+  std::string netns;        // "" = the current namespace; else /var/run/netns/NAME
+  std::string bpf;          // kernel filter text ("" = none)
+  bool promiscuous = true;  // a Linux bridge shows forwarded frames only in promiscuous mode
+  bool immediate = false;   // deliver each packet at once instead of per ring block
+  int timeout_ms = 20;      // ring block timeout when not immediate
+  int snaplen = 256;
+  int buffer_bytes = 32 << 20;  // kernel ring size
+};
+
+// pcap_stats() counters (zero when unavailable).
+struct PcapCounters {
+  uint64_t recv = 0;
+  uint64_t drop = 0;
+  uint64_t ifdrop = 0;
+};
+
+// Maps a libpcap DLT_* to the LINKTYPE_* the packet parser and pcap files use
+// (DLT_RAW → 101, DLT_LINUX_SLL → 113, DLT_LINUX_SLL2 → 276, Ethernet 1); other values
+// pass through unchanged.
+uint32_t linktype_of_dlt(int dlt) noexcept;
+
+// A live, activated capture handle. Not copyable; one thread reads it at a time.
+class LiveCapture {
+ public:
+  // Opens and activates the handle. Throws Error(kCapture) with the point, interface and
+  // namespace named: namespace missing, interface missing, no privilege, interface down,
+  // filter does not compile, link type the parser does not know.
+  explicit LiveCapture(const CaptureOptions& opt);
+  ~LiveCapture();
+  LiveCapture(const LiveCapture&) = delete;
+  LiveCapture& operator=(const LiveCapture&) = delete;
+
+  // Called for every captured frame: capture time (ns since epoch), captured bytes,
+  // original length. Must not throw.
+  using Sink = void (*)(void* ctx, int64_t ts_ns, std::span<const uint8_t> frame,
+                        uint32_t wire_len);
+  // Reads what the ring holds now (non-blocking), at most `max` frames (-1 = all).
+  // Returns frames read (0 = none ready), or -1 on a read error (see error()).
+  int dispatch(Sink sink, void* ctx, int max = -1);
+
+  // A descriptor that becomes readable when frames are ready (for poll()).
+  int selectable_fd() const noexcept { return fd_; }
+  // LINKTYPE_* of the handle.
+  uint32_t linktype() const noexcept { return linktype_; }
+  int snaplen() const noexcept { return snaplen_; }
+  // CLOCK_REALTIME when the handle was activated.
+  int64_t started_ns() const noexcept { return started_ns_; }
+  // pcap_stats(); the previous values when the call fails.
+  PcapCounters counters();
+  // Last libpcap error text.
+  std::string error() const;
+  // Non-fatal notes from activation ("promiscuous mode not supported"), "" if none.
+  const std::string& warning() const noexcept { return warning_; }
+
+ private:
+  pcap_t* p_ = nullptr;
+  int fd_ = -1;
+  uint32_t linktype_ = 0;
+  int snaplen_ = 0;
+  bool nano_ = false;
+  int64_t started_ns_ = 0;
+  PcapCounters last_{};
+  std::string warning_;
+};
+
+}  // namespace pathtrace::capture

@@ -10,6 +10,7 @@
 #include "correlator/analysis/analysis.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <bit>
 #include <cinttypes>
 #include <cstdio>
@@ -843,7 +844,20 @@ void Analyzer::characterise(Run& run) {
           if (la != lb) return la > lb;
           return flows_[a - 1].label < flows_[b - 1].label;
         });
-        if (lost_inner.size() * 2 <= pr.inner.size()) {
+        // Concentrated, not random: if every packet had the same chance p of being lost,
+        // about sum(1 - (1-p)^n_f) inner flows would have lost some. Speak only when the
+        // lost packets sit in clearly fewer flows than that (and in at most half of them).
+        double expected_hit = 0;
+        uint64_t total_lost = 0, total = 0;
+        for (const auto& [f, c] : pr.inner) {
+          total_lost += c.first;
+          total += c.first + c.second;
+        }
+        const double p = total ? double(total_lost) / double(total) : 0.0;
+        for (const auto& [f, c] : pr.inner)
+          expected_hit += 1.0 - std::pow(1.0 - p, double(c.first + c.second));
+        if (lost_inner.size() * 2 <= pr.inner.size() &&
+            (lost_only || double(lost_inner.size()) * 2 <= expected_hit)) {
           std::string s = "all lost packets belong to " + u64(lost_inner.size()) + " of " + u64(pr.inner.size()) +
                           " inner flows: ";
           for (std::size_t i = 0; i < lost_inner.size() && i < 3; ++i) {

@@ -227,6 +227,7 @@ class Analyzer {
   uint32_t result_for(uint32_t flow, Dir dir);
   void judge(Report& rep);
   void characterise(Run& run);
+  void renumber_flows(Run& out);
 
   std::vector<Point>& points_;
   std::vector<Chain>& chains_;
@@ -1025,6 +1026,7 @@ Run Analyzer::run(std::vector<Sighting> sightings) {
       if (key < result_index_.size() && result_index_[key]) results_[result_index_[key] - 1].inner_flows.push_back(uint32_t(id));
     }
   }
+  renumber_flows(out);
   for (FlowResult& r : results_) std::sort(r.inner_flows.begin(), r.inner_flows.end());
 
   std::stable_sort(results_.begin(), results_.end(), [](const FlowResult& a, const FlowResult& b) {
@@ -1047,6 +1049,42 @@ Run Analyzer::run(std::vector<Sighting> sightings) {
   rep.points = std::move(points_);
   out.chains = std::move(chains_);
   return out;
+}
+
+// Flow ids in order of first appearance (a person reads flow 1 as "the first flow seen"),
+// a flow's outer layers before its inner ones. Interning happened in digest order.
+void Analyzer::renumber_flows(Run& out) {
+  const std::size_t n = flows_.size();
+  std::vector<uint32_t> map(n + 1, 0);
+  uint32_t next = 1;
+  std::vector<uint32_t> path;
+  auto assign_with_parents = [&](uint32_t id) {
+    path.clear();
+    for (uint32_t f = id; f != 0 && map[f] == 0; f = flows_[f - 1].parent) path.push_back(f);
+    for (auto it = path.rbegin(); it != path.rend(); ++it) map[*it] = next++;
+  };
+  for (const Traversal& t : out.traversals) {
+    if (t.flow) assign_with_parents(t.flow);
+    if (t.inner_flow) assign_with_parents(t.inner_flow);
+  }
+  for (uint32_t id = 1; id <= n; ++id)
+    if (map[id] == 0) assign_with_parents(id);
+  std::vector<Flow> renumbered(n);
+  for (uint32_t id = 1; id <= n; ++id) {
+    Flow f = std::move(flows_[id - 1]);
+    f.id = map[id];
+    f.parent = f.parent ? map[f.parent] : 0;
+    renumbered[f.id - 1] = std::move(f);
+  }
+  flows_ = std::move(renumbered);
+  for (Traversal& t : out.traversals) {
+    t.flow = map[t.flow];
+    t.inner_flow = map[t.inner_flow];
+  }
+  for (FlowResult& r : results_) {
+    r.flow = map[r.flow];
+    for (uint32_t& f : r.inner_flows) f = map[f];
+  }
 }
 
 }  // namespace

@@ -266,15 +266,16 @@ void Reader::read_idb(const uint8_t* body, std::size_t len, std::size_t at) {
 }
 
 int64_t Reader::to_ns(const Iface& iface, uint64_t ticks) const noexcept {
-  int64_t ns;
+  // Unsigned arithmetic: absurd timestamps in a corrupt file wrap instead of being UB.
+  uint64_t ns;
   if (iface.ns_per_unit != 0) {
-    ns = static_cast<int64_t>(ticks * iface.ns_per_unit);
+    ns = ticks * iface.ns_per_unit;
   } else {
     const uint64_t u = iface.ts_units_per_s;
     const unsigned __int128 frac = static_cast<unsigned __int128>(ticks % u) * 1000000000ULL / u;
-    ns = static_cast<int64_t>((ticks / u) * 1000000000ULL + static_cast<uint64_t>(frac));
+    ns = (ticks / u) * 1000000000ULL + static_cast<uint64_t>(frac);
   }
-  return ns + iface.ts_offset_s * 1000000000LL;
+  return static_cast<int64_t>(ns + static_cast<uint64_t>(iface.ts_offset_s) * 1000000000ULL);
 }
 
 void Reader::read_isb(const uint8_t* body, std::size_t len, std::size_t at) {
@@ -320,6 +321,14 @@ inline void Reader::prefetch() noexcept {
 
 void Reader::populate() noexcept {
   const std::size_t end = populated_ + kPopulateWindow < size_ ? populated_ + kPopulateWindow : size_;
+  // Give back the pages more than a window behind: the process RSS stays ~10 MB whatever the
+  // file size (mapped file pages count towards RSS and the OOM score). Earlier spans stay
+  // valid: an untouched MAP_PRIVATE page refaults from the page cache with the same bytes.
+  const std::size_t keep_from = pos_ > 2 * kPopulateWindow ? (pos_ - 2 * kPopulateWindow) & ~(kPopulateWindow - 1) : 0;
+  if (keep_from > released_) {
+    ::madvise(const_cast<uint8_t*>(base_) + released_, keep_from - released_, MADV_DONTNEED);
+    released_ = keep_from;
+  }
 #ifdef MADV_POPULATE_READ
   if (populate_ok_ &&
       ::madvise(const_cast<uint8_t*>(base_) + populated_, end - populated_, MADV_POPULATE_READ) != 0) {

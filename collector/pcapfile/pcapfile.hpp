@@ -98,6 +98,7 @@ class Reader {
   bool opening_ = false;       // pcapng: constructor reading blocks ahead of the first packet
   std::size_t prefetched_ = 0; // cache lines below this offset have been prefetched
   std::size_t populated_ = 0;  // page tables are filled below this offset
+  std::size_t released_ = 0;   // pages below this offset were handed back (MADV_DONTNEED)
   bool populate_ok_ = true;     // MADV_POPULATE_READ works here
   void prefetch() noexcept;
   void populate() noexcept;

@@ -71,7 +71,12 @@ CREATE TABLE stacks (
 -- One row per traversal (one packet's trip along the path), its sightings packed as JSON
 -- [[ord, dt_ns, wire_len, stack_id], ...] with dt_ns relative to t0_ns. The observations
 -- view unpacks them one row per sighting.
+-- This is the bulk table (a million rows per million packets), so it is a rowid table
+-- whose key is run_id << 32 | id: inserts append to the B-tree with no key comparisons and
+-- no second index, and the rows of one run are one contiguous key range (the views look
+-- them up with key BETWEEN run_id << 32 AND (run_id << 32) + 0xffffffff).
 CREATE TABLE traversals (
+  key           INTEGER PRIMARY KEY,           -- run_id << 32 | id
   run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
   id            INTEGER NOT NULL,              -- 0-based within the run, in t0 order
   flow          INTEGER NOT NULL,              -- top-level flow
@@ -85,9 +90,8 @@ CREATE TABLE traversals (
   last_seen_ord INTEGER,                       -- NULL: none
   wire_len      INTEGER NOT NULL,              -- wire length at last_seen_ord
   tcp_flags     INTEGER NOT NULL,
-  sightings     TEXT    NOT NULL,
-  PRIMARY KEY (run_id, id)
-) WITHOUT ROWID;
+  sightings     TEXT    NOT NULL
+);
 
 CREATE TABLE flow_results (
   run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -132,9 +136,10 @@ CREATE TABLE hops (
 
 -- ---------------------------------------------------------------------------- views
 
--- One row per sighting: where and when each packet was seen.
+-- One row per sighting: where and when each packet was seen. The CROSS JOINs fix the loop
+-- order (run, its traversals by key range, their sightings, then point and stack lookups).
 CREATE VIEW observations AS
-SELECT t.run_id                                 AS run_id,
+SELECT r.id                                     AS run_id,
        t.id                                     AS traversal,
        p.label                                  AS point,
        p.ord                                    AS ord,
@@ -145,10 +150,11 @@ SELECT t.run_id                                 AS run_id,
        t.inner_flow                             AS inner_flow,
        json_extract(j.value, '$[2]')            AS wire_len,
        s.stack                                  AS stack
-FROM traversals t
-JOIN json_each(t.sightings) j
-JOIN points p ON p.run_id = t.run_id AND p.ord = json_extract(j.value, '$[0]')
-JOIN stacks s ON s.run_id = t.run_id AND s.id = json_extract(j.value, '$[3]');
+FROM runs r
+CROSS JOIN traversals t ON t.key BETWEEN (r.id << 32) AND (r.id << 32) + 4294967295
+CROSS JOIN json_each(t.sightings) j
+CROSS JOIN points p ON p.run_id = r.id AND p.ord = json_extract(j.value, '$[0]')
+CROSS JOIN stacks s ON s.run_id = r.id AND s.id = json_extract(j.value, '$[3]');
 
 -- Observations in time order with the point and flow spelled out.
 CREATE VIEW timeline AS
@@ -190,12 +196,13 @@ ORDER BY r.run_id, r.rank;
 
 -- Packets that entered the path and never reached its far end.
 CREATE VIEW lost_packets AS
-SELECT t.run_id, t.id AS traversal, printf('%016x', t.digest) AS digest_hex, t.digest,
+SELECT r.id AS run_id, t.id AS traversal, printf('%016x', t.digest) AS digest_hex, t.digest,
        t.flow, f.label AS flow_label,
        CASE t.dir WHEN 0 THEN 'forward' ELSE 'reverse' END AS dir,
        t.t0_ns, p.label AS last_seen, t.last_seen_ord, t.wire_len, t.tcp_flags
-FROM traversals t
-LEFT JOIN flows f ON f.run_id = t.run_id AND f.id = t.flow
-LEFT JOIN points p ON p.run_id = t.run_id AND p.ord = t.last_seen_ord
+FROM runs r
+CROSS JOIN traversals t ON t.key BETWEEN (r.id << 32) AND (r.id << 32) + 4294967295
+LEFT JOIN flows f ON f.run_id = r.id AND f.id = t.flow
+LEFT JOIN points p ON p.run_id = r.id AND p.ord = t.last_seen_ord
 WHERE t.fate = 1
-ORDER BY t.run_id, t.id;
+ORDER BY r.id, t.id;

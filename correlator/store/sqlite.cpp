@@ -97,6 +97,12 @@ void Stmt::run() {
   reset();
 }
 
+void Stmt::run_keep_bindings() {
+  while (step()) {
+  }
+  sqlite3_reset(st_);
+}
+
 int64_t Stmt::int_at(int col) const noexcept { return sqlite3_column_int64(st_, col); }
 double Stmt::real_at(int col) const noexcept { return sqlite3_column_double(st_, col); }
 bool Stmt::null_at(int col) const noexcept {

@@ -55,6 +55,9 @@ class Stmt {
 
   // Resets the statement and clears its bindings; returns *this for chaining binds.
   Stmt& reset() noexcept;
+  // Steps to completion (an INSERT) and resets, keeping the bindings: for bulk inserts
+  // that rebind every parameter of every row.
+  void run_keep_bindings();
   // Binds parameter `i` (1-based).
   Stmt& bind(int i, int64_t v);
   Stmt& bind(int i, double v);

@@ -1,0 +1,220 @@
+#include "correlator/server/collection.hpp"
+
+#include <algorithm>
+
+namespace pathtrace::server {
+namespace {
+
+// Content key of a chain: the stack text and the raw flow keys.
+std::string chain_key(const wire::ChainEntry& c) {
+  std::string k = c.stack;
+  k.push_back('\0');
+  for (const auto& f : c.ip) {
+    k.append(reinterpret_cast<const char*>(f.src.data()), f.src.size());
+    k.append(reinterpret_cast<const char*>(f.dst.data()), f.dst.size());
+    const uint8_t rest[6] = {uint8_t(f.sport), uint8_t(f.sport >> 8), uint8_t(f.dport),
+                             uint8_t(f.dport >> 8), f.version, f.proto};
+    k.append(reinterpret_cast<const char*>(rest), sizeof rest);
+  }
+  return k;
+}
+
+}  // namespace
+
+Collection::Collection(std::vector<Point> points, bool strict)
+    : strict_(strict), points_(std::move(points)) {
+  for (std::size_t i = 0; i < points_.size(); ++i) {
+    points_[i].ord = static_cast<uint8_t>(i);
+    if (points_[i].source.empty()) points_[i].source = "live";
+  }
+  status_.resize(points_.size());
+  claimed_.resize(points_.size(), false);
+}
+
+int Collection::find_label(const std::string& label) const {
+  for (std::size_t i = 0; i < points_.size(); ++i)
+    if (points_[i].label == label) return static_cast<int>(i);
+  return -1;
+}
+
+std::string Collection::admit(const wire::Hello& h) {
+  std::lock_guard lk(m_);
+  if (h.point.empty()) return "no point label in HELLO";
+  int i = find_label(h.point);
+  if (i < 0) {
+    if (strict_) return "unknown point " + h.point;
+    if (points_.size() >= kMaxPoints) return "more than " + std::to_string(kMaxPoints) + " points";
+    Point p;
+    p.label = h.point;
+    p.ord = static_cast<uint8_t>(points_.size());
+    p.source = "live";
+    points_.push_back(p);
+    status_.emplace_back();
+    claimed_.push_back(false);
+    i = static_cast<int>(points_.size() - 1);
+  }
+  if (claimed_[static_cast<std::size_t>(i)]) return "point " + h.point + " is already connected";
+  claimed_[static_cast<std::size_t>(i)] = true;
+  return {};
+}
+
+void Collection::on_hello(uint32_t session, const wire::Hello& h, const std::string& peer) {
+  std::lock_guard lk(m_);
+  int i = find_label(h.point);
+  if (i < 0) {  // admitted without admit() (no admit hook installed)
+    Point p;
+    p.label = h.point;
+    p.ord = static_cast<uint8_t>(points_.size());
+    p.source = "live";
+    points_.push_back(p);
+    status_.emplace_back();
+    claimed_.push_back(true);
+    i = static_cast<int>(points_.size() - 1);
+  }
+  Point& p = points_[static_cast<std::size_t>(i)];
+  if (!h.host.empty() && (p.host.empty() || p.host == "local")) p.host = h.host;
+  p.netns = h.netns;
+  p.iface = h.iface;
+  p.source = "live";
+  PointStatus& st = status_[static_cast<std::size_t>(i)];
+  st.connected = true;
+  st.peer = peer;
+  sessions_[session] = Session{static_cast<uint8_t>(i), {}};
+}
+
+void Collection::on_chain(uint32_t session, const wire::ChainEntry& c) {
+  std::lock_guard lk(m_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  auto [pos, fresh] = chain_index_.try_emplace(chain_key(c), static_cast<uint32_t>(chains_.size()));
+  if (fresh) chains_.push_back(Chain{c.stack, c.ip});
+  auto& map = it->second.chain_map;
+  if (c.id >= map.size()) map.resize(c.id + 1, 0);
+  map[c.id] = pos->second;
+  ++status_[it->second.ord].chains;
+}
+
+void Collection::on_records(uint32_t session, uint64_t, std::span<const wire::Record> recs) {
+  std::lock_guard lk(m_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  const uint8_t ord = it->second.ord;
+  const auto& map = it->second.chain_map;
+  sightings_.reserve(sightings_.size() + recs.size());
+  for (const auto& r : recs) {
+    // The server checked that every chain id was announced.
+    sightings_.push_back(Sighting{r.digest, r.ts_ns, map[r.chain],
+                                  static_cast<uint16_t>(std::min<uint32_t>(r.wire_len, 0xffff)),
+                                  ord, r.tcp_flags});
+  }
+  status_[ord].records += recs.size();
+}
+
+void Collection::on_gap(uint32_t session, uint64_t expected, uint64_t got) {
+  std::lock_guard lk(m_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  status_[it->second.ord].records_lost += got - expected;
+  points_[it->second.ord].records_lost += got - expected;
+}
+
+void Collection::apply_stats(Point& p, const wire::Stats& s) {
+  p.packets = s.packets;
+  p.bytes = s.bytes;
+  p.digested = s.digested;
+  p.filtered = s.filtered;
+  p.discarded = s.discarded;
+  p.pcap_drop = s.ps_drop;
+  p.if_drop = s.ps_ifdrop;
+  p.over_mtu = s.over_mtu;
+  if (s.capture_start_ns) {
+    p.start_ns = s.capture_start_ns;
+    p.end_ns = std::max({s.sent_at_ns, s.last_packet_ns, s.capture_start_ns});
+    p.window_known = true;
+  }
+}
+
+void Collection::on_stats(uint32_t session, const wire::Stats& s) {
+  std::lock_guard lk(m_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  apply_stats(points_[it->second.ord], s);
+  auto& st = status_[it->second.ord];
+  ++st.stats_frames;
+  st.last_stats_ns = s.sent_at_ns;
+}
+
+void Collection::on_end(uint32_t session, const SessionEnd& e) {
+  std::lock_guard lk(m_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  const uint8_t ord = it->second.ord;
+  Point& p = points_[ord];
+  if (e.has_stats) apply_stats(p, e.final_stats);
+  p.records_lost = e.records_lost;  // gaps + tail the statistics promised
+  PointStatus& st = status_[ord];
+  st.ended = true;
+  st.clean = e.clean;
+  st.end_reason = e.reason;
+  st.records_lost = e.records_lost;
+  if (e.has_stats) st.last_stats_ns = e.final_stats.sent_at_ns;
+  if (!e.clean && st.records && p.window_known) {
+    // Unclean end: the capture window closes at the last thing we know it saw.
+    int64_t last = p.end_ns;
+    for (auto s = sightings_.rbegin(); s != sightings_.rend() && s - sightings_.rbegin() < 100000; ++s)
+      if (s->point == ord) {
+        last = std::max(last, s->ts_ns);
+        break;
+      }
+    p.end_ns = last;
+  }
+  sessions_.erase(it);
+}
+
+std::vector<Point> Collection::points() const {
+  std::lock_guard lk(m_);
+  return points_;
+}
+
+std::vector<PointStatus> Collection::status() const {
+  std::lock_guard lk(m_);
+  return status_;
+}
+
+std::size_t Collection::sightings() const {
+  std::lock_guard lk(m_);
+  return sightings_.size();
+}
+
+Collected Collection::take() {
+  std::lock_guard lk(m_);
+  Collected out;
+  for (std::size_t i = 0; i < points_.size(); ++i) {
+    const Point& p = points_[i];
+    const PointStatus& st = status_[i];
+    if (!st.connected)
+      out.warnings.push_back("point " + p.label + ": no collector connected");
+    else if (!st.ended)
+      out.warnings.push_back("point " + p.label + ": session still open when the run ended");
+    else if (!st.clean)
+      out.warnings.push_back("point " + p.label + ": session ended without BYE (" + st.end_reason +
+                             "): " + std::to_string(st.records) + " records kept");
+    if (st.records_lost)
+      out.warnings.push_back("point " + p.label + ": " + std::to_string(st.records_lost) +
+                             " records lost between collector and correlator");
+  }
+  out.points = std::move(points_);
+  out.chains = std::move(chains_);
+  out.sightings = std::move(sightings_);
+  out.status = std::move(status_);
+  points_.clear();
+  chains_.clear();
+  sightings_.clear();
+  status_.clear();
+  claimed_.clear();
+  chain_index_.clear();
+  sessions_.clear();
+  return out;
+}
+
+}  // namespace pathtrace::server

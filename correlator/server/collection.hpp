@@ -1,0 +1,86 @@
+#pragma once
+// Collection: the in-memory consumer of a live run. Accumulates per-point statistics,
+// chains (re-indexed into one global table) and sightings, ready for analyze().
+//
+//   Server consumer thread ──on_*()──▶ Collection (mutex) ◀──snapshot()/take()── caller
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "correlator/analysis/model.hpp"
+#include "correlator/server/server.hpp"
+
+namespace pathtrace::server {
+
+// What the collection knows about one point's session(s).
+struct PointStatus {
+  bool connected = false;   // a HELLO arrived
+  bool ended = false;       // the session is over
+  bool clean = false;       // ... with a BYE
+  std::string end_reason;   // BYE's reason or why it ended without one
+  std::string peer;         // "127.0.0.1:45678" / stream name
+  uint64_t records = 0;     // records received
+  uint64_t records_lost = 0;
+  uint64_t chains = 0;      // chains announced
+  uint64_t stats_frames = 0;
+  int64_t last_stats_ns = 0;  // collector's clock at its last STATS/BYE
+};
+
+// Everything analyze() needs, moved out of a Collection.
+struct Collected {
+  std::vector<Point> points;        // path order, points[i].ord == i
+  std::vector<Chain> chains;        // one table for all points
+  std::vector<Sighting> sightings;  // chain = index into chains, point = ord
+  std::vector<std::string> warnings;  // "point C: session ended without BYE (…): 1234 records kept"
+  std::vector<PointStatus> status;  // per point, same order
+};
+
+class Collection : public Consumer {
+ public:
+  // `points` in path order (ord is set from the index). HELLOs name their point by label;
+  // with `strict`, a label not in `points` is refused by admit(); otherwise it is appended.
+  explicit Collection(std::vector<Point> points = {}, bool strict = false);
+
+  // For ServerOptions::admit (thread-safe): "" to admit, or why not ("unknown point Z",
+  // "point C is already connected", "more than 64 points").
+  std::string admit(const wire::Hello& hello);
+
+  void on_hello(uint32_t session, const wire::Hello& hello, const std::string& peer) override;
+  void on_chain(uint32_t session, const wire::ChainEntry& chain) override;
+  void on_records(uint32_t session, uint64_t seq, std::span<const wire::Record> records) override;
+  void on_gap(uint32_t session, uint64_t expected, uint64_t got) override;
+  void on_stats(uint32_t session, const wire::Stats& stats) override;
+  void on_end(uint32_t session, const SessionEnd& end) override;
+
+  // Copies of the points (with statistics so far) and their status: live counts.
+  std::vector<Point> points() const;
+  std::vector<PointStatus> status() const;
+  // Sightings held so far.
+  std::size_t sightings() const;
+  // Moves everything out (the collection is empty afterwards). Points that never connected
+  // keep window_known = false and get a warning.
+  Collected take();
+
+ private:
+  struct Session {
+    uint8_t ord = 0;
+    std::vector<uint32_t> chain_map;  // collector chain id → global chain index
+  };
+  void apply_stats(Point& p, const wire::Stats& s);
+  int find_label(const std::string& label) const;
+
+  mutable std::mutex m_;
+  bool strict_;
+  std::vector<Point> points_;
+  std::vector<PointStatus> status_;
+  std::vector<bool> claimed_;  // admit() gave the label to a session
+  std::unordered_map<uint32_t, Session> sessions_;
+  std::vector<Chain> chains_;
+  std::unordered_map<std::string, uint32_t> chain_index_;  // chain content → index
+  std::vector<Sighting> sightings_;
+};
+
+}  // namespace pathtrace::server

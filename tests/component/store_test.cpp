@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -240,6 +243,38 @@ TEST_F(StoreTest, AFailedSaveLeavesThePreviousRunsIntact) {
   }
   // And the store still works afterwards.
   EXPECT_EQ(store.save(good), 2);
+}
+
+TEST_F(StoreTest, AProcessKilledMidSaveLeavesThePreviousRunsIntact) {
+  {
+    Store store(db_, Store::Mode::kReadWrite);
+    pathtrace::Run first = test::example_run();
+    store.save(first);
+  }
+  pathtrace::Run big = test::big_run(7, 400'000);  // ~0.4 s to save: killed long before
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    try {
+      Store store(db_, Store::Mode::kReadWrite);
+      store.save(big);
+    } catch (...) {
+      _exit(2);
+    }
+    _exit(0);
+  }
+  usleep(100'000);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  const bool killed = WIFSIGNALED(status);
+  std::printf("child %s\n", killed ? "killed mid-save" : "finished before the kill");
+  Store store(db_, Store::Mode::kReadWrite);  // recovers from the WAL the child left
+  EXPECT_EQ(store.runs().size(), killed ? 1u : 2u) << "killed: " << killed;
+  EXPECT_EQ(store.load(1).points.size(), 7u);
+  EXPECT_EQ(raw(db_, "PRAGMA integrity_check"), "ok\n");
+  EXPECT_EQ(raw(db_, "SELECT count(*) FROM traversals WHERE run_id = 1"), "4\n");
+  EXPECT_EQ(raw(db_, "SELECT count(*) FROM traversals"), killed ? "4\n" : "400004\n");
 }
 
 TEST_F(StoreTest, RefusesADatabaseFromANewerPathtrace) {

@@ -99,7 +99,9 @@ class Reader {
   std::size_t prefetched_ = 0; // cache lines below this offset have been prefetched
   std::size_t populated_ = 0;  // page tables are filled below this offset
   std::size_t released_ = 0;   // pages below this offset were handed back (MADV_DONTNEED)
-  bool populate_ok_ = true;     // MADV_POPULATE_READ works here
+  enum class Populate : uint8_t { kUndecided, kYes, kNo };
+  Populate populate_ = Populate::kUndecided;  // fill page tables with MADV_POPULATE_READ?
+  long faults_at_start_ = 0;                  // minor faults when the first window began
   void prefetch() noexcept;
   void populate() noexcept;
   bool next_pcapng(Packet& out);

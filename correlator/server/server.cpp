@@ -76,6 +76,7 @@ struct Server::Impl {
 
   std::atomic<uint64_t> c_sessions{0}, c_active{0}, c_rejected{0}, c_proto{0}, c_records{0},
       c_high{0}, c_parked{0};
+  std::atomic<int64_t> c_open{0};     // connections and streams not yet closed (incl. not yet started)
 
   Impl(ServerOptions o, Consumer& c) : opt(std::move(o)), consumer(c) {
     if (!opt.log)
@@ -157,6 +158,11 @@ struct Server::Impl {
     std::lock_guard lk(qm);
     idle_cv.notify_all();
   }
+  void connection_closed() {
+    --c_open;
+    std::lock_guard lk(qm);
+    idle_cv.notify_all();
+  }
 
   void do_accept();
   void wait_signal();
@@ -177,6 +183,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         peer_(std::move(peer)), can_write_(can_write) {}
 
   void start() {
+    ++srv_->c_open;
     auto self = this->shared_from_this();
     srv_->sessions[id_] = [self](const std::string& why) { self->end_unclean(why); };
     if (can_write_)
@@ -316,7 +323,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       last_stats_ = b->stats;
       has_stats_ = true;
       finish(true, b->reason);
-      // Let the collector close first; our close follows its EOF (or the deadline).
       return false;
     }
     return protocol_error(frame_name(f) + " frame from a collector"), false;
@@ -368,11 +374,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                     (e.records_lost ? ", " + std::to_string(e.records_lost) + " lost" : ""));
     srv_->push(id_, 1, std::move(e));
     srv_->session_ended();
-    if (clean) {
-      // Wait for the collector's EOF, bounded by the deadline; then close.
-      auto self = this->shared_from_this();
-      stream_.async_read_some(asio::buffer(buf_), [self](error_code, std::size_t) { self->close(); });
-    }
+    if (clean) close();  // nothing may follow BYE; the collector waits for this close
   }
 
   // One write in flight; a capped queue (only REJECT/STOP travel this way).
@@ -400,6 +402,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     stream_.close(ec);
     srv_->sessions.erase(id_);
     srv_->stoppers.erase(id_);
+    srv_->connection_closed();
   }
 
   struct Out {
@@ -516,7 +519,9 @@ void Server::start() {
 
 void Server::add_stream(int fd, std::string name) {
   Impl* self = impl_.get();
+  ++self->c_open;  // counted from now: wait_idle() must not see a stream that has not started
   asio::post(self->io, [self, fd, name = std::move(name)]() mutable {
+    --self->c_open;
     self->start_session(asio::posix::stream_descriptor(self->io, fd), std::move(name), false);
   });
 }
@@ -533,7 +538,7 @@ bool Server::wait_idle(std::chrono::milliseconds timeout) {
   Impl& m = *impl_;
   std::unique_lock lk(m.qm);
   return m.idle_cv.wait_for(lk, timeout, [&] {
-    return m.c_active.load() == 0 && m.queue.empty() && m.in_consumer == 0;
+    return m.c_active.load() == 0 && m.c_open.load() == 0 && m.queue.empty() && m.in_consumer == 0;
   });
 }
 

@@ -114,8 +114,8 @@ class Server {
   void add_stream(int fd, std::string name);
   // Sends STOP to every TCP session (collectors flush and answer with BYE).
   void stop_collectors(const std::string& reason);
-  // Waits until no session is active and the consumer has seen everything queued.
-  // False on timeout.
+  // Waits until every connection and stream is closed (collectors that have not connected
+  // yet do not count) and the consumer has seen everything queued. False on timeout.
   bool wait_idle(std::chrono::milliseconds timeout);
   // Closes the acceptor, ends every remaining session (uncleanly: "correlator stopping"),
   // delivers what is queued to the consumer, joins both threads. Idempotent.

@@ -36,7 +36,7 @@ void BM_VxlanTcp(benchmark::State& s) {
 void BM_GeneveTcp(benchmark::State& s) {
   run(s, fx::eth_ipv4_udp_geneve_tcp, pk::LinkType::kEthernet);
 }
-void BM_SllIpv6ExtUdp(benchmark::State& s) {
+void BM_Ipv6ExtUdp(benchmark::State& s) {
   run(s, fx::eth_ipv6_ext_frag_udp, pk::LinkType::kEthernet);
 }
 
@@ -53,7 +53,7 @@ BENCHMARK(BM_EthIpv4Tcp);
 BENCHMARK(BM_EthVlanIpipTcp);
 BENCHMARK(BM_VxlanTcp);
 BENCHMARK(BM_GeneveTcp);
-BENCHMARK(BM_SllIpv6ExtUdp);
+BENCHMARK(BM_Ipv6ExtUdp);
 BENCHMARK(BM_ChainHash);
 
 BENCHMARK_MAIN();

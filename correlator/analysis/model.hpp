@@ -128,6 +128,7 @@ enum class VerdictKind : uint8_t {
   kInconclusive = 3,  // loss only at hops next to points that lost captures
   kNotJudged = 4,     // nothing inside the common window, or no packet seen at an end
 };
+constexpr std::size_t kVerdictKindCount = 5;
 const char* name(VerdictKind) noexcept;  // "delivered", "disappears", "partial_loss", ...
 
 // The answer for one top-level flow in one direction.

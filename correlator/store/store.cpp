@@ -107,13 +107,6 @@ static_assert(packet::kStatusCount == 6, "points has one discard column per pack
 
 // ------------------------------------------------------------------ text encodings
 
-constexpr std::array<const char*, 5> kVerdictNames = {"delivered", "disappears", "partial_loss",
-                                                      "inconclusive", "not_judged"};
-
-const char* verdict_text(VerdictKind v) {
-  const auto i = std::size_t(v);
-  return i < kVerdictNames.size() ? kVerdictNames[i] : "not_judged";
-}
 
 const char* dir_text(Dir d) { return d == Dir::kReverse ? "reverse" : "forward"; }
 
@@ -414,7 +407,7 @@ int64_t Store::Impl::save(Run& run) {
         .bind(6, int64_t(fr.judged)).bind(7, int64_t(fr.delivered)).bind(8, int64_t(fr.lost))
         .bind(9, int64_t(fr.out_of_window)).bind(10, int64_t(fr.no_entry))
         .bind(11, int64_t(fr.duplicates)).bind_text(12, seen_at).bind_text(13, holes_at)
-        .bind_text(14, verdict_text(fr.verdict)).bind(15, int64_t(fr.hop))
+        .bind_text(14, name(fr.verdict)).bind(15, int64_t(fr.hop))
         .bind_text(16, fr.summary).bind_text(17, findings).bind_text(18, inner);
     ins_result.run();
     for (std::size_t h = 0; h < fr.hops.size(); ++h) {
@@ -513,8 +506,8 @@ Report Store::Impl::load(int64_t id) {
       fr.holes_at = parse_json_array<uint64_t>(q.text_at(11), path);
       const std::string_view verdict = q.text_at(12);
       bool known = false;
-      for (std::size_t v = 0; v < kVerdictNames.size(); ++v) {
-        if (verdict == kVerdictNames[v]) {
+      for (std::size_t v = 0; v < kVerdictKindCount; ++v) {
+        if (verdict == name(VerdictKind(v))) {
           fr.verdict = VerdictKind(v);
           known = true;
         }

@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -560,6 +562,119 @@ TEST(Live, CaptureErrorsNameThePoint) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("point C: filter 'ip proto nonsense' does not compile"), std::string::npos);
   }
+}
+
+}  // namespace
+}  // namespace pathtrace::server
+
+// ---- the collect agent as a subprocess (pt-collect, the same code `pathtrace collect` runs) --
+
+namespace pathtrace::server {
+namespace {
+
+// Starts pt-collect with `args`; stdin from a pipe (write end returned in *in_w), stdout
+// to a pipe (read end in *out_r) or inherited when out_r is null. Returns the pid.
+pid_t spawn_collect(const std::vector<std::string>& args, int* in_w, int* out_r) {
+  int in[2], out[2] = {-1, -1};
+  if (::pipe(in) != 0) return -1;
+  if (out_r && ::pipe(out) != 0) return -1;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    if (out_r) ::dup2(out[1], 1);
+    ::close(in[0]);
+    ::close(in[1]);
+    if (out_r) ::close(out[0]), ::close(out[1]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  *in_w = in[1];
+  if (out_r) {
+    ::close(out[1]);
+    *out_r = out[0];
+  }
+  return pid;
+}
+
+int wait_exit(pid_t pid) {
+  int st = 0;
+  for (int i = 0; i < 500; ++i) {
+    if (::waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    std::this_thread::sleep_for(10ms);
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &st, 0);
+  return -1;
+}
+
+TEST(Live, CollectSubprocessStopsOnStdinEofAndOnSigterm) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, packet capture)";
+  Lab lab;
+  if (!lab.ok) GTEST_SKIP() << "cannot create network namespaces / veth here";
+  sh("ip -n " + lab.b + " neigh replace 10.77.0.1 lladdr $(ip -n " + lab.a + " -br link show " +
+     lab.a + "v | awk '{print $3}') dev " + lab.b + "v");
+  Log log;
+  Collection col;
+  ServerOptions sopt;
+  sopt.log = log.sink();
+  Server srv(sopt, col);
+  srv.start();
+  const std::vector<std::string> base{PT_COLLECT_BIN, "--iface", lab.a + "v", "--netns", lab.a,
+                                      "--filter", "udp"};
+  // B: over a pipe (as through ssh); stops when its stdin closes.
+  int in_b = -1, out_b = -1;
+  auto args_b = base;
+  args_b.insert(args_b.end(), {"--point", "B", "--stdout"});
+  const pid_t b = spawn_collect(args_b, &in_b, &out_b);
+  srv.add_stream(out_b, "pipe B");
+  // C: over TCP; stops on SIGTERM.
+  int in_c = -1;
+  auto args_c = base;
+  args_c.insert(args_c.end(), {"--point", "C", "--to", srv.address()});
+  const pid_t c = spawn_collect(args_c, &in_c, nullptr);
+  for (int i = 0; i < 300 && col.status().size() < 2; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(col.status().size(), 2u) << log.all();
+  std::this_thread::sleep_for(100ms);
+  send_udp_in(lab.b, 500);
+  std::this_thread::sleep_for(200ms);
+  ::close(in_b);
+  ::kill(c, SIGTERM);
+  EXPECT_EQ(wait_exit(b), 0);
+  EXPECT_EQ(wait_exit(c), 0);
+  ::close(in_c);
+  ASSERT_TRUE(srv.wait_idle(5s)) << log.all();
+  srv.stop();
+  auto got = col.take();
+  ASSERT_EQ(got.points.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_TRUE(got.status[i].clean) << got.points[i].label << ": " << got.status[i].end_reason;
+    EXPECT_EQ(got.status[i].records, 500u) << got.points[i].label;
+  }
+  // Points join in connection order.
+  const std::size_t ib = got.points[0].label == "B" ? 0 : 1;
+  EXPECT_EQ(got.status[ib].end_reason, "stdin closed");
+  EXPECT_EQ(got.status[1 - ib].end_reason, "signal");
+  EXPECT_EQ(got.status[ib].peer, "pipe B");
+  EXPECT_EQ(got.sightings.size(), 1000u);
+}
+
+TEST(Live, UnprivilegedCollectFailsWithExitCodeCapture) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to drop to nobody with setpriv";
+  if (sh("command -v setpriv") != 0) GTEST_SKIP() << "setpriv not installed";
+  const std::string cmd = std::string("setpriv --reuid=65534 --regid=65534 --clear-groups ") +
+                          PT_COLLECT_BIN + " --iface lo --point C --stdout </dev/null 2>&1 >/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[512] = {};
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, p);
+  const int st = ::pclose(p);
+  const std::string out(buf, n);
+  EXPECT_EQ(WEXITSTATUS(st), static_cast<int>(ExitCode::kCapture)) << out;
+  EXPECT_NE(out.find("point C: no privilege to capture on interface lo"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "correlator/cli/ingest.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <thread>
 #include <unordered_map>
@@ -122,7 +123,12 @@ void read_point(Point& pt, const IngestOptions& opt, PacketFilter& filter, Shard
 
 }  // namespace
 
-Run ingest_files(std::vector<Point> points, const IngestOptions& opt) {
+Run ingest_files(std::vector<Point> points, const IngestOptions& opt, IngestTimings* timings) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  auto secs = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
   const unsigned nthreads =
       std::max(1u, std::min<unsigned>(opt.threads, static_cast<unsigned>(points.size())));
   std::vector<Shard> shards(nthreads);
@@ -149,6 +155,7 @@ Run ingest_files(std::vector<Point> points, const IngestOptions& opt) {
   for (std::size_t i = 0; i < points.size(); ++i)
     if (errors[i % nthreads]) std::rethrow_exception(errors[i % nthreads]);
 
+  const auto t1 = Clock::now();
   // Merge the shards: one chain table, sightings re-pointed at it.
   std::vector<Chain> chains;
   std::size_t total = 0;
@@ -171,7 +178,14 @@ Run ingest_files(std::vector<Point> points, const IngestOptions& opt) {
     }
     shard.sightings = {};
   }
-  return analyze(std::move(points), std::move(chains), std::move(sightings), opt.analysis);
+  const auto t2 = Clock::now();
+  Run run = analyze(std::move(points), std::move(chains), std::move(sightings), opt.analysis);
+  if (timings) {
+    timings->read_s = secs(t0, t1);
+    timings->merge_s = secs(t1, t2);
+    timings->analyze_s = secs(t2, Clock::now());
+  }
+  return run;
 }
 
 }  // namespace pathtrace::cli

@@ -103,6 +103,7 @@ int cmd_ingest(int argc, char** argv, const std::string& command) {
       ("all", "print a table for every flow, not only those that lost packets")
       ("json", "print the report as JSON instead of text")
       ("fail-on-loss", "exit 1 when a flow lost packets")
+      ("v,verbose", "print the time each phase took on stderr")
       ("points", "POINT=FILE arguments", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"points"});
   bool help = false;
@@ -143,11 +144,22 @@ int cmd_ingest(int argc, char** argv, const std::string& command) {
 
   const std::string db_path = res["db"].as<std::string>();
   Store store(db_path, Store::Mode::kReadWrite);  // fail on a bad database before reading files
-  Run run = ingest_files(std::move(points), io);
+  IngestTimings timings;
+  Run run = ingest_files(std::move(points), io, &timings);
   run.report.started = now_iso8601();
   run.report.command = command;
   run.report.filter = io.filter;
+  const auto save_start = std::chrono::steady_clock::now();
   store.save(run);
+  if (res.count("verbose")) {
+    const double save_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - save_start).count();
+    std::fprintf(stderr,
+                 "ingest: read+parse %.3f s · merge %.3f s · analyse %.3f s · store %.3f s "
+                 "(%zu sightings, %zu traversals)\n",
+                 timings.read_s, timings.merge_s, timings.analyze_s, save_s,
+                 run.sightings.size(), run.traversals.size());
+  }
 
   if (res.count("json")) {
     std::cout << to_json(run.report).dump(2) << "\n";

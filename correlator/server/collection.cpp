@@ -100,7 +100,6 @@ void Collection::on_records(uint32_t session, uint64_t, std::span<const wire::Re
   if (it == sessions_.end()) return;
   const uint8_t ord = it->second.ord;
   const auto& map = it->second.chain_map;
-  sightings_.reserve(sightings_.size() + recs.size());
   for (const auto& r : recs) {
     // The server checked that every chain id was announced.
     sightings_.push_back(Sighting{r.digest, r.ts_ns, map[r.chain],

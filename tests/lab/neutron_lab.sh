@@ -53,23 +53,29 @@ preflight() {
     command -v "$t" >/dev/null || { echo "SKIP: $t not installed" >&2; exit 77; }
   done
   [[ -r $OVS_SCHEMA ]] || { echo "SKIP: OVS schema $OVS_SCHEMA missing" >&2; exit 77; }
+  [[ -c /dev/net/tun ]] || { echo "SKIP: /dev/net/tun missing (OVS netdev bridges need it)" >&2; exit 77; }
   local probe="${P}-probe"
   ip netns del "$probe" 2>/dev/null || true
   ip netns add "$probe" 2>/dev/null || { echo "SKIP: cannot create network namespaces" >&2; exit 77; }
   ip netns del "$probe"
 }
 
-# Kill a daemon by its pid file (never by name), wait for it.
-kill_pidfile() {
-  local f=$1 pid
-  [[ -r $f ]] || return 0
-  pid=$(<"$f")
-  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
+# Kill daemons by their pid files (never by name), all at once, and wait for them.
+kill_pidfiles() {
+  local f pid pids=()
+  for f in "$@"; do
+    [[ -r $f ]] || continue
+    pid=$(<"$f")
+    if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+    rm -f "$f"
+  done
+  for pid in "${pids[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$f"
+  done
 }
 
 # Kill every process still inside one of our namespaces (listeners, tcpdumps), by pid.
@@ -87,8 +93,7 @@ kill_ns_procs() {
 }
 
 lab_down() {
-  kill_pidfile "$STATE/ovs-vswitchd.pid"
-  kill_pidfile "$STATE/ovsdb-server.pid"
+  kill_pidfiles "$STATE/ovs-vswitchd.pid" "$STATE/ovsdb-server.pid" "$STATE/vm-listener.pid"
   kill_ns_procs
   local ns
   for ns in "$NS_VM" "$NS_HV" "$NS_DIR"; do
@@ -181,12 +186,14 @@ lab_up() {
   ovsdb-tool create "$STATE/conf.db" "$OVS_SCHEMA"
   hv env OVS_RUNDIR="$STATE" OVS_DBDIR="$STATE" OVS_LOGDIR="$STATE" OVS_SYSCONFDIR="$STATE" \
     ovsdb-server "$STATE/conf.db" --remote="punix:$STATE/db.sock" --unixctl="$STATE/ovsdb-server.ctl" \
-      --pidfile="$STATE/ovsdb-server.pid" --log-file="$STATE/ovsdb-server.log" --detach --no-chdir 2>>"$STATE/daemon-start.log"
+      --pidfile="$STATE/ovsdb-server.pid" --log-file="$STATE/ovsdb-server.log" --detach --no-chdir 2>>"$STATE/daemon-start.log" \
+    || { cat "$STATE/daemon-start.log" >&2; echo "SKIP: ovsdb-server cannot start here" >&2; exit 77; }
   vsctl --no-wait init
   vsctl --no-wait set Open_vSwitch . other_config:hw-offload=false
   hv env OVS_RUNDIR="$STATE" OVS_DBDIR="$STATE" OVS_LOGDIR="$STATE" OVS_SYSCONFDIR="$STATE" \
     ovs-vswitchd "unix:$STATE/db.sock" --unixctl="$STATE/ovs-vswitchd.ctl" \
-      --pidfile="$STATE/ovs-vswitchd.pid" --log-file="$STATE/ovs-vswitchd.log" --detach --no-chdir 2>>"$STATE/daemon-start.log"
+      --pidfile="$STATE/ovs-vswitchd.pid" --log-file="$STATE/ovs-vswitchd.log" --detach --no-chdir 2>>"$STATE/daemon-start.log" \
+    || { cat "$STATE/daemon-start.log" >&2; echo "SKIP: ovs-vswitchd cannot start here" >&2; exit 77; }
 
   vsctl -- add-br br-ethx -- set bridge br-ethx datapath_type=netdev fail_mode=standalone \
         -- add-br br-int  -- set bridge br-int  datapath_type=netdev fail_mode=standalone

@@ -957,28 +957,11 @@ Run Analyzer::run(std::vector<Sighting> sightings) {
 
   // 3. Traversals by t0 (stable: ties stay in digest order), sightings gathered in that order.
   const std::size_t nt = travs_.size();
+  // Traversals stay in digest order (then time): the store keeps them in blocks by digest
+  // range, so one packet is found without an index (docs/schema.md). Only the sightings
+  // need regrouping, so that each traversal's sightings are contiguous.
   std::vector<uint32_t> order(nt);
-  {
-    int64_t tmin = kMaxTime;
-    for (const Traversal& t : travs_) tmin = std::min(tmin, t.t0_ns);
-    std::vector<std::pair<uint64_t, uint32_t>> keys(nt), tmp(nt);
-    for (std::size_t i = 0; i < nt; ++i) keys[i] = {uint64_t(travs_[i].t0_ns) - uint64_t(tmin), uint32_t(i)};
-    for (int shift = 0; shift < 64; shift += 11) {
-      constexpr std::size_t kB = 2048;
-      std::size_t h[kB] = {};
-      for (const auto& k : keys) ++h[(k.first >> shift) & (kB - 1)];
-      if (std::any_of(h, h + kB, [nt](std::size_t c) { return c == nt; })) continue;
-      std::size_t sum = 0;
-      for (std::size_t& c : h) {
-        const std::size_t v = c;
-        c = sum;
-        sum += v;
-      }
-      for (const auto& k : keys) tmp[h[(k.first >> shift) & (kB - 1)]++] = k;
-      keys.swap(tmp);
-    }
-    for (std::size_t i = 0; i < nt; ++i) order[i] = keys[i].second;
-  }
+  for (std::size_t i = 0; i < nt; ++i) order[i] = uint32_t(i);
   Sighting* dest = sorted == sightings.data() ? other : sightings.data();
   out.traversals.reserve(nt);
   advise_huge(out.traversals.data(), nt * sizeof(Traversal));

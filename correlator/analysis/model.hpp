@@ -171,7 +171,7 @@ struct Report {
 struct Run {
   Report report;
   std::vector<Chain> chains;          // indexed by Sighting::chain
-  std::vector<Traversal> traversals;  // ordered by t0_ns
+  std::vector<Traversal> traversals;  // ordered by digest, then t0_ns
   std::vector<Sighting> sightings;    // grouped by traversal: [t.first, t.first + t.count)
 };
 

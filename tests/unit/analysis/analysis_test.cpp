@@ -153,8 +153,10 @@ TEST(Analysis, IncidentDisappearsBetweenCAndB) {
     EXPECT_EQ(t.count, 5);
     for (uint32_t i = t.first; i < t.first + t.count; ++i) EXPECT_EQ(run.sightings[i].digest, t.digest);
   }
-  EXPECT_TRUE(std::is_sorted(run.traversals.begin(), run.traversals.end(),
-                             [](const Traversal& a, const Traversal& c) { return a.t0_ns < c.t0_ns; }));
+  // Ordered by digest, then time (the store's blocks rely on it).
+  EXPECT_TRUE(std::is_sorted(run.traversals.begin(), run.traversals.end(), [](const Traversal& a, const Traversal& c) {
+    return a.digest != c.digest ? a.digest < c.digest : a.t0_ns < c.t0_ns;
+  }));
 }
 
 TEST(Analysis, FixedIncidentDelivered) {

@@ -18,7 +18,8 @@ for state in broken fixed; do
   "$LAB/capture_incident.sh" "$out.new" "$state" "$P"
   # Keep only what is committed: the pcaps and the inventory.
   rm -f "$out.new"/*.tcpdump.log
-  mv "$out.new/capture.log" "$out.new/capture.txt"
+  sed "s|$out.new/|pcaps/incident-$state/|g" "$out.new/capture.log" >"$out.new/capture.txt"
+  rm -f "$out.new/capture.log"
   rm -rf "$out"
   mv "$out.new" "$out"
 done

@@ -47,8 +47,9 @@ for state in broken fixed; do
   if [[ $MODE == capture ]]; then
     "$HERE/check_incident_pcaps.sh" "$WORK/$state" "$state" || fail=1
   else
-    out=$("$BIN" ingest --inventory "$WORK/$state/inventory.toml" --filter ipip --db "$WORK/$state.db" 2>&1) \
-      || { echo "$out"; echo "FAIL: pathtrace ingest exited $?"; fail=1; continue; }
+    rc=0
+    out=$("$BIN" ingest --inventory "$WORK/$state/inventory.toml" --filter ipip --db "$WORK/$state.db" 2>&1) || rc=$?
+    if [[ $rc -ne 0 ]]; then echo "$out"; echo "FAIL: pathtrace ingest exited $rc"; fail=1; continue; fi
     echo "$out"
     verdict=$(grep '^verdict:' <<<"$out" || true)
     if [[ $state == broken ]]; then

@@ -7,6 +7,10 @@
 #   neutron_lab.sh fix    [PREFIX]   add the security-group rule for IP protocol 4
 #   neutron_lab.sh break  [PREFIX]   remove it again (the state of the incident)
 #   neutron_lab.sh env    [PREFIX]   print shell variables describing the lab
+#   neutron_lab.sh inventory [PREFIX] print a live inventory.toml (points A..G, no files,
+#                                    host "local"; PTLAB_INV_HOSTS=names for vm1/hv1)
+#   neutron_lab.sh traffic [PREFIX]  the incident's traffic without capturing: TCP 22 chat
+#                                    around IPIP_COUNT (200) IPIP packets at IPIP_RATE (100/s)
 #
 # PREFIX defaults to $PTLAB_PREFIX or "ptlab". Everything the lab creates carries it:
 # namespaces ${P}-dir, ${P}-hv, ${P}-vm and the state dir /tmp/pathtrace-lab.${P}
@@ -314,6 +318,33 @@ PTLAB_VM_MAC=$VM_MAC
 EOF
 }
 
+lab_inventory() {
+  # Live points are all on this machine: host "local" (PTLAB_INV_HOSTS=names gives vm1/hv1).
+  local vm1=local hv1=local
+  [[ ${PTLAB_INV_HOSTS:-local} == names ]] && { vm1=vm1; hv1=hv1; }
+  local pts=("A vm $vm1 $NS_VM eth0" "B tap $hv1 $NS_HV $TAP" "C qbr $hv1 $NS_HV $QBR" "D qvb $hv1 $NS_HV $QVB"
+             "E qvo $hv1 $NS_HV $QVO" "F br-ethx $hv1 $NS_HV phy-br-ethx" "G nic $hv1 $NS_HV eth1")
+  local pt label role host ns ifc
+  echo "# Neutron hybrid-firewall path of port ${PORT_UUID}, VM side first (live lab '$P')."
+  for pt in "${pts[@]}"; do
+    read -r label role host ns ifc <<<"$pt"
+    printf '\n[[point]]\nlabel = "%s"\nrole = "%s"\nhost = "%s"\niface = "%s"\nnetns = "%s"\n' \
+      "$label" "$role" "$host" "$ifc" "$ns"
+  done
+}
+
+lab_traffic() {
+  lab_status >/dev/null 2>&1 || die "lab is not up"
+  ip netns exec "$NS_DIR" python3 "$HERE/tcp_chatter.py" talk --to "$VM_IP" --port 22 --interval 0.2 --duration 3600 </dev/null &
+  local talk=$!
+  sleep "${TCP_LEAD:-0.7}"
+  dir python3 "$HERE/send_ipip.py" --count "${IPIP_COUNT:-200}" --rate "${IPIP_RATE:-100}" \
+    --outer-src "$DIR_IP" --outer-dst "$VM_IP" --vip "$VIP"
+  sleep "${TCP_TAIL:-0.5}"
+  kill -TERM "$talk"
+  wait "$talk"
+}
+
 case $CMD in
   up) lab_up ;;
   down) lab_down; log "down" ;;
@@ -321,5 +352,7 @@ case $CMD in
   fix) lab_fix ;;
   break) lab_break ;;
   env) lab_env ;;
-  *) echo "usage: $0 up|down|status|fix|break|env [PREFIX]" >&2; exit 2 ;;
+  inventory) lab_inventory ;;
+  traffic) lab_traffic ;;
+  *) echo "usage: $0 up|down|status|fix|break|env|inventory|traffic [PREFIX]" >&2; exit 2 ;;
 esac

@@ -14,8 +14,10 @@
 #include "collector/common/error.hpp"
 #include "collector/packet/filter.hpp"
 #include "correlator/cli/ingest.hpp"
+#include "correlator/cli/live.hpp"
 #include "correlator/cli/points.hpp"
 #include "correlator/cli/render.hpp"
+#include "correlator/server/collect_cmd.hpp"
 #include "correlator/store/store.hpp"
 
 namespace pathtrace::cli {
@@ -28,18 +30,22 @@ const char* kUsage = R"(pathtrace — where along the path did my packets vanish
 usage: pathtrace COMMAND [OPTIONS]
 
 commands:
+  run       capture live at every point of a path at once and say where each flow disappears
+  collect   capture at one point and stream digests to a correlator (or stdout, for ssh)
+  correlate receive collectors' streams from many hosts, store the run, print the verdict
   ingest    read capture files taken at points along a path, store the run, print the verdict
   report    print the report of a stored run (text or --json)
   runs      list the runs stored in a database
   help      this text; `pathtrace COMMAND --help` for a command's options
 
 examples:
+  pathtrace run --points A..G --filter ipip --duration 10s
   pathtrace ingest --inventory pcaps/incident-broken/inventory.toml --filter ipip
   pathtrace ingest --filter ipip --order A..G A:vm=a.pcap B:tap=b.pcap C:qbr=c.pcap
   pathtrace report --run 3 --json
   sqlite3 pathtrace.db 'SELECT * FROM hop_loss'
 
-exit codes: 0 ok · 1 loss found (with --fail-on-loss) · 2 usage · 3 input file ·
+exit codes: 0 ok · 1 loss found (run; ingest/report with --fail-on-loss) · 2 usage · 3 input file ·
             4 database · 5 capture · 6 remote host · 70 internal error (docs/cli.md)
 )";
 
@@ -236,6 +242,9 @@ int main(int argc, char** argv) {
     if (cmd == "ingest") return cmd_ingest(argc - 1, argv + 1, command);
     if (cmd == "report") return cmd_report(argc - 1, argv + 1);
     if (cmd == "runs") return cmd_runs(argc - 1, argv + 1);
+    if (cmd == "run") return cmd_run(argc - 1, argv + 1, command);
+    if (cmd == "collect") return server::cmd_collect(argc - 1, argv + 1);
+    if (cmd == "correlate") return cmd_correlate(argc - 1, argv + 1, command);
     std::cerr << "pathtrace: unknown command '" << cmd << "'\n\n" << kUsage;
     return int(ExitCode::kUsage);
   } catch (const Error& e) {

@@ -1,0 +1,441 @@
+// pathtrace run / correlate.
+//
+//   run:  inventory ─▶ points ─▶ Server (Asio, 127.0.0.1:0) ◀─TCP── pathtrace collect × N
+//                                   │ Collection (in memory)          (child processes)
+//              --traffic CMD ──▶ child                                 stdin closed = stop
+//              stop: duration │ count │ idle │ traffic done │ Ctrl-C
+//                                   ▼
+//              analyze() ─▶ Store::save() ─▶ report (exit 0 delivered, 1 loss)
+//
+// Who times out: start-up (every point must say HELLO within --start-timeout), the stop
+// (collectors get STOP + stdin EOF, then SIGTERM after 5 s, then SIGKILL).
+
+#include "correlator/cli/live.hpp"
+
+#include <cxxopts.hpp>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "collector/common/error.hpp"
+#include "correlator/analysis/analysis.hpp"
+#include "correlator/cli/points.hpp"
+#include "correlator/cli/process.hpp"
+#include "correlator/cli/render.hpp"
+#include "correlator/server/collection.hpp"
+#include "correlator/server/server.hpp"
+#include "correlator/store/store.hpp"
+
+namespace pathtrace::cli {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+long long parse_duration_ms(const std::string& text, const std::string& what) {
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (...) {
+    used = 0;
+  }
+  const std::string unit = text.substr(used);
+  double scale = 0;
+  if (unit.empty() || unit == "s") scale = 1000;
+  else if (unit == "ms") scale = 1;
+  else if (unit == "m" || unit == "min") scale = 60000;
+  else if (unit == "h") scale = 3600000;
+  if (used == 0 || scale == 0 || !(v >= 0) || !std::isfinite(v))
+    throw Error(ExitCode::kUsage, what + " '" + text + "': expected a duration like 10s, 500ms, 2m");
+  return static_cast<long long>(v * scale);
+}
+
+namespace {
+
+std::string now_iso8601() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// `LABEL[:ROLE]=HOST:IFACE[@NETNS]`, e.g. `X=local:veth0@lab`.
+Point parse_live_point(const std::string& arg) {
+  const auto eq = arg.find('=');
+  const auto colon = eq == std::string::npos ? std::string::npos : arg.find(':', eq + 1);
+  if (eq == std::string::npos || colon == std::string::npos)
+    throw Error(ExitCode::kUsage, "--point '" + arg + "': expected LABEL[:ROLE]=HOST:IFACE[@NETNS]");
+  Point p;
+  const std::string left = arg.substr(0, eq);
+  const auto rc = left.find(':');
+  p.label = left.substr(0, rc);
+  if (rc != std::string::npos) p.role = left.substr(rc + 1);
+  p.host = arg.substr(eq + 1, colon - eq - 1);
+  std::string iface = arg.substr(colon + 1);
+  if (const auto at = iface.find('@'); at != std::string::npos) {
+    p.netns = iface.substr(at + 1);
+    iface = iface.substr(0, at);
+  }
+  p.iface = iface;
+  if (p.label.empty() || p.host.empty() || p.iface.empty())
+    throw Error(ExitCode::kUsage, "--point '" + arg + "': expected LABEL[:ROLE]=HOST:IFACE[@NETNS]");
+  return p;
+}
+
+std::atomic<int> g_signal{0};
+
+// One line of live counts: "A 0 · B 0 · C 180 (drop 3) · …".
+std::string counts_line(const server::Collection& col, double elapsed_s) {
+  const auto pts = col.points();
+  const auto st = col.status();
+  std::ostringstream s;
+  s << "capturing " << std::fixed;
+  s.precision(1);
+  s << elapsed_s << "s:";
+  for (std::size_t i = 0; i < pts.size(); ++i) {
+    s << (i ? " · " : " ") << pts[i].label << ' ' << (i < st.size() ? st[i].records : 0);
+    const uint64_t drops = pts[i].pcap_drop + pts[i].if_drop + (i < st.size() ? st[i].records_lost : 0);
+    if (drops) s << " (drop " << drops << ")";
+    if (i < st.size() && st[i].ended) s << (st[i].clean ? " done" : " ENDED");
+  }
+  return s.str();
+}
+
+struct LiveOptions {
+  std::string filter;
+  int snaplen = 256;
+  long long duration_ms = 0;   // 0 = not set
+  long long idle_ms = 0;
+  long long settle_ms = 1000;  // after --traffic ends
+  long long start_timeout_ms = 10000;
+  uint64_t count = 0;
+  std::string traffic;
+  bool quiet = false;
+};
+
+// Waits for the stop condition; returns why it stopped.
+std::string wait_for_stop(server::Collection& col, std::vector<Child>& collectors,
+                          const std::vector<Point>& points, Child* traffic,
+                          const LiveOptions& lo, std::vector<std::string>& warnings) {
+  const auto start = Clock::now();
+  const bool tty = isatty(STDERR_FILENO) && !lo.quiet;
+  auto last_print = start;
+  uint64_t last_total = 0;
+  auto last_change = start;
+  std::optional<Clock::time_point> traffic_done;
+  for (;;) {
+    std::this_thread::sleep_for(50ms);
+    const auto now = Clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start).count();
+    if (!lo.quiet && (now - last_print >= (tty ? 500ms : 5000ms))) {
+      const std::string line = counts_line(col, elapsed);
+      if (tty) std::fprintf(stderr, "\r\033[K%s", line.c_str());
+      else std::fprintf(stderr, "%s\n", line.c_str());
+      last_print = now;
+    }
+    if (g_signal.load()) return "interrupted (signal " + std::to_string(g_signal.load()) + ")";
+    const auto st = col.status();
+    uint64_t total = 0, max_records = 0;
+    for (const auto& s : st) {
+      total += s.records;
+      max_records = std::max(max_records, s.records);
+    }
+    if (total != last_total) {
+      last_total = total;
+      last_change = now;
+    }
+    for (std::size_t i = 0; i < collectors.size(); ++i) {
+      if (auto code = collectors[i].poll(); code && !(i < st.size() && st[i].ended && st[i].clean))
+        return "the collector of point " + points[i].label + " exited (code " +
+               std::to_string(*code) + ")";
+    }
+    if (traffic && !traffic_done) {
+      if (auto code = traffic->poll()) {
+        traffic_done = now;
+        if (*code != 0) warnings.push_back("the --traffic command exited with code " + std::to_string(*code));
+      }
+    }
+    if (lo.duration_ms && now - start >= std::chrono::milliseconds(lo.duration_ms))
+      return "duration reached";
+    if (lo.count && max_records >= lo.count) return "count reached";
+    if (lo.idle_ms && total > 0 && now - last_change >= std::chrono::milliseconds(lo.idle_ms))
+      return "idle";
+    if (traffic_done && now - *traffic_done >= std::chrono::milliseconds(lo.settle_ms))
+      return "traffic finished";
+  }
+}
+
+// Runs a live collection over `points` and returns the analysed run (not yet stored).
+Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string& run_name) {
+  for (const auto& p : points) {
+    if (p.host != "local" && !p.host.empty())
+      throw Error(ExitCode::kRemote, "point " + p.label + ": host " + p.host +
+                                         ": remote hosts are not supported yet (only 'local')");
+    if (p.iface.empty())
+      throw Error(ExitCode::kUsage, "point " + p.label + ": no interface (inventory `iface`)");
+  }
+  server::Collection col(points, /*strict=*/true);
+  server::ServerOptions so;
+  so.admit = [&col](const wire::Hello& h) { return col.admit(h); };
+  so.on_signal = [](int sig) { g_signal.store(sig); };
+  so.log = [tty = bool(isatty(STDERR_FILENO))](const std::string& line) {
+    std::fprintf(stderr, "%spathtrace correlator: %s\n", tty ? "\r\033[K" : "", line.c_str());
+  };
+  server::Server srv(so, col);
+  srv.start();
+  const std::string exe = self_exe();
+
+  std::vector<Child> collectors;
+  for (const auto& p : points) {
+    std::vector<std::string> argv = {exe, "collect", "--iface", p.iface, "--point", p.label,
+                                     "--run", run_name, "--to", srv.address(),
+                                     "--snaplen", std::to_string(lo.snaplen)};
+    if (!p.netns.empty()) argv.insert(argv.end(), {"--netns", p.netns});
+    if (!lo.filter.empty()) argv.insert(argv.end(), {"--filter", lo.filter});
+    collectors.push_back(Child::spawn(argv));
+  }
+  auto stop_all = [&](const std::string& why) {
+    srv.stop_collectors(why);
+    for (auto& c : collectors) c.close_stdin();
+    for (auto& c : collectors)
+      if (!c.wait_for(5s)) c.signal(SIGTERM);
+    for (auto& c : collectors)
+      if (!c.wait_for(2s)) c.signal(SIGKILL);
+    srv.wait_idle(3s);
+    srv.stop();
+  };
+
+  // Every point must be capturing before anything is judged (or sent).
+  const auto deadline = Clock::now() + std::chrono::milliseconds(lo.start_timeout_ms);
+  for (;;) {
+    const auto st = col.status();
+    std::size_t ready = 0;
+    for (const auto& s : st) ready += s.connected;
+    if (ready == points.size()) break;
+    for (std::size_t i = 0; i < collectors.size(); ++i) {
+      if (auto code = collectors[i].poll()) {
+        stop_all("a collector failed to start");
+        const ExitCode ec = (*code >= 2 && *code <= 6) ? ExitCode(*code) : ExitCode::kCapture;
+        throw Error(ec, "point " + points[i].label + ": the collector on " + points[i].iface +
+                            " exited with code " + std::to_string(*code) +
+                            " before capturing (its message is above)");
+      }
+    }
+    if (g_signal.load()) {
+      stop_all("interrupted");
+      throw Error(ExitCode::kCapture, "interrupted before every point was capturing");
+    }
+    if (Clock::now() > deadline) {
+      std::string missing;
+      for (std::size_t i = 0; i < st.size(); ++i)
+        if (!st[i].connected) missing += (missing.empty() ? "" : ", ") + points[i].label;
+      stop_all("start-up timed out");
+      throw Error(ExitCode::kCapture, "points " + missing + " did not start capturing within " +
+                                          std::to_string(lo.start_timeout_ms / 1000.0).substr(0, 4) + " s");
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  if (!lo.quiet)
+    std::fprintf(stderr, "capturing at %zu points; %s\n", points.size(),
+                 lo.traffic.empty() ? "press Ctrl-C to stop" : "starting the traffic");
+
+  // Packets inside the guard margin of a point's start are not judged: let it pass before
+  // the traffic starts, so every packet the traffic sends counts.
+  std::this_thread::sleep_for(std::chrono::nanoseconds(AnalysisOptions{}.guard_ns) + 50ms);
+  std::vector<std::string> warnings;
+  std::optional<Child> traffic;
+  if (!lo.traffic.empty()) traffic = Child::spawn({"/bin/sh", "-c", lo.traffic}, /*keep_stdout=*/false);
+  const std::string why = wait_for_stop(col, collectors, points, traffic ? &*traffic : nullptr, lo, warnings);
+  if (!lo.quiet) std::fprintf(stderr, "%s%s: stopping\n", isatty(STDERR_FILENO) ? "\r\033[K" : "", why.c_str());
+  if (traffic && !traffic->poll()) {
+    traffic->signal(SIGTERM);
+    if (!traffic->wait_for(2s)) traffic->signal(SIGKILL);
+    warnings.push_back("the --traffic command was still running when the run stopped (" + why + ")");
+  }
+  stop_all(why);
+  for (std::size_t i = 0; i < collectors.size(); ++i)
+    if (auto code = collectors[i].exit_code(); code && *code != 0)
+      warnings.push_back("point " + points[i].label + ": its collector exited with code " + std::to_string(*code));
+
+  server::Collected c = col.take();
+  Run run = analyze(std::move(c.points), std::move(c.chains), std::move(c.sightings));
+  for (auto& w : c.warnings) run.report.warnings.push_back(std::move(w));
+  for (auto& w : warnings) run.report.warnings.push_back(std::move(w));
+  if (why.rfind("interrupted", 0) == 0) run.report.warnings.push_back("the run was " + why);
+  return run;
+}
+
+void add_common(cxxopts::Options& opts) {
+  opts.add_options()
+      ("db", "SQLite database to store the run in", cxxopts::value<std::string>()->default_value("pathtrace.db"))
+      ("filter", "alias (ipip, tcp, ...) or pcap-filter expression", cxxopts::value<std::string>()->default_value(""))
+      ("duration", "stop after this long (10s, 500ms, 2m)", cxxopts::value<std::string>())
+      ("count", "stop when a point has kept this many packets", cxxopts::value<uint64_t>()->default_value("0"))
+      ("idle", "stop after this long without a new packet", cxxopts::value<std::string>())
+      ("json", "print the report as JSON")
+      ("all", "print a table for every flow")
+      ("q,quiet", "no live counts")
+      ("h,help", "show this help");
+}
+
+cxxopts::ParseResult parse(cxxopts::Options& opts, int argc, char** argv) {
+  try {
+    return opts.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see --help)");
+  }
+}
+
+int finish(Run& run, const cxxopts::ParseResult& res, const std::string& command) {
+  const std::string db_path = res["db"].as<std::string>();
+  Store store(db_path, Store::Mode::kReadWrite);
+  run.report.started = now_iso8601();
+  run.report.command = command;
+  run.report.filter = res["filter"].as<std::string>();
+  store.save(run);
+  if (res.count("json")) {
+    std::cout << to_json(run.report).dump(2) << "\n";
+  } else {
+    RenderOptions ro;
+    ro.all_flows = res.count("all") > 0;
+    ro.db_path = db_path;
+    print_text(std::cout, run.report, ro);
+  }
+  return has_loss(run.report) ? int(ExitCode::kLoss) : 0;
+}
+
+}  // namespace
+
+int cmd_run(int argc, char** argv, const std::string& command) {
+  cxxopts::Options opts("pathtrace run",
+                        "Capture at every point of a path at once, recognise each packet at every "
+                        "point, and say where each flow disappears. Points come from the "
+                        "inventory (docs/inventory.md) in path order.");
+  add_common(opts);
+  opts.add_options()
+      ("inventory", "TOML inventory", cxxopts::value<std::string>()->default_value("pathtrace.toml"))
+      ("points", "which points, in path order: A..G or B,C,E (default: all)", cxxopts::value<std::string>()->default_value(""))
+      ("point", "add a point: LABEL[:ROLE]=HOST:IFACE[@NETNS] (HOST is local)", cxxopts::value<std::vector<std::string>>())
+      ("traffic", "shell command to run once every point is capturing; the run stops 1 s after it ends", cxxopts::value<std::string>())
+      ("snaplen", "bytes captured per frame", cxxopts::value<int>()->default_value("256"))
+      ("start-timeout", "how long points may take to start capturing", cxxopts::value<std::string>()->default_value("10s"));
+  const auto res = parse(opts, argc, argv);
+  if (res.count("help")) {
+    std::cout << opts.help()
+              << "\nstops at --duration, --count, --idle, 1 s after --traffic ends, or Ctrl-C "
+                 "(whichever comes first; with none of them: 10 s)\n"
+                 "exit codes: 0 every flow delivered · 1 a flow lost packets · 2 usage · 3 "
+                 "inventory · 4 database · 5 capture · 6 remote\n"
+                 "\nexamples:\n"
+                 "  pathtrace run --points A..G --filter ipip --duration 10s\n"
+                 "  pathtrace run --inventory lab.toml --filter ipip --traffic 'ip netns exec dir ./send'\n"
+                 "  pathtrace run --point A=local:veth0@ns1 --point B=local:veth1@ns2 --filter icmp --count 100\n";
+    return 0;
+  }
+  std::vector<Point> points;
+  const std::string inv = res["inventory"].as<std::string>();
+  const bool inv_given = res["inventory"].count() > 0;
+  if (inv_given || std::filesystem::exists(inv) || !res.count("point")) points = load_inventory(inv);
+  points = select_points(points, res["points"].as<std::string>());
+  if (res.count("point"))
+    for (const auto& a : res["point"].as<std::vector<std::string>>()) points.push_back(parse_live_point(a));
+  finalize_path(points);
+
+  LiveOptions lo;
+  lo.filter = res["filter"].as<std::string>();
+  lo.snaplen = res["snaplen"].as<int>();
+  if (lo.snaplen < 64 || lo.snaplen > 262144)
+    throw Error(ExitCode::kUsage, "--snaplen " + std::to_string(lo.snaplen) + ": must be 64..262144");
+  if (res.count("duration")) lo.duration_ms = parse_duration_ms(res["duration"].as<std::string>(), "--duration");
+  if (res.count("idle")) lo.idle_ms = parse_duration_ms(res["idle"].as<std::string>(), "--idle");
+  lo.count = res["count"].as<uint64_t>();
+  lo.start_timeout_ms = parse_duration_ms(res["start-timeout"].as<std::string>(), "--start-timeout");
+  if (res.count("traffic")) lo.traffic = res["traffic"].as<std::string>();
+  if (!lo.duration_ms && !lo.idle_ms && !lo.count && lo.traffic.empty()) lo.duration_ms = 10000;
+  lo.quiet = res.count("quiet") > 0;
+  {  // fail on a bad database before capturing anything
+    Store probe(res["db"].as<std::string>(), Store::Mode::kReadWrite);
+  }
+  Run run = run_live(std::move(points), lo, "run-" + std::to_string(::getpid()));
+  return finish(run, res, command);
+}
+
+int cmd_correlate(int argc, char** argv, const std::string& command) {
+  cxxopts::Options opts("pathtrace correlate",
+                        "Receive the streams of `pathtrace collect --to` from many hosts, store "
+                        "the run and print the report when every collector has finished (or on "
+                        "Ctrl-C).");
+  add_common(opts);
+  opts.add_options()
+      ("listen", "ADDR:PORT to listen on (non-loopback needs --token-file)", cxxopts::value<std::string>()->default_value("127.0.0.1:7300"))
+      ("token-file", "file whose first line is the shared secret collectors present", cxxopts::value<std::string>())
+      ("points", "the path, in order: A,B,C (labels collectors announce)", cxxopts::value<std::string>());
+  const auto res = parse(opts, argc, argv);
+  if (res.count("help")) {
+    std::cout << opts.help()
+              << "\nexamples:\n  pathtrace correlate --points A,B,C --listen 127.0.0.1:7300\n"
+                 "  pathtrace collect --iface eth0 --point A --to 127.0.0.1:7300   # on each host\n";
+    return 0;
+  }
+  if (!res.count("points"))
+    throw Error(ExitCode::kUsage, "--points A,B,C is required: the path order never comes from clocks");
+  std::vector<Point> points;
+  std::stringstream ss(res["points"].as<std::string>());
+  for (std::string label; std::getline(ss, label, ',');) {
+    Point p;
+    p.label = label;
+    points.push_back(p);
+  }
+  finalize_path(points);
+  std::string token;
+  if (res.count("token-file")) {
+    std::ifstream f(res["token-file"].as<std::string>());
+    if (!f) throw Error(ExitCode::kUsage, "--token-file " + res["token-file"].as<std::string>() + ": cannot read");
+    std::getline(f, token);
+  }
+  {
+    Store probe(res["db"].as<std::string>(), Store::Mode::kReadWrite);
+  }
+  server::Collection col(points, true);
+  server::ServerOptions so;
+  so.listen = res["listen"].as<std::string>();
+  so.token = token;
+  so.admit = [&col](const wire::Hello& h) { return col.admit(h); };
+  so.on_signal = [](int sig) { g_signal.store(sig); };
+  server::Server srv(so, col);
+  srv.start();
+  std::fprintf(stderr, "pathtrace correlate: listening on %s for points %s\n", srv.address().c_str(),
+               res["points"].as<std::string>().c_str());
+  const long long duration = res.count("duration") ? parse_duration_ms(res["duration"].as<std::string>(), "--duration") : 0;
+  const auto start = Clock::now();
+  for (;;) {
+    std::this_thread::sleep_for(100ms);
+    if (g_signal.load()) break;
+    if (duration && Clock::now() - start >= std::chrono::milliseconds(duration)) break;
+    const auto st = col.status();
+    bool all_done = true;
+    for (const auto& s : st) all_done = all_done && s.connected && s.ended;
+    if (all_done) break;
+  }
+  srv.stop_collectors("correlator finished");
+  srv.wait_idle(5s);
+  srv.stop();
+  server::Collected c = col.take();
+  Run run = analyze(std::move(c.points), std::move(c.chains), std::move(c.sightings));
+  for (auto& w : c.warnings) run.report.warnings.push_back(std::move(w));
+  return finish(run, res, command);
+}
+
+}  // namespace pathtrace::cli

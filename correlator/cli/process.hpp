@@ -1,0 +1,46 @@
+#pragma once
+// A child process pathtrace starts and owns: a collector (`pathtrace collect`, later over
+// ssh) or the user's `--traffic` command. Its stdin is a pipe we hold: closing it tells a
+// collector to flush and stop. The destructor kills and reaps a child still running, so no
+// capture is ever left behind.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace pathtrace::cli {
+
+class Child {
+ public:
+  // Starts argv[0] (searched in PATH) with stdin from a pipe and stdout to /dev/null unless
+  // `keep_stdout`. Throws Error(kInternal) if the process cannot be spawned at all.
+  static Child spawn(const std::vector<std::string>& argv, bool keep_stdout = false);
+  Child() = default;
+  Child(Child&& o) noexcept;
+  Child& operator=(Child&& o) noexcept;
+  ~Child();
+
+  pid_t pid() const noexcept { return pid_; }
+  // Closes our end of the child's stdin (idempotent).
+  void close_stdin() noexcept;
+  // Reaps the child if it has exited; returns its exit code (128+N for signal N).
+  std::optional<int> poll();
+  // Waits up to `timeout` for the child to exit; returns its exit code, or nullopt.
+  std::optional<int> wait_for(std::chrono::milliseconds timeout);
+  // Sends a signal if the child is still running.
+  void signal(int sig) noexcept;
+  // The exit code once known.
+  std::optional<int> exit_code() const noexcept { return code_; }
+
+ private:
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1;
+  std::optional<int> code_;
+};
+
+// "/proc/self/exe" resolved: the path of this pathtrace binary.
+std::string self_exe();
+
+}  // namespace pathtrace::cli

@@ -195,7 +195,8 @@ Collector::Collector(CollectOptions opt) : opt_(std::move(opt)), impl_(std::make
     throw Error(ExitCode::kUsage, m.who + "either --to HOST:PORT or --stdout is required");
   if (!opt_.filter.empty()) {
     m.alias = packet::find_alias(opt_.filter);
-    opt_.capture.bpf = m.alias ? std::string(m.alias->bpf) : opt_.filter;
+    opt_.capture.bpf = opt_.filter;
+    opt_.capture.alias = m.alias;
   }
   m.cap = std::make_unique<LiveCapture>(opt_.capture);
   m.wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -348,9 +349,20 @@ int Collector::run() {
 
   if (ok) {
     // Drain what the ring still holds, flush, say goodbye.
-    if (!m.count_reached)
-      for (int round = 0; round < 64 && m.cap->dispatch(&Collector::on_frame, this, 4096) > 0; ++round) {
+    // Frames in a ring block the kernel has not retired yet become readable only when the
+    // block times out: keep reading for a few block timeouts, or the tail of the capture is
+    // lost without any counter saying so.
+    if (!m.count_reached) {
+      const int64_t until = clock_ns(CLOCK_MONOTONIC) +
+                            int64_t(std::max(3 * opt_.capture.timeout_ms, 50)) * 1'000'000;
+      while (clock_ns(CLOCK_MONOTONIC) < until) {
+        pollfd p{m.cap->selectable_fd(), POLLIN, 0};
+        ::poll(&p, 1, 10);
+        for (int round = 0; round < 64 && m.cap->dispatch(&Collector::on_frame, this, 4096) > 0; ++round) {
+        }
+        if (m.enc.size() > (256u << 10) && !(ok = m.write_out())) break;
       }
+    }
     m.flush_records(stats_);
     send_stats();
     m.enc.bye(wire::Bye{stats_, m.failure.empty() ? reason : "error: " + m.failure});

@@ -150,11 +150,14 @@ LiveCapture::LiveCapture(const CaptureOptions& opt) {
                                         " (" + (pcap_datalink_val_to_name(pcap_datalink(h.p)) ?: "?") +
                                         "), which pathtrace cannot parse");
   snaplen_ = pcap_snapshot(h.p);
-  if (!opt.bpf.empty()) {
+  // An alias's kernel text depends on the link type (libpcap refuses `vlan` on cooked and
+  // raw captures): only now is it known.
+  const std::string bpf = opt.alias ? std::string(packet::bpf_for(*opt.alias, linktype_)) : opt.bpf;
+  if (!bpf.empty()) {
     bpf_program prog{};
-    if (pcap_compile(h.p, &prog, opt.bpf.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
-      throw Error(ExitCode::kCapture,
-                  who + "filter '" + opt.bpf + "' does not compile: " + pcap_geterr(h.p));
+    if (pcap_compile(h.p, &prog, bpf.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
+      throw Error(ExitCode::kUsage,
+                  who + "--filter '" + bpf + "' does not compile: " + pcap_geterr(h.p));
     const int rc = pcap_setfilter(h.p, &prog);
     pcap_freecode(&prog);
     if (rc != 0)

@@ -14,6 +14,8 @@
 #include <span>
 #include <string>
 
+#include "collector/packet/filter.hpp"
+
 namespace pathtrace::capture {
 
 // How to open the handle. Defaults are the ones `pathtrace collect` uses.
@@ -21,7 +23,8 @@ struct CaptureOptions {
   std::string point;        // label used in error messages ("C"); may be empty
   std::string iface;        // required
   std::string netns;        // "" = the current namespace; else /var/run/netns/NAME
-  std::string bpf;          // kernel filter text ("" = none)
+  std::string bpf;          // kernel filter text ("" = none); ignored when `alias` is set
+  const packet::Alias* alias = nullptr;  // kernel filter = bpf_for(*alias, link type)
   bool promiscuous = true;  // a Linux bridge shows forwarded frames only in promiscuous mode
   bool immediate = false;   // deliver each packet at once instead of per ring block
   int timeout_ms = 20;      // ring block timeout when not immediate

@@ -560,19 +560,20 @@ TEST(Live, CaptureErrorsNameThePoint) {
     capture::LiveCapture c(o);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("point C: filter 'ip proto nonsense' does not compile"), std::string::npos);
+    EXPECT_EQ(e.code(), ExitCode::kUsage) << "a filter that does not compile is a usage error, as in ingest";
+    EXPECT_NE(std::string(e.what()).find("point C: --filter 'ip proto nonsense' does not compile"), std::string::npos);
   }
 }
 
 }  // namespace
 }  // namespace pathtrace::server
 
-// ---- the collect agent as a subprocess (pt-collect, the same code `pathtrace collect` runs) --
+// ---- the collect agent as a subprocess (`pathtrace collect`) --
 
 namespace pathtrace::server {
 namespace {
 
-// Starts pt-collect with `args`; stdin from a pipe (write end returned in *in_w), stdout
+// Starts `pathtrace collect` with `args`; stdin from a pipe (write end returned in *in_w), stdout
 // to a pipe (read end in *out_r) or inherited when out_r is null. Returns the pid.
 pid_t spawn_collect(const std::vector<std::string>& args, int* in_w, int* out_r) {
   int in[2], out[2] = {-1, -1};
@@ -623,7 +624,7 @@ TEST(Live, CollectSubprocessStopsOnStdinEofAndOnSigterm) {
   sopt.log = log.sink();
   Server srv(sopt, col);
   srv.start();
-  const std::vector<std::string> base{PT_COLLECT_BIN, "--iface", lab.a + "v", "--netns", lab.a,
+  const std::vector<std::string> base{PT_COLLECT_BIN, "collect", "--iface", lab.a + "v", "--netns", lab.a,
                                       "--filter", "udp"};
   // B: over a pipe (as through ssh); stops when its stdin closes.
   int in_b = -1, out_b = -1;
@@ -666,7 +667,7 @@ TEST(Live, UnprivilegedCollectFailsWithExitCodeCapture) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to drop to nobody with setpriv";
   if (sh("command -v setpriv") != 0) GTEST_SKIP() << "setpriv not installed";
   const std::string cmd = std::string("setpriv --reuid=65534 --regid=65534 --clear-groups ") +
-                          PT_COLLECT_BIN + " --iface lo --point C --stdout </dev/null 2>&1 >/dev/null";
+                          PT_COLLECT_BIN + " collect --iface lo --point C --stdout </dev/null 2>&1 >/dev/null";
   FILE* p = ::popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);
   char buf[512] = {};

@@ -237,6 +237,8 @@ class Analyzer {
   int64_t win_start_ = kMinTime;
   int64_t win_end_ = kMaxTime;
   int64_t time_origin_ = 0;           // when the first point started capturing
+  std::vector<std::string> late_starts_, early_stops_;  // window warnings, said if they cost packets
+  uint64_t before_window_ = 0, after_window_ = 0;        // traversals out of window, by side
   std::vector<uint32_t> host_of_;     // host id per ord
   bool ends_same_host_ = true;
   bool one_host_ = true;
@@ -305,16 +307,16 @@ void Analyzer::setup_points(Report& rep) {
       if (!p.window_known) continue;
       start = std::max(start, p.start_ns);
       end = std::min(end, p.end_ns);
-      if (p.start_ns - first_start > opt_.guard_ns) {
-        rep.warnings.push_back("point " + p.label + " started capturing " +
+      // Said once the traversals are judged, and only if the late start (early stop) kept
+      // packets out of judgement: see window_warnings().
+      if (p.start_ns - first_start > opt_.guard_ns)
+        late_starts_.push_back("point " + p.label + " started capturing " +
                                u64(uint64_t(p.start_ns - first_start) / 1'000'000) +
-                               " ms after the first point; packets before that are not judged");
-      }
-      if (last_end - p.end_ns > opt_.guard_ns) {
-        rep.warnings.push_back("point " + p.label + " stopped capturing " +
+                               " ms after the first point");
+      if (last_end - p.end_ns > opt_.guard_ns)
+        early_stops_.push_back("point " + p.label + " stopped capturing " +
                                u64(uint64_t(last_end - p.end_ns) / 1'000'000) +
-                               " ms before the last point; packets after that are not judged");
-      }
+                               " ms before the last point");
     }
     win_start_ = start + opt_.guard_ns;
     win_end_ = end - opt_.guard_ns;
@@ -512,7 +514,10 @@ void Analyzer::finish_traversal(Sighting* s, uint32_t first, uint32_t count) {
     }
   }
   t.wire_len = t.last_seen != kNoPoint ? v[first_at[t.last_seen]].wire_len : v[0].wire_len;
-  if (t.t0_ns < win_start_ || t.t0_ns > win_end_) t.fate = Fate::kOutOfWindow;
+  if (t.t0_ns < win_start_ || t.t0_ns > win_end_) {
+    t.fate = Fate::kOutOfWindow;
+    ++(t.t0_ns < win_start_ ? before_window_ : after_window_);
+  }
 
   // Counters of the flow's result in this direction.
   const uint32_t ri = result_for(flow, t.dir);
@@ -987,6 +992,12 @@ Run Analyzer::run(std::vector<Sighting> sightings) {
   other_owner.reset();
 
   // 4. Verdicts and findings.
+  for (const std::string& w : late_starts_)
+    if (before_window_)
+      rep.warnings.push_back(w + ": " + u64(before_window_) + " packets seen before every point was capturing are not judged");
+  for (const std::string& w : early_stops_)
+    if (after_window_)
+      rep.warnings.push_back(w + ": " + u64(after_window_) + " packets seen after a point stopped capturing are not judged");
   judge(rep);
   characterise(out);
   if (inconsistent_) {

@@ -274,6 +274,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
   for (auto& w : c.warnings) run.report.warnings.push_back(std::move(w));
   for (auto& w : warnings) run.report.warnings.push_back(std::move(w));
   if (why.rfind("interrupted", 0) == 0) run.report.warnings.push_back("the run was " + why);
+  if (why.rfind("the collector", 0) == 0) run.report.warnings.push_back("the run stopped early: " + why);
   return run;
 }
 

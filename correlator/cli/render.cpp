@@ -143,13 +143,6 @@ void print_text(std::ostream& out, const Report& r, const RenderOptions& opt) {
     out << "\n";
   }
   if (skipped) out << "… and " << skipped << " more flows (--all shows every flow)\n";
-  for (const auto& p : r.points) {
-    if (p.capture_loss() == 0) continue;
-    out << "capture: point " << p.label << " lost " << p.capture_loss()
-        << " of its own packets (kernel " << p.pcap_drop << ", interface " << p.if_drop
-        << ", transport " << p.records_lost << ", unreadable "
-        << p.discarded[1] + p.discarded[2] << "): hops next to it are not blamed\n";
-  }
   for (const auto& w : r.warnings) out << "warning: " << w << "\n";
   out << "verdict: " << headline(r) << "\n";
   if (!opt.db_path.empty() && r.run_id)

@@ -347,8 +347,8 @@ TEST(Analysis, LateStartingPointIsNotBlamed) {
   EXPECT_EQ(run.report.window_start_ns, 3 * kS + 100 * kMs);
   EXPECT_EQ(run.report.window_end_ns, 10 * kS - 100 * kMs);
   EXPECT_THAT(run.report.warnings, ::testing::Contains(
-                                       "point A started capturing 3000 ms after the first point; packets before "
-                                       "that are not judged"));
+                                       "point A started capturing 3000 ms after the first point: 100 packets seen "
+                                       "before every point was capturing are not judged"));
 }
 
 TEST(Analysis, CaptureLossMakesTheHopInconclusive) {

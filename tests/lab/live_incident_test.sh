@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Live lab tests: `pathtrace run` / `pathtrace correlate` against the Neutron lab
+# (neutron_lab.sh), capturing for real at the seven points A..G.
+#
+#   live_incident_test.sh CASE PATHTRACE
+#     broken    the incident: IPIP disappears between C (qbr) and B (tap), 200 of 200 lost, exit 1
+#     fixed     security group fixed: IPIP delivered to A, exit 0
+#     tcp22     TCP port 22 is delivered with the broken and with the fixed security group
+#     late      point A starts capturing 1.5 s after the others while TCP flows: not blamed
+#     overload  point A's capture is stalled with a 1 MiB ring during a burst: it reports its
+#               own drops, and the hop next to it is inconclusive, not blamed
+#     killed    a collector killed with SIGKILL mid-run: the run ends, says so, nothing hangs
+#
+# Exit: 0 pass, 1 fail, 77 skip (not root, no namespaces, no OVS) — ctest SKIP_RETURN_CODE.
+set -uo pipefail
+
+CASE=${1:?case}
+PT=${2:?pathtrace binary}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB="$HERE/neutron_lab.sh"
+P="pl$(( $$ % 100000 ))"
+WORK=$(mktemp -d "/tmp/pathtrace-live-$P.XXXXXX")
+PIDS=()
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL ($CASE): $*"; [ -f "$WORK/out" ] && { echo "--- stdout"; cat "$WORK/out"; }; [ -f "$WORK/err" ] && { echo "--- stderr"; tail -40 "$WORK/err"; }; exit 1; }
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
+  bash "$LAB" down "$P" >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, OVS, iptables)"
+command -v ovsdb-server >/dev/null || skip "Open vSwitch is not installed"
+[ -x "$PT" ] || fail "no pathtrace binary at $PT"
+
+bash "$LAB" up "$P" >"$WORK/lab.log" 2>&1
+rc=$?
+[ $rc -eq 77 ] && skip "$(tail -1 "$WORK/lab.log")"
+[ $rc -eq 0 ] || { cat "$WORK/lab.log"; fail "lab did not come up"; }
+bash "$LAB" inventory "$P" >"$WORK/inv.toml"
+DB="$WORK/run.db"
+
+# run ARGS...: pathtrace run on the lab's seven points; sets $code.
+run() {
+  "$PT" run --db "$DB" --inventory "$WORK/inv.toml" --points A..G --quiet "$@" >"$WORK/out" 2>"$WORK/err" </dev/null
+  code=$?
+}
+expect() { grep -qF -- "$1" "$WORK/out" || fail "expected in the report: $1"; }
+reject() { ! grep -qF -- "$1" "$WORK/out" || fail "not expected in the report: $1"; }
+traffic="bash $LAB traffic $P"
+
+# No orphaned capture may outlive a run.
+no_orphans() {
+  sleep 0.2
+  if pgrep -f "$PT collect .*--netns $P-" >/dev/null; then
+    pgrep -af "$PT collect .*--netns $P-"
+    fail "collector processes left behind"
+  fi
+}
+
+# start_collector LABEL IFACE NETNS [extra args]: a collector streaming to $ADDR in the background.
+start_collector() {
+  local label=$1 ifc=$2 ns=$3
+  shift 3
+  "$PT" collect --iface "$ifc" --netns "$ns" --point "$label" --to "$ADDR" --no-stdin-watch "$@" \
+    </dev/null >/dev/null 2>>"$WORK/err" &
+  PIDS+=($!)
+  eval "COLLECTOR_$label=$!"
+}
+
+start_correlator() {
+  local port=$(( 20000 + $$ % 20000 ))
+  ADDR="127.0.0.1:$port"
+  "$PT" correlate --db "$DB" --points A,B,C,D,E,F,G --listen "$ADDR" "$@" >"$WORK/out" 2>"$WORK/err" </dev/null &
+  CORR=$!
+  PIDS+=($CORR)
+  for _ in $(seq 50); do grep -q "listening on" "$WORK/err" 2>/dev/null && return; sleep 0.1; done
+  fail "correlator did not start"
+}
+
+hv_collectors() {  # B..G, everything but A
+  local args=("$@")
+  start_collector B "tapbdd1f2c3-bd" "$P-hv" "${args[@]}"
+  start_collector C "qbrbdd1f2c3-bd" "$P-hv" "${args[@]}"
+  start_collector D "qvbbdd1f2c3-bd" "$P-hv" "${args[@]}"
+  start_collector E "qvobdd1f2c3-bd" "$P-hv" "${args[@]}"
+  start_collector F "phy-br-ethx" "$P-hv" "${args[@]}"
+  start_collector G "eth1" "$P-hv" "${args[@]}"
+}
+
+wait_connected() {  # wait_connected N: N collectors said HELLO
+  for _ in $(seq 100); do
+    [ "$(grep -c ' connected$' "$WORK/err")" -ge "$1" ] && return
+    sleep 0.1
+  done
+  fail "only $(grep -c ' connected$' "$WORK/err") of $1 collectors connected"
+}
+
+stop_collectors_and_wait() {
+  for p in "${PIDS[@]}"; do [ "$p" != "$CORR" ] && kill -CONT "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null; done
+  for _ in $(seq 150); do kill -0 "$CORR" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$CORR" 2>/dev/null && fail "correlator did not finish after every collector said BYE"
+  wait "$CORR"
+  code=$?
+}
+
+case $CASE in
+  broken)
+    run --filter ipip --traffic "$traffic"
+    [ $code -eq 1 ] || fail "exit code $code, expected 1 (a flow lost packets)"
+    expect "verdict: IPIP 198.18.0.1 → 198.18.0.20: disappears between C (qbr qbrbdd1f2c3-bd) and B (tap tapbdd1f2c3-bd): 200 of 200 lost (100%)"
+    expect "✗ 200 lost between C and B (100%)"
+    no_orphans
+    ;;
+  fixed)
+    bash "$LAB" fix "$P" >/dev/null
+    run --filter ipip --traffic "$traffic"
+    [ $code -eq 0 ] || fail "exit code $code, expected 0 (delivered)"
+    expect "delivered: 200 of 200 reached A (vm eth0)"
+    reject "lost between"
+    no_orphans
+    ;;
+  tcp22)
+    for state in break fix; do
+      bash "$LAB" "$state" "$P" >/dev/null
+      run --filter "tcp port 22" --traffic "$traffic"
+      [ $code -eq 0 ] || fail "security group '$state': exit code $code, expected 0"
+      expect "verdict: delivered"
+      expect "TCP 198.18.0.1:"
+      reject "lost between"
+    done
+    ;;
+  late)
+    # TCP flows the whole time; A joins 1.5 s after B..G. Packets before A started must
+    # be out of its window, not lost between B and A.
+    start_correlator --filter "tcp port 22"
+    hv_collectors --filter "tcp port 22"
+    ip netns exec "$P-dir" python3 "$HERE/tcp_chatter.py" talk --to 198.18.0.20 --port 22 \
+      --interval 0.05 --duration 4 </dev/null >/dev/null 2>&1 &
+    talk=$!
+    PIDS+=($talk)
+    wait_connected 6
+    sleep 1.5
+    start_collector A eth0 "$P-vm" --filter "tcp port 22"
+    wait_connected 7
+    wait "$talk"
+    sleep 0.5
+    stop_collectors_and_wait
+    [ $code -eq 0 ] || fail "exit code $code, expected 0: the late point must not be blamed"
+    expect "verdict: delivered"
+    expect "point A started capturing"
+    reject "lost between"
+    ;;
+  overload)
+    # A's capture has a 1 MiB ring and is stopped (SIGSTOP) during a 20000-packet burst:
+    # the kernel drops what A's ring cannot hold. Those are A's own losses.
+    bash "$LAB" fix "$P" >/dev/null
+    start_correlator --filter ipip
+    hv_collectors --filter ipip
+    start_collector A eth0 "$P-vm" --filter ipip --buffer-mb 1
+    wait_connected 7
+    sleep 0.3
+    kill -STOP "$COLLECTOR_A"
+    ip netns exec "$P-dir" python3 "$HERE/send_ipip.py" --count 20000 --rate 20000 \
+      --outer-src 198.18.0.1 --outer-dst 198.18.0.20 --vip 198.18.0.100 >/dev/null 2>&1 \
+      || fail "sender failed"
+    sleep 0.3
+    kill -CONT "$COLLECTOR_A"
+    sleep 1
+    stop_collectors_and_wait
+    expect "warning: point A lost"
+    expect "in its own capture"
+    reject "disappears between"
+    reject "verdict: IPIP 198.18.0.1 → 198.18.0.20: partial loss"
+    grep -qE "inconclusive|\? [0-9]+ lost between B and A" "$WORK/out" || fail "the hop B→A should be inconclusive"
+    ;;
+  killed)
+    # A collector dies mid-run (SIGKILL): the run notices, stops, reports, and says why.
+    (
+      sleep 3
+      pkill -KILL -f "$PT collect --iface qvbbdd1f2c3-bd .*--netns $P-hv" || true
+    ) &
+    PIDS+=($!)
+    IPIP_COUNT=1000 IPIP_RATE=200 run --filter ipip --traffic "$traffic"
+    [ $code -le 1 ] || fail "exit code $code: a killed collector must still give a report"
+    expect "verdict:"
+    grep -qF "the collector of point D exited (code 137)" "$WORK/err" "$WORK/out" \
+      || fail "the run must say that point D's collector died"
+    grep -qE "point D: .*(without BYE|exited with code 137)" "$WORK/out" \
+      || fail "the report must warn about point D"
+    no_orphans
+    ;;
+  *) fail "unknown case" ;;
+esac
+echo "--- report"; cat "$WORK/out"
+echo "PASS ($CASE)"

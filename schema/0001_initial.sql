@@ -2,7 +2,7 @@
 -- a person queries from the sqlite3 shell. See docs/schema.md.
 --
 -- Every table carries run_id (one file holds many runs). Enumerations are stored as small
--- integers in the bulk tables (traversals) and decoded to words by the views.
+-- integers in the bulk table (traversal_blocks) and decoded to words by the views.
 --   dir:  0 forward (first point of the path towards the last), 1 reverse
 --   fate: 0 delivered, 1 lost, 2 out_of_window, 3 no_entry
 
@@ -68,30 +68,36 @@ CREATE TABLE stacks (
   PRIMARY KEY (run_id, id)
 ) WITHOUT ROWID;
 
--- One row per traversal (one packet's trip along the path), its sightings packed as JSON
--- [[ord, dt_ns, wire_len, stack_id], ...] with dt_ns relative to t0_ns. The observations
--- view unpacks them one row per sighting.
--- This is the bulk table (a million rows per million packets), so it is a rowid table
--- whose key is run_id << 32 | id: inserts append to the B-tree with no key comparisons and
--- no second index, and the rows of one run are one contiguous key range (the views look
--- them up with key BETWEEN run_id << 32 AND (run_id << 32) + 0xffffffff).
-CREATE TABLE traversals (
-  key           INTEGER PRIMARY KEY,           -- run_id << 32 | id
-  run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-  id            INTEGER NOT NULL,              -- 0-based within the run, in t0 order
-  flow          INTEGER NOT NULL,              -- top-level flow
-  inner_flow    INTEGER NOT NULL,
-  digest        INTEGER NOT NULL,              -- 64-bit digest, stored as a signed integer
-  t0_ns         INTEGER NOT NULL,              -- earliest sighting
-  seen          INTEGER NOT NULL,              -- bit ord set when point ord saw it
-  fate          INTEGER NOT NULL,
-  dir           INTEGER NOT NULL,
-  entry_ord     INTEGER,                       -- NULL: none
-  last_seen_ord INTEGER,                       -- NULL: none
-  wire_len      INTEGER NOT NULL,              -- wire length at last_seen_ord
-  tcp_flags     INTEGER NOT NULL,
-  sightings     TEXT    NOT NULL
+-- The bulk table: traversals (one packet's trip along the path each) in blocks of consecutive
+-- Run::traversals, which are ordered by digest, then t0. One row per block, not per traversal:
+-- SQLite's per-row work (seek, bind, step) was most of the cost of storing a run
+-- (docs/schema.md, "Performance"). A block never holds digests of both signs, so
+-- [digest_min, digest_max] is a proper range of signed integers. `data` is a JSON array, one
+-- entry per traversal, compact (the traversals view spells it out):
+--   [flow, inner_flow, digest, t0_ns - t_min, seen, fate, dir, entry_ord, last_seen_ord,
+--    wire_len, tcp_flags, [[ord, dt_ns, dwire, stack_id], ...]]
+-- The traversal's id is first_id + its index in the array; entry_ord/last_seen_ord null:
+-- none; per sighting, dt_ns is from t0_ns, dwire the sighting's wire length minus the
+-- traversal's wire_len (0, or ±4 for a VLAN tag), stack_id indexes stacks.
+-- The traversals view unpacks it one row per traversal, observations one row per sighting.
+-- The key run_id << 32 | block makes inserts append to the B-tree, and the blocks of one
+-- run one contiguous key range.
+CREATE TABLE traversal_blocks (
+  key        INTEGER PRIMARY KEY,              -- run_id << 32 | block
+  run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  block      INTEGER NOT NULL,                 -- 0-based within the run
+  first_id   INTEGER NOT NULL,                 -- id of its first traversal (ids are consecutive)
+  count      INTEGER NOT NULL,                 -- traversals in the block
+  digest_min INTEGER NOT NULL,                 -- smallest and largest digest (signed 64-bit)
+  digest_max INTEGER NOT NULL,
+  t_min      INTEGER NOT NULL,                 -- earliest and latest t0_ns
+  t_max      INTEGER NOT NULL,
+  data       TEXT    NOT NULL
 );
+-- One packet's traversals by digest without a scan (one entry per block, so tiny):
+--   WHERE run_id = ?1 AND digest_max >= ?2 AND digest_min <= ?2
+-- digest_min is in the index too, so that the range test never reads the table.
+CREATE INDEX traversal_blocks_digest ON traversal_blocks (run_id, digest_max, digest_min);
 
 CREATE TABLE flow_results (
   run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -136,25 +142,45 @@ CREATE TABLE hops (
 
 -- ---------------------------------------------------------------------------- views
 
+-- One row per traversal, unpacked from its block: the columns of the traversals table of
+-- earlier builds. Filter on run_id; to find one digest fast, see docs/schema.md.
+CREATE VIEW traversals AS
+SELECT b.run_id                          AS run_id,
+       b.first_id + e.key                AS id,
+       e.value ->> 0                     AS flow,
+       e.value ->> 1                     AS inner_flow,
+       e.value ->> 2                     AS digest,
+       printf('%016x', e.value ->> 2)    AS digest_hex,
+       b.t_min + (e.value ->> 3)         AS t0_ns,
+       e.value ->> 4                     AS seen,
+       e.value ->> 5                     AS fate,
+       e.value ->> 6                     AS dir,
+       e.value ->> 7                     AS entry_ord,
+       e.value ->> 8                     AS last_seen_ord,
+       e.value ->> 9                     AS wire_len,
+       e.value ->> 10                    AS tcp_flags,
+       e.value -> 11                     AS sightings   -- [[ord, dt_ns, dwire, stack_id], ...]
+FROM traversal_blocks b
+CROSS JOIN json_each(b.data) e;
+
 -- One row per sighting: where and when each packet was seen. The CROSS JOINs fix the loop
--- order (run, its traversals by key range, their sightings, then point and stack lookups).
+-- order (traversals, their sightings, then point and stack lookups).
 CREATE VIEW observations AS
-SELECT r.id                                     AS run_id,
+SELECT t.run_id                                 AS run_id,
        t.id                                     AS traversal,
        p.label                                  AS point,
        p.ord                                    AS ord,
-       t.t0_ns + json_extract(j.value, '$[1]')  AS ts_ns,
+       t.t0_ns + (j.value ->> 1)                AS ts_ns,
        t.digest                                 AS digest,
-       printf('%016x', t.digest)                AS digest_hex,
+       t.digest_hex                             AS digest_hex,
        t.flow                                   AS flow,
        t.inner_flow                             AS inner_flow,
-       json_extract(j.value, '$[2]')            AS wire_len,
+       t.wire_len + (j.value ->> 2)             AS wire_len,
        s.stack                                  AS stack
-FROM runs r
-CROSS JOIN traversals t ON t.key BETWEEN (r.id << 32) AND (r.id << 32) + 4294967295
+FROM traversals t
 CROSS JOIN json_each(t.sightings) j
-CROSS JOIN points p ON p.run_id = r.id AND p.ord = json_extract(j.value, '$[0]')
-CROSS JOIN stacks s ON s.run_id = r.id AND s.id = json_extract(j.value, '$[3]');
+CROSS JOIN points p ON p.run_id = t.run_id AND p.ord = (j.value ->> 0)
+CROSS JOIN stacks s ON s.run_id = t.run_id AND s.id = (j.value ->> 3);
 
 -- Observations in time order with the point and flow spelled out.
 CREATE VIEW timeline AS
@@ -196,13 +222,12 @@ ORDER BY r.run_id, r.rank;
 
 -- Packets that entered the path and never reached its far end.
 CREATE VIEW lost_packets AS
-SELECT r.id AS run_id, t.id AS traversal, printf('%016x', t.digest) AS digest_hex, t.digest,
+SELECT t.run_id AS run_id, t.id AS traversal, t.digest_hex, t.digest,
        t.flow, f.label AS flow_label,
        CASE t.dir WHEN 0 THEN 'forward' ELSE 'reverse' END AS dir,
        t.t0_ns, p.label AS last_seen, t.last_seen_ord, t.wire_len, t.tcp_flags
-FROM runs r
-CROSS JOIN traversals t ON t.key BETWEEN (r.id << 32) AND (r.id << 32) + 4294967295
-LEFT JOIN flows f ON f.run_id = r.id AND f.id = t.flow
-LEFT JOIN points p ON p.run_id = r.id AND p.ord = t.last_seen_ord
+FROM traversals t
+LEFT JOIN flows f ON f.run_id = t.run_id AND f.id = t.flow
+LEFT JOIN points p ON p.run_id = t.run_id AND p.ord = t.last_seen_ord
 WHERE t.fate = 1
-ORDER BY r.id, t.id;
+ORDER BY t.run_id, t.id;

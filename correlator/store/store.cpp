@@ -3,10 +3,16 @@
 #include <arpa/inet.h>
 
 #include <array>
+#include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <condition_variable>
+#include <exception>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 #include "collector/common/error.hpp"
@@ -23,7 +29,7 @@ enum class Q : int {
   kInsertPoint,
   kInsertFlow,
   kInsertStack,
-  kInsertTraversal,
+  kInsertBlock,
   kInsertResult,
   kInsertHop,
   kSelectNewestRunId,
@@ -55,10 +61,9 @@ constexpr QueryText kQueries[] = {
      "INSERT INTO flows (run_id, id, parent, version, proto, src, dst, sport, dport, label) "
      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
     {Q::kInsertStack, "INSERT INTO stacks (run_id, id, stack, flow_ids) VALUES (?1, ?2, ?3, ?4)"},
-    {Q::kInsertTraversal,
-     "INSERT INTO traversals (key, run_id, id, flow, inner_flow, digest, t0_ns, seen, fate, dir, "
-     "entry_ord, last_seen_ord, wire_len, tcp_flags, sightings) VALUES ((?1 << 32) | ?2, ?1, ?2, "
-     "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"},
+    {Q::kInsertBlock,
+     "INSERT INTO traversal_blocks (key, run_id, block, first_id, count, digest_min, digest_max, "
+     "t_min, t_max, data) VALUES ((?1 << 32) | ?2, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
     {Q::kInsertResult,
      "INSERT INTO flow_results (run_id, rank, flow, dir, traversals, judged, delivered, lost, "
      "out_of_window, no_entry, duplicates, seen_at, holes_at, verdict, hop, summary, findings, "
@@ -201,6 +206,245 @@ struct KeyHash {
   }
 };
 
+// ------------------------------------------------------------------ traversal blocks
+// Run::traversals are stored in blocks of consecutive traversals, one row per block
+// (schema/0001_initial.sql, docs/schema.md "Performance").
+
+// A block ends when its JSON would exceed about kBlockBytes (≈ 260 traversals of 7 sightings),
+// or at kMaxBlockTraversals. Rows larger than a 32 KiB page's largest local payload spill into
+// full overflow pages; rows of 16-32 KiB would each leave a page a third empty (measured in
+// docs/schema.md, "Performance").
+constexpr std::size_t kBlockBytes = 40 * 1024;
+constexpr std::size_t kMaxBlockTraversals = 4096;
+// A traversal's JSON is about this long plus kSightingBytes per sighting.
+constexpr std::size_t kTraversalBytes = 60;
+constexpr std::size_t kSightingBytes = 14;
+// Blocks formatted ahead of the inserting thread.
+constexpr std::size_t kBlocksAhead = 8;
+// Fewer blocks than this are formatted on the calling thread (a thread costs more).
+constexpr std::size_t kThreadedMinBlocks = 16;
+
+// A block: traversals [begin, end) of Run::traversals.
+struct BlockSpan {
+  uint32_t begin = 0;
+  uint32_t end = 0;
+};
+
+// Cuts the traversals into blocks of about kBlockBytes, starting a new block wherever the
+// digest's top bit changes (in digest order: once, at 2^63), so that every block's digests
+// have one sign and [digest_min, digest_max] is a proper signed range. Checks every
+// traversal's sightings are inside the run first: formatting then cannot fail.
+std::vector<BlockSpan> cut_blocks(const Run& run) {
+  const auto& ts = run.traversals;
+  const std::size_t n_sightings = run.sightings.size();
+  std::vector<BlockSpan> out;
+  out.reserve(ts.size() / 128 + 2);
+  BlockSpan cur;
+  std::size_t bytes = 0;  // estimated JSON size of the block so far
+  for (std::size_t i = 0; i < ts.size(); ++i) {
+    const Traversal& t = ts[i];
+    if (std::size_t(t.first) + t.count > n_sightings) {
+      throw Error(ExitCode::kInternal, "store: traversal " + std::to_string(i) +
+                                           " refers to sightings beyond the run's " +
+                                           std::to_string(n_sightings));
+    }
+    if (i > cur.begin && (bytes >= kBlockBytes || i - cur.begin == kMaxBlockTraversals ||
+                          ((t.digest ^ ts[i - 1].digest) >> 63) != 0)) {
+      cur.end = uint32_t(i);
+      out.push_back(cur);
+      cur.begin = uint32_t(i);
+      bytes = 0;
+    }
+    bytes += kTraversalBytes + kSightingBytes * t.count;
+  }
+  if (ts.size() > cur.begin) {
+    cur.end = uint32_t(ts.size());
+    out.push_back(cur);
+  }
+  return out;
+}
+
+// One formatted block, ready to bind. `text` is a reused buffer; its first `len` bytes are
+// the JSON.
+struct Block {
+  std::string text;
+  std::size_t len = 0;
+  uint32_t no = 0;
+  BlockSpan span;
+  int64_t digest_min = 0;
+  int64_t digest_max = 0;
+  int64_t t_min = 0;
+  int64_t t_max = 0;
+};
+
+// Formats block `no` (traversals `span`) into `out`: a JSON array with one entry per
+// traversal, [flow, inner_flow, digest, t0_ns - t_min, seen, fate, dir, entry, last_seen,
+// wire_len, tcp_flags, [[ord, dt_ns, wire_len - the traversal's, stack], ...]] (its id is
+// first_id + its index; see schema/0001_initial.sql).
+void format_block(const Run& run, BlockSpan span, uint32_t no, Block& out) {
+  // Bytes at most: 12 numbers of up to 20 digits, 16 punctuation; per sighting 3 + 20 + 5 +
+  // 10 digits and 6 punctuation.
+  std::size_t need = 2;
+  for (uint32_t i = span.begin; i < span.end; ++i) {
+    need += 12 * 21 + 8 + std::size_t(run.traversals[i].count) * 44;
+  }
+  if (out.text.size() < need) out.text.resize(need + need / 2);
+  char* p = out.text.data();
+  char* const e = p + out.text.size();
+  out.no = no;
+  out.span = span;
+  const Traversal& first = run.traversals[span.begin];
+  out.digest_min = out.digest_max = int64_t(first.digest);
+  out.t_min = out.t_max = first.t0_ns;
+  for (uint32_t i = span.begin; i < span.end; ++i) {
+    const Traversal& t = run.traversals[i];
+    out.digest_min = std::min(out.digest_min, int64_t(t.digest));
+    out.digest_max = std::max(out.digest_max, int64_t(t.digest));
+    out.t_min = std::min(out.t_min, t.t0_ns);
+    out.t_max = std::max(out.t_max, t.t0_ns);
+  }
+  auto num = [&](auto v) { p = std::to_chars(p, e, v).ptr; };
+  auto ord_or_null = [&](uint8_t ord) {
+    if (ord == kNoPoint) {
+      std::memcpy(p, "null", 4);
+      p += 4;
+    } else {
+      num(unsigned(ord));
+    }
+  };
+  *p++ = '[';
+  for (uint32_t i = span.begin; i < span.end; ++i) {
+    const Traversal& t = run.traversals[i];
+    if (i != span.begin) *p++ = ',';
+    *p++ = '[';
+    num(t.flow);
+    *p++ = ',';
+    num(t.inner_flow);
+    *p++ = ',';
+    num(int64_t(t.digest));
+    *p++ = ',';
+    num(t.t0_ns - out.t_min);
+    *p++ = ',';
+    num(int64_t(t.seen));
+    *p++ = ',';
+    num(unsigned(t.fate));
+    *p++ = ',';
+    num(unsigned(t.dir));
+    *p++ = ',';
+    ord_or_null(t.entry);
+    *p++ = ',';
+    ord_or_null(t.last_seen);
+    *p++ = ',';
+    num(unsigned(t.wire_len));
+    *p++ = ',';
+    num(unsigned(t.tcp_flags));
+    *p++ = ',';
+    *p++ = '[';
+    for (uint32_t k = 0; k < t.count; ++k) {
+      const Sighting& s = run.sightings[t.first + k];
+      if (k) *p++ = ',';
+      *p++ = '[';
+      num(unsigned(s.point));
+      *p++ = ',';
+      num(s.ts_ns - t.t0_ns);
+      *p++ = ',';
+      num(int(s.wire_len) - int(t.wire_len));
+      *p++ = ',';
+      num(s.chain);
+      *p++ = ']';
+    }
+    *p++ = ']';
+    *p++ = ']';
+  }
+  *p++ = ']';
+  out.len = std::size_t(p - out.text.data());
+}
+
+// Inserts the blocks of `run` with `ins` (Q::kInsertBlock). With enough blocks, a second
+// thread formats the JSON while this one inserts: a bounded ring of kBlocksAhead formatted
+// blocks, handed over in order.
+void write_blocks(sql::Stmt& ins, int64_t run_id, const Run& run,
+                  const std::vector<BlockSpan>& spans) {
+  auto insert = [&](const Block& b) {
+    ins.bind(1, run_id).bind(2, int64_t(b.no)).bind(3, int64_t(b.span.begin))
+        .bind(4, int64_t(b.span.end - b.span.begin)).bind(5, b.digest_min)
+        .bind(6, b.digest_max).bind(7, b.t_min).bind(8, b.t_max)
+        .bind_text(9, std::string_view(b.text.data(), b.len));
+    ins.run_keep_bindings();
+  };
+  const std::size_t n = spans.size();
+  if (n < kThreadedMinBlocks) {
+    Block b;
+    for (std::size_t i = 0; i < n; ++i) {
+      format_block(run, spans[i], uint32_t(i), b);
+      insert(b);
+    }
+    return;
+  }
+  std::array<Block, kBlocksAhead> ring;
+  std::mutex m;
+  std::condition_variable cv;
+  std::size_t produced = 0;  // blocks formatted
+  std::size_t consumed = 0;  // blocks inserted (their slot is free again)
+  bool stop = false;         // the inserting side gave up (an exception)
+  bool producer_waits = false;
+  bool consumer_waits = false;
+  std::exception_ptr failed;  // what the formatting thread threw (out of memory)
+  std::thread producer([&] {
+    try {
+      for (std::size_t i = 0; i < n; ++i) {
+        {
+          std::unique_lock lock(m);
+          if (i - consumed >= kBlocksAhead && !stop) {
+            producer_waits = true;
+            cv.wait(lock, [&] { return i - consumed < kBlocksAhead || stop; });
+            producer_waits = false;
+          }
+          if (stop) return;
+        }
+        format_block(run, spans[i], uint32_t(i), ring[i % kBlocksAhead]);
+        std::lock_guard lock(m);
+        produced = i + 1;
+        if (consumer_waits) cv.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard lock(m);
+      failed = std::current_exception();
+      cv.notify_all();
+    }
+  });
+  // Stops and joins the producer however this scope is left.
+  struct Joiner {
+    std::thread& t;
+    std::mutex& m;
+    std::condition_variable& cv;
+    bool& stop;
+    ~Joiner() {
+      {
+        std::lock_guard lock(m);
+        stop = true;
+      }
+      cv.notify_all();
+      t.join();
+    }
+  } joiner{producer, m, cv, stop};
+  for (std::size_t i = 0; i < n; ++i) {
+    {
+      std::unique_lock lock(m);
+      if (produced <= i) {
+        consumer_waits = true;
+        cv.wait(lock, [&] { return produced > i || failed; });
+        consumer_waits = false;
+      }
+      if (produced <= i) std::rethrow_exception(failed);
+    }
+    insert(ring[i % kBlocksAhead]);
+    std::lock_guard lock(m);
+    consumed = i + 1;
+    if (producer_waits) cv.notify_all();
+  }
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------ Store
@@ -336,60 +580,14 @@ int64_t Store::Impl::save(Run& run) {
     ins_stack.run();
   }
 
-  // The bulk: one row per traversal, sightings packed into one reused buffer. The row key
-  // is run_id << 32 | index (see schema/0001_initial.sql).
+  // The bulk: one row per block of traversals (see schema/0001_initial.sql). Traversal ids
+  // are 32-bit, block keys run_id << 32 | block.
   if (run.traversals.size() > 0xffffffffu || run_id > 0x7fffffff) {
     throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run_id) +
                                          " with " + std::to_string(run.traversals.size()) +
                                          " traversals does not fit the traversal key");
   }
-  auto& ins_trav = stmt(Q::kInsertTraversal);
-  std::string buf;
-  buf.reserve(64 * 1024);
-  const std::size_t n_sightings = run.sightings.size();
-  for (std::size_t i = 0; i < run.traversals.size(); ++i) {
-    const Traversal& t = run.traversals[i];
-    if (std::size_t(t.first) + t.count > n_sightings) {
-      throw Error(ExitCode::kInternal, "store: traversal " + std::to_string(i) +
-                                           " refers to sightings beyond the run's " +
-                                           std::to_string(n_sightings));
-    }
-    // At most 3 + 20 + 5 + 10 digits and 5 punctuation per sighting; sized once, reused.
-    buf.resize(std::size_t(t.count) * 48 + 2);
-    char* p = buf.data();
-    char* const e = p + buf.size();
-    *p++ = '[';
-    for (uint32_t k = 0; k < t.count; ++k) {
-      const Sighting& s = run.sightings[t.first + k];
-      if (k) *p++ = ',';
-      *p++ = '[';
-      p = std::to_chars(p, e, unsigned(s.point)).ptr;
-      *p++ = ',';
-      p = std::to_chars(p, e, s.ts_ns - t.t0_ns).ptr;
-      *p++ = ',';
-      p = std::to_chars(p, e, unsigned(s.wire_len)).ptr;
-      *p++ = ',';
-      p = std::to_chars(p, e, s.chain).ptr;
-      *p++ = ']';
-    }
-    *p++ = ']';
-    const std::string_view json(buf.data(), std::size_t(p - buf.data()));
-    ins_trav.bind(1, run_id).bind(2, int64_t(i)).bind(3, int64_t(t.flow))
-        .bind(4, int64_t(t.inner_flow)).bind(5, int64_t(t.digest)).bind(6, int64_t(t.t0_ns))
-        .bind(7, int64_t(t.seen)).bind(8, int64_t(t.fate)).bind(9, int64_t(t.dir));
-    if (t.entry == kNoPoint) {
-      ins_trav.bind_null(10);
-    } else {
-      ins_trav.bind(10, int64_t(t.entry));
-    }
-    if (t.last_seen == kNoPoint) {
-      ins_trav.bind_null(11);
-    } else {
-      ins_trav.bind(11, int64_t(t.last_seen));
-    }
-    ins_trav.bind(12, int64_t(t.wire_len)).bind(13, int64_t(t.tcp_flags)).bind_text(14, json);
-    ins_trav.run_keep_bindings();
-  }
+  write_blocks(stmt(Q::kInsertBlock), run_id, run, cut_blocks(run));
 
   auto& ins_result = stmt(Q::kInsertResult);
   auto& ins_hop = stmt(Q::kInsertHop);

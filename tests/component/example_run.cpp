@@ -1,6 +1,9 @@
 #include "tests/component/example_run.hpp"
 
+#include <algorithm>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace pathtrace::test {
 namespace {
@@ -121,6 +124,11 @@ Run example_run() {
     run.traversals.push_back(t);
   }
   r.sightings = run.sightings.size();
+  // In digest order, as the analysis hands them to the store: the ICMP reply (0x0123…) is
+  // traversal 0, the IPIP packets 1-3; 0xfedc… is negative as a signed integer, so it gets a
+  // block of its own.
+  std::sort(run.traversals.begin(), run.traversals.end(),
+            [](const Traversal& a, const Traversal& b) { return a.digest < b.digest; });
 
   FlowResult lost;
   lost.flow = 1;
@@ -187,16 +195,23 @@ Run big_run(std::size_t points, std::size_t traversals) {
   run.chains.push_back({"eth/ipv4[ipip]/ipv4/tcp", {f.key}});
   run.traversals.reserve(traversals);
   run.sightings.reserve(traversals * points);
+  // Random digests, sent 10 µs apart; stored in digest order like the analysis makes them.
+  std::vector<std::pair<uint64_t, int64_t>> packets(traversals);
   uint64_t x = 0x9e3779b97f4a7c15ull;
   for (std::size_t k = 0; k < traversals; ++k) {
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
+    packets[k] = {x, kT0 + int64_t(k) * 10'000};
+  }
+  std::sort(packets.begin(), packets.end());
+  for (const auto& [digest, t0] : packets) {
+    x = digest;
     Traversal t;
     t.digest = x;
     t.flow = 1;
     t.inner_flow = 1;
-    t.t0_ns = kT0 + int64_t(k) * 10'000;
+    t.t0_ns = t0;
     t.first = uint32_t(run.sightings.size());
     t.count = uint16_t(points);
     t.entry = 0;

@@ -13,7 +13,7 @@ namespace pathtrace::test {
 Run example_run();
 
 // A synthetic run: `points` points, `traversals` traversals of one flow, each seen at
-// every point (the last 1% lost half-way).
+// every point, in digest order (as the analysis orders them).
 Run big_run(std::size_t points, std::size_t traversals);
 
 }  // namespace pathtrace::test

@@ -235,7 +235,7 @@ TEST_F(StoreTest, AFailedSaveLeavesThePreviousRunsIntact) {
   EXPECT_EQ(code, ExitCode::kInternal);
   EXPECT_NE(msg.find("traversal 3"), std::string::npos) << msg;
   EXPECT_EQ(store.runs().size(), 1u);
-  for (const char* table : {"runs", "points", "flows", "stacks", "traversals", "flow_results", "hops"}) {
+  for (const char* table : {"runs", "points", "flows", "stacks", "traversal_blocks", "flow_results", "hops"}) {
     EXPECT_EQ(raw(db_, std::string("SELECT count(DISTINCT ") +
                            (std::string(table) == "runs" ? "id" : "run_id") + ") FROM " + table),
               "1\n")
@@ -251,30 +251,38 @@ TEST_F(StoreTest, AProcessKilledMidSaveLeavesThePreviousRunsIntact) {
     pathtrace::Run first = test::example_run();
     store.save(first);
   }
-  pathtrace::Run big = test::big_run(7, 400'000);  // ~0.4 s to save: killed long before
+  pathtrace::Run big = test::big_run(7, 1'000'000);  // ~0.35 s to save: killed long before
+  int saved_pipe[2];
+  ASSERT_EQ(pipe(saved_pipe), 0);
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
+    close(saved_pipe[0]);
     try {
       Store store(db_, Store::Mode::kReadWrite);
       store.save(big);
+      (void)!write(saved_pipe[1], "s", 1);  // committed
     } catch (...) {
       _exit(2);
     }
     _exit(0);
   }
+  close(saved_pipe[1]);
   usleep(100'000);
   kill(child, SIGKILL);
   int status = 0;
   waitpid(child, &status, 0);
-  const bool killed = WIFSIGNALED(status);
-  std::printf("child %s\n", killed ? "killed mid-save" : "finished before the kill");
+  char c = 0;
+  const bool committed = read(saved_pipe[0], &c, 1) == 1;
+  close(saved_pipe[0]);
+  std::printf("child %s\n", committed ? "committed before the kill" : "killed mid-save");
   Store store(db_, Store::Mode::kReadWrite);  // recovers from the WAL the child left
-  EXPECT_EQ(store.runs().size(), killed ? 1u : 2u) << "killed: " << killed;
+  EXPECT_EQ(store.runs().size(), committed ? 2u : 1u) << "committed: " << committed;
   EXPECT_EQ(store.load(1).points.size(), 7u);
   EXPECT_EQ(raw(db_, "PRAGMA integrity_check"), "ok\n");
+  EXPECT_EQ(raw(db_, "PRAGMA foreign_key_check"), "");
   EXPECT_EQ(raw(db_, "SELECT count(*) FROM traversals WHERE run_id = 1"), "4\n");
-  EXPECT_EQ(raw(db_, "SELECT count(*) FROM traversals"), killed ? "4\n" : "400004\n");
+  EXPECT_EQ(raw(db_, "SELECT count(*) FROM traversals"), committed ? "1000004\n" : "4\n");
 }
 
 TEST_F(StoreTest, RefusesADatabaseFromANewerPathtrace) {
@@ -300,7 +308,7 @@ TEST_F(StoreTest, MigratesAVersionZeroDatabase) {
   }
   EXPECT_EQ(raw(db_, "PRAGMA user_version"), std::to_string(schema::latest_version()) + "\n");
   EXPECT_EQ(raw(db_, "SELECT name FROM sqlite_schema WHERE type = 'view' ORDER BY name"),
-            "hop_loss\nlost_packets\nobservations\ntimeline\nverdicts\n");
+            "hop_loss\nlost_packets\nobservations\ntimeline\ntraversals\nverdicts\n");
   EXPECT_EQ(raw(db_, "PRAGMA journal_mode"), "wal\n");
 }
 
@@ -355,13 +363,29 @@ TEST_F(StoreTest, ViewsUnpackTheSightings) {
   EXPECT_EQ(raw(db_, "SELECT group_concat(point, ' ') FROM (SELECT point FROM observations "
                      "WHERE traversal = 2 ORDER BY ts_ns)"),
             "G F E D C\n");
-  EXPECT_EQ(raw(db_, "SELECT digest_hex, last_seen FROM lost_packets WHERE traversal = 2"),
+  EXPECT_EQ(raw(db_, "SELECT digest_hex, last_seen FROM lost_packets WHERE traversal = 3"),
             "fedcba9876543210|C\n");
   EXPECT_EQ(raw(db_, "SELECT stack, flow_ids FROM stacks WHERE id = 1"),
             "eth/vlan/ipv4[ipip]/ipv4/tcp|[1,2]\n");
-  // The sightings column: [ord, dt_ns, wire_len, stack] relative to t0.
-  EXPECT_EQ(raw(db_, "SELECT sightings FROM traversals WHERE id = 0"),
-            "[[6,0,174,0],[5,3000,178,1],[4,6000,178,1],[3,9000,174,0],[2,12000,174,0]]\n");
+  // Every traversal comes back with the columns it had, in digest order.
+  EXPECT_EQ(raw(db_, "SELECT id, flow, inner_flow, digest_hex, t0_ns, seen, fate, dir, entry_ord, "
+                     "quote(last_seen_ord), wire_len, tcp_flags FROM traversals ORDER BY id"),
+            "0|3|3|0123456789abcdef|1700000001500000000|127|0|0|0|6|98|0\n"
+            "1|1|2|1f2e3d4c5b6a7988|1700000001000000000|124|1|1|6|2|174|24\n"
+            "2|1|2|2a2b2c2d2e2f3031|1700000001001000000|124|1|1|6|2|174|24\n"
+            "3|1|2|fedcba9876543210|1700000001002000000|124|1|1|6|2|174|24\n");
+  // Two blocks: 0xfedc… is negative as a signed integer and never shares a block with the
+  // positive digests, so each block's [digest_min, digest_max] is a proper range.
+  EXPECT_EQ(raw(db_, "SELECT block, first_id, count, printf('%016x', digest_min), "
+                     "printf('%016x', digest_max), t_min, t_max FROM traversal_blocks ORDER BY key"),
+            "0|0|3|0123456789abcdef|2a2b2c2d2e2f3031|1700000001000000000|1700000001500000000\n"
+            "1|3|1|fedcba9876543210|fedcba9876543210|1700000001002000000|1700000001002000000\n");
+  // The packed sightings: [ord, dt_ns, dwire, stack] relative to t0 and the traversal's
+  // wire_len (the VLAN-tagged points F and E add 4 bytes).
+  EXPECT_EQ(raw(db_, "SELECT sightings FROM traversals WHERE id = 1"),
+            "[[6,0,0,0],[5,3000,4,1],[4,6000,4,1],[3,9000,0,0],[2,12000,0,0]]\n");
+  EXPECT_EQ(raw(db_, "SELECT group_concat(wire_len) FROM observations WHERE traversal = 1"),
+            "174,178,178,174,174\n");
 }
 
 // --------------------------------------------------------------- docs/schema.md examples
@@ -466,7 +490,7 @@ TEST_F(StoreTest, DISABLED_SaveMillionTraversalsOfSevenSightings) {
               "(cpu %.3f s; %.2f M sightings/s), file %.1f MB\n",
               n, save_s, total_s, cpu_s, double(n) * 7 / total_s / 1e6,
               double(fs::file_size(db_)) / 1e6);
-  EXPECT_EQ(raw(db_, "SELECT count(*) FROM traversals"), std::to_string(n) + "\n");
+  EXPECT_EQ(raw(db_, "SELECT sum(count) FROM traversal_blocks"), std::to_string(n) + "\n");
   if (const char* keep = std::getenv("PATHTRACE_KEEP_BENCH_DB")) {
     fs::copy_file(db_, keep, fs::copy_options::overwrite_existing);
   }

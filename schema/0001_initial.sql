@@ -13,8 +13,12 @@ CREATE TABLE runs (
   filter          TEXT    NOT NULL DEFAULT '',
   window_start_ns INTEGER NOT NULL,            -- common capture window used for judging
   window_end_ns   INTEGER NOT NULL,
-  sightings       INTEGER NOT NULL,
-  warnings        TEXT    NOT NULL DEFAULT ''  -- one warning per line
+  sightings       INTEGER NOT NULL,            -- while capturing: sightings committed so far
+  warnings        TEXT    NOT NULL DEFAULT '', -- one warning per line
+  -- 'capturing': a live run still being written (or interrupted: its writer is gone; readers
+  -- tell by `writer`); 'complete': analysed and stored.
+  status          TEXT    NOT NULL DEFAULT 'complete' CHECK (status IN ('capturing', 'complete')),
+  writer          TEXT                         -- while capturing: "<boot_id> <pid> <start time>" of the writing process
 );
 
 CREATE TABLE points (
@@ -139,6 +143,27 @@ CREATE TABLE hops (
   why          TEXT    NOT NULL DEFAULT '',
   PRIMARY KEY (run_id, rank, idx)
 ) WITHOUT ROWID;
+
+-- Live runs (`pathtrace run`) stage what arrives, one transaction per batch, until the run is
+-- analysed (then these rows are deleted) or the writer dies (then they are what it committed).
+-- Not for people: packed for speed.
+CREATE TABLE staged_chains (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  id     INTEGER NOT NULL,                     -- chain index (Sighting::chain)
+  stack  TEXT    NOT NULL,
+  ip     BLOB    NOT NULL,                     -- per IP layer, outermost first, 38 bytes: version,
+                                               -- proto, src[16], dst[16], sport, dport (little-endian)
+  PRIMARY KEY (run_id, id)
+) WITHOUT ROWID;
+
+CREATE TABLE staged_sightings (
+  key    INTEGER PRIMARY KEY,                  -- run_id << 32 | batch
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  batch  INTEGER NOT NULL,                     -- 0-based, in arrival order
+  count  INTEGER NOT NULL,
+  data   BLOB    NOT NULL                      -- count x 24 bytes, little-endian: digest u64, ts_ns i64,
+                                               -- chain u32, wire_len u16, point u8, tcp_flags u8
+);
 
 -- ---------------------------------------------------------------------------- views
 

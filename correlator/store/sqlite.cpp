@@ -82,6 +82,15 @@ Stmt& Stmt::bind_null(int i) {
   return *this;
 }
 
+Stmt& Stmt::bind_blob(int i, const void* data, std::size_t size) {
+  static const char kEmpty = 0;
+  if (sqlite3_bind_blob64(st_, i, size ? data : &kEmpty, sqlite3_uint64(size), SQLITE_STATIC) !=
+      SQLITE_OK) {
+    db_.fail("bind");
+  }
+  return *this;
+}
+
 bool Stmt::step() {
   const int rc = sqlite3_step(st_);
   if (rc == SQLITE_ROW) return true;
@@ -113,6 +122,16 @@ std::string_view Stmt::text_at(int col) const noexcept {
   if (!p) return {};
   return {p, std::size_t(sqlite3_column_bytes(st_, col))};
 }
+
+std::string_view Stmt::blob_at(int col) const noexcept {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(st_, col));
+  if (!p) return {};
+  return {p, std::size_t(sqlite3_column_bytes(st_, col))};
+}
+
+ReadTxn::ReadTxn(Db& db) : db_(db) { db_.exec("BEGIN", "begin read transaction"); }
+
+ReadTxn::~ReadTxn() { sqlite3_exec(db_.handle(), "COMMIT", nullptr, nullptr, nullptr); }
 
 Txn::Txn(Db& db) : db_(db) { db_.exec("BEGIN IMMEDIATE", "begin transaction"); }
 

@@ -3,6 +3,7 @@
 // transaction (Txn) that rolls back unless committed. Every failure throws
 // Error(ExitCode::kDatabase) naming the database file and carrying SQLite's own message.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -63,6 +64,7 @@ class Stmt {
   Stmt& bind(int i, double v);
   Stmt& bind_text(int i, std::string_view v);  // SQLITE_STATIC
   Stmt& bind_null(int i);
+  Stmt& bind_blob(int i, const void* data, std::size_t size);  // SQLITE_STATIC
   // Steps once: true when a row is ready, false when done. Throws on error.
   bool step();
   // Steps to completion (an INSERT/UPDATE) and resets.
@@ -73,6 +75,8 @@ class Stmt {
   double real_at(int col) const noexcept;
   std::string_view text_at(int col) const noexcept;  // "" for NULL
   bool null_at(int col) const noexcept;
+  // The bytes of a BLOB column (empty for NULL), valid until the next step()/reset().
+  std::string_view blob_at(int col) const noexcept;
 
  private:
   Db& db_;
@@ -92,6 +96,19 @@ class Txn {
  private:
   Db& db_;
   bool done_ = false;
+};
+
+// A read transaction (one consistent snapshot across several SELECTs): BEGIN (deferred) now,
+// COMMIT in the destructor. Works on read-only connections.
+class ReadTxn {
+ public:
+  explicit ReadTxn(Db& db);
+  ~ReadTxn();
+  ReadTxn(const ReadTxn&) = delete;
+  ReadTxn& operator=(const ReadTxn&) = delete;
+
+ private:
+  Db& db_;
 };
 
 }  // namespace pathtrace::sql

@@ -1,9 +1,17 @@
 #include "correlator/store/store.hpp"
 
 #include <arpa/inet.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <array>
 #include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <csignal>
+#include <cstddef>
+#include <fstream>
+#include <sstream>
 #include <charconv>
 #include <cstring>
 #include <condition_variable>
@@ -39,6 +47,19 @@ enum class Q : int {
   kSelectResults,
   kSelectHops,
   kSelectRuns,
+  kUpdateRunFinished,
+  kUpdatePoint,
+  kSelectRunStatus,
+  kInsertStagedChain,
+  kInsertStagedSightings,
+  kAddRunSightings,
+  kSelectStagedCounts,
+  kSelectStagedChains,
+  kSelectStagedSightings,
+  kDeleteStagedChains,
+  kDeleteStagedSightings,
+  kFindPacket,
+  kSelectStacks,
   kCount
 };
 
@@ -50,7 +71,7 @@ struct QueryText {
 constexpr QueryText kQueries[] = {
     {Q::kInsertRun,
      "INSERT INTO runs (started, command, filter, window_start_ns, window_end_ns, sightings, "
-     "warnings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+     "warnings, status, writer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
     {Q::kInsertPoint,
      "INSERT INTO points (run_id, ord, label, role, host, netns, iface, source, packets, bytes, "
      "digested, filtered, truncated, malformed, not_ip, too_deep, unsupported_link, pcap_drop, "
@@ -96,8 +117,38 @@ constexpr QueryText kQueries[] = {
      "SELECT r.id, r.started, r.command, r.filter, "
      "(SELECT count(*) FROM points p WHERE p.run_id = r.id), r.sightings, "
      "(SELECT CASE WHEN fr.summary <> '' THEN fr.summary ELSE fr.verdict END "
-     " FROM flow_results fr WHERE fr.run_id = r.id AND fr.rank = 0) "
+     " FROM flow_results fr WHERE fr.run_id = r.id AND fr.rank = 0), r.status, r.writer "
      "FROM runs r ORDER BY r.id DESC"},
+    {Q::kUpdateRunFinished,
+     "UPDATE runs SET window_start_ns = ?2, window_end_ns = ?3, sightings = ?4, warnings = ?5, "
+     "status = 'complete', writer = NULL WHERE id = ?1"},
+    {Q::kUpdatePoint,
+     "UPDATE points SET packets = ?3, bytes = ?4, digested = ?5, filtered = ?6, truncated = ?7, "
+     "malformed = ?8, not_ip = ?9, too_deep = ?10, unsupported_link = ?11, pcap_drop = ?12, "
+     "if_drop = ?13, records_lost = ?14, over_mtu = ?15, start_ns = ?16, end_ns = ?17, "
+     "window_known = ?18 WHERE run_id = ?1 AND ord = ?2"},
+    {Q::kSelectRunStatus, "SELECT status, writer FROM runs WHERE id = ?1"},
+    {Q::kInsertStagedChain, "INSERT INTO staged_chains (run_id, id, stack, ip) VALUES (?1, ?2, ?3, ?4)"},
+    {Q::kInsertStagedSightings,
+     "INSERT INTO staged_sightings (key, run_id, batch, count, data) "
+     "VALUES ((?1 << 32) | ?2, ?1, ?2, ?3, ?4)"},
+    {Q::kAddRunSightings, "UPDATE runs SET sightings = sightings + ?2 WHERE id = ?1"},
+    {Q::kSelectStagedCounts,
+     "SELECT (SELECT count(*) FROM staged_chains WHERE run_id = ?1), "
+     "(SELECT coalesce(max(batch) + 1, 0) FROM staged_sightings "
+     " WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295)"},
+    {Q::kSelectStagedChains, "SELECT id, stack, ip FROM staged_chains WHERE run_id = ?1 ORDER BY id"},
+    {Q::kSelectStagedSightings,
+     "SELECT count, data FROM staged_sightings "
+     "WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295 ORDER BY key"},
+    {Q::kDeleteStagedChains, "DELETE FROM staged_chains WHERE run_id = ?1"},
+    {Q::kDeleteStagedSightings,
+     "DELETE FROM staged_sightings WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295"},
+    {Q::kFindPacket,
+     "SELECT b.first_id + e.key, b.t_min, e.value FROM traversal_blocks b "
+     "CROSS JOIN json_each(b.data) e WHERE b.run_id = ?1 AND b.digest_max >= ?2 "
+     "AND b.digest_min <= ?2 AND e.value ->> 2 = ?2 ORDER BY 1"},
+    {Q::kSelectStacks, "SELECT id, stack FROM stacks WHERE run_id = ?1"},
 };
 static_assert(std::size(kQueries) == std::size_t(Q::kCount), "one entry per Q");
 constexpr bool queries_in_order() {
@@ -445,12 +496,138 @@ void write_blocks(sql::Stmt& ins, int64_t run_id, const Run& run,
   }
 }
 
+// ------------------------------------------------------------------ live runs
+
+// This machine's boot id ("" when unknown): a pid and start time only identify a process
+// within one boot.
+std::string boot_id() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
+// Field 22 of /proc/PID/stat (start time in clock ticks since boot), or "" when unknown.
+std::string start_time(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return {};
+  const auto close = line.rfind(')');  // the command may hold spaces and parentheses
+  if (close == std::string::npos) return {};
+  std::istringstream fields(line.substr(close + 1));
+  std::string f;
+  for (int i = 3; i <= 22 && (fields >> f); ++i) {
+    if (i == 22) return f;
+  }
+  return {};
+}
+
+// "<boot_id> <pid> <start time>" of this process: the runs.writer of the runs it captures.
+std::string this_writer() {
+  const long pid = long(getpid());
+  return boot_id() + " " + std::to_string(pid) + " " + start_time(pid);
+}
+
+// Whether the process that wrote `writer` still runs: same boot, and a process with that pid
+// and start time exists (a reused pid has another start time). Written on another machine
+// (another boot id): assumed gone.
+bool writer_alive(std::string_view writer) {
+  std::istringstream in{std::string(writer)};
+  std::string boot, start;
+  long pid = 0;
+  if (!(in >> boot >> pid) || pid <= 0) return false;
+  in >> start;
+  if (boot != boot_id()) return false;
+  if (kill(pid_t(pid), 0) != 0 && errno != EPERM) return false;
+  return start.empty() || start_time(pid) == start;
+}
+
+RunStatus run_status(std::string_view status, std::string_view writer) {
+  if (status != "capturing") return RunStatus::kComplete;
+  return writer_alive(writer) ? RunStatus::kCapturing : RunStatus::kInterrupted;
+}
+
+// Staged sightings: 24 bytes each, little-endian, in Sighting's own field order (which on a
+// little-endian machine is its memory layout: one memcpy).
+constexpr std::size_t kPackedSighting = 24;
+static_assert(std::endian::native == std::endian::little,
+              "staged_sightings are little-endian; add byte swapping for this machine");
+static_assert(sizeof(Sighting) == kPackedSighting && offsetof(Sighting, digest) == 0 &&
+                  offsetof(Sighting, ts_ns) == 8 && offsetof(Sighting, chain) == 16 &&
+                  offsetof(Sighting, wire_len) == 20 && offsetof(Sighting, point) == 22 &&
+                  offsetof(Sighting, tcp_flags) == 23,
+              "Sighting's layout is the staged_sightings format");
+// Sightings per staged BLOB: a batch bigger than this is split (SQLite's row limit is 1 GB).
+constexpr std::size_t kStagedBlobSightings = std::size_t(1) << 20;
+
+// A chain's flow keys packed for staged_chains.ip: 38 bytes per layer.
+constexpr std::size_t kPackedKey = 38;
+
+std::string pack_keys(const std::vector<packet::FlowKey>& keys) {
+  std::string out;
+  out.reserve(keys.size() * kPackedKey);
+  for (const auto& k : keys) {
+    out += char(k.version);
+    out += char(k.proto);
+    out.append(reinterpret_cast<const char*>(k.src.data()), 16);
+    out.append(reinterpret_cast<const char*>(k.dst.data()), 16);
+    out += char(k.sport & 0xff);
+    out += char(k.sport >> 8);
+    out += char(k.dport & 0xff);
+    out += char(k.dport >> 8);
+  }
+  return out;
+}
+
+std::vector<packet::FlowKey> unpack_keys(std::string_view b) {
+  std::vector<packet::FlowKey> out;
+  for (std::size_t i = 0; i + kPackedKey <= b.size(); i += kPackedKey) {
+    const auto* p = reinterpret_cast<const uint8_t*>(b.data() + i);
+    packet::FlowKey k;
+    k.version = p[0];
+    k.proto = p[1];
+    std::memcpy(k.src.data(), p + 2, 16);
+    std::memcpy(k.dst.data(), p + 18, 16);
+    k.sport = uint16_t(p[34] | (p[35] << 8));
+    k.dport = uint16_t(p[36] | (p[37] << 8));
+    out.push_back(k);
+  }
+  return out;
+}
+
+// The numbers of one traversal entry of traversal_blocks.data in order (brackets dropped;
+// null as INT64_MIN): 11 scalars, then 4 per sighting.
+std::vector<int64_t> entry_numbers(std::string_view json) {
+  std::vector<int64_t> out;
+  const char* p = json.data();
+  const char* const end = p + json.size();
+  while (p < end) {
+    if (*p == '-' || (*p >= '0' && *p <= '9')) {
+      int64_t v = 0;
+      p = std::from_chars(p, end, v).ptr;
+      out.push_back(v);
+    } else if (*p == 'n') {
+      out.push_back(INT64_MIN);
+      p += 4;
+    } else {
+      ++p;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------ Store
 
 struct Store::Impl {
+  // What this connection knows of a run it is staging: the next chain index and batch.
+  struct Live {
+    uint32_t chains = 0;
+    uint32_t next_batch = 0;
+  };
   sql::Db db;
+  std::unordered_map<int64_t, Live> live;
   std::array<std::optional<sql::Stmt>, std::size_t(Q::kCount)> stmts;
 
   Impl(const std::string& path, bool read_only) : db(path, read_only) {}
@@ -463,7 +640,24 @@ struct Store::Impl {
   }
 
   void configure_and_migrate();
+  // Inserts the runs row (status capturing with this process as writer, or complete) and
+  // the points; returns the id. In the caller's transaction.
+  int64_t insert_run(const Report& r, bool capturing);
+  // Updates the points' statistics. In the caller's transaction.
+  void update_points(int64_t run_id, std::span<const Point> points);
+  // Inserts flows, stacks, traversal blocks, results and hops. In the caller's transaction.
+  void write_analysis(int64_t run_id, Run& run);
   int64_t save(Run& run);
+  int64_t begin_run(const Report& meta);
+  void append(int64_t run, std::span<const Chain> chains, uint32_t first, std::span<const Sighting> batch);
+  void finish_run(int64_t run, Run& analysed);
+  bool load_staged(int64_t run, std::vector<Point>& points, std::vector<Chain>& chains,
+                   std::vector<Sighting>& sightings);
+  RunStatus status(int64_t run);
+  // The stored status and writer of `run`; throws Error(kUsage) when there is no such run.
+  std::pair<std::string, std::string> stored_status(int64_t run);
+  std::vector<FoundTraversal> find_packet(int64_t run, uint64_t digest);
+  std::vector<Point> load_points(int64_t run);
   Report load(int64_t id);
   std::vector<RunSummary> runs();
 };
@@ -508,22 +702,29 @@ void Store::Impl::configure_and_migrate() {
   }
 }
 
-int64_t Store::Impl::save(Run& run) {
-  Report& r = run.report;
-  sql::Txn txn(db);
-
+int64_t Store::Impl::insert_run(const Report& r, bool capturing) {
   const std::string warnings = join_lines(r.warnings);
-  stmt(Q::kInsertRun)
-      .bind_text(1, r.started)
-      .bind_text(2, r.command)
-      .bind_text(3, r.filter)
-      .bind(4, int64_t(r.window_start_ns))
-      .bind(5, int64_t(r.window_end_ns))
-      .bind(6, int64_t(r.sightings))
-      .bind_text(7, warnings)
-      .run();
+  const std::string writer = capturing ? this_writer() : std::string();
+  auto& q = stmt(Q::kInsertRun)
+                .bind_text(1, r.started)
+                .bind_text(2, r.command)
+                .bind_text(3, r.filter)
+                .bind(4, int64_t(r.window_start_ns))
+                .bind(5, int64_t(r.window_end_ns))
+                .bind(6, int64_t(capturing ? 0 : r.sightings))
+                .bind_text(7, warnings)
+                .bind_text(8, capturing ? "capturing" : "complete");
+  if (capturing) {
+    q.bind_text(9, writer);
+  } else {
+    q.bind_null(9);
+  }
+  q.run();
   const int64_t run_id = db.last_insert_rowid();
-
+  if (run_id > 0x7fffffff) {
+    throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run_id) +
+                                         " does not fit the block key");
+  }
   auto& ins_point = stmt(Q::kInsertPoint);
   for (std::size_t i = 0; i < r.points.size(); ++i) {
     const Point& p = r.points[i];
@@ -539,6 +740,25 @@ int64_t Store::Impl::save(Run& run) {
     ins_point.run();
   }
 
+  return run_id;
+}
+
+void Store::Impl::update_points(int64_t run_id, std::span<const Point> points) {
+  auto& q = stmt(Q::kUpdatePoint);
+  for (const Point& p : points) {
+    q.bind(1, run_id).bind(2, int64_t(p.ord)).bind(3, int64_t(p.packets))
+        .bind(4, int64_t(p.bytes)).bind(5, int64_t(p.digested)).bind(6, int64_t(p.filtered));
+    for (int k = 1; k <= 5; ++k) q.bind(6 + k, int64_t(p.discarded[std::size_t(k)]));
+    q.bind(12, int64_t(p.pcap_drop)).bind(13, int64_t(p.if_drop))
+        .bind(14, int64_t(p.records_lost)).bind(15, int64_t(p.over_mtu))
+        .bind(16, int64_t(p.start_ns)).bind(17, int64_t(p.end_ns))
+        .bind(18, int64_t(p.window_known ? 1 : 0));
+    q.run();
+  }
+}
+
+void Store::Impl::write_analysis(int64_t run_id, Run& run) {
+  const Report& r = run.report;
   // Flows, and an index from key to ids for the stacks' per-layer flow ids.
   std::unordered_map<packet::FlowKey, std::vector<const Flow*>, KeyHash> by_key;
   auto& ins_flow = stmt(Q::kInsertFlow);
@@ -620,9 +840,215 @@ int64_t Store::Impl::save(Run& run) {
     }
   }
 
+}
+
+int64_t Store::Impl::save(Run& run) {
+  sql::Txn txn(db);
+  const int64_t run_id = insert_run(run.report, false);
+  write_analysis(run_id, run);
   txn.commit();
-  r.run_id = run_id;
+  run.report.run_id = run_id;
   return run_id;
+}
+
+int64_t Store::Impl::begin_run(const Report& meta) {
+  sql::Txn txn(db);
+  const int64_t run_id = insert_run(meta, true);
+  txn.commit();
+  live[run_id] = Live{};
+  return run_id;
+}
+
+std::pair<std::string, std::string> Store::Impl::stored_status(int64_t run) {
+  auto& q = stmt(Q::kSelectRunStatus).bind(1, run);
+  if (!q.step()) throw Error(ExitCode::kUsage, db.path() + " has no run " + std::to_string(run));
+  return {std::string(q.text_at(0)), std::string(q.text_at(1))};
+}
+
+void Store::Impl::append(int64_t run, std::span<const Chain> chains, uint32_t first,
+                         std::span<const Sighting> batch) {
+  sql::Txn txn(db);
+  auto it = live.find(run);
+  if (it == live.end()) {  // staged by another connection before: continue after its rows
+    if (stored_status(run).first != "capturing") {
+      throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) +
+                                           " is not capturing");
+    }
+    auto& q = stmt(Q::kSelectStagedCounts).bind(1, run);
+    q.step();
+    it = live.emplace(run, Live{uint32_t(q.int_at(0)), uint32_t(q.int_at(1))}).first;
+  }
+  Live st = it->second;
+  if (!chains.empty() && first != st.chains) {
+    throw Error(ExitCode::kInternal, "store: run " + std::to_string(run) + ": chains from " +
+                                         std::to_string(first) + " appended after " +
+                                         std::to_string(st.chains) + " staged chains");
+  }
+  auto& ins_chain = stmt(Q::kInsertStagedChain);
+  for (const Chain& c : chains) {
+    const std::string ip = pack_keys(c.ip);
+    ins_chain.bind(1, run).bind(2, int64_t(st.chains)).bind_text(3, c.stack)
+        .bind_blob(4, ip.data(), ip.size());
+    ins_chain.run();
+    ++st.chains;
+  }
+  uint32_t max_chain = 0;
+  for (const Sighting& x : batch) max_chain = std::max(max_chain, x.chain);
+  if (!batch.empty() && max_chain >= st.chains) {
+    throw Error(ExitCode::kInternal, "store: run " + std::to_string(run) + ": a sighting of chain " +
+                                         std::to_string(max_chain) + " but " +
+                                         std::to_string(st.chains) + " chains staged");
+  }
+  auto& ins = stmt(Q::kInsertStagedSightings);
+  for (std::size_t off = 0; off < batch.size(); off += kStagedBlobSightings) {
+    const std::size_t n = std::min(kStagedBlobSightings, batch.size() - off);
+    ins.bind(1, run).bind(2, int64_t(st.next_batch++)).bind(3, int64_t(n))
+        .bind_blob(4, batch.data() + off, n * kPackedSighting);
+    ins.run();
+  }
+  stmt(Q::kAddRunSightings).bind(1, run).bind(2, int64_t(batch.size())).run();
+  txn.commit();
+  it->second = st;  // only once committed
+}
+
+void Store::Impl::finish_run(int64_t run, Run& analysed) {
+  Report& r = analysed.report;
+  sql::Txn txn(db);
+  if (stored_status(run).first != "capturing") {
+    throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) +
+                                         " is not capturing");
+  }
+  const std::string warnings = join_lines(r.warnings);
+  stmt(Q::kUpdateRunFinished)
+      .bind(1, run)
+      .bind(2, int64_t(r.window_start_ns))
+      .bind(3, int64_t(r.window_end_ns))
+      .bind(4, int64_t(r.sightings))
+      .bind_text(5, warnings)
+      .run();
+  update_points(run, r.points);
+  write_analysis(run, analysed);
+  stmt(Q::kDeleteStagedChains).bind(1, run).run();
+  stmt(Q::kDeleteStagedSightings).bind(1, run).run();
+  txn.commit();
+  live.erase(run);
+  r.run_id = run;
+}
+
+std::vector<Point> Store::Impl::load_points(int64_t id) {
+  std::vector<Point> out;
+  auto& q = stmt(Q::kSelectPoints).bind(1, id);
+  while (q.step()) {
+    Point p;
+    p.ord = uint8_t(q.int_at(0));
+    p.label = q.text_at(1);
+    p.role = q.text_at(2);
+    p.host = q.text_at(3);
+    p.netns = q.text_at(4);
+    p.iface = q.text_at(5);
+    p.source = q.text_at(6);
+    p.packets = uint64_t(q.int_at(7));
+    p.bytes = uint64_t(q.int_at(8));
+    p.digested = uint64_t(q.int_at(9));
+    p.filtered = uint64_t(q.int_at(10));
+    for (int k = 1; k <= 5; ++k) p.discarded[std::size_t(k)] = uint64_t(q.int_at(10 + k));
+    p.pcap_drop = uint64_t(q.int_at(16));
+    p.if_drop = uint64_t(q.int_at(17));
+    p.records_lost = uint64_t(q.int_at(18));
+    p.over_mtu = uint64_t(q.int_at(19));
+    p.start_ns = q.int_at(20);
+    p.end_ns = q.int_at(21);
+    p.window_known = q.int_at(22) != 0;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+bool Store::Impl::load_staged(int64_t run, std::vector<Point>& points, std::vector<Chain>& chains,
+                              std::vector<Sighting>& sightings) {
+  sql::ReadTxn snapshot(db);
+  if (stored_status(run).first != "capturing") return false;
+  points = load_points(run);
+  chains.clear();
+  {
+    auto& q = stmt(Q::kSelectStagedChains).bind(1, run);
+    while (q.step()) {
+      Chain c;
+      c.stack = q.text_at(1);
+      c.ip = unpack_keys(q.blob_at(2));
+      chains.push_back(std::move(c));
+    }
+  }
+  sightings.clear();
+  auto& q = stmt(Q::kSelectStagedSightings).bind(1, run);
+  while (q.step()) {
+    const std::string_view b = q.blob_at(1);
+    const std::size_t n = b.size() / kPackedSighting;
+    const std::size_t at = sightings.size();
+    sightings.resize(at + n);
+    std::memcpy(static_cast<void*>(sightings.data() + at), b.data(), n * kPackedSighting);
+  }
+  return true;
+}
+
+RunStatus Store::Impl::status(int64_t run) {
+  const auto [status, writer] = stored_status(run);
+  return run_status(status, writer);
+}
+
+std::vector<FoundTraversal> Store::Impl::find_packet(int64_t run, uint64_t digest) {
+  sql::ReadTxn snapshot(db);
+  std::vector<FoundTraversal> out;
+  {
+    auto& q = stmt(Q::kFindPacket).bind(1, run).bind(2, int64_t(digest));
+    while (q.step()) {
+      const std::vector<int64_t> v = entry_numbers(q.text_at(2));
+      if (v.size() < 11 || (v.size() - 11) % 4 != 0) {
+        throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) +
+                                             ": malformed traversal " + std::to_string(q.int_at(0)));
+      }
+      FoundTraversal f;
+      f.id = uint32_t(q.int_at(0));
+      Traversal& t = f.traversal;
+      auto ord = [](int64_t x) { return x == INT64_MIN ? kNoPoint : uint8_t(x); };
+      t.flow = uint32_t(v[0]);
+      t.inner_flow = uint32_t(v[1]);
+      t.digest = uint64_t(v[2]);
+      t.t0_ns = q.int_at(1) + v[3];
+      t.seen = uint64_t(v[4]);
+      t.fate = Fate(v[5]);
+      t.dir = Dir(v[6]);
+      t.entry = ord(v[7]);
+      t.last_seen = ord(v[8]);
+      t.wire_len = uint16_t(v[9]);
+      t.tcp_flags = uint8_t(v[10]);
+      for (std::size_t k = 11; k + 3 < v.size(); k += 4) {
+        PacketSighting ps;
+        ps.ord = uint8_t(v[k]);
+        ps.ts_ns = t.t0_ns + v[k + 1];
+        ps.wire_len = uint16_t(int64_t(t.wire_len) + v[k + 2]);
+        ps.stack_id = uint32_t(v[k + 3]);
+        f.sightings.push_back(std::move(ps));
+      }
+      t.first = 0;
+      t.count = uint16_t(f.sightings.size());
+      out.push_back(std::move(f));
+    }
+  }
+  if (out.empty()) return out;
+  const std::vector<Point> points = load_points(run);
+  std::unordered_map<uint32_t, std::string> stacks;
+  {
+    auto& q = stmt(Q::kSelectStacks).bind(1, run);
+    while (q.step()) stacks.emplace(uint32_t(q.int_at(0)), std::string(q.text_at(1)));
+  }
+  for (FoundTraversal& f : out) {
+    for (PacketSighting& ps : f.sightings) {
+      if (ps.ord < points.size()) ps.point = points[ps.ord].label;
+      if (auto it = stacks.find(ps.stack_id); it != stacks.end()) ps.stack = it->second;
+    }
+  }
+  return out;
 }
 
 Report Store::Impl::load(int64_t id) {
@@ -645,32 +1071,7 @@ Report Store::Impl::load(int64_t id) {
     r.sightings = uint64_t(q.int_at(5));
     r.warnings = split_lines(q.text_at(6));
   }
-  {
-    auto& q = stmt(Q::kSelectPoints).bind(1, id);
-    while (q.step()) {
-      Point p;
-      p.ord = uint8_t(q.int_at(0));
-      p.label = q.text_at(1);
-      p.role = q.text_at(2);
-      p.host = q.text_at(3);
-      p.netns = q.text_at(4);
-      p.iface = q.text_at(5);
-      p.source = q.text_at(6);
-      p.packets = uint64_t(q.int_at(7));
-      p.bytes = uint64_t(q.int_at(8));
-      p.digested = uint64_t(q.int_at(9));
-      p.filtered = uint64_t(q.int_at(10));
-      for (int k = 1; k <= 5; ++k) p.discarded[std::size_t(k)] = uint64_t(q.int_at(10 + k));
-      p.pcap_drop = uint64_t(q.int_at(16));
-      p.if_drop = uint64_t(q.int_at(17));
-      p.records_lost = uint64_t(q.int_at(18));
-      p.over_mtu = uint64_t(q.int_at(19));
-      p.start_ns = q.int_at(20);
-      p.end_ns = q.int_at(21);
-      p.window_known = q.int_at(22) != 0;
-      r.points.push_back(std::move(p));
-    }
-  }
+  r.points = load_points(id);
   {
     auto& q = stmt(Q::kSelectFlows).bind(1, id);
     while (q.step()) {
@@ -752,6 +1153,7 @@ std::vector<RunSummary> Store::Impl::runs() {
     s.points = int(q.int_at(4));
     s.sightings = uint64_t(q.int_at(5));
     s.verdict = q.null_at(6) ? std::string("no flows") : std::string(q.text_at(6));
+    s.status = run_status(q.text_at(7), q.text_at(8));
     out.push_back(std::move(s));
   }
   return out;
@@ -770,6 +1172,42 @@ Store::Store(const std::string& path, Mode mode) {
 Store::~Store() = default;
 
 int64_t Store::save(Run& run) { return impl_->save(run); }
+
+int64_t Store::begin_run(const Report& meta_with_points) { return impl_->begin_run(meta_with_points); }
+
+void Store::append(int64_t run, std::span<const Chain> new_chains, uint32_t first_chain_index,
+                   std::span<const Sighting> batch) {
+  impl_->append(run, new_chains, first_chain_index, batch);
+}
+
+void Store::update_points(int64_t run, std::span<const Point> points) {
+  sql::Txn txn(impl_->db);
+  impl_->stored_status(run);  // a missing run is a usage error, not a silent no-op
+  impl_->update_points(run, points);
+  txn.commit();
+}
+
+void Store::finish_run(int64_t run, Run& analysed) { impl_->finish_run(run, analysed); }
+
+bool Store::load_staged(int64_t run, std::vector<Point>& points, std::vector<Chain>& chains,
+                        std::vector<Sighting>& sightings) {
+  return impl_->load_staged(run, points, chains, sightings);
+}
+
+RunStatus Store::status(int64_t run) { return impl_->status(run); }
+
+std::vector<FoundTraversal> Store::find_packet(int64_t run, uint64_t digest) {
+  return impl_->find_packet(run, digest);
+}
+
+const char* name(RunStatus s) noexcept {
+  switch (s) {
+    case RunStatus::kCapturing: return "capturing";
+    case RunStatus::kComplete: return "complete";
+    case RunStatus::kInterrupted: return "interrupted";
+  }
+  return "complete";
+}
 
 Report Store::load(int64_t id) { return impl_->load(id); }
 

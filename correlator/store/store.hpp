@@ -6,12 +6,40 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "correlator/analysis/model.hpp"
 
 namespace pathtrace {
+
+// Where a run stands.
+enum class RunStatus : uint8_t {
+  kCapturing = 0,    // a live run whose writing process is still running
+  kComplete = 1,     // analysed and stored
+  kInterrupted = 2,  // a live run whose writer is gone: only its staged sightings are there
+};
+// "capturing", "complete", "interrupted".
+const char* name(RunStatus) noexcept;
+
+// One sighting of a packet found by find_packet(), spelled out.
+struct PacketSighting {
+  uint8_t ord = 0;
+  std::string point;     // the point's label
+  int64_t ts_ns = 0;
+  uint16_t wire_len = 0;
+  uint32_t stack_id = 0; // Sighting::chain
+  std::string stack;     // "eth/vlan/ipv4[ipip]/ipv4/tcp"
+};
+
+// One traversal of a packet found by find_packet(): `traversal.first` is 0 and
+// `traversal.count` the number of `sightings`, in the order they were stored (time order).
+struct FoundTraversal {
+  uint32_t id = 0;  // index in the run (digest order)
+  Traversal traversal;
+  std::vector<PacketSighting> sightings;
+};
 
 // One line of `pathtrace runs`.
 struct RunSummary {
@@ -22,6 +50,7 @@ struct RunSummary {
   int points = 0;
   uint64_t sightings = 0;
   std::string verdict;  // headline of the most interesting flow
+  RunStatus status = RunStatus::kComplete;
 };
 
 class Store {
@@ -35,10 +64,40 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Writes a whole analysed run in one transaction and returns its id (also stored in
-  // run.report.run_id). Throws Error(kDatabase) on any write failure; nothing is left
-  // half-written.
+  // Writes a whole analysed run in one transaction (begin_run + finish_run without the
+  // staging) and returns its id (also stored in run.report.run_id). Throws Error(kDatabase)
+  // on any write failure; nothing is left half-written.
   int64_t save(Run& run);
+
+  // ---- live runs: staged as they arrive, so that a killed writer leaves what it committed.
+  // Inserts the run (status capturing, writer = this process) and its points, in one
+  // transaction; returns its id. Only started, command, filter and points are used.
+  int64_t begin_run(const Report& meta_with_points);
+  // Stages one batch in one transaction: chains new_chains get indexes first_chain_index,
+  // first_chain_index + 1, ... (they must follow the run's staged chains without a gap), and
+  // the sightings (their chain must be a staged chain) are appended packed in a BLOB.
+  // Throws Error(kInternal) on a gap or an unknown chain, Error(kDatabase) on a write failure
+  // or a run that is not capturing.
+  void append(int64_t run, std::span<const Chain> new_chains, uint32_t first_chain_index,
+              std::span<const Sighting> batch);
+  // Stores the latest capture statistics and windows of the run's points (matched by ord).
+  void update_points(int64_t run, std::span<const Point> points);
+  // Stores the analysed run in one transaction: points, flows, stacks, traversal blocks,
+  // results and hops; deletes the staged rows; status complete. Sets analysed.report.run_id.
+  void finish_run(int64_t run, Run& analysed);
+  // What a capturing or interrupted run has committed: its points, staged chains and
+  // sightings (in arrival order), read in one snapshot. False (outputs untouched) for a
+  // complete run. Throws Error(kUsage) "FILE has no run N".
+  bool load_staged(int64_t run, std::vector<Point>& points, std::vector<Chain>& chains,
+                   std::vector<Sighting>& sightings);
+  // capturing / complete / interrupted. A run stays "capturing" in the file while its writer
+  // lives; once that process (same boot, pid and start time) is gone it reads as interrupted.
+  // Throws Error(kUsage) "FILE has no run N".
+  RunStatus status(int64_t run);
+
+  // Every traversal of the packet with this digest in run `run`, by id, with its sightings:
+  // reads only the blocks whose digest range holds it (docs/schema.md, "Finding one packet").
+  std::vector<FoundTraversal> find_packet(int64_t run, uint64_t digest);
 
   // The report of run `id`, or of the newest run when id == 0. Throws Error(kUsage)
   // "FILE has no run N" / "FILE has no runs yet".

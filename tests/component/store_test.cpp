@@ -10,10 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <string>
 
@@ -386,6 +388,229 @@ TEST_F(StoreTest, ViewsUnpackTheSightings) {
             "[[6,0,0,0],[5,3000,4,1],[4,6000,4,1],[3,9000,0,0],[2,12000,0,0]]\n");
   EXPECT_EQ(raw(db_, "SELECT group_concat(wire_len) FROM observations WHERE traversal = 1"),
             "174,178,178,174,174\n");
+}
+
+// --------------------------------------------------------------- live runs
+
+// The example run's sightings in arrival order (by time), and its report without analysis.
+std::vector<Sighting> by_time(const Run& run) {
+  std::vector<Sighting> out = run.sightings;
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Sighting& a, const Sighting& b) { return a.ts_ns < b.ts_ns; });
+  return out;
+}
+
+bool same_sightings(const std::vector<Sighting>& a, const std::vector<Sighting>& b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](const Sighting& x, const Sighting& y) {
+           return x.digest == y.digest && x.ts_ns == y.ts_ns && x.chain == y.chain &&
+                  x.wire_len == y.wire_len && x.point == y.point && x.tcp_flags == y.tcp_flags;
+         });
+}
+
+TEST_F(StoreTest, ALiveRunStagedThenFinishedGivesTheSameReportAsSave) {
+  pathtrace::Run run = test::example_run();
+  const std::vector<Sighting> arrived = by_time(run);
+  Store store(db_, Store::Mode::kReadWrite);
+  Report meta = run.report;
+  for (Point& p : meta.points) p.packets = p.bytes = p.digested = 0;  // nothing captured yet
+  const int64_t id = store.begin_run(meta);
+  EXPECT_EQ(id, 1);
+  EXPECT_EQ(store.status(id), RunStatus::kCapturing);  // its writer (this process) lives
+  EXPECT_EQ(raw(db_, "SELECT status, sightings FROM runs"), "capturing|0\n");
+  // Three batches: chains 0-1 with the first, chain 2 with the second, none with the third.
+  const std::span<const Chain> chains(run.chains);
+  const std::span<const Sighting> all(arrived);
+  store.append(id, chains.subspan(0, 2), 0, all.subspan(0, 10));
+  store.append(id, chains.subspan(2, 1), 2, all.subspan(10, 7));
+  store.append(id, {}, 3, all.subspan(17));
+  store.update_points(id, run.report.points);
+  EXPECT_EQ(raw(db_, "SELECT count(*), sum(count) FROM staged_sightings"), "3|22\n");
+  EXPECT_EQ(raw(db_, "SELECT sightings FROM runs"), "22\n");
+
+  std::vector<Point> points;
+  std::vector<Chain> got_chains;
+  std::vector<Sighting> got;
+  ASSERT_TRUE(store.load_staged(id, points, got_chains, got));
+  expect_same_points(run.report.points, points);
+  ASSERT_EQ(got_chains.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(got_chains[i].stack, run.chains[i].stack);
+    EXPECT_TRUE(got_chains[i].ip == run.chains[i].ip) << i;
+  }
+  EXPECT_TRUE(same_sightings(got, arrived));
+
+  // A chain gap or an unknown chain is the caller's bug: refused, nothing staged.
+  EXPECT_EQ(error_of([&] { store.append(id, chains.subspan(0, 1), 7, {}); }).first, ExitCode::kInternal);
+  Sighting bad = arrived[0];
+  bad.chain = 9;
+  EXPECT_EQ(error_of([&] { store.append(id, {}, 3, std::span(&bad, 1)); }).first, ExitCode::kInternal);
+  EXPECT_EQ(raw(db_, "SELECT count(*) FROM staged_sightings"), "3\n");
+
+  pathtrace::Run analysed = run;
+  store.finish_run(id, analysed);
+  EXPECT_EQ(analysed.report.run_id, id);
+  EXPECT_EQ(store.status(id), RunStatus::kComplete);
+  EXPECT_FALSE(store.load_staged(id, points, got_chains, got));
+  EXPECT_EQ(raw(db_, "SELECT (SELECT count(*) FROM staged_chains) + (SELECT count(*) FROM staged_sightings), "
+                     "status, quote(writer) FROM runs"),
+            "0|complete|NULL\n");
+
+  // The same run through save() into another file: the same report and the same rows.
+  const std::string other = (dir_ / "saved.db").string();
+  {
+    Store saved(other, Store::Mode::kReadWrite);
+    pathtrace::Run copy = run;
+    saved.save(copy);
+  }
+  Store saved(other, Store::Mode::kReadOnly);
+  expect_same_report(saved.load(1), store.load(id));
+  for (const char* q : {"SELECT * FROM traversal_blocks", "SELECT * FROM observations",
+                        "SELECT * FROM hop_loss", "SELECT * FROM stacks", "SELECT * FROM points",
+                        "SELECT id, started, command, filter, window_start_ns, window_end_ns, "
+                        "sightings, warnings, status FROM runs"}) {
+    EXPECT_EQ(raw(db_, q), raw(other, q)) << q;
+  }
+  EXPECT_EQ(store.runs()[0].status, RunStatus::kComplete);
+}
+
+TEST_F(StoreTest, AWriterKilledMidAppendLeavesWhatItCommitted) {
+  { Store store(db_, Store::Mode::kReadWrite); pathtrace::Run first = test::example_run(); store.save(first); }
+  // Batches of 100,000 synthetic sightings, batch b's digests b * 1e6 + i: reproducible here.
+  constexpr std::size_t kBatch = 100'000;
+  auto batch_of = [](std::size_t b) {
+    std::vector<Sighting> v(kBatch);
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      v[i].digest = b * 1'000'000 + i;
+      v[i].ts_ns = int64_t(b * kBatch + i) * 1000;
+      v[i].chain = uint32_t(i % 2);
+      v[i].wire_len = uint16_t(60 + i % 1400);
+      v[i].point = uint8_t(i % 7);
+      v[i].tcp_flags = uint8_t(i);
+    }
+    return v;
+  };
+  const pathtrace::Run meta = test::big_run(7, 0);
+  int done_pipe[2];
+  ASSERT_EQ(pipe(done_pipe), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(done_pipe[0]);
+    try {
+      Store store(db_, Store::Mode::kReadWrite);
+      const int64_t id = store.begin_run(meta.report);
+      std::vector<Chain> chains = {meta.chains[0], meta.chains[0]};
+      chains[1].stack = "eth/ipv4/udp";
+      for (std::size_t b = 0;; ++b) {
+        store.append(id, b == 0 ? std::span<const Chain>(chains) : std::span<const Chain>(), 0,
+                     batch_of(b));
+        const uint32_t committed = uint32_t(b + 1);
+        (void)!write(done_pipe[1], &committed, sizeof committed);
+      }
+    } catch (...) {
+      _exit(2);
+    }
+  }
+  close(done_pipe[1]);
+  uint32_t committed = 0, n = 0;
+  while (committed < 5 && read(done_pipe[0], &n, sizeof n) == sizeof n) committed = n;
+  usleep(20'000);
+  kill(child, SIGKILL);
+  while (read(done_pipe[0], &n, sizeof n) == sizeof n) committed = n;
+  close(done_pipe[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the writer should still have been appending";
+  ASSERT_GE(committed, 5u);
+
+  Store store(db_, Store::Mode::kReadOnly);
+  EXPECT_EQ(raw(db_, "PRAGMA integrity_check"), "ok\n");
+  EXPECT_EQ(store.status(2), RunStatus::kInterrupted);
+  EXPECT_EQ(store.runs()[0].status, RunStatus::kInterrupted);
+  EXPECT_EQ(store.status(1), RunStatus::kComplete);
+  std::vector<Point> points;
+  std::vector<Chain> chains;
+  std::vector<Sighting> got;
+  ASSERT_TRUE(store.load_staged(2, points, chains, got));
+  EXPECT_EQ(points.size(), 7u);
+  ASSERT_EQ(chains.size(), 2u);
+  EXPECT_EQ(chains[1].stack, "eth/ipv4/udp");
+  // Every batch it reported committed, and at most the one it was killed reporting.
+  const std::size_t batches = got.size() / kBatch;
+  EXPECT_EQ(got.size() % kBatch, 0u);
+  EXPECT_TRUE(batches == committed || batches == committed + 1) << batches << " vs " << committed;
+  std::vector<Sighting> want;
+  for (std::size_t b = 0; b < batches; ++b) {
+    const auto v = batch_of(b);
+    want.insert(want.end(), v.begin(), v.end());
+  }
+  EXPECT_TRUE(same_sightings(got, want));
+  EXPECT_EQ(store.runs()[0].sightings, got.size());
+  std::printf("writer killed after %u committed batches; %zu sightings load back\n", committed,
+              got.size());
+}
+
+TEST_F(StoreTest, FindPacketReadsOnlyItsBlock) {
+  pathtrace::Run run = test::example_run();
+  Store store(db_, Store::Mode::kReadWrite);
+  store.save(run);
+  const auto found = store.find_packet(1, 0xfedcba9876543210ull);
+  ASSERT_EQ(found.size(), 1u);
+  const FoundTraversal& f = found[0];
+  EXPECT_EQ(f.id, 3u);
+  EXPECT_EQ(f.traversal.digest, 0xfedcba9876543210ull);
+  EXPECT_EQ(f.traversal.flow, 1u);
+  EXPECT_EQ(f.traversal.inner_flow, 2u);
+  EXPECT_EQ(f.traversal.t0_ns, run.traversals[3].t0_ns);
+  EXPECT_EQ(f.traversal.seen, run.traversals[3].seen);
+  EXPECT_EQ(f.traversal.fate, Fate::kLost);
+  EXPECT_EQ(f.traversal.dir, Dir::kReverse);
+  EXPECT_EQ(f.traversal.entry, 6);
+  EXPECT_EQ(f.traversal.last_seen, 2);
+  EXPECT_EQ(f.traversal.wire_len, 174);
+  EXPECT_EQ(f.traversal.tcp_flags, 0x18);
+  EXPECT_EQ(f.traversal.count, 5);
+  std::string seen;
+  for (const PacketSighting& s : f.sightings) {
+    seen += s.point + ":" + std::to_string(s.ts_ns - f.traversal.t0_ns) + ":" +
+            std::to_string(s.wire_len) + ":" + s.stack + " ";
+  }
+  EXPECT_EQ(seen, "G:0:174:eth/ipv4[ipip]/ipv4/tcp F:3000:178:eth/vlan/ipv4[ipip]/ipv4/tcp "
+                  "E:6000:178:eth/vlan/ipv4[ipip]/ipv4/tcp D:9000:174:eth/ipv4[ipip]/ipv4/tcp "
+                  "C:12000:174:eth/ipv4[ipip]/ipv4/tcp ");
+  const auto icmp = store.find_packet(1, 0x0123456789abcdefull);
+  ASSERT_EQ(icmp.size(), 1u);
+  EXPECT_EQ(icmp[0].id, 0u);
+  EXPECT_EQ(icmp[0].traversal.entry, 0);
+  EXPECT_TRUE(store.find_packet(1, 0x0123456789abcdeeull).empty());
+  EXPECT_TRUE(store.find_packet(2, 0xfedcba9876543210ull).empty());
+  // The index answers the range test: no scan of traversal_blocks.
+  EXPECT_EQ(raw(db_, "EXPLAIN QUERY PLAN SELECT key FROM traversal_blocks WHERE run_id = 1 "
+                     "AND digest_max >= 5 AND digest_min <= 5").find("SCAN"),
+            std::string::npos);
+}
+
+// ./store_tests --gtest_also_run_disabled_tests --gtest_filter='*Stage*'
+TEST_F(StoreTest, DISABLED_StageTenMillionSightings) {
+  pathtrace::Run meta = test::big_run(7, 0);
+  std::vector<Sighting> batch(250'000);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    batch[i].digest = i * 0x9e3779b97f4a7c15ull;
+    batch[i].ts_ns = int64_t(i) * 100;
+    batch[i].point = uint8_t(i % 7);
+  }
+  Store store(db_, Store::Mode::kReadWrite);
+  const int64_t id = store.begin_run(meta.report);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int b = 0; b < 40; ++b) {
+    store.append(id, b == 0 ? std::span<const Chain>(meta.chains) : std::span<const Chain>(), 0,
+                 batch);
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("staged 40 batches of 250,000 sightings: %.3f s, %.1f M sightings/s\n", s,
+              40 * 250'000 / s / 1e6);
+  EXPECT_EQ(raw(db_, "SELECT sum(count) FROM staged_sightings"), "10000000\n");
 }
 
 // --------------------------------------------------------------- docs/schema.md examples

@@ -99,7 +99,8 @@ class Store {
   // reads only the blocks whose digest range holds it (docs/schema.md, "Finding one packet").
   std::vector<FoundTraversal> find_packet(int64_t run, uint64_t digest);
 
-  // The report of run `id`, or of the newest run when id == 0. Throws Error(kUsage)
+  // The report of run `id`, or of the newest run when id == 0 (a capturing or interrupted
+  // run: its metadata and points, no flows or results; see status()). Throws Error(kUsage)
   // "FILE has no run N" / "FILE has no runs yet".
   Report load(int64_t id = 0);
 

@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# Live capture benchmark: pathtrace collect (+ correlate writing SQLite) against
+# tcpdump -w /dev/null, on the same veth, at increasing packet rates.
+#
+#   netns ptlb<pid>-tx                         netns ptlb<pid>-rx
+#   bench_live_send ─▶ ptlb<pid>t ══veth══ ptlb<pid>r ─▶ (a) pathtrace collect ─TCP lo─▶ correlate
+#   (CPU 0)            198.18.0.1/24        198.18.0.2/24   (b) tcpdump -w /dev/null    (CPU 1)
+#                                           tc ingress: drop (after the capture taps)
+#
+# For every rate, (a) and then (b) capture one sender run each; one table shows, side by side,
+# packets sent, captured and dropped by the kernel, and CPU time per captured packet of the
+# capturing process (perf stat task-clock = user + sys). The correlator's CPU is shown apart.
+#
+# usage: bench/live/run.sh [BUILD_DIR]          (root; exits 77 otherwise)
+#   PT_LIVE_RATES="idle 50000 100000 200000 400000 800000 max"   target packets/s ("max" = no
+#                        pacing; "idle" = no traffic: each tool's fixed CPU cost for the same time)
+#   PT_LIVE_SECONDS=3    seconds of traffic per run
+#   PT_LIVE_SIZE=60      frame length (bytes, without FCS)
+#   PT_LIVE_IPIP=0       1: IPIP frames (outer 198.18.0.1 → 198.18.0.20, inner UDP), as the incident
+#   PT_LIVE_CPU_SEND=0 PT_LIVE_CPU_CAPTURE=1    cores (capture = collector, correlator, tcpdump)
+#   PT_LIVE_KEEP=DIR     keep the databases and logs there
+#   PT_LIVE_PERF=DIR     also `perf record -g` each capturing process while the sender runs
+#                        (DIR/pt-RATE.data, DIR/td-RATE.data; perf report -i FILE --no-children)
+#
+# Only the two namespaces it creates are touched; everything is removed on exit, error or
+# Ctrl-C, and leftovers of an earlier interrupted run (ptlb<dead pid>-*) are removed first.
+set -euo pipefail
+
+if [[ $EUID -ne 0 ]]; then
+  echo "run.sh: skipped: needs root (network namespaces, veth, AF_PACKET capture)" >&2
+  exit 77
+fi
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-$root/build}
+die() { echo "run.sh: $*" >&2; exit 2; }
+[[ -d $build ]] || die "build dir $build not found (cmake -S . -B build -G Ninja && cmake --build build -j2)"
+build=$(cd "$build" && pwd)
+send=$build/bench/live/bench_live_send
+pathtrace=$build/pathtrace
+[[ -x $pathtrace ]] || pathtrace=$build/correlator/cli/pathtrace
+[[ -x $send && -x $pathtrace ]] ||
+  die "build it first: cmake --build $build -j2 --target pathtrace bench_live_send"
+for tool in ip tc tcpdump sqlite3 taskset; do
+  command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+use_perf=1
+command -v perf >/dev/null || use_perf=0
+[[ $use_perf == 1 || -x /usr/bin/time ]] || die "need perf (perf stat) or GNU time to measure CPU"
+
+rates=${PT_LIVE_RATES:-idle 50000 100000 200000 400000 800000 max}
+seconds=${PT_LIVE_SECONDS:-3}
+size=${PT_LIVE_SIZE:-60}
+ipip=${PT_LIVE_IPIP:-0}
+cpu_send=${PT_LIVE_CPU_SEND:-0}
+cpu_cap=${PT_LIVE_CPU_CAPTURE:-1}
+if (($(nproc) < 2)); then
+  echo "run.sh: warning: one core only: sender and capture share it" >&2
+  cpu_send=0 cpu_cap=0
+fi
+
+prefix=ptlb$$
+tx_ns=$prefix-tx rx_ns=$prefix-rx
+tx_if=${prefix}t rx_if=${prefix}r
+tx_mac=02:00:00:1b:00:01 rx_mac=02:00:00:1b:00:02
+# After the sender stops, wait this long before stopping a capture: longer than tcpdump's ring
+# block timeout (1000 ms), or tcpdump loses the frames of the block the kernel has not retired
+# (and counts them nowhere). pathtrace drains that block itself (20 ms timeout).
+drain=1.5
+port=7300  # on the rx namespace's own loopback: cannot collide with anything outside it
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pathtrace-live.XXXXXX")
+pids=()
+
+# Kills what we started (by pid), removes our namespaces (their veth goes with them).
+remove_ns() {
+  local ns=$1 pid
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+  ip netns delete "$ns" 2>/dev/null || true
+}
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  remove_ns "$tx_ns"
+  remove_ns "$rx_ns"
+  if [[ -n ${PT_LIVE_KEEP:-} ]]; then
+    mkdir -p "$PT_LIVE_KEEP" && cp -r "$work"/. "$PT_LIVE_KEEP"/
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Leftovers of an interrupted run: ptlb<pid>-tx/-rx whose run.sh is gone.
+for ns in $(ip netns list | awk '{print $1}' | grep -E '^ptlb[0-9]+-(tx|rx)$' || true); do
+  owner=${ns#ptlb}
+  owner=${owner%-*}
+  kill -0 "$owner" 2>/dev/null || { echo "run.sh: removing leftover namespace $ns"; remove_ns "$ns"; }
+done
+
+# --- the lab: two namespaces, one veth, IPv6 off, static neighbours ---------------------------
+ip netns add "$tx_ns"
+ip netns add "$rx_ns"
+ip -n "$tx_ns" link add "$tx_if" address $tx_mac type veth peer name "$rx_if" address $rx_mac netns "$rx_ns"
+for ns in "$tx_ns" "$rx_ns"; do
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+    net.ipv4.ip_forward=0
+  ip -n "$ns" link set lo up
+done
+ip -n "$tx_ns" addr add 198.18.0.1/24 dev "$tx_if"
+ip -n "$rx_ns" addr add 198.18.0.2/24 dev "$rx_if"
+ip -n "$tx_ns" neigh replace 198.18.0.2 lladdr $rx_mac dev "$tx_if" nud permanent
+ip -n "$rx_ns" neigh replace 198.18.0.1 lladdr $tx_mac dev "$rx_if" nud permanent
+ip -n "$tx_ns" link set "$tx_if" up
+ip -n "$rx_ns" link set "$rx_if" up
+# Drop every frame at tc ingress, which runs after the AF_PACKET taps: the captures see it, the
+# IP stack never does (no routing lookup, no ICMP), so the sender's core goes further.
+ip netns exec "$rx_ns" tc qdisc add dev "$rx_if" clsact
+ip netns exec "$rx_ns" tc filter add dev "$rx_if" ingress bpf da bytecode '1,6 0 0 2,'  # TC_ACT_SHOT
+
+send_args=(--iface "$tx_if" --dst-mac $rx_mac --src 198.18.0.1 --dst 198.18.0.200 --size "$size")
+[[ $ipip == 1 ]] && send_args+=(--ipip 198.18.0.1,198.18.0.20)
+
+rx_packets() { ip netns exec "$rx_ns" cat "/sys/class/net/$rx_if/statistics/rx_packets"; }
+
+# cpu_wrap FILE: the command prefix that records the CPU time of what follows into FILE.
+cpu_wrap() {
+  if [[ $use_perf == 1 ]]; then
+    echo "perf stat -x, -e task-clock,context-switches -o $1 --"
+  else
+    echo "/usr/bin/time -f %U,%S -o $1"
+  fi
+}
+# cpu_ms FILE: CPU milliseconds (user + sys) recorded by cpu_wrap.
+cpu_ms() {
+  if [[ $use_perf == 1 ]]; then
+    awk -F, '$3 == "task-clock" {printf "%.1f", $1}' "$1"
+  else
+    awk -F, 'END {printf "%.1f", ($1 + $2) * 1000}' "$1"
+  fi
+}
+
+# cs_of FILE: context switches recorded by perf stat ("-" without perf).
+cs_of() {
+  if [[ $use_perf == 1 ]]; then
+    awk -F, '$3 == "context-switches" {print $1}' "$1"
+  else
+    echo -
+  fi
+}
+
+# wait_for FILE PATTERN SECONDS: until FILE has a line matching PATTERN.
+wait_for() {
+  local i
+  for ((i = 0; i < $3 * 20; i++)); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "run.sh: timed out waiting for '$2' in $1:" >&2
+  cat "$1" >&2
+  return 1
+}
+
+# child_of PID: the process a wrapper (perf/time) started.
+child_of() {
+  local c i
+  for ((i = 0; i < 100; i++)); do
+    c=$(pgrep -P "$1" | head -n1 || true)
+    [[ -n $c ]] && { echo "$c"; return; }
+    sleep 0.02
+  done
+  die "no child of $1"
+}
+
+# profile_start NAME PID: perf record -g of PID into $PT_LIVE_PERF/NAME.data (when asked).
+profile_pid=""
+profile_start() {
+  [[ -n ${PT_LIVE_PERF:-} && $use_perf == 1 ]] || return 0
+  mkdir -p "$PT_LIVE_PERF"
+  perf record -q -g -p "$2" -o "$PT_LIVE_PERF/$1.data" >/dev/null 2>&1 &
+  profile_pid=$!
+  pids+=("$profile_pid")
+  sleep 0.2
+}
+profile_stop() {
+  [[ -n $profile_pid ]] || return 0
+  kill -INT "$profile_pid" 2>/dev/null || true
+  wait "$profile_pid" 2>/dev/null || true
+  profile_pid=""
+}
+
+# run_sender RATE OUT: sends for $seconds at RATE ("max" = unpaced), the sender's line to OUT.
+run_sender() {
+  local r=$1
+  if [[ $r == idle ]]; then  # no traffic: the tool's fixed cost (wake-ups, STATS, start, stop)
+    sleep "$seconds"
+    echo "sent 0 packets (idle)" >"$2"
+    return
+  fi
+  [[ $r == max ]] && r=0
+  ip netns exec "$tx_ns" taskset -c "$cpu_send" "$send" "${send_args[@]}" --rate "$r" \
+    --duration "$seconds" >"$2"
+}
+sent_of() { awk '/^sent /{print $2}' "$1"; }
+
+# One run of (a): prints "sent veth_rx captured dropped db_packets db_drop records_lost cpu_ms corr_ms
+# context_switches" (CPU and context switches: the collector's, whole life)
+measure_pathtrace() {
+  local rate=$1 d=$work/pt-$1
+  mkdir -p "$d"
+  ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/corr.cpu") \
+    "$pathtrace" correlate --points A --listen 127.0.0.1:$port --db "$d/run.db" -q \
+    >"$d/corr.out" 2>"$d/corr.err" </dev/null &
+  local corr=$!
+  pids+=("$corr")
+  wait_for "$d/corr.err" "listening on" 10
+  ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/coll.cpu") \
+    "$pathtrace" collect --iface "$rx_if" --netns "$rx_ns" --point A --to 127.0.0.1:$port \
+    >/dev/null 2>"$d/coll.err" </dev/null &
+  local coll=$!
+  pids+=("$coll")
+  local coll_child
+  coll_child=$(child_of "$coll")
+  # Connected = capturing (the handle is open before the collector connects).
+  local i
+  for ((i = 0; i < 200; i++)); do
+    ip netns exec "$rx_ns" ss -tnH state established "( dport = :$port )" | grep -q . && break
+    sleep 0.05
+  done
+  sleep 0.3
+  local rx0 rx1
+  profile_start "pt-$rate" "$coll_child"
+  rx0=$(rx_packets)
+  run_sender "$rate" "$d/send.out"
+  profile_stop
+  sleep "$drain"
+  rx1=$(rx_packets)
+  kill -INT "$coll_child"
+  wait "$coll" || echo "run.sh: pathtrace collect exited with $? (see $d/coll.err)" >&2
+  local t
+  for ((t = 0; t < 1200; t++)); do kill -0 "$corr" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "$corr" 2>/dev/null; then
+    echo "run.sh: correlator still running after 60 s; stopping it" >&2
+    kill -INT "$(child_of "$corr")" 2>/dev/null || true
+  fi
+  wait "$corr" || true  # exit 1 = "loss" verdict; the counts below are what matter
+  local line captured dropped db
+  line=$(grep -E 'packets, .* records sent, .* dropped by the kernel' "$d/coll.err" | tail -n1)
+  captured=$(sed -E 's/.*: ([0-9]+) packets, .*/\1/' <<<"$line")
+  dropped=$(sed -E 's/.*sent, ([0-9]+) dropped.*/\1/' <<<"$line")
+  [[ -n $line ]] || { captured=-1 dropped=-1; cat "$d/coll.err" >&2; }
+  db=$(sqlite3 -separator ' ' "$d/run.db" 'select packets, pcap_drop, records_lost from points' 2>/dev/null ||
+    echo "- - -")
+  echo "$(sent_of "$d/send.out") $((rx1 - rx0)) $captured $dropped $db $(cpu_ms "$d/coll.cpu") $(cpu_ms "$d/corr.cpu") $(cs_of "$d/coll.cpu")"
+}
+
+# One run of (b): prints "sent veth_rx captured dropped cpu_ms context_switches"
+measure_tcpdump() {
+  local rate=$1 d=$work/td-$1
+  mkdir -p "$d"
+  ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/td.cpu") \
+    tcpdump -i "$rx_if" -n -s 256 -B 32768 -w /dev/null >/dev/null 2>"$d/td.err" </dev/null &
+  local td=$!
+  pids+=("$td")
+  local td_child
+  td_child=$(child_of "$td")
+  wait_for "$d/td.err" "listening on" 10
+  sleep 0.3
+  local rx0 rx1
+  profile_start "td-$rate" "$td_child"
+  rx0=$(rx_packets)
+  run_sender "$rate" "$d/send.out"
+  profile_stop
+  sleep "$drain"
+  rx1=$(rx_packets)
+  kill -INT "$td_child"
+  wait "$td" || true
+  local captured dropped
+  captured=$(awk '/packets captured/ {print $1}' "$d/td.err")
+  dropped=$(awk '/packets dropped by kernel/ {print $1}' "$d/td.err")
+  echo "$(sent_of "$d/send.out") $((rx1 - rx0)) ${captured:--1} ${dropped:--1} $(cpu_ms "$d/td.cpu") $(cs_of "$d/td.cpu")"
+}
+
+echo "== bench/live: $seconds s per run, ${size}-byte $([[ $ipip == 1 ]] && echo IPIP || echo UDP) frames," \
+  "sender on CPU $cpu_send, captures on CPU $cpu_cap ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "   pathtrace $("$pathtrace" --version 2>/dev/null | head -n1 || echo '?'), $(tcpdump --version 2>&1 | head -n1)"
+: >"$work/rows"
+for rate in $rates; do
+  echo "-- rate $rate: pathtrace collect + correlate"
+  measure_pathtrace "$rate" >"$work/pt.line"
+  echo "   $(cat "$work/pt.line")"
+  echo "-- rate $rate: tcpdump"
+  measure_tcpdump "$rate" >"$work/td.line"
+  echo "   $(cat "$work/td.line")"
+  echo "$rate $(cat "$work/pt.line") $(cat "$work/td.line")" >>"$work/rows"
+done
+
+# --- the table ----------------------------------------------------------------------------------
+# rows: rate | pt: sent veth captured dropped db_packets db_drop records_lost cpu corr cs | td: sent veth captured dropped cpu cs
+echo
+awk -v secs="$seconds" '
+  function ns(cpu_ms, n) { return n > 0 ? sprintf("%.0f", cpu_ms * 1e6 / n) : "-" }
+  function rate_label(r) { return r == "max" ? "max" : sprintf("%dk", r / 1000) }
+  function sent_cell(n) { return sprintf("%d (%.0fk/s)", n, n / secs / 1000) }
+  function ok(sent, cap, drop) { return cap == sent && drop == 0 }
+  BEGIN {
+    print "| rate pps | pathtrace: sent | captured | dropped | collector CPU ns/pkt | correlator CPU ns/pkt | tcpdump: sent | captured | dropped | CPU ns/pkt |"
+    print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  }
+  $1 == "idle" {
+    printf "| idle (no traffic, %s s) | 0 | %d | %d | %s ms CPU | %s ms CPU | 0 | %d | %d | %s ms CPU |\n", secs, $4, $5, $9, $10, $14, $15, $16
+    next
+  }
+  {
+    pt_sent = $2; pt_cap = $4; pt_drop = $5; db_pk = $6; db_drop = $7; lost = $8; pt_cpu = $9; corr = $10
+    td_sent = $12; td_cap = $14; td_drop = $15; td_cpu = $16
+    note = (db_pk == pt_cap && db_drop == pt_drop && lost == 0) ? "" : sprintf(" (db: %s, drop %s, lost %s)", db_pk, db_drop, lost)
+    printf "| %s | %s | %d%s | %d | %s | %s | %s | %d | %d | %s |\n", rate_label($1), sent_cell(pt_sent), pt_cap, note, pt_drop,
+      ns(pt_cpu, pt_cap), ns(corr, db_pk), sent_cell(td_sent), td_cap, td_drop, ns(td_cpu, td_cap)
+    if (ok(pt_sent, pt_cap, pt_drop) && lost == 0 && db_pk == pt_cap && pt_sent / secs > best_pt) best_pt = pt_sent / secs
+    if (ok(td_sent, td_cap, td_drop) && td_sent / secs > best_td) best_td = td_sent / secs
+    if (!ok(pt_sent, pt_cap, pt_drop) && first_pt_loss == "") first_pt_loss = rate_label($1)
+    if (!ok(td_sent, td_cap, td_drop) && first_td_loss == "") first_td_loss = rate_label($1)
+  }
+  END {
+    print ""
+    printf "highest zero-drop rate achieved: pathtrace %.0f pps, tcpdump %.0f pps\n", best_pt, best_td
+    printf "first target rate with a loss: pathtrace %s, tcpdump %s\n", first_pt_loss == "" ? "none" : first_pt_loss,
+      first_td_loss == "" ? "none" : first_td_loss
+    print "(zero-drop: every packet sent was captured, 0 kernel drops; for pathtrace also every record in the database)"
+  }' "$work/rows" | tee "$work/table.md"

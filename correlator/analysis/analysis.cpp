@@ -509,8 +509,13 @@ void Analyzer::finish_traversal(Sighting* s, uint32_t first, uint32_t count) {
       t.entry = uint8_t(last);
       t.last_seen = uint8_t(std::countr_zero(seen));
     } else {
+      // Not judged, but counted under the direction it was travelling (timestamps of the
+      // outermost points that saw it, if they share a clock), not a made-up one.
       t.fate = Fate::kNoEntry;
       t.dir = Dir::kForward;
+      const unsigned lo = unsigned(std::countr_zero(seen)), hi = unsigned(63 - std::countl_zero(seen));
+      if (lo != hi && host_of_[lo] == host_of_[hi] && v[first_at[hi]].ts_ns < v[first_at[lo]].ts_ns)
+        t.dir = Dir::kReverse;
     }
   }
   t.wire_len = t.last_seen != kNoPoint ? v[first_at[t.last_seen]].wire_len : v[0].wire_len;

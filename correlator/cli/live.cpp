@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -60,8 +62,6 @@ long long parse_duration_ms(const std::string& text, const std::string& what) {
   return static_cast<long long>(v * scale);
 }
 
-namespace {
-
 std::string now_iso8601() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -70,6 +70,8 @@ std::string now_iso8601() {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
+
+namespace {
 
 // `LABEL[:ROLE]=HOST:IFACE[@NETNS]`, e.g. `X=local:veth0@lab`.
 Point parse_live_point(const std::string& arg) {
@@ -125,6 +127,74 @@ struct LiveOptions {
   bool quiet = false;
 };
 
+// Stages a live run in the database as it arrives (every 250 ms: new chains and sightings,
+// the points' latest statistics), so that a correlator killed mid-run leaves what it had
+// committed: `pathtrace report` analyses it. Owns the store while it runs.
+//
+//   Collection ──drain_new()──▶ Stager thread ──append()/update_points()──▶ Store
+class Stager {
+ public:
+  Stager(Store& store, int64_t run, server::Collection& col)
+      : store_(store), run_(run), col_(col), thread_([this] { loop(); }) {}
+  ~Stager() {
+    try {
+      stop_and_flush();
+    } catch (...) {  // unwinding already: the error that brought us here is the one to report
+    }
+  }
+  // Final flush and join; rethrows a database error from the thread. Idempotent.
+  void stop_and_flush() {
+    if (thread_.joinable()) {
+      {
+        std::lock_guard lk(m_);
+        stop_ = true;
+      }
+      cv_.notify_all();
+      thread_.join();
+      if (!error_) flush_once();
+    }
+    if (error_) {
+      auto e = error_;
+      error_ = nullptr;
+      std::rethrow_exception(e);
+    }
+  }
+
+ private:
+  void flush_once() {
+    std::vector<Chain> chains;
+    std::vector<Sighting> sightings;
+    uint32_t first = 0;
+    col_.drain_new(chains, first, sightings);
+    if (!chains.empty() || !sightings.empty()) store_.append(run_, chains, first, sightings);
+    const auto points = col_.points();
+    store_.update_points(run_, points);
+  }
+  void loop() {
+    std::unique_lock lk(m_);
+    while (!stop_) {
+      cv_.wait_for(lk, 250ms, [this] { return stop_; });
+      if (stop_) break;
+      lk.unlock();
+      try {
+        flush_once();
+      } catch (...) {
+        error_ = std::current_exception();
+        return;
+      }
+      lk.lock();
+    }
+  }
+  Store& store_;
+  int64_t run_;
+  server::Collection& col_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;
+};
+
 // Waits for the stop condition; returns why it stopped.
 std::string wait_for_stop(server::Collection& col, std::vector<Child>& collectors,
                           const std::vector<Point>& points, Child* traffic,
@@ -177,8 +247,10 @@ std::string wait_for_stop(server::Collection& col, std::vector<Child>& collector
   }
 }
 
-// Runs a live collection over `points` and returns the analysed run (not yet stored).
-Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string& run_name) {
+// Runs a live collection over `points`, staged in `store` from the moment every point is
+// capturing (run id in *run_id), and returns the analysed run (not yet finished in the store).
+Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string& run_name,
+             Store& store, Report meta, int64_t* run_id) {
   for (const auto& p : points) {
     if (p.host != "local" && !p.host.empty())
       throw Error(ExitCode::kRemote, "point " + p.label + ": host " + p.host +
@@ -254,6 +326,9 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
   // Packets inside the guard margin of a point's start are not judged: let it pass before
   // the traffic starts, so every packet the traffic sends counts.
   std::this_thread::sleep_for(std::chrono::nanoseconds(AnalysisOptions{}.guard_ns) + 50ms);
+  meta.points = points;
+  *run_id = store.begin_run(meta);
+  Stager stager(store, *run_id, col);
   std::vector<std::string> warnings;
   std::optional<Child> traffic;
   if (!lo.traffic.empty()) traffic = Child::spawn({"/bin/sh", "-c", lo.traffic}, /*keep_stdout=*/false);
@@ -265,6 +340,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
     warnings.push_back("the --traffic command was still running when the run stopped (" + why + ")");
   }
   stop_all(why);
+  stager.stop_and_flush();
   for (std::size_t i = 0; i < collectors.size(); ++i)
     if (auto code = collectors[i].exit_code(); code && *code != 0)
       warnings.push_back("point " + points[i].label + ": its collector exited with code " + std::to_string(*code));
@@ -299,19 +375,27 @@ cxxopts::ParseResult parse(cxxopts::Options& opts, int argc, char** argv) {
   }
 }
 
-int finish(Run& run, const cxxopts::ParseResult& res, const std::string& command) {
-  const std::string db_path = res["db"].as<std::string>();
-  Store store(db_path, Store::Mode::kReadWrite);
-  run.report.started = now_iso8601();
-  run.report.command = command;
-  run.report.filter = res["filter"].as<std::string>();
-  store.save(run);
+Report run_meta(const cxxopts::ParseResult& res, const std::string& command) {
+  Report meta;
+  meta.started = now_iso8601();
+  meta.command = command;
+  meta.filter = res["filter"].as<std::string>();
+  return meta;
+}
+
+// Stores the analysed run over its staged rows and prints the report.
+int finish(Store& store, int64_t run_id, Run& run, const Report& meta,
+           const cxxopts::ParseResult& res) {
+  run.report.started = meta.started;
+  run.report.command = meta.command;
+  run.report.filter = meta.filter;
+  store.finish_run(run_id, run);
   if (res.count("json")) {
     std::cout << to_json(run.report).dump(2) << "\n";
   } else {
     RenderOptions ro;
     ro.all_flows = res.count("all") > 0;
-    ro.db_path = db_path;
+    ro.db_path = store.path();
     print_text(std::cout, run.report, ro);
   }
   return has_loss(run.report) ? int(ExitCode::kLoss) : 0;
@@ -366,11 +450,11 @@ int cmd_run(int argc, char** argv, const std::string& command) {
   if (res.count("traffic")) lo.traffic = res["traffic"].as<std::string>();
   if (!lo.duration_ms && !lo.idle_ms && !lo.count && lo.traffic.empty()) lo.duration_ms = 10000;
   lo.quiet = res.count("quiet") > 0;
-  {  // fail on a bad database before capturing anything
-    Store probe(res["db"].as<std::string>(), Store::Mode::kReadWrite);
-  }
-  Run run = run_live(std::move(points), lo, "run-" + std::to_string(::getpid()));
-  return finish(run, res, command);
+  Store store(res["db"].as<std::string>(), Store::Mode::kReadWrite);  // fails before capturing
+  const Report meta = run_meta(res, command);
+  int64_t run_id = 0;
+  Run run = run_live(std::move(points), lo, "run-" + std::to_string(::getpid()), store, meta, &run_id);
+  return finish(store, run_id, run, meta, res);
 }
 
 int cmd_correlate(int argc, char** argv, const std::string& command) {
@@ -406,9 +490,9 @@ int cmd_correlate(int argc, char** argv, const std::string& command) {
     if (!f) throw Error(ExitCode::kUsage, "--token-file " + res["token-file"].as<std::string>() + ": cannot read");
     std::getline(f, token);
   }
-  {
-    Store probe(res["db"].as<std::string>(), Store::Mode::kReadWrite);
-  }
+  Store store(res["db"].as<std::string>(), Store::Mode::kReadWrite);
+  Report meta = run_meta(res, command);
+  meta.points = points;
   server::Collection col(points, true);
   server::ServerOptions so;
   so.listen = res["listen"].as<std::string>();
@@ -420,6 +504,8 @@ int cmd_correlate(int argc, char** argv, const std::string& command) {
   std::fprintf(stderr, "pathtrace correlate: listening on %s for points %s\n", srv.address().c_str(),
                res["points"].as<std::string>().c_str());
   const long long duration = res.count("duration") ? parse_duration_ms(res["duration"].as<std::string>(), "--duration") : 0;
+  const int64_t run_id = store.begin_run(meta);
+  Stager stager(store, run_id, col);
   const auto start = Clock::now();
   for (;;) {
     std::this_thread::sleep_for(100ms);
@@ -433,10 +519,11 @@ int cmd_correlate(int argc, char** argv, const std::string& command) {
   srv.stop_collectors("correlator finished");
   srv.wait_idle(5s);
   srv.stop();
+  stager.stop_and_flush();
   server::Collected c = col.take();
   Run run = analyze(std::move(c.points), std::move(c.chains), std::move(c.sightings));
   for (auto& w : c.warnings) run.report.warnings.push_back(std::move(w));
-  return finish(run, res, command);
+  return finish(store, run_id, run, meta, res);
 }
 
 }  // namespace pathtrace::cli

@@ -13,6 +13,7 @@
 
 #include "collector/common/error.hpp"
 #include "collector/packet/filter.hpp"
+#include "correlator/analysis/analysis.hpp"
 #include "correlator/cli/ingest.hpp"
 #include "correlator/cli/live.hpp"
 #include "correlator/cli/points.hpp"
@@ -48,15 +49,6 @@ examples:
 exit codes: 0 ok · 1 loss found (run; ingest/report with --fail-on-loss) · 2 usage · 3 input file ·
             4 database · 5 capture · 6 remote host · 70 internal error (docs/cli.md)
 )";
-
-std::string now_iso8601() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string join_args(int argc, char** argv) {
   std::string s = "pathtrace";
@@ -194,7 +186,27 @@ int cmd_report(int argc, char** argv) {
   }
   const std::string db_path = res["db"].as<std::string>();
   Store store(db_path, Store::Mode::kReadOnly);
-  const Report rep = store.load(res["run"].as<int64_t>());
+  Report rep = store.load(res["run"].as<int64_t>());
+  if (const RunStatus status = store.status(rep.run_id); status != RunStatus::kComplete) {
+    // A live run that is still capturing, or whose correlator died: analyse what it committed.
+    std::vector<Point> points;
+    std::vector<Chain> chains;
+    std::vector<Sighting> sightings;
+    store.load_staged(rep.run_id, points, chains, sightings);
+    const std::size_t committed = sightings.size();
+    Run run = analyze(std::move(points), std::move(chains), std::move(sightings));
+    run.report.run_id = rep.run_id;
+    run.report.started = rep.started;
+    run.report.command = rep.command;
+    run.report.filter = rep.filter;
+    run.report.warnings.insert(
+        run.report.warnings.begin(),
+        "run " + std::to_string(rep.run_id) +
+            (status == RunStatus::kCapturing ? " is still capturing" : " was interrupted") +
+            ": analysed from the " + std::to_string(committed) +
+            " sightings committed before it stopped (nothing is written back)");
+    rep = std::move(run.report);
+  }
   if (res.count("json")) {
     std::cout << to_json(rep).dump(2) << "\n";
   } else {
@@ -214,7 +226,8 @@ int cmd_runs(int argc, char** argv) {
   if (help) return 0;
   Store store(res["db"].as<std::string>(), Store::Mode::kReadOnly);
   for (const auto& r : store.runs())
-    std::cout << "run " << r.id << "  " << r.started << "  " << r.points << " points  "
+    std::cout << "run " << r.id << "  " << r.started << "  " << name(r.status) << "  " << r.points
+              << " points  "
               << r.sightings << " sightings  filter " << (r.filter.empty() ? "none" : r.filter)
               << "\n    " << r.verdict << "\n";
   return 0;

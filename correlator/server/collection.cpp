@@ -185,6 +185,16 @@ std::size_t Collection::sightings() const {
   return sightings_.size();
 }
 
+void Collection::drain_new(std::vector<Chain>& new_chains, uint32_t& first_chain,
+                           std::vector<Sighting>& new_sightings) {
+  std::lock_guard lk(m_);
+  first_chain = static_cast<uint32_t>(drained_chains_);
+  new_chains.assign(chains_.begin() + std::ptrdiff_t(drained_chains_), chains_.end());
+  new_sightings.assign(sightings_.begin() + std::ptrdiff_t(drained_sightings_), sightings_.end());
+  drained_chains_ = chains_.size();
+  drained_sightings_ = sightings_.size();
+}
+
 Collected Collection::take() {
   std::lock_guard lk(m_);
   Collected out;
@@ -213,6 +223,7 @@ Collected Collection::take() {
   claimed_.clear();
   chain_index_.clear();
   sessions_.clear();
+  drained_chains_ = drained_sightings_ = 0;
   return out;
 }
 

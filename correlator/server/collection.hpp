@@ -60,6 +60,11 @@ class Collection : public Consumer {
   std::vector<PointStatus> status() const;
   // Sightings held so far.
   std::size_t sightings() const;
+  // What arrived since the previous call: chains new_chains[k] have global index
+  // first_chain + k, and every new sighting refers to a chain returned by this or an earlier
+  // call. For staging a live run in the database as it goes (Store::append).
+  void drain_new(std::vector<Chain>& new_chains, uint32_t& first_chain,
+                 std::vector<Sighting>& new_sightings);
   // Moves everything out (the collection is empty afterwards). Points that never connected
   // keep window_known = false and get a warning.
   Collected take();
@@ -81,6 +86,8 @@ class Collection : public Consumer {
   std::vector<Chain> chains_;
   std::unordered_map<std::string, uint32_t> chain_index_;  // chain content → index
   std::vector<Sighting> sightings_;
+  std::size_t drained_chains_ = 0;     // drain_new() has handed out chains_[0, this)
+  std::size_t drained_sightings_ = 0;  // ... and sightings_[0, this)
 };
 
 }  // namespace pathtrace::server

@@ -1,10 +1,13 @@
 // Component tests of the correlator transport: real TCP on loopback (port 0), pipes, fake
 // collectors in threads, and (as root) a live capture on a veth pair in private namespaces.
 #include "correlator/server/server.hpp"
+#include "correlator/analysis/analysis.hpp"
+#include "correlator/store/store.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -202,6 +205,29 @@ TEST(Server, SevenCollectorsTimesHundredThousandArriveComplete) {
     ASSERT_LT(s.chain, got.chains.size());
     ASSERT_LT(s.point, 7);
   }
+  // ... and all of them arrive in the database: 100,000 traversals seen at all 7 points.
+  Run run = analyze(std::move(got.points), std::move(got.chains), std::move(got.sightings));
+  const std::string db = ::testing::TempDir() + "pathtrace-seven-" + std::to_string(::getpid()) + ".db";
+  std::remove(db.c_str());
+  {
+    Store store(db, Store::Mode::kReadWrite);
+    store.save(run);
+  }
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  auto count = [h](const char* q) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(h, q, -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
+    int64_t n = -1;
+    if (st && sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+  };
+  EXPECT_EQ(count("SELECT COUNT(*) FROM observations WHERE run_id = 1"), 700000);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM traversals WHERE run_id = 1 AND seen = 127"), 100000);
+  EXPECT_EQ(count("SELECT SUM(records_lost) FROM points WHERE run_id = 1"), 0);
+  sqlite3_close(h);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db + suffix).c_str());
 }
 
 TEST(Server, KilledCollectorEndsUncleanWithItsRecordsAndGapsAreCounted) {

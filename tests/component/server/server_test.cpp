@@ -206,7 +206,7 @@ TEST(Server, SevenCollectorsTimesHundredThousandArriveComplete) {
     ASSERT_LT(s.point, 7);
   }
   // ... and all of them arrive in the database: 100,000 traversals seen at all 7 points.
-  Run run = analyze(std::move(got.points), std::move(got.chains), std::move(got.sightings));
+  pathtrace::Run run = analyze(std::move(got.points), std::move(got.chains), std::move(got.sightings));
   const std::string db = ::testing::TempDir() + "pathtrace-seven-" + std::to_string(::getpid()) + ".db";
   std::remove(db.c_str());
   {

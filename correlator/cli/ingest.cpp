@@ -1,6 +1,7 @@
 #include "correlator/cli/ingest.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <filesystem>
@@ -133,39 +134,46 @@ Run ingest_files(std::vector<Point> points, const IngestOptions& opt, IngestTimi
   const unsigned nthreads =
       std::max(1u, std::min<unsigned>(opt.threads, static_cast<unsigned>(points.size())));
   std::vector<Shard> shards(nthreads);
-  std::vector<std::exception_ptr> errors(nthreads);
+  std::vector<std::exception_ptr> errors(points.size());
+  // Biggest files first, each thread taking the next one: the two cores finish together.
+  std::vector<std::size_t> order(points.size());
+  std::vector<std::uintmax_t> sizes(points.size(), 0);
+  std::uintmax_t total_bytes = 0;
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    order[i] = i;
+    std::error_code ec;
+    sizes[i] = std::filesystem::file_size(points[i].source, ec);
+    if (ec) sizes[i] = 0;
+    total_bytes += sizes[i];
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
+  { PacketFilter check(opt.filter); }  // a filter that does not compile fails here, not in a thread
+  std::atomic<std::size_t> next{0};
   auto work = [&](unsigned t) {
-    try {
-      PacketFilter filter(opt.filter);
-      // One reservation for the shard: no regrowth copies of millions of sightings. A frame
-      // takes at least 16 + 34 bytes in a file (record header + Ethernet + IPv4): an upper
-      // bound on the sightings, and untouched reserved pages cost nothing.
-      // Shard 0 reserves for every file: the other shards are appended to it at the end.
-      std::size_t bytes = 0;
-      for (std::size_t i = t; i < points.size(); i += (t == 0 ? 1 : nthreads)) {
-        std::error_code ec;
-        const auto size = std::filesystem::file_size(points[i].source, ec);
-        if (!ec) bytes += size;
+    PacketFilter filter(opt.filter);
+    // One reservation per shard, for every file (a thread may get any of them; shard 0 is the
+    // base the others are appended to): no regrowth copies of millions of sightings. A frame
+    // takes at least 16 + 34 bytes in a file (record header, Ethernet, IPv4): an upper bound,
+    // and reserved pages that are never touched cost nothing.
+    shards[t].sightings.reserve(total_bytes / 50);
+    for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
+      const std::size_t i = order[k];
+      try {
+        read_point(points[i], opt, filter, shards[t]);
+      } catch (const Error& e) {
+        errors[i] = std::make_exception_ptr(Error(e.code(), "point " + points[i].label + ": " + e.what()));
+      } catch (...) {
+        errors[i] = std::current_exception();
       }
-      shards[t].sightings.reserve(bytes / 50);
-      for (std::size_t i = t; i < points.size(); i += nthreads) {
-        try {
-          read_point(points[i], opt, filter, shards[t]);
-        } catch (const Error& e) {
-          throw Error(e.code(), "point " + points[i].label + ": " + e.what());
-        }
-      }
-    } catch (...) {
-      errors[t] = std::current_exception();
     }
   };
   std::vector<std::thread> threads;
   for (unsigned t = 1; t < nthreads; ++t) threads.emplace_back(work, t);
   work(0);
   for (auto& th : threads) th.join();
-  // Report the error of the earliest point that failed (threads take points round-robin).
-  for (std::size_t i = 0; i < points.size(); ++i)
-    if (errors[i % nthreads]) std::rethrow_exception(errors[i % nthreads]);
+  // Report the error of the first point (in path order) that failed.
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
 
   const auto t1 = Clock::now();
   // Merge the shards: one chain table, sightings re-pointed at it.

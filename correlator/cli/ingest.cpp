@@ -16,50 +16,51 @@ namespace pathtrace::cli {
 namespace {
 
 // Interns chains by chain_hash (64-bit; a collision between two of a run's few thousand
-// chains is about as likely as 1 in 10^12). Open addressing, power-of-two size.
+// chains is about as likely as 1 in 10^12). Open addressing, power-of-two size, 8-byte slots
+// (32 hash bits + index): the table is looked up once per packet while gigabytes of packet
+// data stream through the cache, so it must stay small enough to stay in L2.
 class ChainTable {
  public:
-  ChainTable() : slots_(1024) {}
+  ChainTable() : slots_(1024, 0) {}
 
   uint32_t intern(const packet::Parsed& p) {
     const uint64_t h = packet::chain_hash(p);
-    std::size_t mask = slots_.size() - 1;
+    const uint64_t tag = h >> 32;
+    const std::size_t mask = slots_.size() - 1;
     for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-      Slot& s = slots_[i];
-      if (s.used && s.hash == h) return s.index;
-      if (!s.used) {
-        s = {h, static_cast<uint32_t>(chains_.size()), true};
-        Chain c;
-        c.stack = packet::stack_string(p);
-        c.ip.assign(p.ip.begin(), p.ip.begin() + p.n_ip);
-        chains_.push_back(std::move(c));
-        hashes_.push_back(h);
-        if (chains_.size() * 2 > slots_.size()) grow();
-        return static_cast<uint32_t>(chains_.size() - 1);
-      }
+      const uint64_t slot = slots_[i];
+      if (slot == 0) break;
+      const uint32_t index = uint32_t(slot) - 1;
+      if ((slot >> 32) == tag && hashes_[index] == h) return index;
     }
+    const auto index = static_cast<uint32_t>(chains_.size());
+    Chain c;
+    c.stack = packet::stack_string(p);
+    c.ip.assign(p.ip.begin(), p.ip.begin() + p.n_ip);
+    chains_.push_back(std::move(c));
+    hashes_.push_back(h);
+    if (chains_.size() * 2 > slots_.size()) {
+      rehash(slots_.size() * 2);
+    } else {
+      place(h, index);
+    }
+    return index;
   }
   std::vector<Chain>& chains() { return chains_; }
   const std::vector<uint64_t>& hashes() const { return hashes_; }
 
  private:
-  struct Slot {
-    uint64_t hash = 0;
-    uint32_t index = 0;
-    bool used = false;
-  };
-  void grow() {
-    std::vector<Slot> old(slots_.size() * 2);
-    old.swap(slots_);
+  void place(uint64_t h, uint32_t index) {
     const std::size_t mask = slots_.size() - 1;
-    for (const Slot& s : old) {
-      if (!s.used) continue;
-      std::size_t i = s.hash & mask;
-      while (slots_[i].used) i = (i + 1) & mask;
-      slots_[i] = s;
-    }
+    std::size_t i = h & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = ((h >> 32) << 32) | (uint64_t(index) + 1);
   }
-  std::vector<Slot> slots_;
+  void rehash(std::size_t size) {
+    slots_.assign(size, 0);
+    for (uint32_t i = 0; i < hashes_.size(); ++i) place(hashes_[i], i);
+  }
+  std::vector<uint64_t> slots_;   // 0 = empty; else (hash >> 32) << 32 | (index + 1)
   std::vector<Chain> chains_;
   std::vector<uint64_t> hashes_;  // chain_hash of each chain
 };

@@ -1,5 +1,7 @@
 #include "correlator/store/store.hpp"
 
+#include <sqlite3.h>
+
 #include <arpa/inet.h>
 #include <signal.h>
 #include <unistd.h>
@@ -842,11 +844,43 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
 
 }
 
+// Sets the journal mode and returns the one in force, "" when SQLite refused (it keeps the
+// old mode when it cannot switch: another connection has the file open, a statement is
+// active, a read-only file). Never throws: staying in WAL is always correct.
+std::string set_journal_mode(sql::Db& db, const char* mode) {
+  if (db.read_only()) return {};
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = std::string("PRAGMA journal_mode = ") + mode;
+  std::string now;
+  if (sqlite3_prepare_v2(db.handle(), sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    if (const unsigned char* t = sqlite3_column_text(st, 0)) now = reinterpret_cast<const char*>(t);
+  }
+  sqlite3_finalize(st);
+  return now;
+}
+
 int64_t Store::Impl::save(Run& run) {
-  sql::Txn txn(db);
-  const int64_t run_id = insert_run(run.report, false);
-  write_analysis(run_id, run);
-  txn.commit();
+  // A whole run written at once: with a rollback journal every new page is written once
+  // (pages beyond the old end of file need no journal); in WAL mode it is written twice,
+  // into the WAL and again by the checkpoint, each with its fsync. Switch for the bulk
+  // write when this is the only connection, and back to WAL (readers beside live writers)
+  // after. Atomicity is the same: one transaction either way.
+  const bool rollback = set_journal_mode(db, "DELETE") == "delete";
+  auto back_to_wal = [&] {
+    if (rollback) set_journal_mode(db, "WAL");
+  };
+  int64_t run_id = 0;
+  try {
+    sql::Txn txn(db);
+    run_id = insert_run(run.report, false);
+    write_analysis(run_id, run);
+    txn.commit();
+  } catch (...) {
+    back_to_wal();
+    throw;
+  }
+  back_to_wal();
   run.report.run_id = run_id;
   return run_id;
 }

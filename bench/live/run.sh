@@ -23,7 +23,8 @@
 #                        (DIR/pt-RATE.data, DIR/td-RATE.data; perf report -i FILE --no-children)
 #
 # Only the two namespaces it creates are touched; everything is removed on exit, error or
-# Ctrl-C, and leftovers of an earlier interrupted run (ptlb<dead pid>-*) are removed first.
+# Ctrl-C, and leftovers of an earlier killed run (namespaces ptlb<dead pid>-*, their processes,
+# temp dirs $TMPDIR/ptlb<dead pid>.*) are removed first.
 set -euo pipefail
 
 if [[ $EUID -ne 0 ]]; then
@@ -70,7 +71,7 @@ tx_mac=02:00:00:1b:00:01 rx_mac=02:00:00:1b:00:02
 drain=1.5
 port=7300  # on the rx namespace's own loopback: cannot collide with anything outside it
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/pathtrace-live.XXXXXX")
+work=$(mktemp -d "${TMPDIR:-/tmp}/$prefix.XXXXXX")
 pids=()
 
 # Kills what we started (by pid), removes our namespaces (their veth goes with them).
@@ -98,6 +99,12 @@ for ns in $(ip netns list | awk '{print $1}' | grep -E '^ptlb[0-9]+-(tx|rx)$' ||
   owner=${ns#ptlb}
   owner=${owner%-*}
   kill -0 "$owner" 2>/dev/null || { echo "run.sh: removing leftover namespace $ns"; remove_ns "$ns"; }
+done
+for dir in "${TMPDIR:-/tmp}"/ptlb[0-9]*.*; do
+  [[ -d $dir && $dir != "$work" ]] || continue
+  owner=${dir##*/ptlb}
+  owner=${owner%%.*}
+  kill -0 "$owner" 2>/dev/null || rm -rf "$dir"
 done
 
 # --- the lab: two namespaces, one veth, IPv6 off, static neighbours ---------------------------

@@ -127,12 +127,14 @@ ip -n "$rx_ns" link set "$rx_if" up
 ip netns exec "$rx_ns" tc qdisc add dev "$rx_if" clsact
 ip netns exec "$rx_ns" tc filter add dev "$rx_if" ingress bpf da bytecode '1,6 0 0 2,'  # TC_ACT_SHOT
 
-send_args=(--iface "$tx_if" --dst-mac $rx_mac --src 198.18.0.1 --dst 198.18.0.200 --size "$size")
+send_args=(--iface "$tx_if" --dst-mac "$rx_mac" --src 198.18.0.1 --dst 198.18.0.200 --size "$size")
+# shellcheck disable=SC2054  # one argument: OUTER_SRC,OUTER_DST
 [[ $ipip == 1 ]] && send_args+=(--ipip 198.18.0.1,198.18.0.20)
 
 rx_packets() { ip netns exec "$rx_ns" cat "/sys/class/net/$rx_if/statistics/rx_packets"; }
 
-# cpu_wrap FILE: the command prefix that records the CPU time of what follows into FILE.
+# cpu_wrap FILE: the command prefix that records the CPU time of what follows into FILE
+# (used unquoted on purpose: it is several words; paths here have no spaces).
 cpu_wrap() {
   if [[ $use_perf == 1 ]]; then
     echo "perf stat -x, -e task-clock,context-switches -o $1 --"
@@ -217,12 +219,14 @@ sent_of() { awk '/^sent /{print $2}' "$1"; }
 measure_pathtrace() {
   local rate=$1 d=$work/pt-$1
   mkdir -p "$d"
+  # shellcheck disable=SC2046
   ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/corr.cpu") \
     "$pathtrace" correlate --points A --listen 127.0.0.1:$port --db "$d/run.db" -q \
     >"$d/corr.out" 2>"$d/corr.err" </dev/null &
   local corr=$!
   pids+=("$corr")
   wait_for "$d/corr.err" "listening on" 10
+  # shellcheck disable=SC2046
   ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/coll.cpu") \
     "$pathtrace" collect --iface "$rx_if" --netns "$rx_ns" --point A --to 127.0.0.1:$port \
     >/dev/null 2>"$d/coll.err" </dev/null &
@@ -267,6 +271,7 @@ measure_pathtrace() {
 measure_tcpdump() {
   local rate=$1 d=$work/td-$1
   mkdir -p "$d"
+  # shellcheck disable=SC2046
   ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/td.cpu") \
     tcpdump -i "$rx_if" -n -s 256 -B 32768 -w /dev/null >/dev/null 2>"$d/td.err" </dev/null &
   local td=$!

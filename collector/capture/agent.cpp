@@ -27,6 +27,7 @@ namespace pathtrace::capture {
 namespace {
 
 constexpr uint32_t kMtuFrame = 1518;  // 1500 + Ethernet + one 802.1Q tag
+constexpr std::size_t kWriteBytes = 64 << 10;  // encoded bytes that trigger a write
 
 int64_t clock_ns(clockid_t c) {
   timespec ts{};
@@ -106,6 +107,10 @@ struct Collector::Impl {
   std::vector<wire::Record> pending;
   uint64_t seq = 0;
   std::unordered_map<uint64_t, uint32_t> chains;  // chain_hash → id
+  // The previous packet's chain: packets come in per-flow bursts, and a packet whose layer
+  // stack and flow keys equal the previous one's needs neither chain_hash nor the map.
+  packet::Parsed last;       // n_layers == 0: none yet
+  uint32_t last_chain = 0;
   packet::Parsed parsed;
   wire::Decoder from_peer;
   std::string who;
@@ -173,17 +178,24 @@ void Collector::on_frame(void* self_v, int64_t ts, std::span<const uint8_t> fram
     ++st.filtered;
     return;
   }
-  const uint64_t h = packet::chain_hash(m.parsed);
-  auto [it, fresh] = m.chains.try_emplace(h, static_cast<uint32_t>(m.chains.size()));
-  if (fresh) {
-    wire::ChainEntry c;
-    c.id = it->second;
-    c.stack = packet::stack_string(m.parsed);
-    c.ip.assign(m.parsed.ip.begin(), m.parsed.ip.begin() + m.parsed.n_ip);
-    m.enc.chain(c);  // precedes every RECORDS frame that can use it
+  const packet::Parsed& p = m.parsed;
+  const bool same = p.n_layers != 0 && p.n_layers == m.last.n_layers && p.n_ip == m.last.n_ip &&
+                    std::equal(p.layers.begin(), p.layers.begin() + p.n_layers, m.last.layers.begin()) &&
+                    std::equal(p.ip.begin(), p.ip.begin() + p.n_ip, m.last.ip.begin());
+  if (!same) {
+    const uint64_t h = packet::chain_hash(p);
+    auto [it, fresh] = m.chains.try_emplace(h, static_cast<uint32_t>(m.chains.size()));
+    if (fresh) {
+      wire::ChainEntry c;
+      c.id = it->second;
+      c.stack = packet::stack_string(p);
+      c.ip.assign(p.ip.begin(), p.ip.begin() + p.n_ip);
+      m.enc.chain(c);  // precedes every RECORDS frame that can use it
+    }
+    m.last = p;
+    m.last_chain = it->second;
   }
-  m.pending.push_back(wire::Record{m.parsed.digest, ts, it->second,
-                                   wire_len, m.parsed.tcp_flags});
+  m.pending.push_back(wire::Record{p.digest, ts, m.last_chain, wire_len, p.tcp_flags});
   if (m.pending.size() >= self->opt_.batch) m.flush_records(st);
 }
 
@@ -334,17 +346,23 @@ int Collector::run() {
     if (!ok) break;
     const int64_t after = clock_ns(CLOCK_MONOTONIC);
     if (after >= end_at && !reason) reason = "duration reached";
+    bool due = reason != nullptr;
     if (after >= next_flush) {
       m.flush_records(stats_);
       next_flush = after + flush_every;
+      due = true;
     }
     if (after >= next_stats) {
       m.flush_records(stats_);
       send_stats();
       m.enc.stats(stats_);
       next_stats = after + stats_every;
+      due = true;
     }
-    if (m.enc.size() && !(ok = m.write_out())) break;
+    // Write in large pieces: every send() also runs the correlator's TCP receive path and
+    // wakes it. Whole batches at the flush/STATS timers, otherwise once 64 KiB are encoded.
+    if (m.enc.size() >= kWriteBytes || (due && m.enc.size()))
+      if (!(ok = m.write_out())) break;
   }
 
   if (ok) {

@@ -35,7 +35,7 @@ struct CollectOptions {
   bool watch_stdin = true;     // stop when fd 0 reaches EOF (ignored if stdin is /dev/null)
   uint64_t count = 0;          // stop after this many frames read (0 = no limit)
   double duration_s = 0;       // stop after this many seconds (0 = no limit)
-  std::size_t batch = 1024;    // records per RECORDS frame (1..wire::kMaxRecordsPerFrame)
+  std::size_t batch = 4096;    // records per RECORDS frame (1..wire::kMaxRecordsPerFrame)
   int flush_ms = 50;           // flush a partial batch at least this often
   int stats_ms = 1000;         // STATS period
   packet::Options parse;       // digest knobs (must match every point)

@@ -17,7 +17,9 @@
 #include "correlator/cli/ingest.hpp"
 #include "correlator/cli/live.hpp"
 #include "correlator/cli/points.hpp"
+#include "correlator/cli/query.hpp"
 #include "correlator/cli/render.hpp"
+#include "correlator/cli/timeline.hpp"
 #include "correlator/server/collect_cmd.hpp"
 #include "correlator/store/store.hpp"
 
@@ -37,6 +39,8 @@ commands:
   ingest    read capture files taken at points along a path, store the run, print the verdict
   report    print the report of a stored run (text or --json)
   runs      list the runs stored in a database
+  timeline  the sightings of a run in time order: one packet, one flow, or the lost packets
+  query     run read-only SQL on the database; aligned table, --csv or --json
   help      this text; `pathtrace COMMAND --help` for a command's options
 
 examples:
@@ -255,6 +259,8 @@ int main(int argc, char** argv) {
     if (cmd == "ingest") return cmd_ingest(argc - 1, argv + 1, command);
     if (cmd == "report") return cmd_report(argc - 1, argv + 1);
     if (cmd == "runs") return cmd_runs(argc - 1, argv + 1);
+    if (cmd == "timeline") return cmd_timeline(argc - 1, argv + 1);
+    if (cmd == "query") return cmd_query(argc - 1, argv + 1);
     if (cmd == "run") return cmd_run(argc - 1, argv + 1, command);
     if (cmd == "collect") return server::cmd_collect(argc - 1, argv + 1);
     if (cmd == "correlate") return cmd_correlate(argc - 1, argv + 1, command);

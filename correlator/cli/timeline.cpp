@@ -1,0 +1,554 @@
+#include "correlator/cli/timeline.hpp"
+
+#include <cxxopts.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <string_view>
+#include <vector>
+
+#include "collector/common/error.hpp"
+#include "correlator/analysis/analysis.hpp"
+#include "correlator/store/sqlite.hpp"
+#include "correlator/store/store.hpp"
+
+namespace pathtrace::cli {
+namespace {
+
+constexpr int64_t kNull = INT64_MIN;  // a JSON null in a traversal entry
+
+// One sighting of one traversal, as the timeline prints it.
+struct TimelineRow {
+  int64_t ts_ns = 0;
+  uint32_t traversal = 0;
+  uint64_t digest = 0;
+  uint32_t flow = 0;
+  uint32_t stack_id = 0;
+  uint16_t wire_len = 0;
+  uint8_t ord = 0;
+  uint8_t prev_ord = kNoPoint;  // previous point on the same host that saw this packet
+  int64_t delay_ns = 0;         // since prev_ord saw it
+};
+
+// One traversal with its sightings in time order.
+struct Trip {
+  uint32_t id = 0;
+  Traversal t;
+  std::vector<PacketSighting> sightings;  // ord, ts_ns, wire_len, stack_id
+};
+
+// What a run's timeline is made of: the report (points, flows) and the layer stacks.
+struct RunView {
+  Report report;
+  std::vector<std::string> stacks;  // by stack id
+};
+
+const std::string& stack_name(const RunView& v, uint32_t id) {
+  static const std::string kUnknown = "?";
+  return id < v.stacks.size() ? v.stacks[id] : kUnknown;
+}
+
+std::string flow_label(const Report& r, uint32_t id) {
+  return id >= 1 && id <= r.flows.size() ? r.flows[id - 1].label : "flow " + std::to_string(id);
+}
+
+std::string hex(uint64_t d) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(d));
+  return buf;
+}
+
+// "qbrbdd1f2c3-bd@hv1"
+std::string where(const Point& p) {
+  std::string w = p.iface.empty() ? p.source.substr(p.source.find_last_of('/') + 1) : p.iface;
+  if (!p.host.empty() && p.host != "local") w += "@" + p.host;
+  return w;
+}
+
+// Calls f(numbers) for every entry of a traversal block's `data` (docs/schema.md): the
+// entry's numbers flattened in order, null as kNull. Entries are all integers, so a flat
+// scan with a depth counter is enough and much faster than a JSON parser.
+template <typename F>
+void for_each_entry(std::string_view data, std::vector<int64_t>& v, F&& f) {
+  int depth = 0;
+  v.clear();
+  const char* p = data.data();
+  const char* end = p + data.size();
+  while (p < end) {
+    const char c = *p;
+    if (c == '[') {
+      ++depth;
+      ++p;
+    } else if (c == ']') {
+      if (--depth == 1) {
+        f(v);
+        v.clear();
+      }
+      ++p;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      int64_t x = 0;
+      auto r = std::from_chars(p, end, x);
+      if (r.ec != std::errc()) throw Error(ExitCode::kDatabase, "malformed traversal block");
+      v.push_back(x);
+      p = r.ptr;
+    } else if (c == 'n') {
+      v.push_back(kNull);
+      p += 4;
+    } else {
+      ++p;
+    }
+  }
+}
+
+// A Trip from one entry's numbers; false when the entry is malformed.
+bool decode_entry(const std::vector<int64_t>& v, uint32_t id, int64_t t_min, bool with_sightings,
+                  Trip& trip) {
+  if (v.size() < 11 || (v.size() - 11) % 4 != 0) return false;
+  auto ord = [](int64_t x) { return x == kNull ? kNoPoint : uint8_t(x); };
+  trip.id = id;
+  Traversal& t = trip.t;
+  t.flow = uint32_t(v[0]);
+  t.inner_flow = uint32_t(v[1]);
+  t.digest = uint64_t(v[2]);
+  t.t0_ns = t_min + v[3];
+  t.seen = uint64_t(v[4]);
+  t.fate = Fate(v[5]);
+  t.dir = Dir(v[6]);
+  t.entry = ord(v[7]);
+  t.last_seen = ord(v[8]);
+  t.wire_len = uint16_t(v[9]);
+  t.tcp_flags = uint8_t(v[10]);
+  t.count = uint16_t((v.size() - 11) / 4);
+  trip.sightings.clear();
+  if (!with_sightings) return true;
+  for (std::size_t k = 11; k + 3 < v.size(); k += 4) {
+    PacketSighting s;
+    s.ord = uint8_t(v[k]);
+    s.ts_ns = t.t0_ns + v[k + 1];
+    s.wire_len = uint16_t(int64_t(t.wire_len) + v[k + 2]);
+    s.stack_id = uint32_t(v[k + 3]);
+    trip.sightings.push_back(std::move(s));
+  }
+  return true;
+}
+
+// Every traversal of a stored run, in id order; `want` decides from the traversal alone
+// (before its sightings are decoded) whether f(trip) sees it.
+template <typename Want, typename F>
+void scan_stored(sql::Db& db, int64_t run, Want&& want, F&& f) {
+  sql::ReadTxn snapshot(db);
+  sql::Stmt q(db, "SELECT first_id, t_min, data FROM traversal_blocks WHERE run_id = ?1 ORDER BY key");
+  q.bind(1, run);
+  std::vector<int64_t> numbers;
+  Trip trip;
+  while (q.step()) {
+    uint32_t id = uint32_t(q.int_at(0));
+    const int64_t t_min = q.int_at(1);
+    for_each_entry(q.text_at(2), numbers, [&](const std::vector<int64_t>& v) {
+      if (!decode_entry(v, id, t_min, false, trip))
+        throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) +
+                                             ": malformed traversal " + std::to_string(id));
+      if (want(trip.t)) {
+        decode_entry(v, id, t_min, true, trip);
+        f(trip);
+      }
+      ++id;
+    });
+  }
+}
+
+// Every traversal of an analysed (staged) run, in id order.
+template <typename Want, typename F>
+void scan_analysed(const Run& run, Want&& want, F&& f) {
+  Trip trip;
+  for (std::size_t i = 0; i < run.traversals.size(); ++i) {
+    const Traversal& t = run.traversals[i];
+    if (!want(t)) continue;
+    trip.id = uint32_t(i);
+    trip.t = t;
+    trip.sightings.clear();
+    for (uint32_t k = t.first; k < t.first + t.count && k < run.sightings.size(); ++k) {
+      const Sighting& s = run.sightings[k];
+      PacketSighting ps;
+      ps.ord = s.point;
+      ps.ts_ns = s.ts_ns;
+      ps.wire_len = s.wire_len;
+      ps.stack_id = s.chain;
+      trip.sightings.push_back(std::move(ps));
+    }
+    f(trip);
+  }
+}
+
+// The trip's sightings as rows in time order, each with the delay since the previous point
+// on the same host that saw the packet.
+void trip_rows(const Report& r, Trip& trip, std::vector<TimelineRow>& out) {
+  std::stable_sort(trip.sightings.begin(), trip.sightings.end(),
+                   [](const PacketSighting& a, const PacketSighting& b) { return a.ts_ns < b.ts_ns; });
+  for (std::size_t i = 0; i < trip.sightings.size(); ++i) {
+    const PacketSighting& s = trip.sightings[i];
+    TimelineRow row;
+    row.ts_ns = s.ts_ns;
+    row.traversal = trip.id;
+    row.digest = trip.t.digest;
+    row.flow = trip.t.flow;
+    row.stack_id = s.stack_id;
+    row.wire_len = s.wire_len;
+    row.ord = s.ord;
+    const std::string* host = s.ord < r.points.size() ? &r.points[s.ord].host : nullptr;
+    for (std::size_t k = i; k-- > 0;) {
+      const PacketSighting& p = trip.sightings[k];
+      if (p.ord == s.ord || p.ord >= r.points.size() || !host) continue;
+      if (r.points[p.ord].host != *host) continue;
+      row.prev_ord = p.ord;
+      row.delay_ns = s.ts_ns - p.ts_ns;
+      break;
+    }
+    out.push_back(row);
+  }
+}
+
+bool row_before(const TimelineRow& a, const TimelineRow& b) {
+  if (a.ts_ns != b.ts_ns) return a.ts_ns < b.ts_ns;
+  if (a.traversal != b.traversal) return a.traversal < b.traversal;
+  return a.ord < b.ord;
+}
+
+// Keeps the `limit` earliest rows (limit 0: all) without holding millions of them.
+void keep_earliest(std::vector<TimelineRow>& rows, std::size_t limit, bool final) {
+  if (limit == 0 || (!final && rows.size() < 2 * limit + 4096)) return;
+  if (rows.size() > limit) {
+    std::nth_element(rows.begin(), rows.begin() + std::ptrdiff_t(limit), rows.end(), row_before);
+    rows.resize(limit);
+  }
+}
+
+// Display width of UTF-8 text: its code points ("→" is one column).
+std::size_t width(const std::string& s) {
+  std::size_t cps = 0;
+  for (unsigned char c : s) cps += (c & 0xC0) != 0x80;
+  return cps;
+}
+
+// `s` padded with spaces to `w` columns, on the left when `right`.
+std::string align(const std::string& s, std::size_t w, bool right) {
+  const std::size_t n = width(s);
+  if (n >= w) return s;
+  return right ? std::string(w - n, ' ') + s : s + std::string(w - n, ' ');
+}
+
+// Prints rows of cells as columns two spaces apart; `right[i]` aligns column i right. The
+// last column is not padded.
+void print_columns(std::ostream& out, const std::vector<std::vector<std::string>>& cells,
+                   const std::vector<bool>& right) {
+  if (cells.empty()) return;
+  std::vector<std::size_t> w(cells.front().size(), 0);
+  for (const auto& c : cells)
+    for (std::size_t i = 0; i < c.size() && i < w.size(); ++i) w[i] = std::max(w[i], width(c[i]));
+  for (const auto& c : cells) {
+    std::string line;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      const bool r = i < right.size() && right[i];
+      line += (i ? "  " : "") + (i + 1 == c.size() && !r ? c[i] : align(c[i], w[i], r));
+    }
+    out << line << "\n";
+  }
+}
+
+std::string micros(int64_t ns) {
+  if (ns % 1000 == 0) return std::to_string(ns / 1000);  // µs captures: no false precision
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", double(ns) / 1000.0);
+  return buf;
+}
+
+void print_rows(std::ostream& out, const RunView& v, const std::vector<TimelineRow>& rows,
+                bool show_flow) {
+  const Report& r = v.report;
+  std::vector<std::vector<std::string>> cells;
+  cells.push_back({"time (UTC)", "point", "role", "interface", "stack", "len",
+                   "since prev point (µs)", "packet"});
+  if (show_flow) cells.front().push_back("flow");
+  for (const auto& row : rows) {
+    const Point* p = row.ord < r.points.size() ? &r.points[row.ord] : nullptr;
+    std::string delay = "-";
+    if (row.prev_ord != kNoPoint && row.prev_ord < r.points.size())
+      delay = r.points[row.prev_ord].label + "→" + (p ? p->label : "?") + " " +
+              (row.delay_ns >= 0 ? "+" : "") + micros(row.delay_ns);
+    std::vector<std::string> c = {iso_time_ns(row.ts_ns), p ? p->label : "?", p ? p->role : "",
+                                  p ? where(*p) : "", stack_name(v, row.stack_id),
+                                  std::to_string(row.wire_len), delay, hex(row.digest)};
+    if (show_flow) c.push_back(std::to_string(row.flow));
+    cells.push_back(std::move(c));
+  }
+  print_columns(out, cells, {false, false, false, false, false, true, true, false, true});
+}
+
+const char* fate_name(Fate f) {
+  switch (f) {
+    case Fate::kDelivered: return "delivered";
+    case Fate::kLost: return "lost";
+    case Fate::kOutOfWindow: return "out of window";
+    case Fate::kNoEntry: return "no entry";
+  }
+  return "?";
+}
+
+// The point after `last` along `dir`, or kNoPoint.
+uint8_t next_point(const Report& r, uint8_t last, Dir dir) {
+  if (last == kNoPoint) return kNoPoint;
+  if (dir == Dir::kForward) return last + 1u < r.points.size() ? uint8_t(last + 1) : kNoPoint;
+  return last > 0 ? uint8_t(last - 1) : kNoPoint;
+}
+
+std::string point_name(const Report& r, uint8_t ord) {
+  if (ord == kNoPoint || ord >= r.points.size()) return "-";
+  const Point& p = r.points[ord];
+  return p.label + (p.role.empty() ? "" : " " + p.role) + " " + where(p);
+}
+
+}  // namespace
+
+std::optional<uint64_t> parse_digest(const std::string& text) {
+  std::string_view s = text;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2);
+  if (s.empty() || s.size() > 16) return std::nullopt;
+  uint64_t v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v, 16);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::string iso_time_ns(int64_t ts_ns) {
+  int64_t sec = ts_ns / 1'000'000'000, ns = ts_ns % 1'000'000'000;
+  if (ns < 0) {
+    ns += 1'000'000'000;
+    --sec;
+  }
+  const std::time_t t = static_cast<std::time_t>(sec);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(ns));
+  return buf;
+}
+
+int cmd_timeline(int argc, char** argv) {
+  cxxopts::Options opts(
+      "pathtrace timeline",
+      "The sightings of a stored run in time order: point, host, interface, layer stack, wire "
+      "length, and the delay since the previous point on the same host that saw the packet.\n"
+      "Pick one packet (--packet, the digest the output shows), one flow (--flow, a top-level "
+      "or inner flow id), or list the packets that vanished (--lost) with the last point that "
+      "saw them. Reads the database from a read-only connection.");
+  opts.add_options()
+      ("db", "SQLite database", cxxopts::value<std::string>()->default_value("pathtrace.db"))
+      ("run", "run id (default: the newest)", cxxopts::value<int64_t>()->default_value("0"))
+      ("flow", "only this flow (id from `pathtrace query 'SELECT id, label FROM flows'`)", cxxopts::value<uint32_t>())
+      ("packet", "only this packet: its 16-hex-digit digest", cxxopts::value<std::string>())
+      ("lost", "the packets that entered the path and vanished, with the last point that saw them")
+      ("point", "only sightings at this point label (with --lost: last seen there)", cxxopts::value<std::string>())
+      ("limit", "at most N rows, earliest first (0: all)", cxxopts::value<std::size_t>()->default_value("100"))
+      ("h,help", "show this help");
+  cxxopts::ParseResult res;
+  try {
+    res = opts.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see --help)");
+  }
+  if (res.count("help")) {
+    std::cout << opts.help()
+              << "\nexamples:\n"
+                 "  pathtrace timeline --run 1 --lost\n"
+                 "  pathtrace timeline --run 1 --lost --point C\n"
+                 "  pathtrace timeline --run 1 --flow 1 --limit 20\n"
+                 "  pathtrace timeline --run 1 --packet 8a3c0d9e1f2b4c5d\n"
+                 "  pathtrace timeline --db lab.db --flow 3 --point B --limit 0\n"
+                 "\nexit: 0 ok · 2 usage (unknown run, bad digest, unknown point or flow) · 4 database\n";
+    return 0;
+  }
+  if (!res.unmatched().empty())
+    throw Error(ExitCode::kUsage, "unexpected argument '" + res.unmatched().front() + "' (see --help)");
+  const int modes = int(res.count("flow")) + int(res.count("packet")) + int(res.count("lost"));
+  if (modes > 1) throw Error(ExitCode::kUsage, "--flow, --packet and --lost exclude each other");
+  std::optional<uint64_t> digest;
+  if (res.count("packet")) {
+    digest = parse_digest(res["packet"].as<std::string>());
+    if (!digest)
+      throw Error(ExitCode::kUsage, "--packet " + res["packet"].as<std::string>() +
+                                        ": not a digest (16 hex digits, as timeline prints it)");
+  }
+  const std::size_t limit = res["limit"].as<std::size_t>();
+  const std::string path = res["db"].as<std::string>();
+
+  Store store(path, Store::Mode::kReadOnly);
+  RunView view;
+  view.report = store.load(res["run"].as<int64_t>());
+  Report& r = view.report;
+  const int64_t run = r.run_id;
+  const RunStatus status = store.status(run);
+
+  uint8_t point = kNoPoint;
+  if (res.count("point")) {
+    const std::string label = res["point"].as<std::string>();
+    for (const auto& p : r.points)
+      if (p.label == label) point = p.ord;
+    if (point == kNoPoint) {
+      std::string known;
+      for (const auto& p : r.points) known += (known.empty() ? "" : ",") + p.label;
+      throw Error(ExitCode::kUsage, "run " + std::to_string(run) + " has no point " + label +
+                                        " (points: " + known + ")");
+    }
+  }
+
+  // A capturing or interrupted run has no traversals stored yet: analyse what it committed.
+  std::optional<Run> analysed;
+  std::optional<sql::Db> db;
+  if (status != RunStatus::kComplete) {
+    std::vector<Point> points;
+    std::vector<Chain> chains;
+    std::vector<Sighting> sightings;
+    store.load_staged(run, points, chains, sightings);
+    analysed = analyze(std::move(points), std::move(chains), std::move(sightings));
+    for (const auto& c : analysed->chains) view.stacks.push_back(c.stack);
+    const auto keep = r.run_id;
+    r = analysed->report;
+    r.run_id = keep;
+    std::cerr << "pathtrace timeline: run " << run
+              << (status == RunStatus::kCapturing ? " is still capturing" : " was interrupted")
+              << ": its timeline is analysed from the sightings committed so far\n";
+  } else {
+    db.emplace(path, true);
+    db->exec("PRAGMA busy_timeout = 5000; PRAGMA query_only = 1", "open read-only");
+    sql::Stmt q(*db, "SELECT id, stack FROM stacks WHERE run_id = ?1");
+    q.bind(1, run);
+    while (q.step()) {
+      const auto id = std::size_t(q.int_at(0));
+      if (id >= view.stacks.size()) view.stacks.resize(id + 1, "?");
+      view.stacks[id] = std::string(q.text_at(1));
+    }
+  }
+  if (res.count("flow")) {
+    const uint32_t f = res["flow"].as<uint32_t>();
+    if (f == 0 || f > r.flows.size())
+      throw Error(ExitCode::kUsage, "run " + std::to_string(run) + " has no flow " +
+                                        std::to_string(f) + " (flows 1.." +
+                                        std::to_string(r.flows.size()) + ")");
+  }
+
+  auto scan = [&](auto&& want, auto&& f) {
+    if (analysed) scan_analysed(*analysed, want, f);
+    else scan_stored(*db, run, want, f);
+  };
+  std::ostream& out = std::cout;
+  const std::string run_name = "run " + std::to_string(run);
+
+  if (res.count("lost")) {
+    std::vector<Trip> lost;
+    std::size_t total = 0;
+    std::map<uint8_t, std::size_t> by_last;
+    scan([&](const Traversal& t) { return t.fate == Fate::kLost && (point == kNoPoint || t.last_seen == point); },
+         [&](Trip& trip) {
+           ++total;
+           ++by_last[trip.t.last_seen];
+           lost.push_back(trip);
+           if (limit && lost.size() >= 2 * limit + 4096) {
+             std::nth_element(lost.begin(), lost.begin() + std::ptrdiff_t(limit), lost.end(),
+                              [](const Trip& a, const Trip& b) { return a.t.t0_ns < b.t.t0_ns; });
+             lost.resize(limit);
+           }
+         });
+    std::sort(lost.begin(), lost.end(),
+              [](const Trip& a, const Trip& b) { return a.t.t0_ns < b.t.t0_ns || (a.t.t0_ns == b.t.t0_ns && a.id < b.id); });
+    if (limit && lost.size() > limit) lost.resize(limit);
+    out << run_name << " · " << total << " lost packet" << (total == 1 ? "" : "s")
+        << (point != kNoPoint ? " last seen at " + r.points[point].label : "");
+    if (lost.size() < total) out << " · showing the first " << lost.size() << " (--limit 0 for all)";
+    out << "\n";
+    if (total == 0) return 0;
+    std::vector<std::vector<std::string>> cells = {
+        {"entered (UTC)", "packet", "flow", "dir", "entered at", "last seen at", "lost before", "len", "seen by"}};
+    for (const auto& t : lost) {
+      std::string seen;
+      for (std::size_t o = 0; o < r.points.size(); ++o)
+        if (t.t.seen >> o & 1) seen += r.points[o].label;
+      if (t.t.dir == Dir::kReverse) std::reverse(seen.begin(), seen.end());
+      cells.push_back({iso_time_ns(t.t.t0_ns), hex(t.t.digest),
+                       std::to_string(t.t.flow) + " " + flow_label(r, t.t.flow),
+                       t.t.dir == Dir::kForward ? "forward" : "reverse",
+                       t.t.entry < r.points.size() ? r.points[t.t.entry].label : "-",
+                       point_name(r, t.t.last_seen),
+                       point_name(r, next_point(r, t.t.last_seen, t.t.dir)),
+                       std::to_string(t.t.wire_len), seen});
+    }
+    print_columns(out, cells, {false, false, false, false, false, false, false, true, false});
+    for (const auto& [ord, n] : by_last)
+      out << "last seen at " << point_name(r, ord) << ": " << n << "\n";
+    return 0;
+  }
+
+  std::vector<TimelineRow> rows;
+  std::size_t total = 0, packets = 0;
+  const bool one_flow = res.count("flow") > 0;
+  const uint32_t flow = one_flow ? res["flow"].as<uint32_t>() : 0;
+  auto collect = [&](Trip& trip) {
+    ++packets;
+    const std::size_t before = rows.size();
+    trip_rows(r, trip, rows);
+    if (point != kNoPoint)
+      rows.erase(std::remove_if(rows.begin() + std::ptrdiff_t(before), rows.end(),
+                                [&](const TimelineRow& x) { return x.ord != point; }),
+                 rows.end());
+    total += rows.size() - before;
+    keep_earliest(rows, limit, false);
+  };
+
+  std::string title;
+  if (digest) {
+    title = "packet " + hex(*digest);
+    if (analysed) {
+      scan([&](const Traversal& t) { return t.digest == *digest; }, collect);
+    } else {
+      for (FoundTraversal& f : store.find_packet(run, *digest)) {
+        Trip trip{f.id, f.traversal, std::move(f.sightings)};
+        collect(trip);
+        out << run_name << " · packet " << hex(*digest) << " · traversal " << f.id << " · "
+            << flow_label(r, f.traversal.flow) << " · " << fate_name(f.traversal.fate);
+        if (f.traversal.fate == Fate::kLost)
+          out << ": last seen at " << point_name(r, f.traversal.last_seen) << ", never at "
+              << point_name(r, next_point(r, f.traversal.last_seen, f.traversal.dir));
+        out << "\n";
+      }
+    }
+    if (packets == 0)
+      throw Error(ExitCode::kUsage, run_name + " has no packet " + hex(*digest) +
+                                        " (digests: pathtrace timeline --run " +
+                                        std::to_string(run) + " or --lost)");
+  } else if (one_flow) {
+    title = "flow " + std::to_string(flow) + " " + flow_label(r, flow);
+    scan([&](const Traversal& t) { return t.flow == flow || t.inner_flow == flow; }, collect);
+  } else {
+    title = "all flows";
+    scan([](const Traversal&) { return true; }, collect);
+  }
+  keep_earliest(rows, limit, true);
+  std::sort(rows.begin(), rows.end(), row_before);
+  if (!digest || analysed) {
+    out << run_name << " · " << title << " · " << total << " sighting" << (total == 1 ? "" : "s")
+        << " of " << packets << " packet" << (packets == 1 ? "" : "s")
+        << (point != kNoPoint ? " at " + r.points[point].label : "");
+    if (rows.size() < total) out << " · showing the first " << rows.size() << " (--limit 0 for all)";
+    out << "\n";
+  }
+  if (!rows.empty()) print_rows(out, view, rows, !one_flow && !digest);
+  return 0;
+}
+
+}  // namespace pathtrace::cli

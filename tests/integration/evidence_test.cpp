@@ -1,0 +1,328 @@
+// The evidence commands end to end on the committed incident captures: `runs`, `timeline`,
+// `query` (read-only, the worked examples of docs/evidence.md), `report --json` (its pinned
+// structure, docs/report-json.md) and `report --html` (rendered in headless Chromium).
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string source(const std::string& rel) { return std::string(PATHTRACE_SOURCE_DIR) + "/" + rel; }
+
+// Runs a shell command line; stdout and stderr captured into files under `dir`.
+Result sh(const std::string& cmdline, const fs::path& dir) {
+  const fs::path out = dir / "stdout", err = dir / "stderr";
+  const std::string cmd = cmdline + " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
+  const int st = std::system(cmd.c_str());
+  Result r;
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+// The incident databases are built once for the whole suite: run 1 is the broken security
+// group (IPIP vanishes between C and B), run 2 the SSH flow of the same captures; fixed.db
+// holds the fixed state as run 1.
+class Evidence : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() / ("pathtrace-evidence-" + std::to_string(::getpid())));
+    fs::remove_all(*dir_);
+    fs::create_directories(*dir_);
+    const fs::path d = *dir_;
+    ingest(broken_db(), "pcaps/incident-broken/inventory.toml", "ipip");
+    ingest(broken_db(), "pcaps/incident-broken/inventory.toml", "tcp port 22");
+    ingest(fixed_db(), "pcaps/incident-fixed/inventory.toml", "ipip");
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static void ingest(const std::string& db, const std::string& inventory, const std::string& filter) {
+    const Result r = sh(quote(PATHTRACE_BIN) + " ingest --db " + quote(db) + " --inventory " +
+                            quote(source(inventory)) + " --filter " + quote(filter),
+                        *dir_);
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  static std::string broken_db() { return (*dir_ / "broken.db").string(); }
+  static std::string fixed_db() { return (*dir_ / "fixed.db").string(); }
+
+  Result run(const std::vector<std::string>& args) {
+    std::string cmd = quote(PATHTRACE_BIN);
+    for (const auto& a : args) cmd += " " + quote(a);
+    return sh(cmd, *dir_);
+  }
+
+  // Lines of `text` that contain `needle`.
+  static std::vector<std::string> lines_with(const std::string& text, const std::string& needle) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);)
+      if (l.find(needle) != std::string::npos) out.push_back(l);
+    return out;
+  }
+
+  static fs::path* dir_;
+};
+fs::path* Evidence::dir_ = nullptr;
+
+// --- runs ---------------------------------------------------------------------------------
+
+TEST_F(Evidence, RunsListsBothIncidentRunsNewestFirst) {
+  const Result r = run({"runs", "--db", broken_db()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::regex expected(
+      "run 2  \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ  complete  7 points  330 sightings  "
+      "filter tcp port 22\n"
+      "    delivered: 30 of 30 reached A \\(vm eth0\\)\n"
+      "run 1  \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ  complete  7 points  1000 sightings  "
+      "filter ipip\n"
+      "    disappears between C \\(qbr qbrbdd1f2c3-bd\\) and B \\(tap tapbdd1f2c3-bd\\): 200 of "
+      "200 lost \\(100%\\)\n");
+  EXPECT_TRUE(std::regex_match(r.out, expected)) << r.out;
+
+  const Result f = run({"runs", "--db", fixed_db()});
+  ASSERT_EQ(f.code, 0) << f.err;
+  EXPECT_NE(f.out.find("complete  7 points  1400 sightings  filter ipip\n"
+                       "    delivered: 200 of 200 reached A (vm eth0)\n"),
+            std::string::npos)
+      << f.out;
+}
+
+// --- timeline -----------------------------------------------------------------------------
+
+TEST_F(Evidence, TimelineLostListsEveryVanishedPacketWithItsLastPoint) {
+  const Result r = run({"timeline", "--db", broken_db(), "--run", "1", "--lost", "--limit", "0"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("run 1 · 200 lost packets\n", 0), 0u) << r.out;
+  // One row per lost packet: entered at G, last seen at C, never at B, seen by G F E D C.
+  const auto rows = lines_with(r.out, "  GFEDC");
+  ASSERT_EQ(rows.size(), 200u) << r.out;
+  for (const auto& l : rows) {
+    EXPECT_NE(l.find("IPIP 198.18.0.1 → 198.18.0.20  reverse  G  "), std::string::npos) << l;
+    EXPECT_NE(l.find("C qbr qbrbdd1f2c3-bd@hv1  B tap tapbdd1f2c3-bd@hv1"), std::string::npos) << l;
+  }
+  EXPECT_NE(r.out.find("\nlast seen at C qbr qbrbdd1f2c3-bd@hv1: 200\n"), std::string::npos) << r.out;
+
+  // --point filters on the last point; nothing was last seen at D.
+  const Result d = run({"timeline", "--db", broken_db(), "--run", "1", "--lost", "--point", "D"});
+  ASSERT_EQ(d.code, 0) << d.err;
+  EXPECT_EQ(d.out, "run 1 · 0 lost packets last seen at D\n");
+  // The fixed security group loses nothing.
+  const Result f = run({"timeline", "--db", fixed_db(), "--lost"});
+  ASSERT_EQ(f.code, 0) << f.err;
+  EXPECT_EQ(f.out, "run 1 · 0 lost packets\n");
+}
+
+TEST_F(Evidence, TimelinePacketFollowsOneDigestWithPerHopDelays) {
+  // Take the first lost packet's digest from --lost, as a user would.
+  const Result lost = run({"timeline", "--db", broken_db(), "--run", "1", "--lost", "--limit", "1"});
+  ASSERT_EQ(lost.code, 0) << lost.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(lost.out, m, std::regex("Z  ([0-9a-f]{16})  "))) << lost.out;
+  const std::string digest = m[1];
+
+  const Result r = run({"timeline", "--db", broken_db(), "--run", "1", "--packet", digest});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("run 1 · packet " + digest + " · traversal "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("IPIP 198.18.0.1 → 198.18.0.20 · lost: last seen at C qbr "
+                       "qbrbdd1f2c3-bd@hv1, never at B tap tapbdd1f2c3-bd@hv1\n"),
+            std::string::npos)
+      << r.out;
+  // Five sightings, G to C in time order, each after the first with the delay from the
+  // previous point on hv1; F carries the VLAN tag (4 bytes more).
+  const auto rows = lines_with(r.out, "  " + digest);
+  ASSERT_EQ(rows.size(), 5u) << r.out;
+  const char* order[] = {"  G  ", "  F  ", "  E  ", "  D  ", "  C  "};
+  const char* delay[] = {"  -  ", "  G→F +", "  F→E +", "  E→D +", "  D→C +"};
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_NE(rows[i].find(order[i]), std::string::npos) << rows[i];
+    EXPECT_NE(rows[i].find(delay[i]), std::string::npos) << rows[i];
+    EXPECT_NE(rows[i].find("@hv1"), std::string::npos) << rows[i];
+  }
+  EXPECT_NE(rows[1].find("eth/vlan/ipv4[ipip]/ipv4/tcp   82"), std::string::npos) << rows[1];
+  EXPECT_NE(rows[0].find("eth/ipv4[ipip]/ipv4/tcp        78"), std::string::npos) << rows[0];
+  // 0x prefix and upper case work too.
+  std::string upper = digest;
+  for (auto& c : upper) c = char(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(run({"timeline", "--db", broken_db(), "--run", "1", "--packet", "0x" + upper}).out, r.out);
+}
+
+TEST_F(Evidence, TimelineFlowAndPointOnTheFixedRun) {
+  // In the fixed state every IPIP packet reaches the VM: 200 sightings at A, on host vm1,
+  // where no earlier point on the same host saw them (no delay).
+  const Result r = run({"timeline", "--db", fixed_db(), "--flow", "1", "--point", "A", "--limit", "0"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("run 1 · flow 1 IPIP 198.18.0.1 → 198.18.0.20 · 200 sightings of 200 "
+                        "packets at A\n", 0),
+            0u)
+      << r.out;
+  const auto rows = lines_with(r.out, "  eth0@vm1  ");
+  ASSERT_EQ(rows.size(), 200u);
+  for (const auto& l : rows) EXPECT_NE(l.find("  vm  "), std::string::npos) << l;
+  // The whole flow, limited: the earliest 7 sightings, in time order.
+  const Result lim = run({"timeline", "--db", fixed_db(), "--flow", "1", "--limit", "7"});
+  ASSERT_EQ(lim.code, 0) << lim.err;
+  EXPECT_NE(lim.out.find("1400 sightings of 200 packets · showing the first 7 (--limit 0 for all)"),
+            std::string::npos)
+      << lim.out;
+  const auto seven = lines_with(lim.out, "Z  ");
+  ASSERT_EQ(seven.size(), 7u) << lim.out;
+  for (std::size_t i = 1; i < seven.size(); ++i) EXPECT_LE(seven[i - 1].substr(0, 30), seven[i].substr(0, 30));
+}
+
+TEST_F(Evidence, TimelineErrorsNameWhatIsWrong) {
+  Result r = run({"timeline", "--db", broken_db(), "--run", "9"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("has no run 9"), std::string::npos) << r.err;
+  r = run({"timeline", "--db", broken_db(), "--run", "1", "--packet", "0123456789abcdef"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("run 1 has no packet 0123456789abcdef"), std::string::npos) << r.err;
+  r = run({"timeline", "--db", broken_db(), "--packet", "xyz"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--packet xyz: not a digest"), std::string::npos) << r.err;
+  r = run({"timeline", "--db", broken_db(), "--run", "1", "--point", "Q"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("run 1 has no point Q (points: A,B,C,D,E,F,G)"), std::string::npos) << r.err;
+  r = run({"timeline", "--db", broken_db(), "--run", "1", "--flow", "999"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("run 1 has no flow 999"), std::string::npos) << r.err;
+  r = run({"timeline", "--db", broken_db(), "--lost", "--flow", "1"});
+  EXPECT_EQ(r.code, 2);
+  r = run({"timeline", "--db", (*dir_ / "missing.db").string()});
+  EXPECT_EQ(r.code, 4) << r.err;
+  r = run({"timeline", "--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("examples:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--lost"), std::string::npos) << r.out;
+}
+
+// --- query --------------------------------------------------------------------------------
+
+TEST_F(Evidence, QueryRefusesEveryKindOfWrite) {
+  const std::string before = slurp(broken_db());
+  const std::vector<std::pair<std::string, std::string>> writes = {
+      {"INSERT INTO runs (started, command, window_start_ns, window_end_ns, sightings) VALUES ('x', 'y', 0, 0, 0)",
+       "INSERT into runs"},
+      {"UPDATE points SET label = 'Z'", "UPDATE of points"},
+      {"DELETE FROM hops", "DELETE from hops"},
+      {"DROP TABLE points", "would write"},
+      {"DROP VIEW timeline", "would write"},
+      {"ATTACH DATABASE '" + (*dir_ / "other.db").string() + "' AS other", "ATTACH"},
+      {"PRAGMA user_version = 99", "PRAGMA user_version = 99"},
+      {"PRAGMA query_only = 0", "PRAGMA query_only = 0"},
+      {"PRAGMA journal_mode = DELETE", "PRAGMA journal_mode = DELETE"},
+      {"CREATE TEMP TABLE scratch (x)", "would write"},
+      {"CREATE TABLE t (x)", "would write"},
+      {"BEGIN", "BEGIN TRANSACTION"},
+      {"SELECT 1; DELETE FROM runs", "`DELETE FROM runs` would write"},
+  };
+  for (const auto& [sql, says] : writes) {
+    const Result r = run({"query", "--db", broken_db(), sql});
+    EXPECT_EQ(r.code, 2) << sql;
+    EXPECT_EQ(r.out, "") << sql << ": nothing runs when one statement would write";
+    EXPECT_NE(r.err.find("pathtrace query: refused: "), std::string::npos) << sql << ": " << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << sql << ": " << r.err;
+    EXPECT_NE(r.err.find("only reads"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(slurp(broken_db()), before) << "the database file did not change";
+  EXPECT_FALSE(fs::exists(*dir_ / "other.db"));
+  // Reading PRAGMAs are fine.
+  const Result v = run({"query", "--db", broken_db(), "PRAGMA user_version"});
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_EQ(v.out, "user_version\n────────────\n           1\n(1 row)\n");
+}
+
+TEST_F(Evidence, QueryBadSqlGivesSqlitesMessage) {
+  Result r = run({"query", "--db", broken_db(), "SELEC 1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "pathtrace query: SQL error: near \"SELEC\": syntax error\n");
+  r = run({"query", "--db", broken_db(), "SELECT nope FROM points"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "pathtrace query: SQL error: no such column: nope\n");
+  r = run({"query", "--db", broken_db()});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("no SQL given"), std::string::npos) << r.err;
+  r = run({"query", "--db", (*dir_ / "missing.db").string(), "SELECT 1"});
+  EXPECT_EQ(r.code, 4) << r.err;
+  r = run({"query", "--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("examples:"), std::string::npos);
+}
+
+TEST_F(Evidence, QueryPrintsTableCsvAndJson) {
+  const std::string q =
+      "SELECT label, role, packets, NULL AS note, 0.5 AS half FROM points WHERE run_id = 1 AND ord >= 5 ORDER BY ord";
+  Result r = run({"query", "--db", broken_db(), q});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "label  role     packets  note  half\n"
+            "─────  ───────  ───────  ────  ────\n"
+            "F      br-ethx      255  NULL   0.5\n"
+            "G      nic          255  NULL   0.5\n"
+            "(2 rows)\n");
+  r = run({"query", "--db", broken_db(), "--csv", q});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "label,role,packets,note,half\r\nF,br-ethx,255,,0.5\r\nG,nic,255,,0.5\r\n");
+  r = run({"query", "--db", broken_db(), "--json", q});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["label"], "F");
+  EXPECT_EQ(j[1]["packets"], 255);
+  EXPECT_TRUE(j[0]["note"].is_null());
+  EXPECT_DOUBLE_EQ(j[0]["half"].get<double>(), 0.5);
+  // Commas and quotes survive CSV.
+  r = run({"query", "--db", broken_db(), "--csv", "SELECT 'a,b' AS x, 'say \"hi\"' AS y"});
+  EXPECT_EQ(r.out, "x,y\r\n\"a,b\",\"say \"\"hi\"\"\"\r\n");
+}
+
+// Every ```sql block of docs/evidence.md followed by a ```text block is run through
+// `pathtrace query` on the incident database and must print exactly that text.
+TEST_F(Evidence, DocumentedExampleQueriesPrintTheDocumentedOutput) {
+  const std::string doc = slurp(source("docs/evidence.md"));
+  const std::regex pair("```sql\n([\\s\\S]*?)```\n```text\n([\\s\\S]*?)```");
+  int examples = 0;
+  for (auto it = std::sregex_iterator(doc.begin(), doc.end(), pair); it != std::sregex_iterator(); ++it) {
+    const std::string sql = (*it)[1], expected = (*it)[2];
+    const Result r = run({"query", "--db", broken_db(), sql});
+    EXPECT_EQ(r.code, 0) << sql << "\n" << r.err;
+    EXPECT_EQ(r.out, expected) << sql;
+    ++examples;
+  }
+  EXPECT_GE(examples, 5) << "docs/evidence.md has five worked example queries";
+}
+
+}  // namespace

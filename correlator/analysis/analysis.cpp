@@ -1,10 +1,11 @@
 // Analysis: sightings → traversals → per flow, per hop counts → verdicts and findings.
 // The rules are written for people in docs/verdicts.md; this file implements exactly those.
 //
-//   1. radix sort of sightings by digest (top 33 bits, stable), then by time within a digest
+//   1. radix sort of sightings by digest (top 27 bits, stable), then by time within a digest
 //   2. one pass over digest groups: traversals (duplicates, repeats), their flow, fate and
 //      direction; counts accumulated straight into the flow's result (no per-sighting allocation)
-//   3. traversals sorted by t0 (radix), sightings gathered in that order
+//      (1 and 2 on two threads: the sort's upper half is sorted while the lower is grouped)
+//   3. traversals stay in digest order; grouping left the sightings grouped in that order
 //   4. hops, verdicts, summaries, and findings for the flows that need them
 
 #include "correlator/analysis/analysis.hpp"
@@ -21,6 +22,7 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 #include <sys/mman.h>
@@ -167,37 +169,89 @@ void radix_pass(const Sighting* src, Sighting* dst, std::size_t m, int shift) {
   for (std::size_t i = 0; i < m; ++i) dst[h[(src[i].digest >> shift) & 0xff]++] = src[i];
 }
 
-// Sorts a[0, n) by (digest, time) into b: one stable MSD pass on digest bits 53..63 (2048
-// buckets, the only pass over memory), then inside each bucket (a few thousand sightings, in
-// cache) two stable LSD passes on bits 45..52 and 37..44, then an exact sort of each run of
-// equal top 27 bits (almost always one digest: a handful of sightings). Uses a as scratch.
-Sighting* sort_sightings(Sighting* a, Sighting* b, std::size_t n) {
+// Sorts a[0, n) by (digest, time, point), stably, leaving the result in a; b[0, n) is scratch.
+// One stable MSD pass a → b on digest bits 53..63 (2048 buckets, the only pass over memory),
+// then inside each bucket (a few thousand sightings, in cache) two stable LSD passes on bits
+// 45..52 (b → a small buffer) and 37..44 (buffer → back into a), then an exact sort of each
+// run of equal top 27 bits (almost always one digest: a handful of sightings).
+//
+// With two threads (`parallel`), each pass is split: the MSD pass by halves of the input
+// (each half histogrammed, then scattered at its own offsets: the first half's sightings
+// before the second's in every bucket, so still stable), the buckets by halves of the
+// sightings. `on_lower_half(end)` is called by the calling thread once buckets [0, split)
+// are final, i.e. a[0, end) is sorted, while the other thread still sorts the rest: the
+// caller starts grouping that part meanwhile.
+template <class OnLowerHalf>
+void sort_sightings(Sighting* a, Sighting* b, std::size_t n, bool parallel, OnLowerHalf&& on_lower_half) {
   constexpr int kTopShift = 53;
   constexpr std::size_t kTop = std::size_t{1} << (64 - kTopShift);
+  // MSD pass: per half a histogram, then offsets (bucket start, + the first half's count
+  // for the second half), then the scatter.
+  const std::size_t half = parallel ? n / 2 : n;
+  std::vector<std::size_t> count0(kTop, 0), count1(kTop, 0);
+  auto histogram = [&](std::size_t lo, std::size_t hi, std::vector<std::size_t>& h) {
+    for (std::size_t i = lo; i < hi; ++i) ++h[a[i].digest >> kTopShift];
+  };
+  auto scatter = [&](std::size_t lo, std::size_t hi, std::vector<std::size_t>& next) {
+    for (std::size_t i = lo; i < hi; ++i) b[next[a[i].digest >> kTopShift]++] = a[i];
+  };
   std::vector<std::size_t> start(kTop + 1, 0);
-  for (std::size_t i = 0; i < n; ++i) ++start[(a[i].digest >> kTopShift) + 1];
-  for (std::size_t k = 0; k < kTop; ++k) start[k + 1] += start[k];
-  {
-    std::vector<std::size_t> next(start.begin(), start.end() - 1);
-    for (std::size_t i = 0; i < n; ++i) b[next[a[i].digest >> kTopShift]++] = a[i];
+  if (parallel) {
+    std::thread t([&] { histogram(half, n, count1); });
+    histogram(0, half, count0);
+    t.join();
+  } else {
+    histogram(0, n, count0);
   }
+  std::vector<std::size_t> next0(kTop), next1(kTop);
   for (std::size_t k = 0; k < kTop; ++k) {
-    const std::size_t lo = start[k], hi = start[k + 1];
-    if (hi - lo <= 32) {
-      if (hi - lo > 1) sort_run(b + lo, b + hi);
-      continue;
-    }
-    radix_pass(b + lo, a + lo, hi - lo, 45);
-    radix_pass(a + lo, b + lo, hi - lo, 37);
-    for (std::size_t i = lo; i < hi;) {
-      const uint64_t top = b[i].digest >> 37;
-      std::size_t j = i + 1;
-      while (j < hi && (b[j].digest >> 37) == top) ++j;
-      if (j - i > 1) sort_run(b + i, b + j);
-      i = j;
-    }
+    next0[k] = start[k];
+    next1[k] = start[k] + count0[k];
+    start[k + 1] = start[k] + count0[k] + count1[k];
   }
-  return b;
+  if (parallel) {
+    std::thread t([&] { scatter(half, n, next1); });
+    scatter(0, half, next0);
+    t.join();
+  } else {
+    scatter(0, n, next0);
+  }
+
+  // Buckets [k_lo, k_hi): b → buffer → a, then the exact sort of equal-prefix runs in a.
+  auto sort_buckets = [&](std::size_t k_lo, std::size_t k_hi) {
+    std::size_t biggest = 0;
+    for (std::size_t k = k_lo; k < k_hi; ++k) biggest = std::max(biggest, start[k + 1] - start[k]);
+    std::vector<Sighting> buffer(biggest);
+    for (std::size_t k = k_lo; k < k_hi; ++k) {
+      const std::size_t lo = start[k], hi = start[k + 1];
+      if (hi - lo <= 32) {
+        std::copy(b + lo, b + hi, a + lo);
+        if (hi - lo > 1) sort_run(a + lo, a + hi);
+        continue;
+      }
+      radix_pass(b + lo, buffer.data(), hi - lo, 45);
+      radix_pass(buffer.data(), a + lo, hi - lo, 37);
+      for (std::size_t i = lo; i < hi;) {
+        const uint64_t top = a[i].digest >> 37;
+        std::size_t j = i + 1;
+        while (j < hi && (a[j].digest >> 37) == top) ++j;
+        if (j - i > 1) sort_run(a + i, a + j);
+        i = j;
+      }
+    }
+  };
+  if (!parallel) {
+    sort_buckets(0, kTop);
+    on_lower_half(n);
+    return;
+  }
+  // The split bucket: the first whose start reaches half the sightings.
+  std::size_t split = 0;
+  while (split < kTop && start[split] < n / 2) ++split;
+  std::thread t([&] { sort_buckets(split, kTop); });
+  sort_buckets(0, split);
+  on_lower_half(start[split]);
+  t.join();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -214,7 +268,8 @@ class Analyzer {
   Analyzer(std::vector<Point>& points, std::vector<Chain>& chains, const AnalysisOptions& opt)
       : points_(points), chains_(chains), opt_(opt), n_(unsigned(points.size())) {}
 
-  Run run(std::vector<Sighting> sightings);
+  // `scratch`: memory to sort with (resized to the sightings' size), or null for a fresh buffer.
+  Run run(std::vector<Sighting> sightings, std::vector<Sighting>* scratch);
 
  private:
   void setup_points(Report& rep);
@@ -222,7 +277,7 @@ class Analyzer {
   uint32_t common_depth(uint32_t ka, uint32_t kb);
   std::pair<uint32_t, uint32_t> flows_for(uint32_t keys_id, uint32_t depth);
   uint32_t intern_flow(uint32_t parent, const packet::FlowKey& key);
-  void group(Sighting* s, std::size_t n);
+  void group(Sighting* s, std::size_t from, std::size_t to);
   void finish_traversal(Sighting* s, uint32_t first, uint32_t count);
   uint32_t result_for(uint32_t flow, Dir dir);
   void judge(Report& rep);
@@ -556,9 +611,11 @@ void Analyzer::finish_traversal(Sighting* s, uint32_t first, uint32_t count) {
 }
 
 // Splits every digest group of the sorted sightings into traversals (rule 1 of verdicts.md).
-void Analyzer::group(Sighting* s, std::size_t n) {
+// Groups s[from, to); digest groups never straddle `from` or `to` (callers split at bucket
+// boundaries of the sort, which are digest boundaries).
+void Analyzer::group(Sighting* s, std::size_t from, std::size_t n) {
   const int64_t max_transit = opt_.max_transit_ns;
-  for (std::size_t b = 0; b < n;) {
+  for (std::size_t b = from; b < n;) {
     const uint64_t digest = s[b].digest;
     std::size_t e = b + 1;
     uint64_t mask = bit(s[b].point);
@@ -934,7 +991,7 @@ int verdict_rank(VerdictKind k) {
   return 5;
 }
 
-Run Analyzer::run(std::vector<Sighting> sightings) {
+Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratch) {
 
   Run out;
   Report& rep = out.report;
@@ -948,53 +1005,50 @@ Run Analyzer::run(std::vector<Sighting> sightings) {
   }
   rep.sightings = n;
 
-  // 1. Sort by (digest, time) into one of two buffers.
-  constexpr std::size_t kHuge = std::size_t{2} << 20;
-  const std::size_t other_bytes = (n * sizeof(Sighting) + kHuge - 1) / kHuge * kHuge;
-  Sighting* other = n ? static_cast<Sighting*>(std::aligned_alloc(kHuge, other_bytes)) : nullptr;
-  if (n && !other) throw std::bad_alloc();
-  advise_huge(other, other_bytes);
+  // 1. Sort by (digest, time), in place, with a second buffer of n sightings as scratch:
+  // the caller's (memory already touched: on this kind of machine zeroing fresh pages is a
+  // good part of the cost) or a fresh one.
+  // 2. Traversals, fates, counters, while the sort's second thread finishes the upper half.
+  Sighting* other = nullptr;
   struct Free {
     void operator()(Sighting* p) const noexcept { std::free(p); }
   };
-  std::unique_ptr<Sighting, Free> other_owner(other);
-  Sighting* sorted = sort_sightings(sightings.data(), other, n);
-
-  // 2. Traversals, fates, counters.
+  std::unique_ptr<Sighting, Free> other_owner;
+  if (scratch) {
+    if (scratch->size() < n) scratch->resize(n);
+    other = scratch->data();
+  } else if (n) {
+    constexpr std::size_t kHuge = std::size_t{2} << 20;
+    const std::size_t other_bytes = (n * sizeof(Sighting) + kHuge - 1) / kHuge * kHuge;
+    other = static_cast<Sighting*>(std::aligned_alloc(kHuge, other_bytes));
+    if (!other) throw std::bad_alloc();
+    advise_huge(other, other_bytes);
+    other_owner.reset(other);
+  }
   travs_.reserve(n / std::max(1u, n_) + 16);
   advise_huge(travs_.data(), travs_.capacity() * sizeof(Traversal));
-  group(sorted, n);
+  // Two threads pay from a few hundred thousand sightings on (a thread start is ~50 µs).
+  const bool parallel = n >= (std::size_t{1} << 18) && std::thread::hardware_concurrency() >= 2;
+  std::size_t grouped = 0;
+  sort_sightings(sightings.data(), other, n, parallel, [&](std::size_t end) {
+    group(sightings.data(), 0, end);
+    grouped = end;
+  });
+  group(sightings.data(), grouped, n);
+  other_owner.reset();
+  if (scratch) std::vector<Sighting>().swap(*scratch);
 
-  // 3. Traversals by t0 (stable: ties stay in digest order), sightings gathered in that order.
-  const std::size_t nt = travs_.size();
-  // Traversals stay in digest order (then time): the store keeps them in blocks by digest
-  // range, so one packet is found without an index (docs/schema.md). Only the sightings
-  // need regrouping, so that each traversal's sightings are contiguous.
-  std::vector<uint32_t> order(nt);
-  for (std::size_t i = 0; i < nt; ++i) order[i] = uint32_t(i);
-  Sighting* dest = sorted == sightings.data() ? other : sightings.data();
-  out.traversals.reserve(nt);
-  advise_huge(out.traversals.data(), nt * sizeof(Traversal));
+  // 3. Traversals stay in digest order (then time): the store keeps them in blocks by digest
+  // range, so one packet is found without an index (docs/schema.md). Grouping made each
+  // traversal's sightings contiguous, in traversal order, so both vectors are final as they are.
   uint32_t at = 0;
-  constexpr std::size_t kAhead = 8;
-  for (std::size_t k = 0; k < nt; ++k) {
-    if (k + 2 * kAhead < nt) __builtin_prefetch(&travs_[order[k + 2 * kAhead]]);
-    if (k + kAhead < nt) {
-      const Traversal& ahead = travs_[order[k + kAhead]];
-      __builtin_prefetch(sorted + ahead.first);
-      __builtin_prefetch(sorted + ahead.first + ahead.count - 1);
-    }
-    Traversal t = travs_[order[k]];
-    std::copy(sorted + t.first, sorted + t.first + t.count, dest + at);
-    t.first = at;
+  for (const Traversal& t : travs_) {
+    PT_INVARIANT(t.first == at);
     at += t.count;
-    out.traversals.push_back(t);
   }
   PT_INVARIANT(at == n);
-  if (dest != sightings.data() && n) std::memcpy(sightings.data(), dest, n * sizeof(Sighting));
+  out.traversals = std::move(travs_);
   out.sightings = std::move(sightings);
-  std::vector<Traversal>().swap(travs_);
-  other_owner.reset();
 
   // 4. Verdicts and findings.
   for (const std::string& w : late_starts_)
@@ -1091,7 +1145,13 @@ void Analyzer::renumber_flows(Run& out) {
 Run analyze(std::vector<Point> points, std::vector<Chain> chains, std::vector<Sighting> sightings,
             const AnalysisOptions& opt) {
   Analyzer a(points, chains, opt);
-  return a.run(std::move(sightings));
+  return a.run(std::move(sightings), nullptr);
+}
+
+Run analyze(std::vector<Point> points, std::vector<Chain> chains, std::vector<Sighting> sightings,
+            std::vector<Sighting> scratch, const AnalysisOptions& opt) {
+  Analyzer a(points, chains, opt);
+  return a.run(std::move(sightings), &scratch);
 }
 
 }  // namespace pathtrace

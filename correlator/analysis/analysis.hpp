@@ -32,4 +32,11 @@ struct AnalysisOptions {
 Run analyze(std::vector<Point> points, std::vector<Chain> chains,
             std::vector<Sighting> sightings, const AnalysisOptions& opt = {});
 
+// The same, sorting with `scratch` as its second buffer (resized to the sightings' count;
+// contents ignored) instead of allocating one: a buffer whose pages are already touched
+// saves zeroing fresh memory. Same result as the overload above.
+Run analyze(std::vector<Point> points, std::vector<Chain> chains,
+            std::vector<Sighting> sightings, std::vector<Sighting> scratch,
+            const AnalysisOptions& opt = {});
+
 }  // namespace pathtrace

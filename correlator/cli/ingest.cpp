@@ -198,10 +198,15 @@ Run ingest_files(std::vector<Point> points, const IngestOptions& opt, IngestTimi
       x.chain = remap[x.chain];
       sightings.push_back(x);
     }
-    shard.sightings = {};
+    if (s > 1) shard.sightings = {};
   }
   const auto t2 = Clock::now();
-  Run run = analyze(std::move(points), std::move(chains), std::move(sightings), opt.analysis);
+  // Shard 1's buffer (its pages already touched) is the analysis's sort buffer: zeroing fresh
+  // pages on first touch costs more than the sort's own pass over them on this kind of machine.
+  std::vector<Sighting> scratch;
+  if (shards.size() > 1) scratch = std::move(shards[1].sightings);
+  Run run = analyze(std::move(points), std::move(chains), std::move(sightings), std::move(scratch),
+                    opt.analysis);
   if (timings) {
     timings->read_s = secs(t0, t1);
     timings->merge_s = secs(t1, t2);

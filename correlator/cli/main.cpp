@@ -16,6 +16,7 @@
 #include "correlator/analysis/analysis.hpp"
 #include "correlator/cli/ingest.hpp"
 #include "correlator/cli/live.hpp"
+#include "correlator/cli/html.hpp"
 #include "correlator/cli/points.hpp"
 #include "correlator/cli/query.hpp"
 #include "correlator/cli/render.hpp"
@@ -181,11 +182,13 @@ int cmd_report(int argc, char** argv) {
       ("run", "run id (default: the newest)", cxxopts::value<int64_t>()->default_value("0"))
       ("all", "print a table for every flow")
       ("json", "print the report as JSON (docs/report-json.md)")
+      ("html", "write the report as one self-contained HTML file (docs/evidence.md)", cxxopts::value<std::string>())
       ("fail-on-loss", "exit 1 when a flow lost packets");
   bool help = false;
   auto res = parse_or_help(opts, argc, argv, &help);
   if (help) {
-    std::cout << "\nexamples:\n  pathtrace report\n  pathtrace report --db lab.db --run 2 --json\n";
+    std::cout << "\nexamples:\n  pathtrace report\n  pathtrace report --db lab.db --run 2 --json\n"
+                 "  pathtrace report --run 2 --html incident.html\n";
     return 0;
   }
   const std::string db_path = res["db"].as<std::string>();
@@ -211,7 +214,10 @@ int cmd_report(int argc, char** argv) {
             " sightings committed before it stopped (nothing is written back)");
     rep = std::move(run.report);
   }
-  if (res.count("json")) {
+  if (res.count("html")) {
+    write_html_file(res["html"].as<std::string>(), rep);
+    std::cout << "wrote " << res["html"].as<std::string>() << " (run " << rep.run_id << ")\n";
+  } else if (res.count("json")) {
     std::cout << to_json(rep).dump(2) << "\n";
   } else {
     RenderOptions ro;

@@ -326,3 +326,149 @@ TEST_F(Evidence, DocumentedExampleQueriesPrintTheDocumentedOutput) {
 }
 
 }  // namespace
+
+namespace {
+
+// --- report --json ------------------------------------------------------------------------
+
+// The JSON type name nlohmann gives a value, folding the integer kinds together.
+std::string kind(const nlohmann::ordered_json& v) {
+  if (v.is_number_integer()) return "integer";
+  if (v.is_number_float()) return "number";
+  return v.type_name();
+}
+
+// "key:type" for every key of an object, in order.
+std::vector<std::string> shape(const nlohmann::ordered_json& o) {
+  std::vector<std::string> out;
+  for (auto it = o.begin(); it != o.end(); ++it) out.push_back(it.key() + ":" + kind(it.value()));
+  return out;
+}
+
+TEST_F(Evidence, ReportJsonStructureIsPinned) {
+  const Result r = run({"report", "--db", broken_db(), "--run", "1", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::ordered_json::parse(r.out);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(shape(j), (V{"format:string", "version:integer", "run:integer", "started:string",
+                         "command:string", "filter:string", "window:object", "sightings:integer",
+                         "points:array", "flows:array", "results:array", "warnings:array",
+                         "verdict:object"}));
+  EXPECT_EQ(j["format"], "pathtrace-report");
+  EXPECT_EQ(j["version"], 1);
+  EXPECT_EQ(shape(j["window"]), (V{"start_ns:integer", "end_ns:integer"}));
+  ASSERT_EQ(j["points"].size(), 7u);
+  EXPECT_EQ(shape(j["points"][0]),
+            (V{"label:string", "ord:integer", "role:string", "host:string", "netns:string",
+               "iface:string", "source:string", "packets:integer", "bytes:integer",
+               "digested:integer", "filtered:integer", "discarded:object", "pcap_drop:integer",
+               "if_drop:integer", "records_lost:integer", "over_mtu:integer",
+               "capture_loss:integer", "start_ns:integer", "end_ns:integer", "window_known:boolean"}));
+  for (const auto& [k, v] : j["points"][0]["discarded"].items()) EXPECT_TRUE(v.is_number_integer()) << k;
+  EXPECT_TRUE(j["points"][0]["discarded"].contains("truncated"));
+  ASSERT_GE(j["flows"].size(), 21u) << "the tunnel and its 20 inner TCP flows";
+  EXPECT_EQ(shape(j["flows"][0]), (V{"id:integer", "parent:integer", "label:string", "ip_version:integer",
+                                     "proto:integer", "src:string", "dst:string", "sport:integer",
+                                     "dport:integer"}));
+  ASSERT_EQ(j["results"].size(), 1u);
+  const auto& res = j["results"][0];
+  EXPECT_EQ(shape(res), (V{"flow:integer", "flow_label:string", "direction:string", "path:array",
+                           "traversals:integer", "judged:integer", "delivered:integer", "lost:integer",
+                           "out_of_window:integer", "no_entry:integer", "duplicates:integer",
+                           "seen_at:object", "holes_at:object", "hops:array", "verdict:string",
+                           "headline_hop:object", "summary:string", "findings:array",
+                           "inner_flows:array"}));
+  EXPECT_EQ(res["path"], nlohmann::ordered_json::parse(R"(["G","F","E","D","C","B","A"])"));
+  EXPECT_EQ(res["verdict"], "disappears");
+  EXPECT_EQ(res["headline_hop"], nlohmann::ordered_json::parse(R"({"from":"C","to":"B"})"));
+  EXPECT_EQ(res["seen_at"]["C"], 200);
+  EXPECT_EQ(res["seen_at"]["B"], 0);
+  ASSERT_EQ(res["hops"].size(), 6u);
+  EXPECT_EQ(shape(res["hops"][4]), (V{"from:string", "to:string", "in:integer", "out:integer",
+                                      "lost:integer", "loss_pct:number", "inconclusive:boolean",
+                                      "why:string"}));
+  EXPECT_EQ(res["hops"][4]["lost"], 200);
+  EXPECT_EQ(res["inner_flows"].size(), 20u);
+  EXPECT_EQ(shape(j["verdict"]), (V{"loss:boolean", "headline:string"}));
+  EXPECT_EQ(j["verdict"]["loss"], true);
+  // A delivered flow has no headline hop: null.
+  const Result f = run({"report", "--db", fixed_db(), "--json"});
+  ASSERT_EQ(f.code, 0) << f.err;
+  const auto fj = nlohmann::ordered_json::parse(f.out);
+  EXPECT_TRUE(fj["results"][0]["headline_hop"].is_null());
+  EXPECT_EQ(fj["verdict"]["loss"], false);
+}
+
+// --- report --html ------------------------------------------------------------------------
+
+bool have_chromium() { return std::system("command -v chromium >/dev/null 2>&1") == 0; }
+
+TEST_F(Evidence, ReportHtmlRendersThePathWithTheLossyHopInRed) {
+  const std::string html = (*dir_ / "incident.html").string();
+  const Result r = run({"report", "--db", broken_db(), "--run", "1", "--html", html});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "wrote " + html + " (run 1)\n");
+  const std::string page = slurp(html);
+  // Self-contained: nothing to fetch.
+  for (const char* ext : {"src=", "href=", "@import", "url(http", "<script", "<link"})
+    EXPECT_EQ(page.find(ext), std::string::npos) << ext;
+
+  if (!have_chromium()) GTEST_SKIP() << "chromium is not installed (apt-get install chromium): the HTML was written but not rendered";
+  const fs::path art = PATHTRACE_ARTEFACTS;
+  fs::create_directories(art);
+  const fs::path png = art / "incident.png";
+  fs::remove(png);
+  const std::string profile = (*dir_ / "chromium-profile").string();
+  const std::string chromium =
+      "chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking "
+      "--disable-component-update --disable-sync --user-data-dir=" + quote(profile) + " ";
+  const Result shot = sh(chromium + "--screenshot=" + quote(png.string()) + " --window-size=1400,900 " +
+                             quote("file://" + html), *dir_);
+  ASSERT_EQ(shot.code, 0) << shot.err;
+  ASSERT_TRUE(fs::exists(png)) << shot.err;
+  EXPECT_GT(fs::file_size(png), 20000u) << "a blank page is a few kB";
+  const Result dom = sh(chromium + "--dump-dom " + quote("file://" + html), *dir_);
+  ASSERT_EQ(dom.code, 0) << dom.err;
+  const std::string& d = dom.out;
+  ASSERT_NE(d.find("<svg class=\"path\" id=\"path-0\""), std::string::npos) << "the drawing is there";
+  // The points as boxes, in travel order, with their counts.
+  std::size_t at = 0;
+  for (const char* p : {"G", "F", "E", "D", "C", "B", "A"}) {
+    const std::string count = std::string(p) == "B" || std::string(p) == "A" ? "0" : "200";
+    const std::string box = "data-label=\"" + std::string(p) + "\" data-count=\"" + count + "\"";
+    const std::size_t pos = d.find(box, at);
+    ASSERT_NE(pos, std::string::npos) << box;
+    at = pos;
+  }
+  // C → B in red with its loss; no other hop lost anything.
+  const std::regex red("<g class=\"hop lost\" data-from=\"C\" data-to=\"B\" data-lost=\"200\">"
+                       "<line [^>]*stroke=\"#c62828\"[^>]*>[\\s\\S]*?>200 lost</text>[\\s\\S]*?>100%</text></g>");
+  EXPECT_TRUE(std::regex_search(d, red)) << d.substr(0, 4000);
+  EXPECT_EQ(lines_with(d, "class=\"hop lost\"").size(), 1u);
+  // The bars, the per-point statistics, the flows table and the verdict.
+  EXPECT_NE(d.find("<tr class=\"hoprow bad\" data-from=\"C\" data-to=\"B\">"), std::string::npos);
+  EXPECT_NE(d.find("<table class=\"grid\" id=\"points\">"), std::string::npos);
+  EXPECT_NE(d.find("qbrbdd1f2c3-bd@hv1"), std::string::npos);
+  EXPECT_NE(d.find("<table class=\"grid\" id=\"flows\">"), std::string::npos);
+  EXPECT_NE(d.find("IPIP 198.18.0.1 → 198.18.0.20: disappears between C (qbr qbrbdd1f2c3-bd) and "
+                   "B (tap tapbdd1f2c3-bd): 200 of 200 lost (100%)"),
+            std::string::npos);
+  std::cout << "screenshot: " << png.string() << "\n";
+
+  // The fixed state: everything delivered, nothing red.
+  const std::string fixed = (*dir_ / "fixed.html").string();
+  ASSERT_EQ(run({"report", "--db", fixed_db(), "--html", fixed}).code, 0);
+  const Result fd = sh(chromium + "--dump-dom " + quote("file://" + fixed), *dir_);
+  EXPECT_EQ(fd.out.find("class=\"hop lost\""), std::string::npos);
+  EXPECT_NE(fd.out.find("data-label=\"A\" data-count=\"200\""), std::string::npos);
+  sh(chromium + "--screenshot=" + quote((art / "fixed.png").string()) + " --window-size=1400,900 " +
+         quote("file://" + fixed), *dir_);
+}
+
+TEST_F(Evidence, ReportHtmlUnwritableFileIsAUsageError) {
+  const Result r = run({"report", "--db", broken_db(), "--html", "/nonexistent/dir/x.html"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("cannot write /nonexistent/dir/x.html"), std::string::npos) << r.err;
+}
+
+}  // namespace

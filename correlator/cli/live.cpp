@@ -1,7 +1,10 @@
 // pathtrace run / correlate.
 //
-//   run:  inventory ─▶ points ─▶ Server (Asio, 127.0.0.1:0) ◀─TCP── pathtrace collect × N
-//                                   │ Collection (in memory)          (child processes)
+//   run:  inventory ─▶ points ─▶ pre-flight (remote hosts, in parallel; remote.hpp)
+//                                ─▶ Server (Asio, 127.0.0.1:0) ◀─TCP── pathtrace collect × N
+//                                   │ Collection (in memory)          (local child processes)
+//                                   │           ◀─pipe── ssh HOST pathtrace collect --stdout
+//                                   │           ◀─pipe── PcapPump ◀── ssh HOST tcpdump -w -
 //              --traffic CMD ──▶ child                                 stdin closed = stop
 //              stop: duration │ count │ idle │ traffic done │ Ctrl-C
 //                                   ▼
@@ -15,7 +18,10 @@
 #include <cxxopts.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
+#include <memory>
 #include <condition_variable>
 #include <mutex>
 #include <chrono>
@@ -33,6 +39,7 @@
 #include "correlator/analysis/analysis.hpp"
 #include "correlator/cli/points.hpp"
 #include "correlator/cli/process.hpp"
+#include "correlator/cli/remote.hpp"
 #include "correlator/cli/render.hpp"
 #include "correlator/server/collection.hpp"
 #include "correlator/server/server.hpp"
@@ -125,7 +132,11 @@ struct LiveOptions {
   uint64_t count = 0;
   std::string traffic;
   bool quiet = false;
+  std::map<std::string, Host> hosts;  // [hosts.NAME] of the inventory
+  bool keep_going = false;            // run without the points whose host failed pre-flight
 };
+
+bool is_local(const Point& p) { return p.host.empty() || p.host == "local"; }
 
 // Stages a live run in the database as it arrives (every 250 ms: new chains and sightings,
 // the points' latest statistics), so that a correlator killed mid-run leaves what it had
@@ -251,12 +262,38 @@ std::string wait_for_stop(server::Collection& col, std::vector<Child>& collector
 // capturing (run id in *run_id), and returns the analysed run (not yet finished in the store).
 Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string& run_name,
              Store& store, Report meta, int64_t* run_id) {
-  for (const auto& p : points) {
-    if (p.host != "local" && !p.host.empty())
-      throw Error(ExitCode::kRemote, "point " + p.label + ": host " + p.host +
-                                         ": remote hosts are not supported yet (only 'local')");
+  for (const auto& p : points)
     if (p.iface.empty())
       throw Error(ExitCode::kUsage, "point " + p.label + ": no interface (inventory `iface`)");
+  std::vector<std::string> missing_warnings;
+  std::map<std::string, HostCheck> host_checks;
+  const bool any_remote = std::any_of(points.begin(), points.end(), [](const Point& p) { return !is_local(p); });
+  if (any_remote) {
+    ::signal(SIGPIPE, SIG_IGN);  // a stream's reader may go away: write() returns EPIPE instead
+    const auto checks = preflight(points, lo.hosts, host_checks);
+    std::vector<Point> kept;
+    std::string first_error;
+    std::size_t failed = 0;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      if (!lo.quiet || !checks[i].ok)
+        std::fprintf(stderr, "pre-flight: %s\n", checks[i].detail.c_str());
+      if (checks[i].ok) {
+        kept.push_back(points[i]);
+      } else {
+        ++failed;
+        if (first_error.empty()) first_error = checks[i].detail;
+        missing_warnings.push_back("point " + points[i].label + " (" + points[i].host +
+                                   ") was not captured: pre-flight failed (" + checks[i].detail +
+                                   "); the path is judged without it, no hop is blamed on it");
+      }
+    }
+    if (failed && !lo.keep_going)
+      throw Error(ExitCode::kRemote, first_error +
+                                         (failed > 1 ? " (and " + std::to_string(failed - 1) + " more point(s) failed)" : "") +
+                                         "; --keep-going runs the other points");
+    if (kept.empty()) throw Error(ExitCode::kRemote, "no point passed pre-flight: " + first_error);
+    points = std::move(kept);
+    for (std::size_t i = 0; i < points.size(); ++i) points[i].ord = static_cast<uint8_t>(i);
   }
   server::Collection col(points, /*strict=*/true);
   server::ServerOptions so;
@@ -269,8 +306,26 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
   srv.start();
   const std::string exe = self_exe();
 
+  // Declared first, destroyed last: the children (ssh) die before their relays are joined.
+  std::vector<std::unique_ptr<RemoteStream>> remotes(points.size());
   std::vector<Child> collectors;
+  CaptureSpec spec;
+  spec.filter = lo.filter;
+  spec.snaplen = lo.snaplen;
+  spec.run = run_name;
   for (const auto& p : points) {
+    if (!is_local(p)) {
+      const Host host = host_for(lo.hosts, p.host);
+      const auto remote = host.mode == Host::Mode::kAgent ? agent_command(host, p, spec)
+                                                          : agentless_command(host, p, spec);
+      int out_fd = -1, err_fd = -1, stream_fd = -1;
+      collectors.push_back(Child::spawn_piped(ssh_argv(host, remote), &out_fd, &err_fd));
+      const auto hc = host_checks.find(p.host);
+      const int64_t offset = hc != host_checks.end() && hc->second.clock_known ? hc->second.clock_offset_ns : 0;
+      remotes[collectors.size() - 1] = std::make_unique<RemoteStream>(host, p, spec, out_fd, err_fd, offset, &stream_fd);
+      srv.add_stream(stream_fd, "ssh " + p.host + " (point " + p.label + ")");
+      continue;
+    }
     std::vector<std::string> argv = {exe, "collect", "--iface", p.iface, "--point", p.label,
                                      "--run", run_name, "--to", srv.address(),
                                      "--snaplen", std::to_string(lo.snaplen)};
@@ -299,6 +354,14 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
     for (std::size_t i = 0; i < collectors.size(); ++i) {
       if (auto code = collectors[i].poll()) {
         stop_all("a collector failed to start");
+        if (remotes[i]) {
+          const std::string last = remotes[i]->last_error();
+          remotes.clear();
+          throw Error(ExitCode::kRemote, "point " + points[i].label + "@" + points[i].host +
+                                             ": the remote capture on " + points[i].iface +
+                                             " ended with code " + std::to_string(*code) +
+                                             " before capturing" + (last.empty() ? "" : ": " + last));
+        }
         const ExitCode ec = (*code >= 2 && *code <= 6) ? ExitCode(*code) : ExitCode::kCapture;
         throw Error(ec, "point " + points[i].label + ": the collector on " + points[i].iface +
                             " exited with code " + std::to_string(*code) +
@@ -340,14 +403,18 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
     warnings.push_back("the --traffic command was still running when the run stopped (" + why + ")");
   }
   stop_all(why);
+  remotes.clear();  // joins the relays: every remote stream has ended
   stager.stop_and_flush();
   for (std::size_t i = 0; i < collectors.size(); ++i)
     if (auto code = collectors[i].exit_code(); code && *code != 0)
-      warnings.push_back("point " + points[i].label + ": its collector exited with code " + std::to_string(*code));
+      warnings.push_back("point " + points[i].label + (is_local(points[i]) ? "" : "@" + points[i].host) +
+                         ": its collector exited with code " + std::to_string(*code) +
+                         (!is_local(points[i]) && *code == 255 ? " (the ssh link was lost: the point's capture is incomplete)" : ""));
 
   server::Collected c = col.take();
   Run run = analyze(std::move(c.points), std::move(c.chains), std::move(c.sightings));
   for (auto& w : c.warnings) run.report.warnings.push_back(std::move(w));
+  for (auto& w : missing_warnings) run.report.warnings.push_back(std::move(w));
   for (auto& w : warnings) run.report.warnings.push_back(std::move(w));
   if (why.rfind("interrupted", 0) == 0) run.report.warnings.push_back("the run was " + why);
   if (why.rfind("the collector", 0) == 0) run.report.warnings.push_back("the run stopped early: " + why);
@@ -415,7 +482,8 @@ int cmd_run(int argc, char** argv, const std::string& command) {
       ("point", "add a point: LABEL[:ROLE]=HOST:IFACE[@NETNS] (HOST is local)", cxxopts::value<std::vector<std::string>>())
       ("traffic", "shell command to run once every point is capturing; the run stops 1 s after it ends", cxxopts::value<std::string>())
       ("snaplen", "bytes captured per frame", cxxopts::value<int>()->default_value("256"))
-      ("start-timeout", "how long points may take to start capturing", cxxopts::value<std::string>()->default_value("10s"));
+      ("start-timeout", "how long points may take to start capturing", cxxopts::value<std::string>()->default_value("10s"))
+      ("keep-going", "when a remote host fails pre-flight, capture at the other points (the report names the missing ones)");
   const auto res = parse(opts, argc, argv);
   if (res.count("help")) {
     std::cout << opts.help()
@@ -432,7 +500,11 @@ int cmd_run(int argc, char** argv, const std::string& command) {
   std::vector<Point> points;
   const std::string inv = res["inventory"].as<std::string>();
   const bool inv_given = res["inventory"].count() > 0;
-  if (inv_given || std::filesystem::exists(inv) || !res.count("point")) points = load_inventory(inv);
+  std::map<std::string, Host> hosts;
+  if (inv_given || std::filesystem::exists(inv) || !res.count("point")) {
+    points = load_inventory(inv);
+    hosts = load_hosts(inv);
+  }
   points = select_points(points, res["points"].as<std::string>());
   if (res.count("point"))
     for (const auto& a : res["point"].as<std::vector<std::string>>()) points.push_back(parse_live_point(a));
@@ -450,6 +522,8 @@ int cmd_run(int argc, char** argv, const std::string& command) {
   if (res.count("traffic")) lo.traffic = res["traffic"].as<std::string>();
   if (!lo.duration_ms && !lo.idle_ms && !lo.count && lo.traffic.empty()) lo.duration_ms = 10000;
   lo.quiet = res.count("quiet") > 0;
+  lo.hosts = std::move(hosts);
+  lo.keep_going = res.count("keep-going") > 0;
   Store store(res["db"].as<std::string>(), Store::Mode::kReadWrite);  // fails before capturing
   const Report meta = run_meta(res, command);
   int64_t run_id = 0;

@@ -104,6 +104,83 @@ std::vector<Point> load_inventory(const std::string& path) {
   return points;
 }
 
+std::map<std::string, Host> load_hosts(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw Error(ExitCode::kInput, "inventory " + path + ": no such file");
+  toml::table doc;
+  try {
+    doc = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    throw Error(ExitCode::kInput, "inventory " + path + ":" + std::to_string(where.line) + ":" +
+                                      std::to_string(where.column) + ": " +
+                                      std::string(e.description()));
+  }
+  std::map<std::string, Host> out;
+  const toml::node* hosts_node = doc.get("hosts");
+  if (!hosts_node) return out;
+  const toml::table* hosts = hosts_node->as_table();
+  if (!hosts) usage("inventory " + path + ": 'hosts' must be a table of [hosts.NAME] tables");
+  for (const auto& [key, node] : *hosts) {
+    Host h;
+    h.name = std::string(key.str());
+    const std::string where = "inventory " + path + ": host " + h.name;
+    if (!valid_label(h.name)) usage(where + ": name must be letters, digits, '-', '_' or '.'");
+    if (h.name == "local") usage(where + ": 'local' is this machine and cannot be redefined");
+    const toml::table* t = node.as_table();
+    if (!t) usage(where + ": not a table");
+    for (const auto& [k, v] : *t) {
+      const std::string name(k.str());
+      auto str = [&]() {
+        if (!v.is_string()) usage(where + ": '" + name + "' must be a string");
+        return trim(v.as_string()->get());
+      };
+      if (name == "ssh") {
+        h.ssh = str();
+        if (h.ssh.empty() || h.ssh.front() == '-') usage(where + ": ssh '" + h.ssh + "' is not a destination");
+      } else if (name == "port") {
+        if (!v.is_integer()) usage(where + ": 'port' must be an integer");
+        const int64_t port = v.as_integer()->get();
+        if (port < 1 || port > 65535) usage(where + ": port " + std::to_string(port) + " is not 1..65535");
+        h.port = int(port);
+      } else if (name == "identity") {
+        h.identity = str();
+      } else if (name == "options") {
+        const toml::array* a = v.as_array();
+        if (!a) usage(where + ": 'options' must be an array of strings");
+        for (const auto& o : *a) {
+          if (!o.is_string()) usage(where + ": 'options' must be an array of strings");
+          h.options.push_back(trim(o.as_string()->get()));
+        }
+      } else if (name == "pathtrace") {
+        h.pathtrace = str();
+        if (h.pathtrace.empty()) usage(where + ": 'pathtrace' is empty");
+      } else if (name == "sudo") {
+        if (!v.is_boolean()) usage(where + ": 'sudo' must be true or false");
+        h.sudo = v.as_boolean()->get();
+      } else if (name == "mode") {
+        const std::string m = str();
+        if (m == "agent") h.mode = Host::Mode::kAgent;
+        else if (m == "agentless") h.mode = Host::Mode::kAgentless;
+        else usage(where + ": mode '" + m + "' must be \"agent\" or \"agentless\"");
+      } else {
+        usage(where + ": unknown key '" + name + "' (ssh, port, identity, options, pathtrace, sudo, mode)");
+      }
+    }
+    if (h.ssh.empty()) h.ssh = h.name;
+    out.emplace(h.name, std::move(h));
+  }
+  return out;
+}
+
+Host host_for(const std::map<std::string, Host>& hosts, const std::string& name) {
+  if (auto it = hosts.find(name); it != hosts.end()) return it->second;
+  Host h;
+  h.name = name;
+  h.ssh = name;
+  return h;
+}
+
 std::vector<Point> select_points(const std::vector<Point>& all, std::string_view order) {
   if (order.empty()) return all;
   auto find = [&](std::string_view label) -> std::size_t {

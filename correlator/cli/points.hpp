@@ -2,6 +2,7 @@
 // Where points come from: `LABEL[:ROLE[:IFACE[@HOST]]]=FILE` arguments, an inventory file
 // (TOML, docs/inventory.md), and the `--order`/`--points` selection that fixes path order.
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,28 @@ Point parse_point_arg(std::string_view arg);
 // or not TOML (with line and column), Error(kUsage) when a point lacks a label or has a key
 // of the wrong type.
 std::vector<Point> load_inventory(const std::string& path);
+
+// How pathtrace reaches a host and runs things there (`[hosts.NAME]`, docs/inventory.md).
+struct Host {
+  enum class Mode { kAgent, kAgentless };
+  std::string name;                  // "hv1": what points' `host` says
+  std::string ssh;                   // ssh destination, "user@addr" or a ~/.ssh/config alias
+  int port = 0;                      // 0: ssh's default (or ~/.ssh/config)
+  std::string identity;              // -i FILE ("" = none)
+  std::vector<std::string> options;  // each passed as -o OPTION
+  std::string pathtrace = "pathtrace";  // remote binary (agent mode)
+  bool sudo = false;                 // prefix remote commands with `sudo -n`
+  Mode mode = Mode::kAgent;
+};
+
+// Reads the `[hosts.NAME]` tables of an inventory (none: empty map). Throws Error(kInput)
+// when the file is missing or not TOML, Error(kUsage) naming the host for a key of the wrong
+// type, an unknown key, a port outside 1..65535 or a mode other than agent/agentless.
+std::map<std::string, Host> load_hosts(const std::string& path);
+
+// The host called `name`: its table, or defaults with `ssh = name` (so a ~/.ssh/config alias
+// works without a table).
+Host host_for(const std::map<std::string, Host>& hosts, const std::string& name);
 
 // Picks and orders points: "A..G" (the points from A to G in the given order, reversed when
 // G comes before A), "B,C,E" (exactly those, in that order), or "" (all, as given).

@@ -48,6 +48,52 @@ Child Child::spawn(const std::vector<std::string>& argv, bool keep_stdout) {
   return c;
 }
 
+Child Child::spawn_piped(const std::vector<std::string>& argv, int* stdout_fd, int* stderr_fd) {
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) != 0)
+    throw Error(ExitCode::kInternal, std::string("pipe: ") + std::strerror(errno));
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    close(in[0]);
+    close(in[1]);
+    throw Error(ExitCode::kInternal, std::string("pipe: ") + std::strerror(errno));
+  }
+  if (pipe2(err, O_CLOEXEC) != 0) {
+    for (int fd : {in[0], in[1], out[0], out[1]}) close(fd);
+    throw Error(ExitCode::kInternal, std::string("pipe: ") + std::strerror(errno));
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  if (rc != 0) {
+    close(in[1]);
+    close(out[0]);
+    close(err[0]);
+    throw Error(ExitCode::kInternal, "cannot start " + argv[0] + ": " + std::strerror(rc));
+  }
+  *stdout_fd = out[0];
+  *stderr_fd = err[0];
+  Child c;
+  c.pid_ = pid;
+  c.stdin_fd_ = in[1];
+  return c;
+}
+
 Child::Child(Child&& o) noexcept : pid_(o.pid_), stdin_fd_(o.stdin_fd_), code_(o.code_) {
   o.pid_ = -1;
   o.stdin_fd_ = -1;

@@ -17,6 +17,11 @@ class Child {
   // Starts argv[0] (searched in PATH) with stdin from a pipe and stdout to /dev/null unless
   // `keep_stdout`. Throws Error(kInternal) if the process cannot be spawned at all.
   static Child spawn(const std::vector<std::string>& argv, bool keep_stdout = false);
+  // Starts argv[0] like spawn(), with stdout and stderr to pipes whose read ends (close-on-
+  // exec, owned by the caller) are stored in *stdout_fd and *stderr_fd. The child gets its own
+  // process group, so a Ctrl-C at the terminal reaches pathtrace only, which then stops the
+  // child in order (an ssh session: close its stdin, the remote side flushes and says BYE).
+  static Child spawn_piped(const std::vector<std::string>& argv, int* stdout_fd, int* stderr_fd);
   Child() = default;
   Child(Child&& o) noexcept;
   Child& operator=(Child&& o) noexcept;

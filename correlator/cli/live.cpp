@@ -37,6 +37,7 @@
 
 #include "collector/common/error.hpp"
 #include "correlator/analysis/analysis.hpp"
+#include "correlator/cli/packet_filter.hpp"
 #include "correlator/cli/points.hpp"
 #include "correlator/cli/process.hpp"
 #include "correlator/cli/remote.hpp"
@@ -269,6 +270,11 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
   std::map<std::string, HostCheck> host_checks;
   const bool any_remote = std::any_of(points.begin(), points.end(), [](const Point& p) { return !is_local(p); });
   if (any_remote) {
+    // Agentless points apply the filter here: it must compile before anything starts.
+    if (!lo.filter.empty()) {
+      PacketFilter check(lo.filter);
+      check.prepare(1);
+    }
     ::signal(SIGPIPE, SIG_IGN);  // a stream's reader may go away: write() returns EPIPE instead
     const auto checks = preflight(points, lo.hosts, host_checks);
     std::vector<Point> kept;
@@ -357,7 +363,8 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
         if (remotes[i]) {
           const std::string last = remotes[i]->last_error();
           remotes.clear();
-          throw Error(ExitCode::kRemote, "point " + points[i].label + "@" + points[i].host +
+          // A filter the remote collector could not compile is a usage error; the rest is remote.
+          throw Error(*code == 2 ? ExitCode::kUsage : ExitCode::kRemote, "point " + points[i].label + "@" + points[i].host +
                                              ": the remote capture on " + points[i].iface +
                                              " ended with code " + std::to_string(*code) +
                                              " before capturing" + (last.empty() ? "" : ": " + last));

@@ -425,7 +425,22 @@ void RemoteStream::relay_loop(int fd) {
 // A BYE is written only when tcpdump printed those counters (it stopped cleanly): a cut
 // link ends the stream without BYE, and the correlator marks the point incomplete.
 void RemoteStream::pump_loop(int in_fd, int err_fd, int out_fd) {
+  try {
+    pump(in_fd, err_fd, out_fd);
+  } catch (const std::exception& e) {  // never out of a thread: the stream just ends, unclean
+    relay_line(std::string("agentless stream stopped: ") + e.what());
+  }
+}
+
+void RemoteStream::pump(int in_fd, int err_fd, int out_fd) {
   PcapStreamParser parser;
+  struct Fds {
+    int fd[3];
+    ~Fds() {
+      for (int f : fd)
+        if (f >= 0) ::close(f);
+    }
+  } own{{in_fd, err_fd, out_fd}};
   PacketFilter filter(spec_.filter);
   packet::Options popt;
   packet::Parsed parsed;
@@ -483,7 +498,6 @@ void RemoteStream::pump_loop(int in_fd, int err_fd, int out_fd) {
       if (n <= 0) {
         if (!err_pending.empty()) on_err_line(err_pending);
         err_pending.clear();
-        ::close(fds[1].fd);
         fds[1].fd = -1;
         --fds_open;
       } else {
@@ -497,7 +511,6 @@ void RemoteStream::pump_loop(int in_fd, int err_fd, int out_fd) {
     if (fds[0].fd >= 0 && fds[0].revents) {
       const ssize_t n = ::read(fds[0].fd, buf.data(), buf.size());
       if (n <= 0) {
-        ::close(fds[0].fd);
         fds[0].fd = -1;
         --fds_open;
       } else if (!failed) {
@@ -589,9 +602,6 @@ void RemoteStream::pump_loop(int in_fd, int err_fd, int out_fd) {
       write_enc();
     }
   }
-  if (fds[0].fd >= 0) ::close(fds[0].fd);
-  if (fds[1].fd >= 0) ::close(fds[1].fd);
-  ::close(out_fd);
 }
 
 }  // namespace pathtrace::cli

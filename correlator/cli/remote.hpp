@@ -107,6 +107,7 @@ class RemoteStream {
   struct Pump;
   void relay_loop(int stderr_fd);
   void pump_loop(int stdout_fd, int stderr_fd, int out_fd);
+  void pump(int stdout_fd, int stderr_fd, int out_fd);
   void relay_line(const std::string& line);
 
   std::string prefix_;  // "point C@hv1: "

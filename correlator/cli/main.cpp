@@ -14,6 +14,7 @@
 #include "collector/common/error.hpp"
 #include "collector/packet/filter.hpp"
 #include "correlator/analysis/analysis.hpp"
+#include "correlator/cli/discover.hpp"
 #include "correlator/cli/ingest.hpp"
 #include "correlator/cli/live.hpp"
 #include "correlator/cli/html.hpp"
@@ -40,6 +41,7 @@ commands:
   ingest    read capture files taken at points along a path, store the run, print the verdict
   report    print the report of a stored run (text or --json)
   runs      list the runs stored in a database
+  discover  find a Neutron port's devices on this hypervisor; print its capture points (TOML)
   timeline  the sightings of a run in time order: one packet, one flow, or the lost packets
   query     run read-only SQL on the database; aligned table, --csv or --json
   help      this text; `pathtrace COMMAND --help` for a command's options
@@ -270,6 +272,7 @@ int main(int argc, char** argv) {
     if (cmd == "run") return cmd_run(argc - 1, argv + 1, command);
     if (cmd == "collect") return server::cmd_collect(argc - 1, argv + 1);
     if (cmd == "correlate") return cmd_correlate(argc - 1, argv + 1, command);
+    if (cmd == "discover") return cmd_discover(argc - 1, argv + 1);
     std::cerr << "pathtrace: unknown command '" << cmd << "'\n\n" << kUsage;
     return int(ExitCode::kUsage);
   } catch (const Error& e) {

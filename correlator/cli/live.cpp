@@ -37,6 +37,7 @@
 
 #include "collector/common/error.hpp"
 #include "correlator/analysis/analysis.hpp"
+#include "correlator/analysis/clocks.hpp"
 #include "correlator/cli/packet_filter.hpp"
 #include "correlator/cli/points.hpp"
 #include "correlator/cli/process.hpp"
@@ -419,8 +420,18 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
                          (!is_local(points[i]) && *code == 255 ? " (the ssh link was lost: the point's capture is incomplete)" : ""));
 
   server::Collected c = col.take();
+  // Hosts' clocks disagree: put every host's sightings on the clock of the first point's
+  // host before traversals are grouped (hop order still comes from the path only).
+  std::vector<std::string> clock_notes;
+  if (std::any_of(c.points.begin(), c.points.end(), [&](const Point& p) { return p.host != c.points.front().host; })) {
+    const auto clocks = estimate_clocks(c.points, c.sightings);
+    apply_clocks(clocks, c.points, c.sightings);
+    for (const auto& hc : clocks)
+      if (!hc.reference) clock_notes.push_back(describe(hc, clocks.front().host));
+  }
   Run run = analyze(std::move(c.points), std::move(c.chains), std::move(c.sightings));
   for (auto& w : c.warnings) run.report.warnings.push_back(std::move(w));
+  for (auto& w : clock_notes) run.report.warnings.push_back(std::move(w));
   for (auto& w : missing_warnings) run.report.warnings.push_back(std::move(w));
   for (auto& w : warnings) run.report.warnings.push_back(std::move(w));
   if (why.rfind("interrupted", 0) == 0) run.report.warnings.push_back("the run was " + why);

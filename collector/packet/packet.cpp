@@ -13,6 +13,9 @@
 #include <cstring>
 #include <limits>
 
+// Inline XXH3: the digest and chain hash inputs are a few dozen bytes, where the call into
+// libxxhash (PLT + length dispatch) costs as much as the hashing.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "collector/packet/reader.hpp"

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# explain_test.sh PATHTRACE EXPLAIN_TOOL — explain on the incident lab (docs/neutron.md).
+# EXPLAIN_TOOL (tests/unit/neutron/neutron_explain_tool) makes the calls `run --explain` makes:
+# discover the port, snapshot the counters, run `neutron_lab.sh traffic` (200 IPIP), snapshot
+# again, explain the 200 lost packets, store the result.
+#   broken: names the per-port ingress chain and the fallback DROP, +200, suggests `-p 4`;
+#           the counter delta of 200 is stored in the database
+#   fixed:  nothing is blamed
+#   both:   iptables-save (without counters), ovs-vsctl show and ip link are unchanged
+# Exit 0 pass, 1 fail, 77 skip.
+set -euo pipefail
+PT=${1:?pathtrace binary}
+TOOL=${2:?neutron_explain_tool binary}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+[[ $(id -u) -eq 0 ]] || { echo "SKIP: lab tests need root"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
+
+P="pte$(printf '%05d' $((RANDOM % 100000)))"
+TMP=$(mktemp -d "/tmp/pathtrace-explain.$P.XXXXXX")
+fail=0
+cleanup() {
+  "$HERE/neutron_lab.sh" down "$P" >/dev/null 2>&1 || true
+  [[ $TMP == /tmp/pathtrace-explain.* ]] && rm -rf -- "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+check() {
+  local what=$1; shift
+  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
+}
+state_of() {
+  ip netns exec "$PTLAB_NS_HV" iptables-save | { grep -v '^#' || true; }
+  ip netns exec "$PTLAB_NS_HV" ovs-vsctl --db="$DB" show
+  ip -n "$PTLAB_NS_HV" -o link
+}
+settle() {
+  local prev="" cur
+  for _ in $(seq 20); do
+    cur=$(state_of); [[ $cur == "$prev" ]] && return 0
+    prev=$cur; sleep 1
+  done
+}
+has() { grep -qF -- "$1" "$2" || { echo "  missing in $2: $1"; sed 's/^/    /' "$2"; return 1; }; }
+hasnt() { ! grep -qF -- "$1" "$2" || { echo "  unexpected in $2: $1"; return 1; }; }
+
+rc=0; "$HERE/neutron_lab.sh" up "$P" >"$TMP/up.log" 2>&1 || rc=$?
+if [[ $rc -eq 77 ]]; then grep SKIP "$TMP/up.log" || echo "SKIP: lab cannot run"; exit 77; fi
+[[ $rc -eq 0 ]] || { cat "$TMP/up.log"; echo "FAIL: lab up"; exit 1; }
+eval "$("$HERE/neutron_lab.sh" env "$P")"
+DB="unix:$PTLAB_STATE/db.sock"
+
+# A run to attach the results to (the committed captures of the incident).
+"$PT" ingest --db "$TMP/t.db" --inventory "$ROOT/pcaps/incident-broken/inventory.toml" --filter ipip \
+  >"$TMP/ingest.log" 2>&1 || true
+RUN=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select max(id) from runs").fetchone()[0])' "$TMP/t.db")
+
+explain_around_traffic() {  # OUT LOST
+  IPIP_COUNT=200 "$TOOL" --netns "$PTLAB_NS_HV" --ovs-db "$DB" --port "$PTLAB_PORT_UUID" \
+    --lost "$2" --proto 4 --src "$PTLAB_DIR_IP" --dst "$PTLAB_VM_IP" --db "$TMP/t.db" --run "$RUN" \
+    -- "$HERE/neutron_lab.sh" traffic "$P" >"$1" 2>"$1.err"
+}
+
+settle; state_of >"$TMP/before"
+check "broken: explain runs" explain_around_traffic "$TMP/broken.txt" 200
+check "  … names the per-port ingress chain and the fallback DROP, +200" has \
+  "iptables filter: FORWARD → neutron-openvswi-FORWARD → neutron-openvswi-sg-chain → neutron-openvswi-i${PTLAB_PORT_UUID:0:10} → neutron-openvswi-sg-fallback: DROP  +200 packets" "$TMP/broken.txt"
+check "  … the fallback rule itself" has 'rule: -A neutron-openvswi-sg-fallback -m comment --comment "default drop rule for unmatched traffic" -j DROP' "$TMP/broken.txt"
+check "  … suggests the protocol-4 ingress rule" has "ingress, IPv4, protocol 4 (IPIP), 0.0.0.0/0" "$TMP/broken.txt"
+check "  … as Neutron renders it" has "Neutron renders it as: -A neutron-openvswi-i${PTLAB_PORT_UUID:0:10} -p 4 -j RETURN" "$TMP/broken.txt"
+q() { python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' "$TMP/t.db" "$1"; }
+check "  … stored: sg-fallback's counter delta is 200" \
+  test "$(q "select packets from counter_deltas where run_id=$RUN and chain='neutron-openvswi-sg-fallback'")" = 200
+check "  … stored: the attribution's chain path" \
+  test "$(q "select packets from attributions where run_id=$RUN and rank=1 and port_chain='neutron-openvswi-i${PTLAB_PORT_UUID:0:10}'")" = 200
+check "  … stored: the discovered points A..F (no VM iface given: tap first)" \
+  test "$(q "select group_concat(label||':'||role, ' ') from (select * from neutron_points where run_id=$RUN order by ord)")" = "A:tap B:qbr C:qvb D:qvo E:br-ethx F:nic"
+state_of >"$TMP/after"
+check "read-only (broken): iptables-save, ovs-vsctl show, ip link unchanged" diff "$TMP/before" "$TMP/after"
+
+"$HERE/neutron_lab.sh" fix "$P" 2>/dev/null
+settle; state_of >"$TMP/before2"
+check "fixed: explain runs" explain_around_traffic "$TMP/fixed.txt" 200
+check "  … nothing is blamed" has "explain: no filtering rule's counter grew by about 200 packets" "$TMP/fixed.txt"
+check "  … no DROP named" hasnt "sg-fallback: DROP" "$TMP/fixed.txt"
+check "fixed, nothing lost: explain runs" explain_around_traffic "$TMP/fixed0.txt" 0
+check "  … says nothing to attribute" has "explain: nothing lost" "$TMP/fixed0.txt"
+state_of >"$TMP/after2"
+check "read-only (fixed): iptables-save, ovs-vsctl show, ip link unchanged" diff "$TMP/before2" "$TMP/after2"
+
+[[ $fail -eq 0 ]] && echo "PASS" || echo "FAILED"
+exit $fail

@@ -322,12 +322,37 @@ ExplainSnapshot snapshot(const ExplainTarget& t) {
     s.rules.insert(s.rules.end(), rules.begin(), rules.end());
   }
   if (!t.bridges.empty()) {
+    // OVS pushes datapath statistics to the OpenFlow counters every ~0.5 s (revalidators):
+    // right after the traffic they lag. Dump until two dumps agree (or settle_ms passes).
     const OvsAccess ovs = OvsAccess::from(t.ovs_db);
-    for (const auto& br : t.bridges) {
-      auto rules = parse_ofctl_flows(
-          read({"ovs-ofctl", "dump-flows", ovs.ofctl_target(br)}, "openflow " + br), br);
-      s.rules.insert(s.rules.end(), rules.begin(), rules.end());
+    const std::size_t layers_before = s.layers.size();
+    auto dump_all = [&] {
+      s.layers.resize(layers_before);
+      std::vector<RuleCounter> all;
+      for (const auto& br : t.bridges) {
+        auto rules = parse_ofctl_flows(
+            read({"ovs-ofctl", "dump-flows", ovs.ofctl_target(br)}, "openflow " + br), br);
+        all.insert(all.end(), rules.begin(), rules.end());
+      }
+      return all;
+    };
+    const auto same = [](const std::vector<RuleCounter>& a, const std::vector<RuleCounter>& b) {
+      if (a.size() != b.size()) return false;
+      for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i].rule != b[i].rule || a[i].packets != b[i].packets) return false;
+      return true;
+    };
+    const std::size_t warnings_before = s.warnings.size();
+    std::vector<RuleCounter> flows = dump_all();
+    for (int waited = 0; waited < t.settle_ms && s.warnings.size() == warnings_before;) {
+      usleep(600 * 1000);  // > the revalidators' 500 ms period
+      waited += 600;
+      std::vector<RuleCounter> again = dump_all();
+      const bool stable = same(flows, again);
+      flows = std::move(again);
+      if (stable) break;
     }
+    s.rules.insert(s.rules.end(), flows.begin(), flows.end());
   }
   return s;
 }
@@ -455,7 +480,7 @@ std::vector<Attribution> explain(const ExplainSnapshot& before, const ExplainSna
     std::vector<ChainPath> paths;
     if (d.rule.layer == "openflow") {
       ChainPath p;
-      p.chains = {d.rule.table, d.rule.chain};
+      p.chains = {d.rule.chain};
       paths.push_back(std::move(p));
     } else {
       std::vector<std::string> stack;
@@ -546,6 +571,9 @@ std::string render(const std::vector<Attribution>& attributions, uint64_t lost_p
                         ": its chain is shared by every port)"
                   : "") +
              "\n";
+      if (a.layer == "openflow" && !a.direction.empty())
+        s += "    " + a.path.back() + " of Neutron's native OVS firewall holds the " + a.direction +
+             " rules (72 egress, 82 ingress): no security group rule matched\n";
       if (!a.suggestion.empty()) {
         s += "    to let it in, add a security group rule: " + a.suggestion + "\n";
         if (!a.suggested_rule.empty()) s += "    Neutron renders it as: " + a.suggested_rule + "\n";

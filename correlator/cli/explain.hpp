@@ -27,6 +27,7 @@ struct ExplainTarget {
   std::string netns;                 // "" = this namespace
   std::string ovs_db;                // "unix:PATH" (its folder has BR.mgmt) or "" (OVS_RUNDIR)
   std::vector<std::string> bridges;  // OVS bridges to dump (Discovery::bridges); may be empty
+  int settle_ms = 3000;  // at most this long waiting for OVS flow counters to stop moving
 };
 
 // One rule (or a chain's policy, or an OpenFlow flow) and its packet counter.
@@ -62,7 +63,9 @@ std::vector<RuleCounter> parse_ofctl_flows(std::string_view text, std::string_vi
 // iptables-save already reported them. Returns {} on text that is not JSON.
 std::vector<RuleCounter> parse_nft_json(std::string_view json, bool skip_xtables);
 
-// Reads every layer's counters in target.netns. Read-only. A missing tool or a failing
+// Reads every layer's counters in target.netns. Read-only. OpenFlow counters lag the datapath
+// by up to ~1 s, so the bridges are dumped every 0.6 s until two dumps agree (at most
+// target.settle_ms; at least one extra dump). A missing tool or a failing
 // command becomes a warning (iptables missing: a warning saying so); throws nothing but
 // Error(kCapture) when the netns does not exist.
 ExplainSnapshot snapshot(const ExplainTarget& target);

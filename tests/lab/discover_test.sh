@@ -5,6 +5,7 @@
 #   ovsfw        neutron_variants.sh ovsfw: tap on br-int, patch ports to br-ethx
 #   linuxbridge  neutron_variants.sh linuxbridge: brq + tap
 # Exit 0 pass, 1 fail, 77 skip (not root, no OVS, ...).
+# shellcheck disable=SC2317  # cleanup and the helpers run through trap and check()
 set -euo pipefail
 CASE=${1:?case}
 PT=${2:?pathtrace binary}

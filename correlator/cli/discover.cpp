@@ -462,8 +462,9 @@ Discovery discover_path(const DiscoverRequest& req, const HostFacts& f) {
   const std::string where = req.netns.empty() ? "" : " in netns " + req.netns;
 
   // The VIF: the OVS interface whose iface-id is the port (or starts with the tap's suffix).
-  const OvsInterface* vif = nullptr;
+  const OvsInterface* vif = f.vifs.empty() ? nullptr : find_ovs(f, f.vifs.front());
   for (const auto& i : f.ovs_ifaces) {
+    if (vif) break;
     if (i.iface_id.empty()) continue;
     const bool match = req.port_uuid.empty() ? starts_with(lower(i.iface_id), d.suffix)
                                              : lower(i.iface_id) == d.port;
@@ -605,13 +606,13 @@ HostFacts gather_facts(const DiscoverRequest& req) {
                                      "list", "Interface"})),
       hint));
   if (!req.port_uuid.empty()) {
-    // The documented way to find the VIF (also checks the column exists on old OVS).
-    const auto vifs = parse_ovs_interfaces(must(
-        in_netns(req.netns, ovs.vsctl({"--format=json", "--columns=name,type,options,external_ids",
-                                       "find", "Interface",
-                                       "external_ids:iface-id=" + lower(req.port_uuid)})),
-        hint));
-    (void)vifs;
+    // The VIF, as the openvswitch agent marks it.
+    for (const auto& v : parse_ovs_interfaces(must(
+             in_netns(req.netns, ovs.vsctl({"--format=json", "--columns=name,type,options,external_ids",
+                                            "find", "Interface",
+                                            "external_ids:iface-id=" + lower(req.port_uuid)})),
+             hint)))
+      f.vifs.push_back(v.name);
   }
   f.ovs = true;
   std::string bridges = must(in_netns(req.netns, ovs.vsctl({"list-br"})), hint);
@@ -632,7 +633,7 @@ HostFacts gather_facts(const DiscoverRequest& req) {
       for (auto& i : f.ovs_ifaces)
         if (i.name == name) i.bridge = br;
     }
-    // The bridge's own internal interface is listed by list-ifaces? No: add it explicitly.
+    // list-ifaces leaves out the bridge's own (internal) interface.
     for (auto& i : f.ovs_ifaces)
       if (i.name == br && i.bridge.empty()) i.bridge = br;
   }

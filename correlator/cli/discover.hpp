@@ -81,6 +81,7 @@ struct HostFacts {
   std::vector<LinkInfo> links;
   bool ovs = false;  // OVS was asked (ovs-vsctl present and answering)
   std::vector<OvsInterface> ovs_ifaces;
+  std::vector<std::string> vifs;  // `ovs-vsctl find Interface external_ids:iface-id=UUID`
   std::map<std::string, std::string> route_dev;  // tunnel remote_ip -> egress device
 };
 

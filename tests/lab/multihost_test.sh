@@ -11,6 +11,8 @@
 #     auth       the key is not authorized: exit 6 naming host and point, within seconds
 #     link_cut   vm1's management link goes down mid-run: the run ends, point A is marked
 #                incomplete, and the remote collector is gone (sshd ended the session)
+#     run_killed pathtrace run killed with SIGKILL mid-run (agent, then agentless): every remote
+#                capture and every ssh client exits by itself
 #     injection  hostile interface names and filters (; $() `` quotes) run nothing remotely
 # After every case: no `pathtrace collect` or tcpdump left in any lab namespace.
 # Exit: 0 pass, 1 fail, 77 skip (not root, no sshd, no namespaces, no OVS).
@@ -146,6 +148,24 @@ case "$CASE" in
       fail "the report must mark point A incomplete"
     ip -n "$P-vm" link set mgmt0 up
     no_orphans
+    ;;
+
+  run_killed)
+    # pathtrace itself dies (SIGKILL) mid-run, in both modes: its ssh sessions lose their
+    # stdin, the remote collectors and tcpdumps stop, and the ssh clients exit.
+    for inv in agent agentless; do
+      ip netns exec "$OPS" "$PT" run --db "$DB" --inventory "$WORK/$inv.toml" --points A..G \
+        --filter tcp --duration 60s >"$WORK/out" 2>"$WORK/err" </dev/null &
+      pid=$!
+      for _ in $(seq 100); do grep -q "capturing at 7 points" "$WORK/err" && break; sleep 0.1; done
+      grep -q "capturing at 7 points" "$WORK/err" || fail "$inv: the run did not start"
+      [ "$(remote_captures | wc -l)" -ge 7 ] || { remote_captures; fail "$inv: not every remote capture is running"; }
+      kill -KILL "$pid"
+      wait "$pid" 2>/dev/null
+      no_orphans
+      for _ in $(seq 50); do pgrep -f "ssh .*pathtrace-mh.$P/id" >/dev/null || break; sleep 0.1; done
+      ! pgrep -f "ssh .*pathtrace-mh.$P/id" >/dev/null || { pgrep -af "ssh .*pathtrace-mh.$P/id"; fail "$inv: ssh clients left behind"; }
+    done
     ;;
 
   injection)

@@ -39,6 +39,8 @@
 #include "correlator/analysis/analysis.hpp"
 #include "correlator/analysis/clocks.hpp"
 #include "correlator/cli/packet_filter.hpp"
+#include "correlator/cli/discover.hpp"
+#include "correlator/cli/explain.hpp"
 #include "correlator/cli/points.hpp"
 #include "correlator/cli/process.hpp"
 #include "correlator/cli/remote.hpp"
@@ -136,9 +138,96 @@ struct LiveOptions {
   bool quiet = false;
   std::map<std::string, Host> hosts;  // [hosts.NAME] of the inventory
   bool keep_going = false;            // run without the points whose host failed pre-flight
+  bool explain = false;               // --explain: attribute the loss to a filtering rule
+  std::string ovs_db;                 // --ovs-db for discovery and ovs-ofctl
 };
 
 bool is_local(const Point& p) { return p.host.empty() || p.host == "local"; }
+
+// --explain: the filtering layers of every local namespace on the path, read before the
+// traffic and after the capture; the loss at the headline hop is attributed to the rules
+// whose counters grew by about as many packets (docs/neutron.md). Local points only.
+struct Explainer {
+  std::vector<ExplainTarget> targets;           // one per distinct local netns
+  std::vector<ExplainSnapshot> before, after;
+  std::optional<Discovery> discovery;           // when a point is a Neutron tap
+  std::vector<std::string> notes;
+
+  explicit Explainer(const std::vector<Point>& points, const std::string& ovs_db) {
+    // A Neutron tap among the points names the port: discover its bridges and chains.
+    for (const Point& p : points) {
+      if (!is_local(p) || p.iface.rfind("tap", 0) != 0 || p.iface.size() != 14) continue;
+      DiscoverRequest dq;
+      dq.tap = p.iface;
+      dq.netns = p.netns;
+      dq.ovs_db = ovs_db;
+      try {
+        discovery = discover_path(dq, gather_facts(dq));
+      } catch (const Error& e) {
+        notes.push_back(std::string("explain: could not discover the Neutron port of ") + p.iface + ": " + e.what());
+      }
+      break;
+    }
+    for (const Point& p : points) {
+      if (!is_local(p)) {
+        notes.push_back("explain: point " + p.label + " is on " + p.host + ": its counters are not read (local hosts only)");
+        continue;
+      }
+      if (std::any_of(targets.begin(), targets.end(), [&](const ExplainTarget& t) { return t.netns == p.netns; })) continue;
+      ExplainTarget t;
+      t.netns = p.netns;
+      t.ovs_db = ovs_db;
+      if (discovery && discovery->netns == p.netns) t.bridges = discovery->bridges;
+      targets.push_back(std::move(t));
+    }
+  }
+  void snap(std::vector<ExplainSnapshot>& into) {
+    into.clear();
+    for (const auto& t : targets) into.push_back(snapshot(t));
+  }
+  // Attributes the headline loss of `rep` (its first flow that lost packets) and adds the
+  // explanation to that flow's findings. Returns the attributions and counter deltas.
+  std::pair<std::vector<Attribution>, std::vector<CounterDelta>> attribute(Report& rep) {
+    std::vector<Attribution> all;
+    std::vector<CounterDelta> deltas;
+    for (std::size_t i = 0; i < targets.size() && i < before.size() && i < after.size(); ++i) {
+      auto d = diff(before[i], after[i]);
+      deltas.insert(deltas.end(), d.begin(), d.end());
+    }
+    for (FlowResult& r : rep.results) {
+      if (r.verdict != VerdictKind::kDisappears && r.verdict != VerdictKind::kPartialLoss) continue;
+      if (r.hop < 0 || std::size_t(r.hop) >= r.hops.size()) continue;
+      const HopStat& hop = r.hops[std::size_t(r.hop)];
+      const Flow& f = rep.flows.at(r.flow - 1);
+      FlowHint hint;
+      hint.ip_version = f.key.version;
+      hint.proto = f.key.proto;
+      hint.src = address_text(f.key, f.key.src);
+      hint.dst = address_text(f.key, f.key.dst);
+      if (f.key.dport) hint.dport = f.key.dport;
+      if (discovery) hint.port_uuid = discovery->port;
+      // The namespaces of the hop's two points hold the layers that could have dropped.
+      const std::string& ns_from = rep.points[hop.from].netns;
+      const std::string& ns_to = rep.points[hop.to].netns;
+      ExplainSnapshot b, a;
+      for (std::size_t i = 0; i < targets.size() && i < before.size() && i < after.size(); ++i) {
+        if (targets[i].netns != ns_from && targets[i].netns != ns_to) continue;
+        b.rules.insert(b.rules.end(), before[i].rules.begin(), before[i].rules.end());
+        a.rules.insert(a.rules.end(), after[i].rules.begin(), after[i].rules.end());
+        a.layers.insert(a.layers.end(), after[i].layers.begin(), after[i].layers.end());
+        a.warnings.insert(a.warnings.end(), after[i].warnings.begin(), after[i].warnings.end());
+      }
+      all = explain(b, a, hop.lost, hint);
+      std::istringstream text(render(all, hop.lost, a));
+      for (std::string line; std::getline(text, line);)
+        if (!line.empty()) r.findings.push_back(line);  // render() starts with "explain:"
+      break;  // the headline flow only
+    }
+    for (const auto& n : notes) rep.warnings.push_back(n);
+    return {std::move(all), std::move(deltas)};
+  }
+};
+
 
 // Stages a live run in the database as it arrives (every 250 ms: new chains and sightings,
 // the points' latest statistics), so that a correlator killed mid-run leaves what it had
@@ -263,7 +352,7 @@ std::string wait_for_stop(server::Collection& col, std::vector<Child>& collector
 // Runs a live collection over `points`, staged in `store` from the moment every point is
 // capturing (run id in *run_id), and returns the analysed run (not yet finished in the store).
 Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string& run_name,
-             Store& store, Report meta, int64_t* run_id) {
+             Store& store, Report meta, int64_t* run_id, std::optional<Explainer>* explainer) {
   for (const auto& p : points)
     if (p.iface.empty())
       throw Error(ExitCode::kUsage, "point " + p.label + ": no interface (inventory `iface`)");
@@ -397,6 +486,10 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
   // Packets inside the guard margin of a point's start are not judged: let it pass before
   // the traffic starts, so every packet the traffic sends counts.
   std::this_thread::sleep_for(std::chrono::nanoseconds(AnalysisOptions{}.guard_ns) + 50ms);
+  if (lo.explain) {
+    explainer->emplace(points, lo.ovs_db);
+    (*explainer)->snap((*explainer)->before);  // counters before the traffic
+  }
   meta.points = points;
   *run_id = store.begin_run(meta);
   Stager stager(store, *run_id, col);
@@ -411,6 +504,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
     warnings.push_back("the --traffic command was still running when the run stopped (" + why + ")");
   }
   stop_all(why);
+  if (*explainer) (*explainer)->snap((*explainer)->after);  // ... and after the capture
   remotes.clear();  // joins the relays: every remote stream has ended
   stager.stop_and_flush();
   for (std::size_t i = 0; i < collectors.size(); ++i)
@@ -501,7 +595,9 @@ int cmd_run(int argc, char** argv, const std::string& command) {
       ("traffic", "shell command to run once every point is capturing; the run stops 1 s after it ends", cxxopts::value<std::string>())
       ("snaplen", "bytes captured per frame", cxxopts::value<int>()->default_value("256"))
       ("start-timeout", "how long points may take to start capturing", cxxopts::value<std::string>()->default_value("10s"))
-      ("keep-going", "when a remote host fails pre-flight, capture at the other points (the report names the missing ones)");
+      ("keep-going", "when a remote host fails pre-flight, capture at the other points (the report names the missing ones)")
+      ("explain", "read the filtering layers' counters (iptables, nft, OpenFlow) before and after, and name the rule that dropped the lost packets")
+      ("ovs-db", "with --explain: the OVS database socket, unix:PATH (default: $OVS_RUNDIR/db.sock)", cxxopts::value<std::string>()->default_value(""));
   const auto res = parse(opts, argc, argv);
   if (res.count("help")) {
     std::cout << opts.help()
@@ -512,7 +608,8 @@ int cmd_run(int argc, char** argv, const std::string& command) {
                  "\nexamples:\n"
                  "  pathtrace run --points A..G --filter ipip --duration 10s\n"
                  "  pathtrace run --inventory lab.toml --filter ipip --traffic 'ip netns exec dir ./send'\n"
-                 "  pathtrace run --point A=local:veth0@ns1 --point B=local:veth1@ns2 --filter icmp --count 100\n";
+                 "  pathtrace run --point A=local:veth0@ns1 --point B=local:veth1@ns2 --filter icmp --count 100\n"
+                 "  pathtrace run --points A..G --filter ipip --explain --traffic './send'   # which rule dropped them\n";
     return 0;
   }
   std::vector<Point> points;
@@ -544,9 +641,18 @@ int cmd_run(int argc, char** argv, const std::string& command) {
   lo.keep_going = res.count("keep-going") > 0;
   Store store(res["db"].as<std::string>(), Store::Mode::kReadWrite);  // fails before capturing
   const Report meta = run_meta(res, command);
+  lo.explain = res.count("explain") > 0;
+  lo.ovs_db = res["ovs-db"].as<std::string>();
   int64_t run_id = 0;
-  Run run = run_live(std::move(points), lo, "run-" + std::to_string(::getpid()), store, meta, &run_id);
-  return finish(store, run_id, run, meta, res);
+  std::optional<Explainer> explainer;
+  Run run = run_live(std::move(points), lo, "run-" + std::to_string(::getpid()), store, meta, &run_id, &explainer);
+  std::vector<Attribution> blamed;
+  std::vector<CounterDelta> deltas;
+  if (explainer) std::tie(blamed, deltas) = explainer->attribute(run.report);
+  const int code = finish(store, run_id, run, meta, res);
+  if (explainer)
+    save_neutron(store.path(), run_id, explainer->discovery ? &*explainer->discovery : nullptr, deltas, blamed);
+  return code;
 }
 
 int cmd_correlate(int argc, char** argv, const std::string& command) {

@@ -11,11 +11,6 @@ namespace {
 
 const char* dir_name(Dir d) { return d == Dir::kForward ? "forward" : "reverse"; }
 
-std::string addr(const packet::FlowKey& k, const std::array<uint8_t, 16>& a) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(k.version == 6 ? AF_INET6 : AF_INET, a.data(), buf, sizeof buf);
-  return buf;
-}
 
 // "qvobdd1f2c3-bd@hv1", or the capture file's name when the point has no interface.
 std::string where(const Point& p) {
@@ -91,6 +86,12 @@ void print_table(std::ostream& out, const Report& r, const FlowResult& f) {
 }
 
 }  // namespace
+
+std::string address_text(const packet::FlowKey& k, const std::array<uint8_t, 16>& a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(k.version == 6 ? AF_INET6 : AF_INET, a.data(), buf, sizeof buf);
+  return buf;
+}
 
 bool has_loss(const Report& r) {
   return std::any_of(r.results.begin(), r.results.end(), [](const FlowResult& f) {
@@ -187,8 +188,8 @@ nlohmann::ordered_json to_json(const Report& r) {
                      {"label", f.label},
                      {"ip_version", f.key.version},
                      {"proto", f.key.proto},
-                     {"src", addr(f.key, f.key.src)},
-                     {"dst", addr(f.key, f.key.dst)},
+                     {"src", address_text(f.key, f.key.src)},
+                     {"dst", address_text(f.key, f.key.dst)},
                      {"sport", f.key.sport},
                      {"dport", f.key.dport}});
   j["flows"] = std::move(flows);

@@ -27,6 +27,9 @@ nlohmann::ordered_json to_json(const Report& report);
 // The headline: the most interesting flow's verdict, or what was delivered/not judged.
 std::string headline(const Report& report);
 
+// An address of a flow key as text ("198.18.0.1", "2001:db8::1").
+std::string address_text(const packet::FlowKey& key, const std::array<uint8_t, 16>& addr);
+
 // True when some flow lost packets (disappears or partial loss).
 bool has_loss(const Report& report);
 

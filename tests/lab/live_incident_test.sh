@@ -10,6 +10,8 @@
 #     overload  point A's capture is stalled with a 1 MiB ring during a burst: it reports its
 #               own drops, and the hop next to it is inconclusive, not blamed
 #     killed    a collector killed with SIGKILL mid-run: the run ends, says so, nothing hangs
+#     explain   `run --explain` on the broken lab names the per-port chain and the fallback DROP
+#               with +200 packets and the rule that lets IPIP in; on the fixed lab, nothing
 #     correlator_killed  `pathtrace run` itself killed with SIGKILL mid-run: the collectors
 #               exit by themselves, the database is consistent, and `pathtrace report`
 #               analyses what was committed and says the run was interrupted
@@ -195,6 +197,22 @@ case $CASE in
     grep -qE "point D: .*(without BYE|exited with code 137)" "$WORK/out" \
       || fail "the report must warn about point D"
     no_orphans
+    ;;
+  explain)
+    ovsdb="unix:/tmp/pathtrace-lab.$P/db.sock"
+    run --filter ipip --explain --ovs-db "$ovsdb" --traffic "$traffic"
+    [ $code -eq 1 ] || fail "exit code $code, expected 1"
+    expect "neutron-openvswi-ibdd1f2c3-b → neutron-openvswi-sg-fallback: DROP  +200 packets"
+    expect "per-port chain neutron-openvswi-ibdd1f2c3-b (ingress) sent 200 of them there"
+    expect "-A neutron-openvswi-ibdd1f2c3-b -p 4 -j RETURN"
+    [ "$(sqlite3 "$DB" 'SELECT packets FROM attributions WHERE run_id = 1')" = 200 ] \
+      || fail "the attribution is not stored with 200 packets"
+    bash "$LAB" fix "$P" >/dev/null
+    run --filter ipip --explain --ovs-db "$ovsdb" --traffic "$traffic"
+    [ $code -eq 0 ] || fail "fixed: exit code $code, expected 0"
+    reject "dropped by:"
+    [ "$(sqlite3 "$DB" 'SELECT COUNT(*) FROM attributions WHERE run_id = 2')" = 0 ] \
+      || fail "fixed: something was blamed"
     ;;
   correlator_killed)
     "$PT" run --db "$DB" --inventory "$WORK/inv.toml" --points A..G --quiet --filter ipip \

@@ -267,6 +267,8 @@ int Collector::run() {
   bool ok = m.write_out();
 
   const int64_t t0 = clock_ns(CLOCK_MONOTONIC);
+  int64_t last_stdin = t0;
+  const int64_t heartbeat_ns = int64_t(opt_.heartbeat_s * 1e9);
   const int64_t flush_every = int64_t(opt_.flush_ms) * 1'000'000;
   const int64_t stats_every = int64_t(opt_.stats_ms) * 1'000'000;
   const int64_t end_at = opt_.duration_s > 0 ? t0 + int64_t(opt_.duration_s * 1e9) : INT64_MAX;
@@ -316,6 +318,13 @@ int Collector::run() {
     if (stdin_at >= 0 && fds[stdin_at].revents) {
       const ssize_t r = ::read(0, rbuf.data(), rbuf.size());
       if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) reason = "stdin closed";
+      if (r > 0) last_stdin = clock_ns(CLOCK_MONOTONIC);
+    }
+    if (stdin_at >= 0 && heartbeat_ns > 0 && !reason &&
+        clock_ns(CLOCK_MONOTONIC) - last_stdin > heartbeat_ns) {
+      m.failure = "no heartbeat on stdin for " + std::to_string(opt_.heartbeat_s) +
+                  " s: the correlator or the link is gone";
+      reason = "heartbeat lost";
     }
     if (peer_at >= 0 && fds[peer_at].revents) {
       const ssize_t r = ::recv(m.out, rbuf.data(), rbuf.size(), MSG_DONTWAIT);

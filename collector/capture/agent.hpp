@@ -33,6 +33,10 @@ struct CollectOptions {
   std::string to;              // "HOST:PORT" of the correlator, or "" ...
   int out_fd = -1;             // ... or write frames to this fd (1 for --stdout); not closed
   bool watch_stdin = true;     // stop when fd 0 reaches EOF (ignored if stdin is /dev/null)
+  // Stop when nothing arrived on stdin for this long (0 = never). Over ssh, the correlator
+  // writes a byte every 2 s: a link that died without a FIN (sshd's default never notices)
+  // still stops the remote capture.
+  double heartbeat_s = 0;
   uint64_t count = 0;          // stop after this many frames read (0 = no limit)
   double duration_s = 0;       // stop after this many seconds (0 = no limit)
   std::size_t batch = 4096;    // records per RECORDS frame (1..wire::kMaxRecordsPerFrame)

@@ -328,6 +328,7 @@ std::string wait_for_stop(server::Collection& col, std::vector<Child>& collector
       last_total = total;
       last_change = now;
     }
+    for (auto& c : collectors) c.heartbeat();  // remote captures stop without these
     for (std::size_t i = 0; i < collectors.size(); ++i) {
       if (auto code = collectors[i].poll(); code && !(i < st.size() && st[i].ended && st[i].clean))
         return "the collector of point " + points[i].label + " exited (code " +
@@ -447,6 +448,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
     std::size_t ready = 0;
     for (const auto& s : st) ready += s.connected;
     if (ready == points.size()) break;
+    for (auto& c : collectors) c.heartbeat();
     for (std::size_t i = 0; i < collectors.size(); ++i) {
       if (auto code = collectors[i].poll()) {
         stop_all("a collector failed to start");

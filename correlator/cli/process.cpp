@@ -1,6 +1,7 @@
 #include "correlator/cli/process.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -94,7 +95,30 @@ Child Child::spawn_piped(const std::vector<std::string>& argv, int* stdout_fd, i
   return c;
 }
 
-Child::Child(Child&& o) noexcept : pid_(o.pid_), stdin_fd_(o.stdin_fd_), code_(o.code_) {
+void Child::heartbeat() noexcept {
+  if (stdin_fd_ < 0 || code_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_beat_ < std::chrono::seconds(2)) return;
+  last_beat_ = now;
+  if (!nonblocking_) {
+    fcntl(stdin_fd_, F_SETFL, fcntl(stdin_fd_, F_GETFL) | O_NONBLOCK);
+    nonblocking_ = true;
+  }
+  // A child that is gone makes write() raise SIGPIPE: block it here and take it back.
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  if (::write(stdin_fd_, "\n", 1) < 0 && errno == EPIPE) {
+    const timespec zero{};
+    sigtimedwait(&pipe_set, nullptr, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+Child::Child(Child&& o) noexcept
+    : pid_(o.pid_), stdin_fd_(o.stdin_fd_), code_(o.code_), last_beat_(o.last_beat_),
+      nonblocking_(o.nonblocking_) {
   o.pid_ = -1;
   o.stdin_fd_ = -1;
 }
@@ -105,6 +129,8 @@ Child& Child::operator=(Child&& o) noexcept {
     pid_ = o.pid_;
     stdin_fd_ = o.stdin_fd_;
     code_ = o.code_;
+    last_beat_ = o.last_beat_;
+    nonblocking_ = o.nonblocking_;
     o.pid_ = -1;
     o.stdin_fd_ = -1;
   }

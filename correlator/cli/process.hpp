@@ -30,6 +30,10 @@ class Child {
   pid_t pid() const noexcept { return pid_; }
   // Closes our end of the child's stdin (idempotent).
   void close_stdin() noexcept;
+  // Writes one byte to the child's stdin if the last one is 2 s old (call it often): a remote
+  // `pathtrace collect --heartbeat` stops when these stop arriving. Never blocks, never
+  // raises SIGPIPE.
+  void heartbeat() noexcept;
   // Reaps the child if it has exited; returns its exit code (128+N for signal N).
   std::optional<int> poll();
   // Waits up to `timeout` for the child to exit; returns its exit code, or nullopt.
@@ -43,6 +47,8 @@ class Child {
   pid_t pid_ = -1;
   int stdin_fd_ = -1;
   std::optional<int> code_;
+  std::chrono::steady_clock::time_point last_beat_{};
+  bool nonblocking_ = false;
 };
 
 // "/proc/self/exe" resolved: the path of this pathtrace binary.

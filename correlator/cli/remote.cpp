@@ -49,9 +49,13 @@ bool write_all(int fd, const uint8_t* p, std::size_t n) {
 // Stops tcpdump when the ssh session's stdin closes (we stop, or sshd lost the link): tcpdump
 // itself never reads stdin. Its own stdin is /dev/null; the watcher's output goes nowhere, so
 // the session ends as soon as tcpdump does.
+// pathtrace run also writes a byte every 2 s: when none came for 10 s (a link that died
+// without a FIN, which sshd by default never notices), tcpdump is stopped too. One byte is
+// read at a time with a timeout; end of file and the timeout both end the loop.
 constexpr const char* kWatchdog =
     "PATH=$PATH:/usr/sbin:/sbin; exec 3<&0; \"$@\" </dev/null 3<&- & p=$!; "
-    "{ cat <&3 >/dev/null; kill -TERM \"$p\"; } </dev/null >/dev/null 2>&1 & exec 3<&-; "
+    "{ while [ \"$(timeout 10 dd bs=1 count=1 2>/dev/null <&3 | wc -c)\" -eq 1 ]; do :; done; "
+    "kill -TERM \"$p\"; } </dev/null >/dev/null 2>&1 & exec 3<&-; "
     "wait \"$p\"; exit $?";
 
 // Pre-flight, run by `sh -c SCRIPT sh MODE PATHTRACE SUDO IF NS IF NS ...` on the host.
@@ -117,7 +121,9 @@ std::vector<std::string> agent_command(const Host& host, const Point& point, con
   if (!point.netns.empty()) a.insert(a.end(), {"--netns", point.netns});
   a.insert(a.end(), {"--point", point.label, "--run", spec.run, "--snaplen", std::to_string(spec.snaplen)});
   if (!spec.filter.empty()) a.insert(a.end(), {"--filter", spec.filter});
-  a.push_back("--stdout");
+  // pathtrace run writes a byte every 2 s: without them for 10 s the link is gone (sshd by
+  // default never notices a peer that vanished without a FIN) and the capture stops itself.
+  a.insert(a.end(), {"--stdout", "--heartbeat", "10"});
   return a;
 }
 

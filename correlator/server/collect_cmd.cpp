@@ -51,6 +51,7 @@ int cmd_collect(int argc, char** argv) {
       ("to", "correlator address HOST:PORT", cxxopts::value<std::string>())
       ("stdout", "write the frames to stdout (for ssh)")
       ("no-stdin-watch", "keep running when stdin closes")
+      ("heartbeat", "stop when nothing arrives on stdin for this many seconds (0 = never; pathtrace run sends one every 2 s over ssh)", cxxopts::value<double>()->default_value("0"))
       ("payload-bytes", "L4 payload bytes hashed into the digest (0-32)", cxxopts::value<unsigned>()->default_value("8"))
       ("vxlan-port", "UDP port of VXLAN", cxxopts::value<uint16_t>()->default_value("4789"))
       ("geneve-port", "UDP port of Geneve", cxxopts::value<uint16_t>()->default_value("6081"))
@@ -93,6 +94,8 @@ int cmd_collect(int argc, char** argv) {
     o.to = res["to"].as<std::string>();
   }
   o.watch_stdin = !res.count("no-stdin-watch");
+  o.heartbeat_s = res["heartbeat"].as<double>();
+  if (!(o.heartbeat_s >= 0)) throw Error(ExitCode::kUsage, "--heartbeat must be >= 0 seconds");
   o.count = res["count"].as<uint64_t>();
   o.duration_s = res["duration"].as<double>();
   const unsigned k = res["payload-bytes"].as<unsigned>();

@@ -689,6 +689,43 @@ TEST(Live, CollectSubprocessStopsOnStdinEofAndOnSigterm) {
   EXPECT_EQ(got.sightings.size(), 1000u);
 }
 
+// Over ssh, a link that dies without a FIN leaves stdin open but silent: with --heartbeat
+// the collector stops by itself, says why in its BYE, and exits.
+TEST(Live, CollectStopsWhenTheHeartbeatStops) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (packet capture)";
+  Log log;
+  Collection col;
+  ServerOptions sopt;
+  sopt.log = log.sink();
+  Server srv(sopt, col);
+  srv.start();
+  int in = -1, out = -1;
+  const pid_t pid = spawn_collect({PT_COLLECT_BIN, "collect", "--iface", "lo", "--point", "H", "--stdout",
+                                   "--heartbeat", "1"},
+                                  &in, &out);
+  srv.add_stream(out, "pipe H");
+  const auto t0 = std::chrono::steady_clock::now();
+  // Beat three times, 0.5 s apart: still running.
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(500ms);
+    ASSERT_EQ(::write(in, "\n", 1), 1);
+  }
+  int st = 0;
+  EXPECT_EQ(::waitpid(pid, &st, WNOHANG), 0) << "stopped although heartbeats arrived";
+  // Then silence, stdin still open: it must stop within about a second.
+  const int code = wait_exit(pid);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ::close(in);
+  EXPECT_EQ(code, 6) << "a lost correlator or link is a remote failure (docs/cli.md)";
+  EXPECT_LT(secs, 4.5);
+  ASSERT_TRUE(srv.wait_idle(5s)) << log.all();
+  srv.stop();
+  auto got = col.take();
+  ASSERT_EQ(got.status.size(), 1u);
+  EXPECT_TRUE(got.status[0].clean);
+  EXPECT_NE(got.status[0].end_reason.find("heartbeat"), std::string::npos) << got.status[0].end_reason;
+}
+
 TEST(Live, UnprivilegedCollectFailsWithExitCodeCapture) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to drop to nobody with setpriv";
   if (sh("command -v setpriv") != 0) GTEST_SKIP() << "setpriv not installed";

@@ -134,7 +134,8 @@ TEST(SshArgv, AgentAndAgentlessCommands) {
   const auto agent = agent_command(h, p, spec);
   const std::vector<std::string> want = {"/opt/pt/pathtrace", "collect", "--iface", "qbrbdd1f2c3-bd",
                                          "--netns", "lab-hv", "--point", "C", "--run", "run-1",
-                                         "--snaplen", "128", "--filter", "ipip", "--stdout"};
+                                         "--snaplen", "128", "--filter", "ipip", "--stdout",
+                                         "--heartbeat", "10"};
   EXPECT_EQ(agent, want);
   const auto less = agentless_command(h, p, spec);
   ASSERT_GE(less.size(), 10u);

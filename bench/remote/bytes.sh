@@ -4,12 +4,12 @@
 # bytes that come out of each ssh session's stdout (what crosses the link):
 #   agent:     ssh hv1 pathtrace collect --iface eth1 --filter ipip --count N --stdout | wc -c
 #   agentless: ssh hv1 tcpdump -i eth1 -U -s SNAP -c N -w - '<ipip prefilter>'  | wc -c
-#   multihost_bytes.sh PATHTRACE [N=2000] [SNAPLEN=256]     (root; ~15 s)
+#   bench/remote/bytes.sh PATHTRACE [N=2000] [SNAPLEN=256]     (root; ~15 s)
 set -uo pipefail
 PT=$(readlink -f "${1:?pathtrace binary}")
 N=${2:-2000}
 SNAP=${3:-256}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../tests/lab" && pwd)  # the lab scripts
 P="pb$(( $$ % 100000 ))"
 W=$(mktemp -d)
 trap 'bash "$HERE/multihost_lab.sh" down "$P" >/dev/null 2>&1; rm -rf "$W"' EXIT

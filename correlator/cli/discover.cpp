@@ -1,4 +1,5 @@
 #include "correlator/cli/discover.hpp"
+#include "correlator/cli/remote.hpp"
 
 #include <cxxopts.hpp>
 #include <fcntl.h>
@@ -196,6 +197,12 @@ std::vector<std::string> in_netns(const std::string& netns, std::vector<std::str
   std::vector<std::string> v = {"ip", "netns", "exec", netns};
   v.insert(v.end(), argv.begin(), argv.end());
   return v;
+}
+
+std::vector<std::string> on_host(const std::optional<Host>& remote, const std::string& netns,
+                                 std::vector<std::string> argv) {
+  argv = in_netns(netns, std::move(argv));
+  return remote ? ssh_argv(*remote, argv) : argv;
 }
 
 OvsAccess OvsAccess::from(const std::string& ovs_db) {
@@ -577,18 +584,18 @@ Discovery discover_path(const DiscoverRequest& req, const HostFacts& f) {
 HostFacts gather_facts(const DiscoverRequest& req) {
   const std::string suffix = device_suffix(req);
   HostFacts f;
-  if (!have_tool("ip"))
+  if (!req.remote && !have_tool("ip"))
     throw Error(ExitCode::kCapture, "ip not found in PATH (iproute2 is needed to list devices)");
-  if (!req.netns.empty() && access(("/run/netns/" + req.netns).c_str(), F_OK) != 0)
+  if (!req.remote && !req.netns.empty() && access(("/run/netns/" + req.netns).c_str(), F_OK) != 0)
     throw Error(ExitCode::kCapture, "netns " + req.netns + ": no such network namespace");
-  f.links = parse_ip_links(must(in_netns(req.netns, {"ip", "-j", "-d", "link", "show"})));
+  f.links = parse_ip_links(must(on_host(req.remote, req.netns, {"ip", "-j", "-d", "link", "show"})));
 
   // The linuxbridge agent needs no OVS; everything else does.
   const LinkInfo* tap = find_link(f, "tap" + suffix);
   const LinkInfo* master = tap && !tap->master.empty() ? find_link(f, tap->master) : nullptr;
   const bool linuxbridge = master && master->kind == "bridge" && !starts_with(master->name, "qbr");
   if (linuxbridge) return f;
-  if (!have_tool("ovs-vsctl")) {
+  if (!req.remote && !have_tool("ovs-vsctl")) {
     if (!tap)
       throw Error(ExitCode::kCapture,
                   "ovs-vsctl not found in PATH, and no device tap" + suffix +
@@ -602,20 +609,20 @@ HostFacts gather_facts(const DiscoverRequest& req) {
   const OvsAccess ovs = OvsAccess::from(req.ovs_db);
   const char* hint = "is ovsdb-server running? give --ovs-db unix:PATH or set OVS_RUNDIR";
   f.ovs_ifaces = parse_ovs_interfaces(must(
-      in_netns(req.netns, ovs.vsctl({"--format=json", "--columns=name,type,options,external_ids",
+      on_host(req.remote, req.netns, ovs.vsctl({"--format=json", "--columns=name,type,options,external_ids",
                                      "list", "Interface"})),
       hint));
   if (!req.port_uuid.empty()) {
     // The VIF, as the openvswitch agent marks it.
     for (const auto& v : parse_ovs_interfaces(must(
-             in_netns(req.netns, ovs.vsctl({"--format=json", "--columns=name,type,options,external_ids",
+             on_host(req.remote, req.netns, ovs.vsctl({"--format=json", "--columns=name,type,options,external_ids",
                                             "find", "Interface",
                                             "external_ids:iface-id=" + lower(req.port_uuid)})),
              hint)))
       f.vifs.push_back(v.name);
   }
   f.ovs = true;
-  std::string bridges = must(in_netns(req.netns, ovs.vsctl({"list-br"})), hint);
+  std::string bridges = must(on_host(req.remote, req.netns, ovs.vsctl({"list-br"})), hint);
   std::size_t pos = 0;
   while (pos < bridges.size()) {
     auto nl = bridges.find('\n', pos);
@@ -623,7 +630,7 @@ HostFacts gather_facts(const DiscoverRequest& req) {
     const std::string br = bridges.substr(pos, nl - pos);
     pos = nl + 1;
     if (br.empty()) continue;
-    const std::string ifaces = must(in_netns(req.netns, ovs.vsctl({"list-ifaces", br})), hint);
+    const std::string ifaces = must(on_host(req.remote, req.netns, ovs.vsctl({"list-ifaces", br})), hint);
     std::size_t p2 = 0;
     while (p2 < ifaces.size()) {
       auto n2 = ifaces.find('\n', p2);
@@ -639,7 +646,7 @@ HostFacts gather_facts(const DiscoverRequest& req) {
   }
   for (const auto& i : f.ovs_ifaces) {
     if (!is_tunnel(i.type) || i.remote_ip.empty() || f.route_dev.count(i.remote_ip)) continue;
-    const CommandResult r = run_command(in_netns(req.netns, {"ip", "-j", "route", "get", i.remote_ip}));
+    const CommandResult r = run_command(on_host(req.remote, req.netns, {"ip", "-j", "route", "get", i.remote_ip}));
     if (r.exit_code != 0) continue;
     const json j = json::parse(r.out, nullptr, false);
     if (!j.is_discarded() && j.is_array() && !j.empty() && j[0].is_object())
@@ -678,7 +685,8 @@ int cmd_discover(int argc, char** argv) {
       ("port", "Neutron port UUID", cxxopts::value<std::string>()->default_value(""))
       ("tap", "the port's tap device (tap + 11 characters of the UUID)", cxxopts::value<std::string>()->default_value(""))
       ("netns", "network namespace of the hypervisor's devices (commands run with `ip netns exec`)", cxxopts::value<std::string>()->default_value(""))
-      ("host", "host name written into the points", cxxopts::value<std::string>()->default_value("local"))
+      ("host", "the hypervisor: `local`, or a host reached over ssh (its [hosts.NAME] in --inventory, else an ssh destination)", cxxopts::value<std::string>()->default_value("local"))
+      ("inventory", "inventory whose [hosts.NAME] says how to reach --host (docs/inventory.md)", cxxopts::value<std::string>()->default_value(""))
       ("vm-iface", "the VM's interface: added as point A (role vm)", cxxopts::value<std::string>()->default_value(""))
       ("vm-netns", "namespace of --vm-iface", cxxopts::value<std::string>()->default_value(""))
       ("vm-host", "host of --vm-iface (default: --host)", cxxopts::value<std::string>()->default_value(""))
@@ -696,6 +704,7 @@ int cmd_discover(int argc, char** argv) {
                  "  pathtrace discover --port bdd1f2c3-bd6e-4f5a-9c1d-2e3f4a5b6c7d >> pathtrace.toml\n"
                  "  pathtrace discover --tap tapbdd1f2c3-bd --netns ptlab-hv "
                  "--ovs-db unix:/tmp/pathtrace-lab.ptlab/db.sock --vm-iface eth0 --vm-netns ptlab-vm\n"
+                 "  pathtrace discover --host hv1 --inventory pathtrace.toml --port bdd1f2c3-bd6e-4f5a-9c1d-2e3f4a5b6c7d\n"
                  "\nexit codes: 0 ok · 2 bad --port/--tap/option · 3 port not found or incomplete "
                  "layout · 5 a tool (ip, ovs-vsctl) is missing or fails\n";
     return 0;
@@ -709,6 +718,19 @@ int cmd_discover(int argc, char** argv) {
   req.vm_netns = res["vm-netns"].as<std::string>();
   req.vm_host = res["vm-host"].as<std::string>();
   req.ovs_db = res["ovs-db"].as<std::string>();
+  if (req.host != "local" && !req.host.empty()) {
+    // Over ssh: [hosts.NAME] of the inventory when given, else the name is the destination.
+    std::map<std::string, Host> hosts;
+    if (const std::string inv = res["inventory"].as<std::string>(); !inv.empty()) hosts = load_hosts(inv);
+    if (auto it = hosts.find(req.host); it != hosts.end()) {
+      req.remote = it->second;
+    } else {
+      Host h;
+      h.name = req.host;
+      h.ssh = req.host;
+      req.remote = h;
+    }
+  }
   device_suffix(req);  // usage errors before running anything
   const HostFacts facts = gather_facts(req);
   const Discovery d = discover_path(req, facts);

@@ -14,6 +14,10 @@
 #include <string_view>
 #include <vector>
 
+#include <optional>
+
+#include "correlator/cli/points.hpp"
+
 namespace pathtrace::cli {
 
 // What a finished command printed and how it ended.
@@ -33,6 +37,11 @@ bool have_tool(std::string_view tool);
 
 // argv prefixed with `ip netns exec NETNS` (unchanged when netns is empty).
 std::vector<std::string> in_netns(const std::string& netns, std::vector<std::string> argv);
+
+// argv run in `netns` on `remote` over ssh (every word quoted, BatchMode: docs/remote.md), or
+// here when `remote` is empty.
+std::vector<std::string> on_host(const std::optional<Host>& remote, const std::string& netns,
+                                 std::vector<std::string> argv);
 
 // How to reach the OVS database and the bridges' OpenFlow sockets.
 struct OvsAccess {
@@ -93,6 +102,7 @@ struct DiscoverRequest {
   std::string host = "local";
   std::string vm_iface, vm_netns, vm_host;
   std::string ovs_db;     // --ovs-db
+  std::optional<Host> remote;  // run every command on this host over ssh (--host)
 };
 
 // Which Neutron agent/firewall wired the port.

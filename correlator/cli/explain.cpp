@@ -291,15 +291,15 @@ std::vector<RuleCounter> parse_nft_json(std::string_view text, bool skip_xtables
 // Snapshot (the only part that runs commands).
 
 ExplainSnapshot snapshot(const ExplainTarget& t) {
-  if (!t.netns.empty() && access(("/run/netns/" + t.netns).c_str(), F_OK) != 0)
+  if (!t.remote && !t.netns.empty() && access(("/run/netns/" + t.netns).c_str(), F_OK) != 0)
     throw Error(ExitCode::kCapture, "netns " + t.netns + ": no such network namespace");
   ExplainSnapshot s;
   auto read = [&](const std::vector<std::string>& argv, const std::string& what) -> std::string {
-    if (!have_tool(argv[0])) {
+    if (!t.remote && !have_tool(argv[0])) {  // remote: the command's own failure says it
       s.warnings.push_back(what + ": " + argv[0] + " not found in PATH");
       return {};
     }
-    CommandResult r = run_command(in_netns(t.netns, argv));
+    CommandResult r = run_command(on_host(t.remote, t.netns, argv));
     if (r.exit_code != 0) {
       while (!r.err.empty() && r.err.back() == '\n') r.err.pop_back();
       s.warnings.push_back(what + ": " + argv[0] + " exit " + std::to_string(r.exit_code) +
@@ -317,7 +317,7 @@ ExplainSnapshot snapshot(const ExplainTarget& t) {
     have_xtables = have_xtables || !rules.empty();
     s.rules.insert(s.rules.end(), rules.begin(), rules.end());
   }
-  if (have_tool("nft")) {
+  if (t.remote || have_tool("nft")) {
     auto rules = parse_nft_json(read({"nft", "-j", "list", "ruleset"}, "nft"), have_xtables);
     s.rules.insert(s.rules.end(), rules.begin(), rules.end());
   }

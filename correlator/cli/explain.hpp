@@ -14,6 +14,7 @@
 // Everything but snapshot() and save_neutron() is pure and unit-tested on captured outputs.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,7 @@ struct ExplainTarget {
   std::string ovs_db;                // "unix:PATH" (its folder has BR.mgmt) or "" (OVS_RUNDIR)
   std::vector<std::string> bridges;  // OVS bridges to dump (Discovery::bridges); may be empty
   int settle_ms = 3000;  // at most this long waiting for OVS flow counters to stop moving
+  std::optional<Host> remote;  // read them on this host over ssh ("" = here)
 };
 
 // One rule (or a chain's policy, or an OpenFlow flow) and its packet counter.

@@ -146,41 +146,57 @@ bool is_local(const Point& p) { return p.host.empty() || p.host == "local"; }
 
 // --explain: the filtering layers of every local namespace on the path, read before the
 // traffic and after the capture; the loss at the headline hop is attributed to the rules
-// whose counters grew by about as many packets (docs/neutron.md). Local points only.
+// whose counters grew by about as many packets (docs/neutron.md). Remote hosts over ssh.
 struct Explainer {
-  std::vector<ExplainTarget> targets;           // one per distinct local netns
+  std::vector<ExplainTarget> targets;           // one per distinct (host, netns)
   std::vector<ExplainSnapshot> before, after;
   std::optional<Discovery> discovery;           // when a point is a Neutron tap
+  std::string discovery_host;                   // the host it was found on
   std::vector<std::string> notes;
 
-  explicit Explainer(const std::vector<Point>& points, const std::string& ovs_db) {
+  Explainer(const std::vector<Point>& points, const std::string& ovs_db,
+            const std::map<std::string, Host>& hosts) {
+    // Remote points' counters are read over ssh, as their captures are.
+    auto remote_of = [&](const Point& p) -> std::optional<Host> {
+      if (is_local(p)) return std::nullopt;
+      if (auto it = hosts.find(p.host); it != hosts.end()) return it->second;
+      Host h;
+      h.name = p.host;
+      h.ssh = p.host;
+      return h;
+    };
     // A Neutron tap among the points names the port: discover its bridges and chains.
     for (const Point& p : points) {
-      if (!is_local(p) || p.iface.rfind("tap", 0) != 0 || p.iface.size() != 14) continue;
+      if (p.iface.rfind("tap", 0) != 0 || p.iface.size() != 14) continue;
       DiscoverRequest dq;
       dq.tap = p.iface;
       dq.netns = p.netns;
       dq.ovs_db = ovs_db;
+      dq.remote = remote_of(p);
       try {
         discovery = discover_path(dq, gather_facts(dq));
+        discovery_host = p.host;
       } catch (const Error& e) {
         notes.push_back(std::string("explain: could not discover the Neutron port of ") + p.iface + ": " + e.what());
       }
       break;
     }
     for (const Point& p : points) {
-      if (!is_local(p)) {
-        notes.push_back("explain: point " + p.label + " is on " + p.host + ": its counters are not read (local hosts only)");
+      const std::string host = is_local(p) ? "local" : p.host;
+      where_[p.label] = {host, p.netns};  // the report's points carry the collectors' host names
+      if (std::any_of(targets.begin(), targets.end(),
+                      [&](const ExplainTarget& t) { return t.netns == p.netns && host_of(t) == host; }))
         continue;
-      }
-      if (std::any_of(targets.begin(), targets.end(), [&](const ExplainTarget& t) { return t.netns == p.netns; })) continue;
       ExplainTarget t;
       t.netns = p.netns;
       t.ovs_db = ovs_db;
-      if (discovery && discovery->netns == p.netns) t.bridges = discovery->bridges;
+      t.remote = remote_of(p);
+      if (discovery && discovery->netns == p.netns && discovery_host == p.host) t.bridges = discovery->bridges;
       targets.push_back(std::move(t));
     }
   }
+  static std::string host_of(const ExplainTarget& t) { return t.remote ? t.remote->name : "local"; }
+  std::map<std::string, std::pair<std::string, std::string>> where_;  // label → (host, netns)
   void snap(std::vector<ExplainSnapshot>& into) {
     into.clear();
     for (const auto& t : targets) into.push_back(snapshot(t));
@@ -207,11 +223,16 @@ struct Explainer {
       if (f.key.dport) hint.dport = f.key.dport;
       if (discovery) hint.port_uuid = discovery->port;
       // The namespaces of the hop's two points hold the layers that could have dropped.
-      const std::string& ns_from = rep.points[hop.from].netns;
-      const std::string& ns_to = rep.points[hop.to].netns;
+      auto on_hop = [&](const ExplainTarget& t) {
+        for (const Point* p : {&rep.points[hop.from], &rep.points[hop.to]}) {
+          const auto it = where_.find(p->label);
+          if (it != where_.end() && it->second == std::make_pair(host_of(t), t.netns)) return true;
+        }
+        return false;
+      };
       ExplainSnapshot b, a;
       for (std::size_t i = 0; i < targets.size() && i < before.size() && i < after.size(); ++i) {
-        if (targets[i].netns != ns_from && targets[i].netns != ns_to) continue;
+        if (!on_hop(targets[i])) continue;
         b.rules.insert(b.rules.end(), before[i].rules.begin(), before[i].rules.end());
         a.rules.insert(a.rules.end(), after[i].rules.begin(), after[i].rules.end());
         a.layers.insert(a.layers.end(), after[i].layers.begin(), after[i].layers.end());
@@ -489,7 +510,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
   // the traffic starts, so every packet the traffic sends counts.
   std::this_thread::sleep_for(std::chrono::nanoseconds(AnalysisOptions{}.guard_ns) + 50ms);
   if (lo.explain) {
-    explainer->emplace(points, lo.ovs_db);
+    explainer->emplace(points, lo.ovs_db, lo.hosts);
     (*explainer)->snap((*explainer)->before);  // counters before the traffic
   }
   meta.points = points;

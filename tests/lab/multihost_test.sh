@@ -188,6 +188,28 @@ case "$CASE" in
     no_orphans
     ;;
 
+  explain)
+    # run --explain with the hop's points on hv1: the counters are read over ssh.
+    run "$WORK/agent.toml" --points A..G --filter ipip --explain \
+      --ovs-db "unix:/tmp/pathtrace-lab.$P/db.sock" --traffic "$traffic"
+    [ $code -eq 1 ] || fail "exit $code, expected 1"
+    expect "neutron-openvswi-ibdd1f2c3-b → neutron-openvswi-sg-fallback: DROP  +200 packets"
+    expect "-A neutron-openvswi-ibdd1f2c3-b -p 4 -j RETURN"
+    no_orphans
+    ;;
+
+  discover)
+    # discover over ssh on hv1: the same path as on the hypervisor itself, with host = "hv1".
+    ip netns exec "$OPS" "$PT" discover --host hv1 --inventory "$WORK/agent.toml" \
+      --port bdd1f2c3-bd6e-4f5a-9c1d-2e3f4a5b6c7d --ovs-db "unix:/tmp/pathtrace-lab.$P/db.sock" \
+      >"$WORK/out" 2>"$WORK/err" </dev/null || fail "discover over ssh failed"
+    expect "iptables hybrid firewall"
+    for dev in tapbdd1f2c3-bd qbrbdd1f2c3-bd qvbbdd1f2c3-bd qvobdd1f2c3-bd phy-br-ethx eth1; do
+      expect "iface = \"$dev\""
+    done
+    [ "$(grep -c '^host = "hv1"$' "$WORK/out")" -eq 6 ] || fail "every point must be on hv1"
+    ;;
+
   *) fail "unknown case" ;;
 esac
 echo "PASS ($CASE)"

@@ -1,4 +1,5 @@
 #include "correlator/cli/discover.hpp"
+#include "correlator/cli/options.hpp"
 #include "correlator/cli/remote.hpp"
 
 #include <cxxopts.hpp>
@@ -692,12 +693,7 @@ int cmd_discover(int argc, char** argv) {
       ("vm-host", "host of --vm-iface (default: --host)", cxxopts::value<std::string>()->default_value(""))
       ("ovs-db", "OVS database, unix:PATH (default: unix:$OVS_RUNDIR/db.sock, else ovs-vsctl's own)", cxxopts::value<std::string>()->default_value(""))
       ("h,help", "show this help");
-  cxxopts::ParseResult res;
-  try {
-    res = opts.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see --help)");
-  }
+  const cxxopts::ParseResult res = parse_options(opts, argc, argv);
   if (res.count("help")) {
     std::cout << opts.help()
               << "\nexamples:\n"

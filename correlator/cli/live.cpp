@@ -14,6 +14,7 @@
 // (collectors get STOP + stdin EOF, then SIGTERM after 5 s, then SIGKILL).
 
 #include "correlator/cli/live.hpp"
+#include "correlator/cli/options.hpp"
 
 #include <cxxopts.hpp>
 #include <unistd.h>
@@ -569,13 +570,6 @@ void add_common(cxxopts::Options& opts) {
       ("h,help", "show this help");
 }
 
-cxxopts::ParseResult parse(cxxopts::Options& opts, int argc, char** argv) {
-  try {
-    return opts.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see --help)");
-  }
-}
 
 Report run_meta(const cxxopts::ParseResult& res, const std::string& command) {
   Report meta;
@@ -621,7 +615,7 @@ int cmd_run(int argc, char** argv, const std::string& command) {
       ("keep-going", "when a remote host fails pre-flight, capture at the other points (the report names the missing ones)")
       ("explain", "read the filtering layers' counters (iptables, nft, OpenFlow) before and after, and name the rule that dropped the lost packets")
       ("ovs-db", "with --explain: the OVS database socket, unix:PATH (default: $OVS_RUNDIR/db.sock)", cxxopts::value<std::string>()->default_value(""));
-  const auto res = parse(opts, argc, argv);
+  const auto res = parse_options(opts, argc, argv);
   if (res.count("help")) {
     std::cout << opts.help()
               << "\nstops at --duration, --count, --idle, 1 s after --traffic ends, or Ctrl-C "
@@ -688,7 +682,7 @@ int cmd_correlate(int argc, char** argv, const std::string& command) {
       ("listen", "ADDR:PORT to listen on (non-loopback needs --token-file)", cxxopts::value<std::string>()->default_value("127.0.0.1:7300"))
       ("token-file", "file whose first line is the shared secret collectors present", cxxopts::value<std::string>())
       ("points", "the path, in order: A,B,C (labels collectors announce)", cxxopts::value<std::string>());
-  const auto res = parse(opts, argc, argv);
+  const auto res = parse_options(opts, argc, argv);
   if (res.count("help")) {
     std::cout << opts.help()
               << "\nexamples:\n  pathtrace correlate --points A,B,C --listen 127.0.0.1:7300\n"

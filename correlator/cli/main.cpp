@@ -17,6 +17,7 @@
 #include "correlator/cli/discover.hpp"
 #include "correlator/cli/ingest.hpp"
 #include "correlator/cli/live.hpp"
+#include "correlator/cli/options.hpp"
 #include "correlator/cli/html.hpp"
 #include "correlator/cli/points.hpp"
 #include "correlator/cli/query.hpp"
@@ -67,16 +68,12 @@ std::string join_args(int argc, char** argv) {
 cxxopts::ParseResult parse_or_help(cxxopts::Options& opts, int argc, char** argv,
                                    bool* help_shown) {
   opts.add_options()("h,help", "show this help");
-  try {
-    auto res = opts.parse(argc, argv);
-    if (res.count("help")) {
-      std::cout << opts.help() << std::flush;
-      *help_shown = true;
-    }
-    return res;
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see --help)");
+  auto res = parse_options(opts, argc, argv);
+  if (res.count("help")) {
+    std::cout << opts.help() << std::flush;
+    *help_shown = true;
   }
+  return res;
 }
 
 std::string aliases_help() {

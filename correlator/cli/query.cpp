@@ -1,4 +1,5 @@
 #include "correlator/cli/query.hpp"
+#include "correlator/cli/options.hpp"
 
 #include <cxxopts.hpp>
 #include <nlohmann/json.hpp>
@@ -311,12 +312,7 @@ int cmd_query(int argc, char** argv) {
       ("h,help", "show this help")
       ("sql", "SQL text", cxxopts::value<std::string>());
   opts.parse_positional({"sql"});
-  cxxopts::ParseResult res;
-  try {
-    res = opts.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see --help)");
-  }
+  const cxxopts::ParseResult res = parse_options(opts, argc, argv);
   if (res.count("help")) {
     std::cout << opts.help()
               << "\nexamples:\n"

@@ -1,4 +1,5 @@
 #include "correlator/cli/timeline.hpp"
+#include "correlator/cli/options.hpp"
 
 #include <cxxopts.hpp>
 
@@ -357,12 +358,7 @@ int cmd_timeline(int argc, char** argv) {
       ("point", "only sightings at this point label (with --lost: last seen there)", cxxopts::value<std::string>())
       ("limit", "at most N rows, earliest first (0: all)", cxxopts::value<std::size_t>()->default_value("100"))
       ("h,help", "show this help");
-  cxxopts::ParseResult res;
-  try {
-    res = opts.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see --help)");
-  }
+  const cxxopts::ParseResult res = parse_options(opts, argc, argv);
   if (res.count("help")) {
     std::cout << opts.help()
               << "\nexamples:\n"

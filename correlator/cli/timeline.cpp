@@ -15,13 +15,11 @@
 
 #include "collector/common/error.hpp"
 #include "correlator/analysis/analysis.hpp"
-#include "correlator/store/sqlite.hpp"
 #include "correlator/store/store.hpp"
 
 namespace pathtrace::cli {
 namespace {
 
-constexpr int64_t kNull = INT64_MIN;  // a JSON null in a traversal entry
 
 // One sighting of one traversal, as the timeline prints it.
 struct TimelineRow {
@@ -71,96 +69,19 @@ std::string where(const Point& p) {
   return w;
 }
 
-// Calls f(numbers) for every entry of a traversal block's `data` (docs/schema.md): the
-// entry's numbers flattened in order, null as kNull. Entries are all integers, so a flat
-// scan with a depth counter is enough and much faster than a JSON parser.
-template <typename F>
-void for_each_entry(std::string_view data, std::vector<int64_t>& v, F&& f) {
-  int depth = 0;
-  v.clear();
-  const char* p = data.data();
-  const char* end = p + data.size();
-  while (p < end) {
-    const char c = *p;
-    if (c == '[') {
-      ++depth;
-      ++p;
-    } else if (c == ']') {
-      if (--depth == 1) {
-        f(v);
-        v.clear();
-      }
-      ++p;
-    } else if (c == '-' || (c >= '0' && c <= '9')) {
-      int64_t x = 0;
-      auto r = std::from_chars(p, end, x);
-      if (r.ec != std::errc()) throw Error(ExitCode::kDatabase, "malformed traversal block");
-      v.push_back(x);
-      p = r.ptr;
-    } else if (c == 'n') {
-      v.push_back(kNull);
-      p += 4;
-    } else {
-      ++p;
-    }
-  }
-}
-
-// A Trip from one entry's numbers; false when the entry is malformed.
-bool decode_entry(const std::vector<int64_t>& v, uint32_t id, int64_t t_min, bool with_sightings,
-                  Trip& trip) {
-  if (v.size() < 11 || (v.size() - 11) % 4 != 0) return false;
-  auto ord = [](int64_t x) { return x == kNull ? kNoPoint : uint8_t(x); };
-  trip.id = id;
-  Traversal& t = trip.t;
-  t.flow = uint32_t(v[0]);
-  t.inner_flow = uint32_t(v[1]);
-  t.digest = uint64_t(v[2]);
-  t.t0_ns = t_min + v[3];
-  t.seen = uint64_t(v[4]);
-  t.fate = Fate(v[5]);
-  t.dir = Dir(v[6]);
-  t.entry = ord(v[7]);
-  t.last_seen = ord(v[8]);
-  t.wire_len = uint16_t(v[9]);
-  t.tcp_flags = uint8_t(v[10]);
-  t.count = uint16_t((v.size() - 11) / 4);
-  trip.sightings.clear();
-  if (!with_sightings) return true;
-  for (std::size_t k = 11; k + 3 < v.size(); k += 4) {
-    PacketSighting s;
-    s.ord = uint8_t(v[k]);
-    s.ts_ns = t.t0_ns + v[k + 1];
-    s.wire_len = uint16_t(int64_t(t.wire_len) + v[k + 2]);
-    s.stack_id = uint32_t(v[k + 3]);
-    trip.sightings.push_back(std::move(s));
-  }
-  return true;
-}
-
-// Every traversal of a stored run, in id order; `want` decides from the traversal alone
-// (before its sightings are decoded) whether f(trip) sees it.
+// Every traversal of a stored run, in id order, through the store (which owns the block
+// layout); `want` decides from the traversal alone whether f(trip) sees it.
 template <typename Want, typename F>
-void scan_stored(sql::Db& db, int64_t run, Want&& want, F&& f) {
-  sql::ReadTxn snapshot(db);
-  sql::Stmt q(db, "SELECT first_id, t_min, data FROM traversal_blocks WHERE run_id = ?1 ORDER BY key");
-  q.bind(1, run);
-  std::vector<int64_t> numbers;
+void scan_stored(Store& store, int64_t run, Want&& want, F&& f) {
   Trip trip;
-  while (q.step()) {
-    uint32_t id = uint32_t(q.int_at(0));
-    const int64_t t_min = q.int_at(1);
-    for_each_entry(q.text_at(2), numbers, [&](const std::vector<int64_t>& v) {
-      if (!decode_entry(v, id, t_min, false, trip))
-        throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) +
-                                             ": malformed traversal " + std::to_string(id));
-      if (want(trip.t)) {
-        decode_entry(v, id, t_min, true, trip);
+  store.scan_traversals(
+      run, [&](const Traversal& t) { return want(t); },
+      [&](const FoundTraversal& ft) {
+        trip.id = ft.id;
+        trip.t = ft.traversal;
+        trip.sightings = ft.sightings;
         f(trip);
-      }
-      ++id;
-    });
-  }
+      });
 }
 
 // Every traversal of an analysed (staged) run, in id order.
@@ -406,7 +327,6 @@ int cmd_timeline(int argc, char** argv) {
 
   // A capturing or interrupted run has no traversals stored yet: analyse what it committed.
   std::optional<Run> analysed;
-  std::optional<sql::Db> db;
   if (status != RunStatus::kComplete) {
     std::vector<Point> points;
     std::vector<Chain> chains;
@@ -421,15 +341,7 @@ int cmd_timeline(int argc, char** argv) {
               << (status == RunStatus::kCapturing ? " is still capturing" : " was interrupted")
               << ": its timeline is analysed from the sightings committed so far\n";
   } else {
-    db.emplace(path, true);
-    db->exec("PRAGMA busy_timeout = 5000; PRAGMA query_only = 1", "open read-only");
-    sql::Stmt q(*db, "SELECT id, stack FROM stacks WHERE run_id = ?1");
-    q.bind(1, run);
-    while (q.step()) {
-      const auto id = std::size_t(q.int_at(0));
-      if (id >= view.stacks.size()) view.stacks.resize(id + 1, "?");
-      view.stacks[id] = std::string(q.text_at(1));
-    }
+    view.stacks = store.stacks(run);
   }
   if (res.count("flow")) {
     const uint32_t f = res["flow"].as<uint32_t>();
@@ -441,7 +353,7 @@ int cmd_timeline(int argc, char** argv) {
 
   auto scan = [&](auto&& want, auto&& f) {
     if (analysed) scan_analysed(*analysed, want, f);
-    else scan_stored(*db, run, want, f);
+    else scan_stored(store, run, want, f);
   };
   std::ostream& out = std::cout;
   const std::string run_name = "run " + std::to_string(run);

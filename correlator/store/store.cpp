@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <functional>
+
 #include <arpa/inet.h>
 #include <signal.h>
 #include <unistd.h>
@@ -62,6 +64,7 @@ enum class Q : int {
   kDeleteStagedSightings,
   kFindPacket,
   kSelectStacks,
+  kScanBlocks,
   kCount
 };
 
@@ -151,6 +154,9 @@ constexpr QueryText kQueries[] = {
      "CROSS JOIN json_each(b.data) e WHERE b.run_id = ?1 AND b.digest_max >= ?2 "
      "AND b.digest_min <= ?2 AND e.value ->> 2 = ?2 ORDER BY 1"},
     {Q::kSelectStacks, "SELECT id, stack FROM stacks WHERE run_id = ?1"},
+    {Q::kScanBlocks,
+     "SELECT first_id, t_min, data FROM traversal_blocks "
+     "WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295 ORDER BY key"},
 };
 static_assert(std::size(kQueries) == std::size_t(Q::kCount), "one entry per Q");
 constexpr bool queries_in_order() {
@@ -597,25 +603,75 @@ std::vector<packet::FlowKey> unpack_keys(std::string_view b) {
   return out;
 }
 
-// The numbers of one traversal entry of traversal_blocks.data in order (brackets dropped;
-// null as INT64_MIN): 11 scalars, then 4 per sighting.
-std::vector<int64_t> entry_numbers(std::string_view json) {
-  std::vector<int64_t> out;
+constexpr int64_t kNullNumber = INT64_MIN;  // a JSON null in a traversal entry
+
+// Calls f(numbers) for every entry of a traversal_blocks.data array (docs/schema.md), or for
+// the one entry when `json` is a single entry: the entry's numbers flattened in order, null
+// as kNullNumber. Entries hold only integers, so a flat scan with a depth counter is enough
+// and much faster than a JSON parser.
+template <typename F>
+void for_each_entry(std::string_view json, bool whole_block, F&& f) {
+  std::vector<int64_t> v;
+  const int entry_depth = whole_block ? 2 : 1;
+  int depth = 0;
   const char* p = json.data();
   const char* const end = p + json.size();
   while (p < end) {
-    if (*p == '-' || (*p >= '0' && *p <= '9')) {
-      int64_t v = 0;
-      p = std::from_chars(p, end, v).ptr;
-      out.push_back(v);
-    } else if (*p == 'n') {
-      out.push_back(INT64_MIN);
+    const char c = *p;
+    if (c == '[') {
+      ++depth;
+      ++p;
+    } else if (c == ']') {
+      if (depth-- == entry_depth) {
+        f(v);
+        v.clear();
+      }
+      ++p;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      int64_t x = 0;
+      p = std::from_chars(p, end, x).ptr;
+      v.push_back(x);
+    } else if (c == 'n') {
+      v.push_back(kNullNumber);
       p += 4;
     } else {
       ++p;
     }
   }
-  return out;
+}
+
+// A traversal from one entry's numbers (11 scalars, then 4 per sighting); with_sightings
+// false leaves out.sightings empty. False when the entry is malformed.
+bool decode_traversal(const std::vector<int64_t>& v, uint32_t id, int64_t t_min,
+                      bool with_sightings, FoundTraversal& out) {
+  if (v.size() < 11 || (v.size() - 11) % 4 != 0) return false;
+  auto ord = [](int64_t x) { return x == kNullNumber ? kNoPoint : uint8_t(x); };
+  out.id = id;
+  Traversal& t = out.traversal;
+  t = Traversal{};
+  t.flow = uint32_t(v[0]);
+  t.inner_flow = uint32_t(v[1]);
+  t.digest = uint64_t(v[2]);
+  t.t0_ns = t_min + v[3];
+  t.seen = uint64_t(v[4]);
+  t.fate = Fate(v[5]);
+  t.dir = Dir(v[6]);
+  t.entry = ord(v[7]);
+  t.last_seen = ord(v[8]);
+  t.wire_len = uint16_t(v[9]);
+  t.tcp_flags = uint8_t(v[10]);
+  t.count = uint16_t((v.size() - 11) / 4);
+  out.sightings.clear();
+  if (!with_sightings) return true;
+  for (std::size_t k = 11; k + 3 < v.size(); k += 4) {
+    PacketSighting ps;
+    ps.ord = uint8_t(v[k]);
+    ps.ts_ns = t.t0_ns + v[k + 1];
+    ps.wire_len = uint16_t(int64_t(t.wire_len) + v[k + 2]);
+    ps.stack_id = uint32_t(v[k + 3]);
+    out.sightings.push_back(std::move(ps));
+  }
+  return true;
 }
 
 }  // namespace
@@ -659,6 +715,9 @@ struct Store::Impl {
   // The stored status and writer of `run`; throws Error(kUsage) when there is no such run.
   std::pair<std::string, std::string> stored_status(int64_t run);
   std::vector<FoundTraversal> find_packet(int64_t run, uint64_t digest);
+  void scan_traversals(int64_t run, const std::function<bool(const Traversal&)>& want,
+                       const std::function<void(const FoundTraversal&)>& f);
+  std::vector<std::string> stacks(int64_t run);
   std::vector<Point> load_points(int64_t run);
   Report load(int64_t id);
   std::vector<RunSummary> runs();
@@ -1036,36 +1095,16 @@ std::vector<FoundTraversal> Store::Impl::find_packet(int64_t run, uint64_t diges
   {
     auto& q = stmt(Q::kFindPacket).bind(1, run).bind(2, int64_t(digest));
     while (q.step()) {
-      const std::vector<int64_t> v = entry_numbers(q.text_at(2));
-      if (v.size() < 11 || (v.size() - 11) % 4 != 0) {
+      FoundTraversal f;
+      bool ok = false;
+      for_each_entry(q.text_at(2), false, [&](const std::vector<int64_t>& v) {
+        ok = decode_traversal(v, uint32_t(q.int_at(0)), q.int_at(1), true, f);
+      });
+      if (!ok) {
         throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) +
                                              ": malformed traversal " + std::to_string(q.int_at(0)));
       }
-      FoundTraversal f;
-      f.id = uint32_t(q.int_at(0));
-      Traversal& t = f.traversal;
-      auto ord = [](int64_t x) { return x == INT64_MIN ? kNoPoint : uint8_t(x); };
-      t.flow = uint32_t(v[0]);
-      t.inner_flow = uint32_t(v[1]);
-      t.digest = uint64_t(v[2]);
-      t.t0_ns = q.int_at(1) + v[3];
-      t.seen = uint64_t(v[4]);
-      t.fate = Fate(v[5]);
-      t.dir = Dir(v[6]);
-      t.entry = ord(v[7]);
-      t.last_seen = ord(v[8]);
-      t.wire_len = uint16_t(v[9]);
-      t.tcp_flags = uint8_t(v[10]);
-      for (std::size_t k = 11; k + 3 < v.size(); k += 4) {
-        PacketSighting ps;
-        ps.ord = uint8_t(v[k]);
-        ps.ts_ns = t.t0_ns + v[k + 1];
-        ps.wire_len = uint16_t(int64_t(t.wire_len) + v[k + 2]);
-        ps.stack_id = uint32_t(v[k + 3]);
-        f.sightings.push_back(std::move(ps));
-      }
-      t.first = 0;
-      t.count = uint16_t(f.sightings.size());
+      f.traversal.first = 0;
       out.push_back(std::move(f));
     }
   }
@@ -1229,6 +1268,47 @@ bool Store::load_staged(int64_t run, std::vector<Point>& points, std::vector<Cha
 }
 
 RunStatus Store::status(int64_t run) { return impl_->status(run); }
+
+void Store::Impl::scan_traversals(int64_t run, const std::function<bool(const Traversal&)>& want,
+                                  const std::function<void(const FoundTraversal&)>& f) {
+  sql::ReadTxn snapshot(db);
+  auto& q = stmt(Q::kScanBlocks).bind(1, run);
+  FoundTraversal ft;
+  while (q.step()) {
+    uint32_t id = uint32_t(q.int_at(0));
+    const int64_t t_min = q.int_at(1);
+    for_each_entry(q.text_at(2), true, [&](const std::vector<int64_t>& v) {
+      if (!decode_traversal(v, id, t_min, false, ft))
+        throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) +
+                                             ": malformed traversal " + std::to_string(id));
+      if (want(ft.traversal)) {  // sightings decoded only for the traversals asked for
+        decode_traversal(v, id, t_min, true, ft);
+        f(ft);
+      }
+      ++id;
+    });
+  }
+  q.reset();
+}
+
+std::vector<std::string> Store::Impl::stacks(int64_t run) {
+  std::vector<std::string> out;
+  auto& q = stmt(Q::kSelectStacks).bind(1, run);
+  while (q.step()) {
+    const auto id = std::size_t(q.int_at(0));
+    if (id >= out.size()) out.resize(id + 1, "?");
+    out[id] = std::string(q.text_at(1));
+  }
+  q.reset();
+  return out;
+}
+
+void Store::scan_traversals(int64_t run, const std::function<bool(const Traversal&)>& want,
+                            const std::function<void(const FoundTraversal&)>& f) {
+  impl_->scan_traversals(run, want, f);
+}
+
+std::vector<std::string> Store::stacks(int64_t run) { return impl_->stacks(run); }
 
 std::vector<FoundTraversal> Store::find_packet(int64_t run, uint64_t digest) {
   return impl_->find_packet(run, digest);

@@ -5,6 +5,7 @@
 // See docs/schema.md for the tables and views a person can query.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -98,6 +99,15 @@ class Store {
   // Every traversal of the packet with this digest in run `run`, by id, with its sightings:
   // reads only the blocks whose digest range holds it (docs/schema.md, "Finding one packet").
   std::vector<FoundTraversal> find_packet(int64_t run, uint64_t digest);
+
+  // Every stored traversal of a complete run in id order, read in one snapshot: `want` sees
+  // each traversal before its sightings are decoded; `f` gets those it accepts, with their
+  // sightings (ord, ts_ns, wire_len, stack_id; point and stack names left empty: see
+  // stacks()). Throws Error(kDatabase) naming the run on a malformed block.
+  void scan_traversals(int64_t run, const std::function<bool(const Traversal&)>& want,
+                       const std::function<void(const FoundTraversal&)>& f);
+  // The layer stack of each chain of run `run`, indexed by PacketSighting::stack_id.
+  std::vector<std::string> stacks(int64_t run);
 
   // The report of run `id`, or of the newest run when id == 0 (a capturing or interrupted
   // run: its metadata and points, no flows or results; see status()). Throws Error(kUsage)

@@ -3,6 +3,8 @@
 // structure, docs/report-json.md) and `report --html` (rendered in headless Chromium).
 
 #include <gtest/gtest.h>
+
+#include "harness.hpp"
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,38 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string source(const std::string& rel) { return std::string(PATHTRACE_SOURCE_DIR) + "/" + rel; }
-
-// Runs a shell command line; stdout and stderr captured into files under `dir`.
-Result sh(const std::string& cmdline, const fs::path& dir) {
-  const fs::path out = dir / "stdout", err = dir / "stderr";
-  const std::string cmd = cmdline + " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
-  const int st = std::system(cmd.c_str());
-  Result r;
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
+using namespace pathtrace::test;
 
 // The incident databases are built once for the whole suite: run 1 is the broken security
 // group (IPIP vanishes between C and B), run 2 the SSH flow of the same captures; fixed.db

@@ -8,8 +8,10 @@
 // side in the incident), ord n-1 the last (G, the NIC). Hop i joins ord i and ord i+1.
 // Hop order never comes from clocks.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -167,12 +169,48 @@ struct Report {
   std::vector<std::string> warnings;  // run-level: late points, empty captures, ...
 };
 
+// The first bytes of one captured frame, kept for `pathtrace export` (--keep-bytes N).
+// Its bytes are KeptFrames::data[offset, offset + len).
+struct KeptFrame {
+  uint64_t digest = 0;
+  int64_t ts_ns = 0;
+  uint32_t wire_len = 0;  // original frame length
+  uint32_t linktype = 1;  // LINKTYPE_* of the capture
+  uint32_t offset = 0;
+  uint16_t len = 0;       // bytes kept: min(captured length, N)
+  uint8_t point = 0;      // ord
+};
+
+// Kept frames with their bytes in one buffer (no allocation per frame).
+struct KeptFrames {
+  std::vector<KeptFrame> frames;
+  std::vector<uint8_t> data;
+
+  // Appends a frame and the first `keep` bytes of `bytes`.
+  void add(uint8_t point, uint64_t digest, int64_t ts_ns, uint32_t wire_len, uint32_t linktype,
+           std::span<const uint8_t> bytes, std::size_t keep) {
+    const auto n = static_cast<uint16_t>(std::min<std::size_t>({bytes.size(), keep, 0xffff}));
+    frames.push_back(KeptFrame{digest, ts_ns, wire_len, linktype,
+                               static_cast<uint32_t>(data.size()), n, point});
+    data.insert(data.end(), bytes.begin(), bytes.begin() + n);
+  }
+  std::span<const uint8_t> bytes(const KeptFrame& f) const noexcept {
+    return {data.data() + f.offset, f.len};
+  }
+  bool empty() const noexcept { return frames.empty(); }
+  void clear() noexcept {
+    frames.clear();
+    data.clear();
+  }
+};
+
 // A whole analysed run: the report plus the traversal-level detail the store keeps.
 struct Run {
   Report report;
   std::vector<Chain> chains;          // indexed by Sighting::chain
   std::vector<Traversal> traversals;  // ordered by digest, then t0_ns
   std::vector<Sighting> sightings;    // grouped by traversal: [t.first, t.first + t.count)
+  KeptFrames kept;                    // frames' first bytes (--keep-bytes), in any order
 };
 
 }  // namespace pathtrace

@@ -17,11 +17,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <unordered_map>
+#include <optional>
 #include <vector>
 
 #include "collector/common/error.hpp"
 #include "collector/packet/filter.hpp"
+#include "collector/wire/record_stream.hpp"
 
 namespace pathtrace::capture {
 namespace {
@@ -104,13 +105,7 @@ struct Collector::Impl {
   std::atomic<bool> stop{false};
   std::atomic<const char*> stop_reason{"stop requested"};
   wire::Encoder enc;
-  std::vector<wire::Record> pending;
-  uint64_t seq = 0;
-  std::unordered_map<uint64_t, uint32_t> chains;  // chain_hash → id
-  // The previous packet's chain: packets come in per-flow bursts, and a packet whose layer
-  // stack and flow keys equal the previous one's needs neither chain_hash nor the map.
-  packet::Parsed last;       // n_layers == 0: none yet
-  uint32_t last_chain = 0;
+  std::optional<wire::RecordStream> stream;  // chains, batches and kept bytes into enc
   packet::Parsed parsed;
   wire::Decoder from_peer;
   std::string who;
@@ -147,11 +142,8 @@ struct Collector::Impl {
   }
 
   void flush_records(wire::Stats& st) {
-    if (pending.empty()) return;
-    enc.records(seq, pending);
-    seq += pending.size();
-    st.records_sent += pending.size();
-    pending.clear();
+    stream->flush();
+    st.records_sent = stream->sent();
   }
 };
 
@@ -178,31 +170,16 @@ void Collector::on_frame(void* self_v, int64_t ts, std::span<const uint8_t> fram
     ++st.filtered;
     return;
   }
-  const packet::Parsed& p = m.parsed;
-  const bool same = p.n_layers != 0 && p.n_layers == m.last.n_layers && p.n_ip == m.last.n_ip &&
-                    std::equal(p.layers.begin(), p.layers.begin() + p.n_layers, m.last.layers.begin()) &&
-                    std::equal(p.ip.begin(), p.ip.begin() + p.n_ip, m.last.ip.begin());
-  if (!same) {
-    const uint64_t h = packet::chain_hash(p);
-    auto [it, fresh] = m.chains.try_emplace(h, static_cast<uint32_t>(m.chains.size()));
-    if (fresh) {
-      wire::ChainEntry c;
-      c.id = it->second;
-      c.stack = packet::stack_string(p);
-      c.ip.assign(p.ip.begin(), p.ip.begin() + p.n_ip);
-      m.enc.chain(c);  // precedes every RECORDS frame that can use it
-    }
-    m.last = p;
-    m.last_chain = it->second;
-  }
-  m.pending.push_back(wire::Record{p.digest, ts, m.last_chain, wire_len, p.tcp_flags});
-  if (m.pending.size() >= self->opt_.batch) m.flush_records(st);
+  m.stream->add(m.parsed, ts, wire_len, frame);
 }
 
 Collector::Collector(CollectOptions opt) : opt_(std::move(opt)), impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.who = opt_.capture.point.empty() ? std::string() : "point " + opt_.capture.point + ": ";
-  opt_.batch = std::clamp<std::size_t>(opt_.batch, 1, wire::kMaxRecordsPerFrame);
+  if (opt_.keep_bytes > wire::RecordStream::kMaxKeepBytes)
+    throw Error(ExitCode::kUsage, m.who + "--keep-bytes " + std::to_string(opt_.keep_bytes) +
+                                      ": at most " + std::to_string(wire::RecordStream::kMaxKeepBytes));
+  m.stream.emplace(m.enc, opt_.batch, opt_.keep_bytes);
   if (opt_.to.empty() && opt_.out_fd < 0)
     throw Error(ExitCode::kUsage, m.who + "either --to HOST:PORT or --stdout is required");
   if (!opt_.filter.empty()) {
@@ -233,6 +210,7 @@ Collector::Collector(CollectOptions opt) : opt_(std::move(opt)), impl_(std::make
   hello_.snaplen = static_cast<uint32_t>(m.cap->snaplen());
   hello_.filter = opt_.filter;
   hello_.token = opt_.token;
+  hello_.keep_bytes = opt_.keep_bytes;
 #ifdef PATHTRACE_VERSION
   hello_.software = "pathtrace " PATHTRACE_VERSION;
 #else

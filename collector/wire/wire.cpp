@@ -192,6 +192,7 @@ std::string decode_json(const char* what, std::span<const uint8_t> payload, uint
       field(j, "monotonic_ns", h.monotonic_ns);
       field(j, "token", h.token);
       field(j, "software", h.software);
+      field(j, "keep_bytes", h.keep_bytes);
       out = std::move(h);
     } else if (type == uint8_t(FrameType::kStats)) {
       out = stats_from(j);
@@ -289,6 +290,39 @@ std::string decode_records(std::span<const uint8_t> payload, Frame& out) {
   return {};
 }
 
+std::string decode_kept(std::span<const uint8_t> payload, Frame& out) {
+  In in(payload);
+  Kept k;
+  uint64_t count = 0;
+  if (!in.u64(k.seq)) return "KEPT frame: truncated header (sequence number)";
+  if (!in.varint(count)) return "KEPT frame: truncated header (record count)";
+  if (count == 0) return "KEPT frame: 0 records declared";
+  if (count > kMaxRecordsPerFrame)
+    return "KEPT frame: " + std::to_string(count) + " records declared (at most " +
+           std::to_string(kMaxRecordsPerFrame) + ")";
+  k.lens.reserve(count);
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t len = 0;
+    if (!in.varint(len))
+      return "KEPT frame: " + std::to_string(count) + " lengths declared, payload ends after " +
+             std::to_string(i);
+    if (len > 0xffff)
+      return "KEPT frame: record " + std::to_string(i) + ": " + std::to_string(len) +
+             " bytes kept (at most 65535)";
+    k.lens.push_back(static_cast<uint16_t>(len));
+    total += len;
+  }
+  if (in.left() != total)
+    return "KEPT frame: lengths add up to " + std::to_string(total) + " bytes, " +
+           std::to_string(in.left()) + " follow";
+  const uint8_t* d = nullptr;
+  in.bytes(total, d);
+  k.data.assign(d, d + total);
+  out = std::move(k);
+  return {};
+}
+
 std::string text_of(std::span<const uint8_t> payload) {
   return std::string(reinterpret_cast<const char*>(payload.data()), payload.size());
 }
@@ -304,6 +338,7 @@ std::string type_name(uint8_t type) {
     case FrameType::kBye: return "BYE";
     case FrameType::kStop: return "STOP";
     case FrameType::kReject: return "REJECT";
+    case FrameType::kKept: return "KEPT";
   }
   static const char* hex = "0123456789abcdef";
   return std::string("0x") + hex[type >> 4] + hex[type & 15];
@@ -330,7 +365,7 @@ void Encoder::hello(const Hello& h) {
                       {"host", h.host}, {"netns", h.netns}, {"iface", h.iface},
                       {"linktype", h.linktype}, {"snaplen", h.snaplen}, {"filter", h.filter},
                       {"realtime_ns", h.realtime_ns}, {"monotonic_ns", h.monotonic_ns},
-                      {"token", h.token}, {"software", h.software}});
+                      {"token", h.token}, {"software", h.software}, {"keep_bytes", h.keep_bytes}});
   end(s);
 }
 
@@ -390,6 +425,16 @@ void Encoder::records(uint64_t seq, std::span<const Record> recs) {
   end(s);
 }
 
+void Encoder::kept(uint64_t seq, std::span<const uint16_t> lens, std::span<const uint8_t> data) {
+  assert(!lens.empty() && lens.size() <= kMaxRecordsPerFrame);
+  const auto s = begin(FrameType::kKept);
+  for (int i = 0; i < 8; ++i) put_u8(buf_, static_cast<uint8_t>(seq >> (8 * i)));
+  put_varint(buf_, lens.size());
+  for (const uint16_t n : lens) put_varint(buf_, n);
+  buf_.insert(buf_.end(), data.begin(), data.end());
+  end(s);
+}
+
 void Encoder::stats(const Stats& st) {
   const auto s = begin(FrameType::kStats);
   put_json(buf_, stats_json(st));
@@ -424,6 +469,7 @@ void Encoder::frame(const Frame& f) {
         else if constexpr (std::is_same_v<T, Stats>) stats(v);
         else if constexpr (std::is_same_v<T, Bye>) bye(v);
         else if constexpr (std::is_same_v<T, Stop>) stop(v);
+        else if constexpr (std::is_same_v<T, Kept>) kept(v.seq, v.lens, v.data);
         else reject(v);
       },
       f);
@@ -446,6 +492,7 @@ std::string decode_payload(uint8_t type, std::span<const uint8_t> payload, Frame
     case FrameType::kRecords: return decode_records(payload, out);
     case FrameType::kStop: out = Stop{text_of(payload)}; return {};
     case FrameType::kReject: out = Reject{text_of(payload)}; return {};
+    case FrameType::kKept: return decode_kept(payload, out);
   }
   return "unknown frame type " + type_name(type);
 }

@@ -4,10 +4,10 @@
 //
 //   frame = [u32 LE length][u8 type][payload]      length = 1 + payload size, ≤ kMaxFrame
 //
-//   collector ──HELLO, CHAIN*, RECORDS*, STATS*, BYE──▶ correlator
+//   collector ──HELLO, CHAIN*, RECORDS* (each with a KEPT with --keep-bytes), STATS*, BYE──▶ correlator
 //   collector ◀──────────── STOP | REJECT ──────────── correlator
 //
-// Rare frames (HELLO, STATS, BYE) carry JSON objects; CHAIN and RECORDS are binary.
+// Rare frames (HELLO, STATS, BYE) carry JSON objects; CHAIN, RECORDS and KEPT are binary.
 // Decoding never throws on bad bytes: it yields a precise reason and stops.
 
 #include <array>
@@ -24,7 +24,7 @@ namespace pathtrace::wire {
 
 // Version spoken by this build; carried in HELLO. Bumped on any change a peer of the
 // previous version would misread (binary layouts, new frame types, changed meanings).
-constexpr uint32_t kWireVersion = 1;
+constexpr uint32_t kWireVersion = 2;
 // Largest allowed value of the length field (type byte + payload): 1 MiB.
 constexpr uint32_t kMaxFrame = 1u << 20;
 // Bytes before the payload: u32 length + u8 type.
@@ -39,6 +39,7 @@ enum class FrameType : uint8_t {
   kRecords = 0x03,  // collector → correlator: batch of packet records (binary)
   kStats = 0x04,    // collector → correlator: capture statistics so far (JSON)
   kBye = 0x05,      // collector → correlator, last frame: final stats + reason (JSON)
+  kKept = 0x06,     // collector → correlator: first bytes of the previous RECORDS frame's packets
   kStop = 0x10,     // correlator → collector: stop capturing, flush, BYE (UTF-8 reason)
   kReject = 0x11,   // correlator → collector: session refused; connection closes (UTF-8 reason)
 };
@@ -60,6 +61,7 @@ struct Hello {
   int64_t monotonic_ns = 0;  // CLOCK_MONOTONIC at the same moment
   std::string token;      // shared secret; "" when none
   std::string software;   // "pathtrace 0.1.0"
+  uint32_t keep_bytes = 0;  // --keep-bytes: each RECORDS frame is followed by a KEPT frame
   bool operator==(const Hello&) const = default;
 };
 
@@ -87,6 +89,15 @@ struct Records {
   uint64_t seq = 0;
   std::vector<Record> records;
   bool operator==(const Records&) const = default;
+};
+
+// The first bytes of each packet of the RECORDS frame sent just before (same seq, one entry
+// per record, in order): what `pathtrace export` writes out.
+struct Kept {
+  uint64_t seq = 0;
+  std::vector<uint16_t> lens;  // bytes kept of each record (0: none)
+  std::vector<uint8_t> data;   // concatenated, sum(lens) bytes
+  bool operator==(const Kept&) const = default;
 };
 
 // Capture statistics, cumulative since the capture started.
@@ -127,7 +138,7 @@ struct Reject {
 };
 
 // Any decoded frame.
-using Frame = std::variant<Hello, ChainEntry, Records, Stats, Bye, Stop, Reject>;
+using Frame = std::variant<Hello, ChainEntry, Records, Stats, Bye, Stop, Reject, Kept>;
 
 // Appends encoded frames to one growing byte buffer. Encoding cannot fail on valid values;
 // invariant violations (too many records, > 4 IP layers) are asserted, not reported.
@@ -138,6 +149,9 @@ class Encoder {
   void chain(const ChainEntry& c);
   // `records` must hold 1..kMaxRecordsPerFrame entries numbered from `seq`.
   void records(uint64_t seq, std::span<const Record> records);
+  // `lens` must hold one entry per record of the RECORDS frame numbered from `seq`, `data`
+  // their sum of bytes, and the frame must fit kMaxFrame.
+  void kept(uint64_t seq, std::span<const uint16_t> lens, std::span<const uint8_t> data);
   void stats(const Stats& s);
   void bye(const Bye& b);
   void stop(const Stop& s);

@@ -14,7 +14,7 @@
 
 #include "collector/common/error.hpp"
 #include "collector/packet/filter.hpp"
-#include "collector/wire/wire.hpp"
+#include "collector/wire/record_stream.hpp"
 #include "correlator/cli/packet_filter.hpp"
 #include "correlator/cli/process.hpp"
 
@@ -120,6 +120,7 @@ std::vector<std::string> agent_command(const Host& host, const Point& point, con
   a.insert(a.end(), {host.pathtrace, "collect", "--iface", point.iface});
   if (!point.netns.empty()) a.insert(a.end(), {"--netns", point.netns});
   a.insert(a.end(), {"--point", point.label, "--run", spec.run, "--snaplen", std::to_string(spec.snaplen)});
+  if (spec.keep_bytes) a.insert(a.end(), {"--keep-bytes", std::to_string(spec.keep_bytes)});
   if (!spec.filter.empty()) a.insert(a.end(), {"--filter", spec.filter});
   // pathtrace run writes a byte every 2 s: without them for 10 s the link is gone (sshd by
   // default never notices a peer that vanished without a FIN) and the capture stops itself.
@@ -452,9 +453,7 @@ void RemoteStream::pump(int in_fd, int err_fd, int out_fd) {
   packet::Parsed parsed;
   wire::Encoder enc;
   wire::Stats stats;
-  std::unordered_map<uint64_t, uint32_t> chain_ids;  // chain_hash → collector chain id
-  std::vector<wire::Record> batch;
-  uint64_t seq = 0;
+  wire::RecordStream stream(enc, 1024, spec_.keep_bytes);
   bool out_ok = true, hello_sent = false, clean = false, failed = false;
   std::string err_pending;
   auto last_flush = Clock::now(), last_stats = Clock::now();
@@ -464,12 +463,8 @@ void RemoteStream::pump(int in_fd, int err_fd, int out_fd) {
     enc.clear();
   };
   auto flush = [&] {
-    if (!batch.empty()) {
-      enc.records(seq, batch);
-      seq += batch.size();
-      stats.records_sent = seq;
-      batch.clear();
-    }
+    stream.flush();
+    stats.records_sent = stream.sent();
     write_enc();
     last_flush = Clock::now();
   };
@@ -547,6 +542,7 @@ void RemoteStream::pump(int in_fd, int err_fd, int out_fd) {
             h.linktype = parser.linktype();
             h.snaplen = parser.snaplen();
             h.filter = spec_.filter;
+            h.keep_bytes = stream.keep_bytes();
             h.realtime_ns = remote_now();
             h.monotonic_ns = monotonic_ns();
             h.software = "tcpdump (agentless, via " + version_string() + ")";
@@ -577,18 +573,8 @@ void RemoteStream::pump(int in_fd, int err_fd, int out_fd) {
             ++stats.filtered;
             continue;
           }
-          const uint64_t ch = packet::chain_hash(parsed);
-          auto [it, fresh] = chain_ids.try_emplace(ch, uint32_t(chain_ids.size()));
-          if (fresh) {
-            flush();  // records that use older chains first; the new entry before its first use
-            wire::ChainEntry ce;
-            ce.id = it->second;
-            ce.stack = packet::stack_string(parsed);
-            ce.ip.assign(parsed.ip.begin(), parsed.ip.begin() + parsed.n_ip);
-            enc.chain(ce);
-          }
-          batch.push_back(wire::Record{parsed.digest, pkt.ts_ns, it->second, pkt.wire_len, parsed.tcp_flags});
-          if (batch.size() >= 1024) flush();
+          stream.add(parsed, pkt.ts_ns, pkt.wire_len, {pkt.data, pkt.caplen});
+          if (enc.size() >= (64u << 10)) write_enc();
         }
       }
     }

@@ -45,10 +45,11 @@ struct CaptureSpec {
   std::string filter;   // alias or pcap-filter text, as typed ("" = everything)
   int snaplen = 256;
   std::string run;      // run name for HELLO
+  uint32_t keep_bytes = 0;  // --keep-bytes: first bytes of each packet, for export
 };
 
 // The remote argv of an agent-mode point: [sudo -n] PATHTRACE collect --iface IF [--netns NS]
-// --point L --run R --snaplen N [--filter F] --stdout.
+// --point L --run R --snaplen N [--keep-bytes K] [--filter F] --stdout.
 std::vector<std::string> agent_command(const Host& host, const Point& point, const CaptureSpec& spec);
 // The remote argv of an agentless point: [sudo -n] sh -c WATCHDOG sh [ip netns exec NS]
 // tcpdump -i IF -U --immediate-mode -s SNAP -w - [BPF]. An alias becomes its Ethernet

@@ -42,6 +42,7 @@ int cmd_collect(int argc, char** argv) {
       ("point", "point label sent to the correlator", cxxopts::value<std::string>()->default_value(""))
       ("run", "run id/name sent to the correlator", cxxopts::value<std::string>()->default_value(""))
       ("snaplen", "bytes captured per frame", cxxopts::value<int>()->default_value("256"))
+      ("keep-bytes", "send the first N bytes of every packet too, for `pathtrace export` (0 = none; at most --snaplen)", cxxopts::value<uint32_t>()->default_value("0"))
       ("buffer-mb", "kernel capture buffer, MiB", cxxopts::value<int>()->default_value("32"))
       ("no-promisc", "do not put the interface in promiscuous mode")
       ("immediate", "deliver every frame at once (more CPU, less latency)")
@@ -82,6 +83,11 @@ int cmd_collect(int argc, char** argv) {
   o.capture.immediate = res.count("immediate") > 0;
   if (o.capture.snaplen < 64 || o.capture.snaplen > 262144)
     throw Error(ExitCode::kUsage, "collect: --snaplen must be 64..262144");
+  o.keep_bytes = res["keep-bytes"].as<uint32_t>();
+  if (o.keep_bytes > uint32_t(o.capture.snaplen))
+    throw Error(ExitCode::kUsage, "collect: --keep-bytes " + std::to_string(o.keep_bytes) +
+                                      " exceeds --snaplen " + std::to_string(o.capture.snaplen) +
+                                      " (raise --snaplen)");
   if (res["buffer-mb"].as<int>() < 1 || res["buffer-mb"].as<int>() > 2047)
     throw Error(ExitCode::kUsage, "collect: --buffer-mb must be 1..2047");
   o.filter = res["filter"].as<std::string>();

@@ -79,7 +79,7 @@ void Collection::on_hello(uint32_t session, const wire::Hello& h, const std::str
   PointStatus& st = status_[static_cast<std::size_t>(i)];
   st.connected = true;
   st.peer = peer;
-  sessions_[session] = Session{static_cast<uint8_t>(i), {}};
+  sessions_[session] = Session{static_cast<uint8_t>(i), {}, h.linktype, h.keep_bytes > 0, {}};
 }
 
 void Collection::on_chain(uint32_t session, const wire::ChainEntry& c) {
@@ -107,6 +107,24 @@ void Collection::on_records(uint32_t session, uint64_t, std::span<const wire::Re
                                   ord, r.tcp_flags});
   }
   status_[ord].records += recs.size();
+  if (it->second.keeps_bytes) it->second.last_batch.assign(recs.begin(), recs.end());
+}
+
+void Collection::on_kept(uint32_t session, const wire::Kept& k) {
+  std::lock_guard lk(m_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  const Session& s = it->second;
+  // The server checked that the KEPT frame follows its RECORDS frame, record for record.
+  if (s.last_batch.size() != k.lens.size()) return;
+  std::size_t off = 0;
+  for (std::size_t i = 0; i < k.lens.size(); ++i) {
+    const wire::Record& r = s.last_batch[i];
+    if (k.lens[i])
+      kept_.add(s.ord, r.digest, r.ts_ns, r.wire_len, s.linktype,
+                std::span(k.data.data() + off, k.lens[i]), k.lens[i]);
+    off += k.lens[i];
+  }
 }
 
 void Collection::on_gap(uint32_t session, uint64_t expected, uint64_t got) {
@@ -193,6 +211,12 @@ void Collection::drain_new(std::vector<Chain>& new_chains, uint32_t& first_chain
   new_sightings.assign(sightings_.begin() + std::ptrdiff_t(drained_sightings_), sightings_.end());
   drained_chains_ = chains_.size();
   drained_sightings_ = sightings_.size();
+}
+
+void Collection::take_kept(KeptFrames& out) {
+  std::lock_guard lk(m_);
+  out.clear();
+  std::swap(out, kept_);
 }
 
 Collected Collection::take() {

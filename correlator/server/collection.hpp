@@ -51,6 +51,7 @@ class Collection : public Consumer {
   void on_hello(uint32_t session, const wire::Hello& hello, const std::string& peer) override;
   void on_chain(uint32_t session, const wire::ChainEntry& chain) override;
   void on_records(uint32_t session, uint64_t seq, std::span<const wire::Record> records) override;
+  void on_kept(uint32_t session, const wire::Kept& kept) override;
   void on_gap(uint32_t session, uint64_t expected, uint64_t got) override;
   void on_stats(uint32_t session, const wire::Stats& stats) override;
   void on_end(uint32_t session, const SessionEnd& end) override;
@@ -65,6 +66,9 @@ class Collection : public Consumer {
   // call. For staging a live run in the database as it goes (Store::append).
   void drain_new(std::vector<Chain>& new_chains, uint32_t& first_chain,
                  std::vector<Sighting>& new_sightings);
+  // Moves the kept frames (--keep-bytes) that arrived since the previous call into `out`
+  // (replacing its contents). Analysis does not need them: they go straight to the store.
+  void take_kept(KeptFrames& out);
   // Moves everything out (the collection is empty afterwards). Points that never connected
   // keep window_known = false and get a warning.
   Collected take();
@@ -73,6 +77,9 @@ class Collection : public Consumer {
   struct Session {
     uint8_t ord = 0;
     std::vector<uint32_t> chain_map;  // collector chain id → global chain index
+    uint32_t linktype = 1;
+    bool keeps_bytes = false;             // HELLO's keep_bytes > 0
+    std::vector<wire::Record> last_batch;  // the records a KEPT frame refers to
   };
   void apply_stats(Point& p, const wire::Stats& s);
   int find_label(const std::string& label) const;
@@ -86,6 +93,7 @@ class Collection : public Consumer {
   std::vector<Chain> chains_;
   std::unordered_map<std::string, uint32_t> chain_index_;  // chain content → index
   std::vector<Sighting> sightings_;
+  KeptFrames kept_;
   std::size_t drained_chains_ = 0;     // drain_new() has handed out chains_[0, this)
   std::size_t drained_sightings_ = 0;  // ... and sightings_[0, this)
 };

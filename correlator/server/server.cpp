@@ -30,7 +30,7 @@ struct HelloEvent {
 struct GapEvent {
   uint64_t expected, got;
 };
-using Payload = std::variant<HelloEvent, wire::ChainEntry, wire::Records, wire::Stats, GapEvent, SessionEnd>;
+using Payload = std::variant<HelloEvent, wire::ChainEntry, wire::Records, wire::Kept, wire::Stats, GapEvent, SessionEnd>;
 struct Event {
   uint32_t session;
   std::size_t cost;  // record-equivalents
@@ -146,6 +146,7 @@ struct Server::Impl {
           if constexpr (std::is_same_v<T, HelloEvent>) consumer.on_hello(ev.session, p.hello, p.peer);
           else if constexpr (std::is_same_v<T, wire::ChainEntry>) consumer.on_chain(ev.session, p);
           else if constexpr (std::is_same_v<T, wire::Records>) consumer.on_records(ev.session, p.seq, p.records);
+          else if constexpr (std::is_same_v<T, wire::Kept>) consumer.on_kept(ev.session, p);
           else if constexpr (std::is_same_v<T, wire::Stats>) consumer.on_stats(ev.session, p);
           else if constexpr (std::is_same_v<T, GapEvent>) consumer.on_gap(ev.session, p.expected, p.got);
           else consumer.on_end(ev.session, p);
@@ -290,6 +291,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       srv_->push(id_, 1, std::move(*c));
       return true;
     }
+    const bool after_records = last_was_records_;
+    last_was_records_ = std::holds_alternative<wire::Records>(f);
+    if (auto* k = std::get_if<wire::Kept>(&f)) {
+      if (!after_records || k->seq != last_records_seq_ || k->lens.size() != last_records_n_)
+        return protocol_error("KEPT frame (seq " + std::to_string(k->seq) + ", " +
+                              std::to_string(k->lens.size()) +
+                              " records) does not follow its RECORDS frame"),
+               false;
+      const std::size_t cost = k->lens.size() + k->data.size() / 64;
+      srv_->push(id_, cost, std::move(*k));
+      return true;
+    }
     if (auto* r = std::get_if<wire::Records>(&f)) {
       if (r->seq < next_seq_)
         return protocol_error("RECORDS seq " + std::to_string(r->seq) + " goes back (expected " +
@@ -307,6 +320,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         srv_->push(id_, 1, GapEvent{next_seq_, r->seq});
       }
       const std::size_t n = r->records.size();
+      last_records_seq_ = r->seq;
+      last_records_n_ = n;
       next_seq_ = r->seq + n;
       received_ += n;
       srv_->c_records += n;
@@ -329,7 +344,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   static std::string frame_name(const wire::Frame& f) {
-    static const char* names[] = {"HELLO", "CHAIN", "RECORDS", "STATS", "BYE", "STOP", "REJECT"};
+    static const char* names[] = {"HELLO", "CHAIN", "RECORDS", "STATS", "BYE", "STOP", "REJECT", "KEPT"};
     return names[f.index()];
   }
 
@@ -421,6 +436,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   wire::Hello hello_;
   std::vector<bool> announced_;
   uint64_t next_seq_ = 0, received_ = 0, lost_ = 0;
+  // The RECORDS frame a KEPT frame must directly follow.
+  bool last_was_records_ = false;
+  uint64_t last_records_seq_ = 0;
+  std::size_t last_records_n_ = 0;
   wire::Stats last_stats_;
   bool has_stats_ = false;
   bool admitted_ = false, ended_ = false, closed_ = false, reading_ = false;

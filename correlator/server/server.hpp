@@ -53,6 +53,9 @@ class Consumer {
   virtual void on_chain(uint32_t session, const wire::ChainEntry& chain) = 0;
   // A batch of records numbered from `seq`.
   virtual void on_records(uint32_t session, uint64_t seq, std::span<const wire::Record> records) = 0;
+  // The first bytes of the packets of the records just delivered by on_records (same seq,
+  // one length per record; --keep-bytes). Ignored unless overridden.
+  virtual void on_kept(uint32_t /*session*/, const wire::Kept& /*kept*/) {}
   // Records [expected, got) never arrived.
   virtual void on_gap(uint32_t session, uint64_t expected, uint64_t got) = 0;
   // Periodic capture statistics.
@@ -90,9 +93,11 @@ struct ServerCounters {
   uint64_t parked = 0;            // times a session waited for queue room
 };
 
-// Worst case of record-equivalents one read can produce (reserved before reading).
+// Worst case of record-equivalents one read can produce (reserved before reading): the
+// records of the frames it completes, or a KEPT frame (a record each + a record per 64 bytes).
 constexpr std::size_t kReadBuffer = 16384;
-constexpr std::size_t kReadReserve = kReadBuffer / 11 + wire::kMaxRecordsPerFrame + 64;
+constexpr std::size_t kReadReserve =
+    kReadBuffer / 11 + wire::kMaxRecordsPerFrame + wire::kMaxFrame / 64 + 64;
 
 class Server {
  public:

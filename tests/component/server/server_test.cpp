@@ -431,6 +431,78 @@ TEST(Server, PipeStreamCarriesTheSameBytes) {
   EXPECT_EQ(got.sightings.size(), 1000u);
 }
 
+TEST(Server, KeptBytesArriveWithTheirRecords) {
+  Log log;
+  Collection col;
+  ServerOptions opt;
+  opt.listen = "";
+  opt.log = log.sink();
+  Server srv(opt, col);
+  srv.start();
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  srv.add_stream(p[0], "ssh hv2");
+  wire::Encoder e;
+  auto h = hello("G");
+  h.linktype = 113;
+  h.keep_bytes = 4;
+  e.hello(h);
+  e.chain(chain(0, 1));
+  e.records(7, std::vector<wire::Record>{{11, 100, 0, 60, 0}, {12, 200, 0, 1514, 0}, {13, 300, 0, 70, 0}});
+  e.kept(7, std::vector<uint16_t>{4, 0, 2}, std::vector<uint8_t>{1, 2, 3, 4, 9, 8});
+  wire::Stats st;
+  st.records_sent = 10;
+  e.bye(wire::Bye{st, "stdin closed"});
+  ASSERT_EQ(::write(p[1], e.bytes().data(), e.size()), ssize_t(e.size()));
+  ::close(p[1]);
+  ASSERT_TRUE(srv.wait_idle(5s)) << log.all();
+  srv.stop();
+  KeptFrames kept;
+  col.take_kept(kept);
+  // The record with nothing kept has no kept frame; the others carry their record's identity.
+  ASSERT_EQ(kept.frames.size(), 2u);
+  EXPECT_EQ(kept.frames[0].digest, 11u);
+  EXPECT_EQ(kept.frames[0].ts_ns, 100);
+  EXPECT_EQ(kept.frames[0].wire_len, 60u);
+  EXPECT_EQ(kept.frames[0].linktype, 113u);
+  EXPECT_EQ(kept.frames[0].point, 0);
+  EXPECT_EQ(std::vector<uint8_t>(kept.bytes(kept.frames[0]).begin(), kept.bytes(kept.frames[0]).end()),
+            (std::vector<uint8_t>{1, 2, 3, 4}));
+  EXPECT_EQ(kept.frames[1].digest, 13u);
+  EXPECT_EQ(kept.frames[1].wire_len, 70u);
+  EXPECT_EQ(std::vector<uint8_t>(kept.bytes(kept.frames[1]).begin(), kept.bytes(kept.frames[1]).end()),
+            (std::vector<uint8_t>{9, 8}));
+  col.take_kept(kept);
+  EXPECT_TRUE(kept.empty());  // taken once
+}
+
+TEST(Server, KeptFrameThatDoesNotFollowItsRecordsEndsTheSession) {
+  Log log;
+  Collection col;
+  ServerOptions opt;
+  opt.listen = "";
+  opt.log = log.sink();
+  Server srv(opt, col);
+  srv.start();
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  srv.add_stream(p[0], "ssh hv2");
+  wire::Encoder e;
+  e.hello(hello("G"));
+  e.chain(chain(0, 1));
+  e.records(0, std::vector<wire::Record>{{11, 100, 0, 60, 0}, {12, 200, 0, 60, 0}});
+  e.kept(5, std::vector<uint16_t>{1, 1}, std::vector<uint8_t>{1, 2});  // wrong seq
+  ASSERT_EQ(::write(p[1], e.bytes().data(), e.size()), ssize_t(e.size()));
+  ::close(p[1]);
+  ASSERT_TRUE(srv.wait_idle(5s)) << log.all();
+  srv.stop();
+  EXPECT_TRUE(log.has("KEPT frame (seq 5, 2 records) does not follow its RECORDS frame; closing")) << log.all();
+  auto got = col.take();
+  ASSERT_EQ(got.points.size(), 1u);
+  EXPECT_FALSE(got.status[0].clean);
+  EXPECT_EQ(got.sightings.size(), 2u);  // what came before is kept
+}
+
 TEST(Server, StopAsksCollectorsForBye) {
   Collection col;
   ServerOptions opt;
@@ -522,6 +594,7 @@ TEST(Live, VethCaptureInANamespaceDigestsEveryPacket) {
   o.capture.iface = lab.a + "v";
   o.capture.netns = lab.a;
   o.filter = "udp";  // alias: kernel prefilter + exact predicate
+  o.keep_bytes = 64;
   o.to = srv.address();
   o.watch_stdin = false;
   capture::Collector collector(o);
@@ -555,6 +628,22 @@ TEST(Live, VethCaptureInANamespaceDigestsEveryPacket) {
   std::set<uint64_t> d;
   for (auto& s : got.sightings) d.insert(s.digest);
   EXPECT_EQ(d.size(), 2000u);
+  // --keep-bytes 64: every packet's first bytes came too, and they are that packet: parsed
+  // again they give the digest of the record they came with.
+  KeptFrames kept;
+  col.take_kept(kept);
+  ASSERT_EQ(kept.frames.size(), 2000u);
+  packet::Parsed parsed;
+  std::size_t same = 0;
+  for (const auto& k : kept.frames) {
+    EXPECT_EQ(k.linktype, 1u);
+    EXPECT_EQ(k.len, std::min<uint32_t>(k.wire_len, 64));
+    if (packet::parse(kept.bytes(k), k.wire_len, packet::LinkType::kEthernet, {}, parsed) ==
+            packet::Status::kOk &&
+        parsed.digest == k.digest)
+      ++same;
+  }
+  EXPECT_EQ(same, 2000u);
 }
 
 TEST(Live, CaptureErrorsNameThePoint) {

@@ -1,6 +1,7 @@
 // Unit tests of the wire format: round trips, every malformed variant, piecewise feeding,
 // random bytes, and the measured size of a record.
 #include "collector/wire/wire.hpp"
+#include "collector/wire/record_stream.hpp"
 
 #include <gtest/gtest.h>
 
@@ -56,6 +57,7 @@ std::vector<Frame> every_frame() {
   h.monotonic_ns = 123456789;
   h.token = "s3cret";
   h.software = "pathtrace 0.1.0";
+  h.keep_bytes = 128;
 
   ChainEntry c;
   c.id = 3;
@@ -83,7 +85,8 @@ std::vector<Frame> every_frame() {
                {7, 1700000000000001000, 1, 0xffffffff, 0x3f}};
 
   Bye b{sample_stats(), "signal"};
-  return {h, c, c6, r, sample_stats(), b, Stop{"run finished"}, Reject{"wrong token"},
+  Kept k{42, {3, 0, 2, 1}, {0xde, 0xad, 0xbe, 0xef, 0x00, 0x7f}};
+  return {h, c, c6, r, k, sample_stats(), b, Stop{"run finished"}, Reject{"wrong token"},
           Stop{""}};
 }
 
@@ -127,6 +130,15 @@ TEST(Wire, HeaderBytesAreAsDocumented) {
       60,                                  // wire length
       0x12};                               // tcp flags
   EXPECT_EQ(rec, want_rec);
+  // KEPT: seq 1, two records, 3 and 0 bytes kept.
+  const auto kept = encode(Kept{1, {3, 0}, {0xaa, 0xbb, 0xcc}});
+  const std::vector<uint8_t> want_kept{
+      15, 0, 0, 0, 0x06,                   // length 15 (type + 14 payload bytes), KEPT
+      1, 0, 0, 0, 0, 0, 0, 0,              // seq
+      2,                                   // count
+      3, 0,                                // lengths
+      0xaa, 0xbb, 0xcc};                   // bytes
+  EXPECT_EQ(kept, want_kept);
 }
 
 TEST(Wire, ByteByByteFeedingYieldsTheSameFrames) {
@@ -235,6 +247,20 @@ TEST(Wire, EveryMalformedFrameHasItsReason) {
     p.push_back(60);
     EXPECT_EQ(error_of(frame_bytes(0x03, p)), "RECORDS frame: record 0: chain id exceeds 32 bits");
   }
+
+  // KEPT
+  EXPECT_EQ(error_of(frame_bytes(0x06, {1, 2})), "KEPT frame: truncated header (sequence number)");
+  EXPECT_EQ(error_of(frame_bytes(0x06, {0, 0, 0, 0, 0, 0, 0, 0, 0})), "KEPT frame: 0 records declared");
+  EXPECT_EQ(error_of(frame_bytes(0x06, {0, 0, 0, 0, 0, 0, 0, 0, 0x81, 0x80, 0x01})),
+            "KEPT frame: 16385 records declared (at most 16384)");
+  EXPECT_EQ(error_of(frame_bytes(0x06, {0, 0, 0, 0, 0, 0, 0, 0, 3, 1})),
+            "KEPT frame: 3 lengths declared, payload ends after 1");
+  EXPECT_EQ(error_of(frame_bytes(0x06, {0, 0, 0, 0, 0, 0, 0, 0, 1, 0x80, 0x80, 0x04})),
+            "KEPT frame: record 0: 65536 bytes kept (at most 65535)");
+  EXPECT_EQ(error_of(frame_bytes(0x06, {0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 1, 2, 3})),
+            "KEPT frame: lengths add up to 4 bytes, 3 follow");
+  EXPECT_EQ(error_of(frame_bytes(0x06, {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2})),
+            "KEPT frame: lengths add up to 1 bytes, 2 follow");
 
   // CHAIN
   EXPECT_EQ(error_of(frame_bytes(0x02, {})), "CHAIN frame: truncated chain id");
@@ -350,6 +376,109 @@ TEST(Wire, BytesPerPacketOnRealisticRecords) {
   std::size_t got = 0;
   while (d.next(f) == Decoder::Result::kFrame) got += std::get<Records>(f).records.size();
   EXPECT_EQ(got, recs.size());
+}
+
+}  // namespace
+}  // namespace pathtrace::wire
+
+namespace pathtrace::wire {
+namespace {
+
+// A frame of `n` bytes: Ethernet + IPv4 + UDP from 198.18.0.1 to 198.18.0.`dst`, payload `tag`.
+std::vector<uint8_t> udp_frame(uint8_t dst, uint8_t tag, std::size_t n = 60) {
+  std::vector<uint8_t> f(n, 0);
+  f[12] = 0x08;                                      // IPv4
+  f[14] = 0x45;                                      // version 4, IHL 5
+  const std::size_t ip_len = n - 14;
+  f[16] = static_cast<uint8_t>(ip_len >> 8);
+  f[17] = static_cast<uint8_t>(ip_len);
+  f[18] = tag;                                       // IP ID: different digests
+  f[22] = 64;                                        // TTL
+  f[23] = 17;                                        // UDP
+  f[26] = 198, f[27] = 18, f[28] = 0, f[29] = 1;
+  f[30] = 198, f[31] = 18, f[32] = 0, f[33] = dst;
+  f[34] = 0x30, f[35] = 0x39, f[36] = 0x00, f[37] = 0x35;  // 12345 → 53
+  const std::size_t udp_len = ip_len - 20;
+  f[38] = static_cast<uint8_t>(udp_len >> 8);
+  f[39] = static_cast<uint8_t>(udp_len);
+  f[42] = tag;
+  return f;
+}
+
+std::vector<Frame> frames_of(const Encoder& e) {
+  Decoder d;
+  d.feed(e.bytes());
+  std::vector<Frame> out;
+  Frame f;
+  while (d.next(f) == Decoder::Result::kFrame) out.push_back(f);
+  EXPECT_FALSE(d.failed()) << d.error();
+  return out;
+}
+
+TEST(RecordStream, AnnouncesEachChainOnceBeforeItsRecordsAndNumbersTheBatches) {
+  Encoder e;
+  RecordStream rs(e, 2, 0);
+  packet::Parsed p;
+  const uint8_t dsts[] = {20, 20, 21, 20, 21};
+  for (uint8_t i = 0; i < 5; ++i) {
+    const auto f = udp_frame(dsts[i], i);
+    ASSERT_EQ(packet::parse(f, uint32_t(f.size()), packet::LinkType::kEthernet, {}, p), packet::Status::kOk);
+    rs.add(p, 1000 + i, uint32_t(f.size()), f);
+  }
+  EXPECT_EQ(rs.flush(), 1u);
+  EXPECT_EQ(rs.sent(), 5u);
+  const auto frames = frames_of(e);
+  // CHAIN 0, RECORDS [0,2), CHAIN 1, RECORDS [2,4), RECORDS [4,5): no KEPT without keep_bytes.
+  ASSERT_EQ(frames.size(), 5u);
+  EXPECT_EQ(std::get<ChainEntry>(frames[0]).id, 0u);
+  EXPECT_EQ(std::get<Records>(frames[1]).seq, 0u);
+  EXPECT_EQ(std::get<ChainEntry>(frames[2]).id, 1u);
+  EXPECT_EQ(std::get<ChainEntry>(frames[2]).stack, "eth/ipv4/udp");
+  const auto& r2 = std::get<Records>(frames[3]);
+  EXPECT_EQ(r2.seq, 2u);
+  ASSERT_EQ(r2.records.size(), 2u);
+  EXPECT_EQ(r2.records[0].chain, 1u);  // .21
+  EXPECT_EQ(r2.records[1].chain, 0u);  // .20 again: interned, not announced twice
+  EXPECT_EQ(r2.records[1].ts_ns, 1003);
+  EXPECT_EQ(std::get<Records>(frames[4]).seq, 4u);
+}
+
+TEST(RecordStream, KeepsTheFirstBytesOfEveryPacketInAKeptFrameAfterItsRecords) {
+  Encoder e;
+  RecordStream rs(e, 4096, 16);
+  packet::Parsed p;
+  const auto big = udp_frame(20, 1, 100);
+  const auto small = udp_frame(20, 2, 60);
+  for (const auto* f : {&big, &small}) {
+    ASSERT_EQ(packet::parse(*f, uint32_t(f->size()), packet::LinkType::kEthernet, {}, p), packet::Status::kOk);
+    rs.add(p, 5, uint32_t(f->size()), std::span(*f).first(f == &small ? 10 : f->size()));
+  }
+  rs.flush();
+  const auto frames = frames_of(e);
+  ASSERT_EQ(frames.size(), 3u);  // CHAIN, RECORDS, KEPT
+  const auto& k = std::get<Kept>(frames[2]);
+  EXPECT_EQ(k.seq, 0u);
+  EXPECT_EQ(k.lens, (std::vector<uint16_t>{16, 10}));  // capped at 16; a 10-byte capture keeps 10
+  std::vector<uint8_t> want(big.begin(), big.begin() + 16);
+  want.insert(want.end(), small.begin(), small.begin() + 10);
+  EXPECT_EQ(k.data, want);
+}
+
+TEST(RecordStream, LargeKeptBytesFlushEarlySoEveryFrameFitsTheLimit) {
+  Encoder e;
+  RecordStream rs(e, wire::kMaxRecordsPerFrame, RecordStream::kMaxKeepBytes);
+  packet::Parsed p;
+  const auto f = udp_frame(20, 1, 9000);
+  ASSERT_EQ(packet::parse(f, uint32_t(f.size()), packet::LinkType::kEthernet, {}, p), packet::Status::kOk);
+  for (int i = 0; i < 200; ++i) rs.add(p, i, uint32_t(f.size()), f);
+  rs.flush();
+  std::size_t records = 0, kept = 0;
+  for (const Frame& fr : frames_of(e)) {  // frames_of fails the test on any frame over kMaxFrame
+    if (auto* r = std::get_if<Records>(&fr)) records += r->records.size();
+    if (auto* k = std::get_if<Kept>(&fr)) kept += k->lens.size();
+  }
+  EXPECT_EQ(records, 200u);
+  EXPECT_EQ(kept, 200u);
 }
 
 }  // namespace

@@ -1,0 +1,31 @@
+#include "collector/wire/record_stream.hpp"
+
+namespace pathtrace::wire {
+
+void RecordStream::intern(const packet::Parsed& p) {
+  const uint64_t h = packet::chain_hash(p);
+  auto [it, fresh] = chains_.try_emplace(h, static_cast<uint32_t>(chains_.size()));
+  if (fresh) {
+    ChainEntry c;
+    c.id = it->second;
+    c.stack = packet::stack_string(p);
+    c.ip.assign(p.ip.begin(), p.ip.begin() + p.n_ip);
+    enc_.chain(c);  // precedes every RECORDS frame that can use it
+  }
+  last_ = p;
+  last_chain_ = it->second;
+}
+
+std::size_t RecordStream::flush() {
+  const std::size_t n = pending_.size();
+  if (n == 0) return 0;
+  enc_.records(seq_, pending_);
+  if (keep_) enc_.kept(seq_, kept_lens_, kept_data_);
+  seq_ += n;
+  pending_.clear();
+  kept_lens_.clear();
+  kept_data_.clear();
+  return n;
+}
+
+}  // namespace pathtrace::wire

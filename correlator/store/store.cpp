@@ -65,6 +65,11 @@ enum class Q : int {
   kFindPacket,
   kSelectStacks,
   kScanBlocks,
+  kCountPoints,
+  kInsertKept,
+  kHasKept,
+  kScanKept,
+  kSelectKeptDigest,
   kCount
 };
 
@@ -157,6 +162,17 @@ constexpr QueryText kQueries[] = {
     {Q::kScanBlocks,
      "SELECT first_id, t_min, data FROM traversal_blocks "
      "WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295 ORDER BY key"},
+    {Q::kCountPoints, "SELECT count(*) FROM points WHERE run_id = ?1"},
+    {Q::kInsertKept,
+     "INSERT INTO kept_frames (run_id, point, ts_ns, digest, wire_len, linktype, data) "
+     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+    {Q::kHasKept, "SELECT EXISTS (SELECT 1 FROM kept_frames WHERE run_id = ?1)"},
+    {Q::kScanKept,
+     "SELECT point, ts_ns, digest, wire_len, linktype, data FROM kept_frames "
+     "WHERE run_id = ?1 ORDER BY ts_ns, point"},
+    {Q::kSelectKeptDigest,
+     "SELECT point, ts_ns, digest, wire_len, linktype, data FROM kept_frames "
+     "WHERE run_id = ?1 AND digest = ?2"},
 };
 static_assert(std::size(kQueries) == std::size_t(Q::kCount), "one entry per Q");
 constexpr bool queries_in_order() {
@@ -703,8 +719,15 @@ struct Store::Impl {
   int64_t insert_run(const Report& r, bool capturing);
   // Updates the points' statistics. In the caller's transaction.
   void update_points(int64_t run_id, std::span<const Point> points);
-  // Inserts flows, stacks, traversal blocks, results and hops. In the caller's transaction.
+  // Inserts flows, stacks, traversal blocks, results, hops and run.kept. In the caller's
+  // transaction.
   void write_analysis(int64_t run_id, Run& run);
+  // Inserts kept frames of a run with `n_points` points. In the caller's transaction.
+  void insert_kept(int64_t run_id, const KeptFrames& kept, std::size_t n_points);
+  void append_kept(int64_t run, const KeptFrames& kept);
+  bool has_kept(int64_t run);
+  // Calls f for every row of `q` (a kScanKept or kSelectKeptDigest query, bound).
+  void read_kept(sql::Stmt& q, const KeptFrameFn& f);
   int64_t save(Run& run);
   int64_t begin_run(const Report& meta);
   void append(int64_t run, std::span<const Chain> chains, uint32_t first, std::span<const Sighting> batch);
@@ -900,7 +923,24 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
       ins_hop.run();
     }
   }
+  insert_kept(run_id, run.kept, r.points.size());
+}
 
+void Store::Impl::insert_kept(int64_t run_id, const KeptFrames& kept, std::size_t n_points) {
+  auto& ins = stmt(Q::kInsertKept);
+  for (const KeptFrame& f : kept.frames) {
+    if (std::size_t(f.offset) + f.len > kept.data.size() || f.point >= n_points) {
+      throw Error(ExitCode::kInternal,
+                  "store: run " + std::to_string(run_id) + ": kept frame at point " +
+                      std::to_string(f.point) + " (of " + std::to_string(n_points) +
+                      "), bytes " + std::to_string(f.offset) + "+" + std::to_string(f.len) +
+                      " of " + std::to_string(kept.data.size()));
+    }
+    ins.bind(1, run_id).bind(2, int64_t(f.point)).bind(3, f.ts_ns).bind(4, int64_t(f.digest))
+        .bind(5, int64_t(f.wire_len)).bind(6, int64_t(f.linktype))
+        .bind_blob(7, kept.data.data() + f.offset, f.len);
+    ins.run_keep_bindings();
+  }
 }
 
 // Sets the journal mode and returns the one in force, "" when SQLite refused (it keeps the
@@ -1026,6 +1066,43 @@ void Store::Impl::finish_run(int64_t run, Run& analysed) {
   txn.commit();
   live.erase(run);
   r.run_id = run;
+}
+
+void Store::Impl::append_kept(int64_t run, const KeptFrames& kept) {
+  sql::Txn txn(db);
+  if (stored_status(run).first != "capturing") {
+    throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) +
+                                         " is not capturing");
+  }
+  auto& q = stmt(Q::kCountPoints).bind(1, run);
+  q.step();
+  const auto n_points = std::size_t(q.int_at(0));
+  q.reset();
+  insert_kept(run, kept, n_points);
+  txn.commit();
+}
+
+bool Store::Impl::has_kept(int64_t run) {
+  auto& q = stmt(Q::kHasKept).bind(1, run);
+  const bool any = q.step() && q.int_at(0) != 0;
+  q.reset();
+  return any;
+}
+
+void Store::Impl::read_kept(sql::Stmt& q, const KeptFrameFn& f) {
+  KeptFrame k;
+  while (q.step()) {
+    const std::string_view b = q.blob_at(5);
+    k.point = uint8_t(q.int_at(0));
+    k.ts_ns = q.int_at(1);
+    k.digest = uint64_t(q.int_at(2));
+    k.wire_len = uint32_t(q.int_at(3));
+    k.linktype = uint32_t(q.int_at(4));
+    k.offset = 0;
+    k.len = uint16_t(std::min<std::size_t>(b.size(), 0xffff));
+    f(k, {reinterpret_cast<const uint8_t*>(b.data()), k.len});
+  }
+  q.reset();
 }
 
 std::vector<Point> Store::Impl::load_points(int64_t id) {
@@ -1261,6 +1338,22 @@ void Store::update_points(int64_t run, std::span<const Point> points) {
 }
 
 void Store::finish_run(int64_t run, Run& analysed) { impl_->finish_run(run, analysed); }
+
+void Store::append_kept(int64_t run, const KeptFrames& kept) { impl_->append_kept(run, kept); }
+
+bool Store::has_kept(int64_t run) { return impl_->has_kept(run); }
+
+void Store::scan_kept(int64_t run, const KeptFrameFn& f) {
+  sql::ReadTxn snapshot(impl_->db);
+  impl_->read_kept(impl_->stmt(Q::kScanKept).bind(1, run), f);
+}
+
+void Store::scan_kept_digests(int64_t run, std::span<const uint64_t> digests,
+                              const KeptFrameFn& f) {
+  sql::ReadTxn snapshot(impl_->db);
+  for (const uint64_t d : digests)
+    impl_->read_kept(impl_->stmt(Q::kSelectKeptDigest).bind(1, run).bind(2, int64_t(d)), f);
+}
 
 bool Store::load_staged(int64_t run, std::vector<Point>& points, std::vector<Chain>& chains,
                         std::vector<Sighting>& sightings) {

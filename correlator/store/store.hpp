@@ -84,8 +84,17 @@ class Store {
   // Stores the latest capture statistics and windows of the run's points (matched by ord).
   void update_points(int64_t run, std::span<const Point> points);
   // Stores the analysed run in one transaction: points, flows, stacks, traversal blocks,
-  // results and hops; deletes the staged rows; status complete. Sets analysed.report.run_id.
+  // results and hops, and analysed.kept (frames not already stored with append_kept: leave it
+  // empty when every frame went through append_kept); deletes the staged rows (kept frames
+  // stay); status complete. Sets analysed.report.run_id.
   void finish_run(int64_t run, Run& analysed);
+  // Stores kept frames (--keep-bytes) of a capturing run in one transaction, like append: call
+  // it as often as batches arrive. A frame is tied to its sighting by run, point, ts_ns and
+  // digest, so each frame must carry exactly the values of a sighting the run stores (after
+  // any clock correction), or export will not find it. Throws Error(kInternal) for a frame
+  // whose bytes lie outside kept.data or whose point is not one of the run's, Error(kDatabase)
+  // on a write failure or a run that is not capturing, Error(kUsage) "FILE has no run N".
+  void append_kept(int64_t run, const KeptFrames& kept);
   // What a capturing or interrupted run has committed: its points, staged chains and
   // sightings (in arrival order), read in one snapshot. False (outputs untouched) for a
   // complete run. Throws Error(kUsage) "FILE has no run N".
@@ -108,6 +117,21 @@ class Store {
                        const std::function<void(const FoundTraversal&)>& f);
   // The layer stack of each chain of run `run`, indexed by PacketSighting::stack_id.
   std::vector<std::string> stacks(int64_t run);
+
+  // ---- kept frames (--keep-bytes N): the first bytes of frames, for `pathtrace export`.
+  // True when run `run` has at least one kept frame (false: captured without --keep-bytes,
+  // or no such run).
+  bool has_kept(int64_t run);
+  // Gets one kept frame and its bytes (valid during the call); frame.offset is 0 and
+  // frame.len the number of bytes.
+  using KeptFrameFn = std::function<void(const KeptFrame& frame, std::span<const uint8_t> bytes)>;
+  // Every kept frame of run `run` in time order (ts_ns, then point, then as stored), read in
+  // one snapshot through the (run_id, ts_ns, point) index. Nothing for an unknown run.
+  void scan_kept(int64_t run, const KeptFrameFn& f);
+  // The kept frames of run `run` whose digest is in `digests`: one lookup in the
+  // (run_id, digest) index per digest, digest by digest in the order given (a digest given
+  // twice is read twice), read in one snapshot. For a few packets of a big run.
+  void scan_kept_digests(int64_t run, std::span<const uint64_t> digests, const KeptFrameFn& f);
 
   // The report of run `id`, or of the newest run when id == 0 (a capturing or interrupted
   // run: its metadata and points, no flows or results; see status()). Throws Error(kUsage)

@@ -591,6 +591,153 @@ TEST_F(StoreTest, FindPacketReadsOnlyItsBlock) {
             std::string::npos);
 }
 
+// --------------------------------------------------------------- kept frames
+
+// One kept frame per sighting of `run` (the first `keep` bytes of a made-up frame whose
+// bytes say which digest and point it is), in the order of run.sightings (not time order).
+KeptFrames kept_of(const Run& run, std::size_t keep) {
+  KeptFrames k;
+  for (const Sighting& s : run.sightings) {
+    std::vector<uint8_t> frame(s.wire_len);
+    for (std::size_t i = 0; i < frame.size(); ++i) frame[i] = uint8_t(s.digest >> (8 * (i % 8))) ^ s.point;
+    k.add(s.point, s.digest, s.ts_ns, s.wire_len, 1, frame, keep);
+  }
+  return k;
+}
+
+// Every kept frame read back as "point:ts:digest-low-byte:wire_len:linktype:len:ok" (ok: its
+// bytes are the ones kept_of made for it).
+std::vector<std::string> frames_read(Store& store, int64_t run, const std::vector<uint64_t>* digests) {
+  std::vector<std::string> out;
+  auto f = [&](const KeptFrame& k, std::span<const uint8_t> bytes) {
+    bool ok = bytes.size() == k.len && k.offset == 0;
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+      ok = ok && bytes[i] == (uint8_t(k.digest >> (8 * (i % 8))) ^ k.point);
+    out.push_back(std::to_string(k.point) + ":" + std::to_string(k.ts_ns - 1'700'000'001'000'000'000) +
+                  ":" + std::to_string(k.digest & 0xff) + ":" + std::to_string(k.wire_len) + ":" +
+                  std::to_string(k.linktype) + ":" + std::to_string(k.len) + (ok ? ":ok" : ":BAD"));
+  };
+  if (digests) {
+    store.scan_kept_digests(run, *digests, f);
+  } else {
+    store.scan_kept(run, f);
+  }
+  return out;
+}
+
+TEST_F(StoreTest, KeptFramesRoundTripInTimeOrderAndByDigest) {
+  pathtrace::Run run = test::example_run();
+  run.kept = kept_of(run, 128);  // IPIP frames of 174/178 bytes are cut at 128, ICMP kept whole
+  Store store(db_, Store::Mode::kReadWrite);
+  store.save(run);
+  pathtrace::Run plain = test::example_run();
+  store.save(plain);
+  EXPECT_TRUE(store.has_kept(1));
+  EXPECT_FALSE(store.has_kept(2));  // saved without kept frames
+  EXPECT_FALSE(store.has_kept(3));  // no such run
+  EXPECT_EQ(raw(db_, "SELECT count(*), sum(length(data)) FROM kept_frames"),
+            std::to_string(run.sightings.size()) + "|" + std::to_string(15 * 128 + 7 * 98) + "\n");
+
+  // The whole run in time order: the three IPIP packets G..C, then the ICMP reply A..G.
+  const std::vector<std::string> all = frames_read(store, 1, nullptr);
+  const std::vector<std::string> want = {
+      "6:0:136:174:1:128:ok",       "5:3000:136:178:1:128:ok",     "4:6000:136:178:1:128:ok",
+      "3:9000:136:174:1:128:ok",    "2:12000:136:174:1:128:ok",    "6:1000000:49:174:1:128:ok",
+      "5:1003000:49:178:1:128:ok",  "4:1006000:49:178:1:128:ok",   "3:1009000:49:174:1:128:ok",
+      "2:1012000:49:174:1:128:ok",  "6:2000000:16:174:1:128:ok",   "5:2003000:16:178:1:128:ok",
+      "4:2006000:16:178:1:128:ok",  "3:2009000:16:174:1:128:ok",   "2:2012000:16:174:1:128:ok",
+      "0:500000000:239:98:1:98:ok", "1:500002500:239:98:1:98:ok",  "2:500005000:239:98:1:98:ok",
+      "3:500007500:239:98:1:98:ok", "4:500010000:239:98:1:98:ok",  "5:500012500:239:98:1:98:ok",
+      "6:500015000:239:98:1:98:ok"};
+  EXPECT_EQ(all, want);
+  // By digest: only that packet's frames, digest by digest in the order asked.
+  const std::vector<uint64_t> two = {0xfedcba9876543210ull, 0x0123456789abcdefull};
+  const std::vector<std::string> some = frames_read(store, 1, &two);
+  ASSERT_EQ(some.size(), 12u);
+  EXPECT_EQ(std::count_if(some.begin(), some.begin() + 5, [](const std::string& x) { return x.find(":16:174:") != std::string::npos || x.find(":16:178:") != std::string::npos; }), 5);
+  EXPECT_EQ(std::count_if(some.begin() + 5, some.end(), [](const std::string& x) { return x.find(":239:98:1:98:ok") != std::string::npos; }), 7);
+  EXPECT_TRUE(frames_read(store, 2, &two).empty());
+  EXPECT_TRUE(frames_read(store, 2, nullptr).empty());
+  // Both readers go through their index, never a scan of the table.
+  for (const char* q : {"SELECT data FROM kept_frames WHERE run_id = 1 ORDER BY ts_ns, point",
+                        "SELECT data FROM kept_frames WHERE run_id = 1 AND digest = 5"}) {
+    const std::string plan = raw(db_, std::string("EXPLAIN QUERY PLAN ") + q);
+    EXPECT_EQ(plan.find("SCAN"), std::string::npos) << q << ": " << plan;
+    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << q << ": " << plan;
+  }
+
+  // A frame whose bytes lie outside the arena, or at a point the run does not have, is the
+  // caller's bug: nothing of that run is written.
+  pathtrace::Run bad = test::example_run();
+  bad.kept = kept_of(bad, 64);
+  bad.kept.frames.back().offset = uint32_t(bad.kept.data.size());
+  EXPECT_EQ(error_of([&] { store.save(bad); }).first, ExitCode::kInternal);
+  bad.kept = kept_of(bad, 64);
+  bad.kept.frames.front().point = 7;
+  EXPECT_EQ(error_of([&] { store.save(bad); }).first, ExitCode::kInternal);
+  EXPECT_EQ(raw(db_, "SELECT count(*), max(run_id) FROM kept_frames"), "22|1\n");
+  EXPECT_EQ(store.runs().size(), 2u);
+
+  // Deleting a run deletes its frames (ON DELETE CASCADE, as every table of a run).
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(h, "PRAGMA foreign_keys = ON; DELETE FROM runs WHERE id = 1", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(h);
+  EXPECT_EQ(raw(db_, "SELECT count(*) FROM kept_frames"), "0\n");
+}
+
+TEST_F(StoreTest, KeptFramesAppendedWhileCapturingSurviveFinishRun) {
+  pathtrace::Run run = test::example_run();
+  const std::vector<Sighting> arrived = by_time(run);
+  const KeptFrames all = kept_of(run, 64);
+  // The frames in two batches, as a live correlator would append them.
+  KeptFrames first, second;
+  for (std::size_t i = 0; i < all.frames.size(); ++i) {
+    const KeptFrame& f = all.frames[i];
+    (i < 10 ? first : second).add(f.point, f.digest, f.ts_ns, f.wire_len, f.linktype, all.bytes(f), 64);
+  }
+  Store store(db_, Store::Mode::kReadWrite);
+  const int64_t id = store.begin_run(run.report);
+  EXPECT_EQ(error_of([&] { store.append_kept(id + 1, first); }),
+            std::make_pair(ExitCode::kUsage, db_ + " has no run 2"));
+  store.append(id, run.chains, 0, arrived);
+  store.append_kept(id, first);
+  {
+    // A reader sees what was committed while the run is still capturing.
+    Store reader(db_, Store::Mode::kReadOnly);
+    EXPECT_TRUE(reader.has_kept(id));
+    EXPECT_EQ(frames_read(reader, id, nullptr).size(), 10u);
+  }
+  store.append_kept(id, second);
+  KeptFrames bad = second;
+  bad.frames[0].point = 9;
+  EXPECT_EQ(error_of([&] { store.append_kept(id, bad); }).first, ExitCode::kInternal);
+
+  pathtrace::Run analysed = run;  // its kept frames all went through append_kept
+  store.finish_run(id, analysed);
+  EXPECT_EQ(store.status(id), RunStatus::kComplete);
+  EXPECT_EQ(raw(db_, "SELECT (SELECT count(*) FROM staged_sightings), (SELECT count(*) FROM kept_frames)"),
+            "0|22\n");
+  // Exactly what save() of the same run with its frames stores.
+  const std::string other = (dir_ / "saved.db").string();
+  {
+    Store saved(other, Store::Mode::kReadWrite);
+    pathtrace::Run copy = run;
+    copy.kept = all;
+    saved.save(copy);
+  }
+  Store saved(other, Store::Mode::kReadOnly);
+  EXPECT_EQ(frames_read(store, id, nullptr), frames_read(saved, 1, nullptr));
+  for (const std::string& f : frames_read(store, id, nullptr)) EXPECT_NE(f.find(":ok"), std::string::npos) << f;
+
+  // A complete run takes no more frames.
+  const auto [code, what] = error_of([&] { store.append_kept(id, first); });
+  EXPECT_EQ(code, ExitCode::kDatabase);
+  EXPECT_NE(what.find("run 1 is not capturing"), std::string::npos) << what;
+}
+
 // ./store_tests --gtest_also_run_disabled_tests --gtest_filter='*Stage*'
 TEST_F(StoreTest, DISABLED_StageTenMillionSightings) {
   pathtrace::Run meta = test::big_run(7, 0);

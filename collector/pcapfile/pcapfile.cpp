@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -523,6 +524,141 @@ void Writer::write(int64_t ts_ns, std::span<const uint8_t> data, uint32_t wire_l
 }
 
 void Writer::close() {
+  if (!f_) return;
+  const bool bad = std::ferror(f_) != 0;
+  const int rc = std::fclose(f_);
+  f_ = nullptr;
+  if (bad || rc != 0) throw Error(ExitCode::kInput, path_ + ": cannot write: " + std::strerror(errno));
+}
+
+// ------------------------------------------------------------------ pcapng writer
+
+namespace {
+
+// pcapng option codes (0 and 1 for every block, then per block type).
+constexpr uint16_t kOptEnd = 0;
+constexpr uint16_t kOptComment = 1;
+constexpr uint16_t kShbUserAppl = 4;
+constexpr uint16_t kIfName = 2;
+constexpr uint16_t kIfDescription = 3;
+constexpr uint16_t kIfTsresol = 9;
+constexpr char kTsresolNanoseconds = 9;  // 10^-9 s per timestamp unit
+constexpr std::size_t kMaxOptionLen = 0xffff;
+
+// Appends host-order integers and padded options to a block being built.
+struct BlockBuilder {
+  std::vector<uint8_t>& out;
+  void u16(uint16_t v) { append(&v, 2); }
+  void u32(uint32_t v) { append(&v, 4); }
+  void u64(uint64_t v) { append(&v, 8); }
+  void append(const void* p, std::size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    out.insert(out.end(), b, b + n);
+  }
+  void pad() { out.resize(pad4(out.size()), 0); }
+  // An option, its value cut at 65535 bytes; nothing for an empty value.
+  void option(uint16_t code, std::string_view value) {
+    if (value.empty()) return;
+    const std::size_t n = std::min(value.size(), kMaxOptionLen);
+    u16(code);
+    u16(static_cast<uint16_t>(n));
+    append(value.data(), n);
+    pad();
+  }
+  void end_options() { u32(kOptEnd); }
+  // Starts a block: its type, and a length that finish() fills in.
+  void begin(uint32_t type) {
+    out.clear();
+    u32(type);
+    u32(0);
+  }
+  // Pads the body, appends the trailing length and fills in the leading one.
+  void finish() {
+    pad();
+    const auto len = static_cast<uint32_t>(out.size() + 4);
+    std::memcpy(out.data() + 4, &len, 4);
+    u32(len);
+  }
+};
+
+}  // namespace
+
+PcapngWriter::PcapngWriter(const std::string& path, const std::string& application)
+    : path_(path), buf_(1 << 20) {
+  f_ = std::fopen(path.c_str(), "wb");
+  if (!f_) throw Error(ExitCode::kInput, path + ": cannot create: " + std::strerror(errno));
+  std::setvbuf(f_, reinterpret_cast<char*>(buf_.data()), _IOFBF, buf_.size());
+  BlockBuilder b{block_};
+  b.begin(kShbType);
+  b.u32(kByteOrderMagic);
+  b.u16(1);  // version 1.0
+  b.u16(0);
+  b.u64(~uint64_t{0});  // section length: not given
+  b.option(kShbUserAppl, application);
+  b.end_options();
+  b.finish();
+  try {
+    put();
+  } catch (...) {
+    std::fclose(f_);  // the destructor does not run for a constructor that throws
+    f_ = nullptr;
+    throw;
+  }
+}
+
+PcapngWriter::~PcapngWriter() {
+  if (f_) std::fclose(f_);
+}
+
+void PcapngWriter::put() {
+  if (!f_) throw Error(ExitCode::kInput, path_ + ": write after close");
+  if (std::fwrite(block_.data(), 1, block_.size(), f_) != block_.size())
+    throw Error(ExitCode::kInput, path_ + ": cannot write: " + std::strerror(errno));
+}
+
+uint32_t PcapngWriter::add_interface(const Interface& iface) {
+  BlockBuilder b{block_};
+  b.begin(kIdb);
+  b.u16(static_cast<uint16_t>(iface.linktype));
+  b.u16(0);  // reserved
+  b.u32(iface.snaplen);
+  b.option(kIfName, iface.name);
+  b.option(kIfDescription, iface.description);
+  b.option(kIfTsresol, std::string_view(&kTsresolNanoseconds, 1));
+  b.end_options();
+  b.finish();
+  put();
+  snaplens_.push_back(iface.snaplen);
+  return static_cast<uint32_t>(snaplens_.size() - 1);
+}
+
+void PcapngWriter::write(uint32_t iface, int64_t ts_ns, std::span<const uint8_t> data,
+                         uint32_t wire_len, std::string_view comment) {
+  if (iface >= snaplens_.size())
+    throw Error(ExitCode::kInternal, path_ + ": packet on interface " + std::to_string(iface) +
+                                         " of " + std::to_string(snaplens_.size()));
+  const std::size_t limit = snaplens_[iface] ? std::min(snaplens_[iface], Reader::kMaxCaplen)
+                                             : Reader::kMaxCaplen;
+  const auto caplen = static_cast<uint32_t>(std::min(data.size(), limit));
+  const auto ticks = static_cast<uint64_t>(ts_ns);  // if_tsresol 9: ns since 1970
+  BlockBuilder b{block_};
+  b.begin(kEpb);
+  b.u32(iface);
+  b.u32(static_cast<uint32_t>(ticks >> 32));
+  b.u32(static_cast<uint32_t>(ticks));
+  b.u32(caplen);
+  b.u32(wire_len < caplen ? caplen : wire_len);
+  b.append(data.data(), caplen);
+  b.pad();
+  if (!comment.empty()) {
+    b.option(kOptComment, comment);
+    b.end_options();
+  }
+  b.finish();
+  put();
+}
+
+void PcapngWriter::close() {
   if (!f_) return;
   const bool bad = std::ferror(f_) != 0;
   const int rc = std::fclose(f_);

@@ -1,7 +1,8 @@
 #pragma once
 // Capture files without libpcap: a memory-mapped reader for pcap (both byte orders,
 // microsecond and nanosecond) and pcapng (any sections, interfaces, EPB/SPB/OPB, ISB
-// statistics), and a small pcap writer for tests, the demo and the benchmark generator.
+// statistics), a small pcap writer for tests, the demo and the benchmark generator, and a
+// pcapng writer with named interfaces and per-packet comments (`pathtrace export`).
 //
 // Reading is the hot path of `pathtrace ingest`: no copy, no allocation per packet.
 
@@ -11,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pathtrace::pcapfile {
@@ -137,6 +139,44 @@ class Writer {
   bool nanos_;
   std::vector<uint8_t> buf_;
   uint32_t snaplen_ = 0;
+};
+
+// Writes a pcapng file: one section (in the host's byte order; shb_userappl), an Interface
+// Description Block per add_interface() (if_name, if_description, if_tsresol 9: nanosecond
+// timestamps) and an Enhanced Packet Block per packet, with its original length and an
+// optional opt_comment. Throws Error(kInput) naming the file if it cannot be created or
+// written.
+class PcapngWriter {
+ public:
+  struct Interface {
+    uint32_t linktype = 1;     // LINKTYPE_*
+    uint32_t snaplen = 0;      // captured bytes beyond this are cut; 0: no limit
+    std::string name;          // if_name ("": none)
+    std::string description;   // if_description ("": none)
+  };
+  // Creates `path` and writes the Section Header Block naming `application`.
+  explicit PcapngWriter(const std::string& path, const std::string& application = "pathtrace");
+  ~PcapngWriter();  // flushes and closes
+  PcapngWriter(const PcapngWriter&) = delete;
+  PcapngWriter& operator=(const PcapngWriter&) = delete;
+  // Writes an Interface Description Block; returns the interface's index (0, 1, ...).
+  uint32_t add_interface(const Interface& iface);
+  // Appends one Enhanced Packet Block on interface `iface` (an index add_interface returned,
+  // else Error(kInternal)). Bytes beyond the interface's snaplen (or Reader::kMaxCaplen) are
+  // cut; a wire length below the captured length is raised to it. An empty comment writes no
+  // opt_comment.
+  void write(uint32_t iface, int64_t ts_ns, std::span<const uint8_t> data, uint32_t wire_len,
+             std::string_view comment = {});
+  // Flushes and closes now, throwing Error(kInput) if the data could not be written.
+  void close();
+
+ private:
+  void put();  // writes block_
+  std::string path_;
+  std::FILE* f_ = nullptr;
+  std::vector<uint8_t> buf_;
+  std::vector<uint32_t> snaplens_;  // per interface
+  std::vector<uint8_t> block_;      // the block being built, reused
 };
 
 }  // namespace pathtrace::pcapfile

@@ -1,6 +1,7 @@
-// Unit tests for the pcap/pcapng reader and the pcap writer: files written by the Writer,
-// files written by hand (inline bytes, both byte orders), every error a user can meet, and
-// a file cut at every byte offset.
+// Unit tests for the pcap/pcapng reader and the pcap and pcapng writers: files written by the
+// writers (the pcapng writer's blocks checked against inline bytes), files written by hand
+// (inline bytes, both byte orders), every error a user can meet, and a file cut at every byte
+// offset.
 
 #include "collector/pcapfile/pcapfile.hpp"
 
@@ -418,6 +419,85 @@ TEST_F(PcapfileTest, PcapngSeveralSectionsBothByteOrders) {
 
 // ---------------------------------------------------------------------------------------
 // Errors
+
+// ---------------------------------------------------------------------------------------
+// pcapng writer
+
+TEST_F(PcapfileTest, PcapngWriterBlocksAreTheSpecifiedBytes) {
+  const std::string p = path("w.pcapng");
+  {
+    PcapngWriter w(p, "pt");
+    EXPECT_EQ(w.add_interface({1, 128, "C qbr", "point C"}), 0u);
+    w.write(0, 1700000001000000123LL, Bytes{0xde, 0xad, 0xbe, 0xef, 0x01}, 60, "lost");
+    w.close();
+  }
+  const Bytes expected = {
+      // Section Header Block: type, length 40, byte-order magic, version 1.0, section length
+      // -1 (unknown), shb_userappl "pt" (padded), end of options, length again.
+      0x0a, 0x0d, 0x0d, 0x0a, 0x28, 0x00, 0x00, 0x00, 0x4d, 0x3c, 0x2b, 0x1a, 0x01, 0x00, 0x00, 0x00,
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x04, 0x00, 0x02, 0x00, 'p',  't',  0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00,
+      // Interface Description Block: type 1, length 56, LINKTYPE_ETHERNET, reserved, snaplen
+      // 128, if_name "C qbr", if_description "point C", if_tsresol 9 (ns), end, length.
+      0x01, 0x00, 0x00, 0x00, 0x38, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00,
+      0x02, 0x00, 0x05, 0x00, 'C',  ' ',  'q',  'b',  'r',  0x00, 0x00, 0x00,
+      0x03, 0x00, 0x07, 0x00, 'p',  'o',  'i',  'n',  't',  ' ',  'C',  0x00,
+      0x09, 0x00, 0x01, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x38, 0x00, 0x00, 0x00,
+      // Enhanced Packet Block: type 6, length 52, interface 0, timestamp high and low
+      // (1700000001000000123 ns = 0x17979cfe'71c4ca7b), captured 5, original 60, the bytes
+      // padded to 8, opt_comment "lost", end, length.
+      0x06, 0x00, 0x00, 0x00, 0x34, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0xfe, 0x9c, 0x97, 0x17, 0x7b, 0xca, 0xc4, 0x71, 0x05, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x00, 0x00,
+      0xde, 0xad, 0xbe, 0xef, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x04, 0x00, 'l',  'o',  's',  't',
+      0x00, 0x00, 0x00, 0x00, 0x34, 0x00, 0x00, 0x00};
+  EXPECT_EQ(slurp(p), expected);
+}
+
+TEST_F(PcapfileTest, PcapngWriterRoundTripsThroughTheReader) {
+  const std::string p = path("rt.pcapng");
+  const Bytes a = payload(60, 1), b = payload(300, 2), c = payload(40, 3);
+  {
+    PcapngWriter w(p);
+    EXPECT_EQ(w.add_interface({1, 0, "G eth1", "point G (nic) eth1@hv1"}), 0u);
+    EXPECT_EQ(w.add_interface({113, 128, "C qbr", ""}), 1u);
+    w.write(0, 1700000000123456789LL, a, 60, "point G: delivered");
+    w.write(1, 1700000000123457789LL, b, 1514);  // cut at the interface's snaplen, no comment
+    w.write(0, 1700000000123458789LL, c, 20);    // original length raised to the captured one
+    // A packet on an interface that was never described is the caller's bug.
+    try {
+      w.write(2, 0, a, 60);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kInternal);
+    }
+  }
+  Reader r(p);
+  EXPECT_EQ(r.format(), Format::kPcapng);
+  const auto v = read_all(r);
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(Bytes(v[0].data.begin(), v[0].data.end()), a);
+  EXPECT_EQ(v[0].ts_ns, 1700000000123456789LL);  // nanoseconds survive (if_tsresol 9)
+  EXPECT_EQ(v[0].linktype, 1u);
+  EXPECT_EQ(v[0].interface, 0u);
+  EXPECT_EQ(Bytes(v[1].data.begin(), v[1].data.end()), Bytes(b.begin(), b.begin() + 128));
+  EXPECT_EQ(v[1].wire_len, 1514u);
+  EXPECT_EQ(v[1].linktype, 113u);
+  EXPECT_EQ(v[1].interface, 1u);
+  EXPECT_EQ(v[1].ts_ns, 1700000000123457789LL);
+  EXPECT_EQ(v[2].wire_len, 40u);
+  EXPECT_EQ(r.position(), r.file_size());
+}
+
+TEST_F(PcapfileTest, PcapngWriterNamesAFileItCannotCreate) {
+  const std::string p = path("no/such/dir/x.pcapng");
+  try {
+    PcapngWriter w(p);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kInput);
+    EXPECT_EQ(std::string(e.what()), p + ": cannot create: No such file or directory");
+  }
+}
 
 TEST_F(PcapfileTest, NotFound) {
   EXPECT_EQ(error_of(path("nope.pcap")), path("nope.pcap") + ": not found");

@@ -25,10 +25,12 @@
 #include <memory>
 #include <condition_variable>
 #include <mutex>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -130,6 +132,7 @@ std::string counts_line(const server::Collection& col, double elapsed_s) {
 struct LiveOptions {
   std::string filter;
   int snaplen = 256;
+  uint32_t keep_bytes = 0;     // --keep-bytes: first bytes of each packet, stored for export
   long long duration_ms = 0;   // 0 = not set
   long long idle_ms = 0;
   long long settle_ms = 1000;  // after --traffic ends
@@ -291,6 +294,8 @@ class Stager {
     uint32_t first = 0;
     col_.drain_new(chains, first, sightings);
     if (!chains.empty() || !sightings.empty()) store_.append(run_, chains, first, sightings);
+    col_.take_kept(kept_);
+    if (!kept_.empty()) store_.append_kept(run_, kept_);
     const auto points = col_.points();
     store_.update_points(run_, points);
   }
@@ -312,6 +317,7 @@ class Stager {
   Store& store_;
   int64_t run_;
   server::Collection& col_;
+  KeptFrames kept_;  // reused between flushes
   std::mutex m_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -431,6 +437,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
   CaptureSpec spec;
   spec.filter = lo.filter;
   spec.snaplen = lo.snaplen;
+  spec.keep_bytes = lo.keep_bytes;
   spec.run = run_name;
   for (const auto& p : points) {
     if (!is_local(p)) {
@@ -450,6 +457,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
                                      "--snaplen", std::to_string(lo.snaplen)};
     if (!p.netns.empty()) argv.insert(argv.end(), {"--netns", p.netns});
     if (!lo.filter.empty()) argv.insert(argv.end(), {"--filter", lo.filter});
+    if (lo.keep_bytes) argv.insert(argv.end(), {"--keep-bytes", std::to_string(lo.keep_bytes)});
     collectors.push_back(Child::spawn(argv));
   }
   auto stop_all = [&](const std::string& why) {
@@ -611,6 +619,7 @@ int cmd_run(int argc, char** argv, const std::string& command) {
       ("point", "add a point: LABEL[:ROLE]=HOST:IFACE[@NETNS] (HOST is local)", cxxopts::value<std::vector<std::string>>())
       ("traffic", "shell command to run once every point is capturing; the run stops 1 s after it ends", cxxopts::value<std::string>())
       ("snaplen", "bytes captured per frame", cxxopts::value<int>()->default_value("256"))
+      ("keep-bytes", "store the first N bytes of every packet, for `pathtrace export` (0 = none; at most --snaplen)", cxxopts::value<uint32_t>()->default_value("0"))
       ("start-timeout", "how long points may take to start capturing", cxxopts::value<std::string>()->default_value("10s"))
       ("keep-going", "when a remote host fails pre-flight, capture at the other points (the report names the missing ones)")
       ("explain", "read the filtering layers' counters (iptables, nft, OpenFlow) before and after, and name the rule that dropped the lost packets")
@@ -647,6 +656,10 @@ int cmd_run(int argc, char** argv, const std::string& command) {
   lo.snaplen = res["snaplen"].as<int>();
   if (lo.snaplen < 64 || lo.snaplen > 262144)
     throw Error(ExitCode::kUsage, "--snaplen " + std::to_string(lo.snaplen) + ": must be 64..262144");
+  lo.keep_bytes = res["keep-bytes"].as<uint32_t>();
+  if (lo.keep_bytes > uint32_t(lo.snaplen))
+    throw Error(ExitCode::kUsage, "--keep-bytes " + std::to_string(lo.keep_bytes) + " exceeds --snaplen " +
+                                      std::to_string(lo.snaplen) + " (raise --snaplen)");
   if (res.count("duration")) lo.duration_ms = parse_duration_ms(res["duration"].as<std::string>(), "--duration");
   if (res.count("idle")) lo.idle_ms = parse_duration_ms(res["idle"].as<std::string>(), "--idle");
   lo.count = res["count"].as<uint64_t>();
@@ -680,13 +693,15 @@ int cmd_correlate(int argc, char** argv, const std::string& command) {
   add_common(opts);
   opts.add_options()
       ("listen", "ADDR:PORT to listen on (non-loopback needs --token-file)", cxxopts::value<std::string>()->default_value("127.0.0.1:7300"))
+      ("stdin", "read one collector's stream from standard input (`pathtrace collect --stdout | pathtrace correlate --stdin`); listens only with --listen")
       ("token-file", "file whose first line is the shared secret collectors present", cxxopts::value<std::string>())
       ("points", "the path, in order: A,B,C (labels collectors announce)", cxxopts::value<std::string>());
   const auto res = parse_options(opts, argc, argv);
   if (res.count("help")) {
     std::cout << opts.help()
               << "\nexamples:\n  pathtrace correlate --points A,B,C --listen 127.0.0.1:7300\n"
-                 "  pathtrace collect --iface eth0 --point A --to 127.0.0.1:7300   # on each host\n";
+                 "  pathtrace collect --iface eth0 --point A --to 127.0.0.1:7300   # on each host\n"
+                 "  ssh hv1 pathtrace collect --iface eth1 --point G --stdout | pathtrace correlate --points G --stdin\n";
     return 0;
   }
   if (!res.count("points"))
@@ -710,14 +725,23 @@ int cmd_correlate(int argc, char** argv, const std::string& command) {
   meta.points = points;
   server::Collection col(points, true);
   server::ServerOptions so;
-  so.listen = res["listen"].as<std::string>();
+  const bool from_stdin = res.count("stdin") > 0;
+  so.listen = from_stdin && !res["listen"].count() ? std::string() : res["listen"].as<std::string>();
   so.token = token;
   so.admit = [&col](const wire::Hello& h) { return col.admit(h); };
   so.on_signal = [](int sig) { g_signal.store(sig); };
   server::Server srv(so, col);
   srv.start();
-  std::fprintf(stderr, "pathtrace correlate: listening on %s for points %s\n", srv.address().c_str(),
-               res["points"].as<std::string>().c_str());
+  if (from_stdin) {
+    const int fd = ::dup(STDIN_FILENO);
+    if (fd < 0) throw Error(ExitCode::kInternal, "cannot duplicate stdin: " + std::string(std::strerror(errno)));
+    srv.add_stream(fd, "stdin");
+  }
+  if (!so.listen.empty())
+    std::fprintf(stderr, "pathtrace correlate: listening on %s for points %s\n", srv.address().c_str(),
+                 res["points"].as<std::string>().c_str());
+  else
+    std::fprintf(stderr, "pathtrace correlate: reading stdin for points %s\n", res["points"].as<std::string>().c_str());
   const long long duration = res.count("duration") ? parse_duration_ms(res["duration"].as<std::string>(), "--duration") : 0;
   const int64_t run_id = store.begin_run(meta);
   Stager stager(store, run_id, col);

@@ -2,6 +2,9 @@
 
 #include <utility>  // before Boost 1.74 Asio: its awaitable.hpp uses std::exchange
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <boost/asio.hpp>
 #include <condition_variable>
 #include <cstdio>
@@ -538,6 +541,10 @@ void Server::start() {
 
 void Server::add_stream(int fd, std::string name) {
   Impl* self = impl_.get();
+  // A pipe holds 64 KiB by default: a collector writing 64 KiB pieces would wait for every
+  // read. 1 MiB (the unprivileged maximum) lets it write ahead; failure is harmless.
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) ::fcntl(fd, F_SETPIPE_SZ, 1 << 20);
   ++self->c_open;  // counted from now: wait_idle() must not see a stream that has not started
   asio::post(self->io, [self, fd, name = std::move(name)]() mutable {
     --self->c_open;

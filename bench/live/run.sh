@@ -3,7 +3,7 @@
 # tcpdump -w /dev/null, on the same veth, at increasing packet rates.
 #
 #   netns ptlb<pid>-tx                         netns ptlb<pid>-rx
-#   bench_live_send ─▶ ptlb<pid>t ══veth══ ptlb<pid>r ─▶ (a) pathtrace collect ─TCP lo─▶ correlate
+#   bench_live_send ─▶ ptlb<pid>t ══veth══ ptlb<pid>r ─▶ (a) pathtrace collect ─pipe/TCP─▶ correlate
 #   (CPU 0)            198.18.0.1/24        198.18.0.2/24   (b) tcpdump -w /dev/null    (CPU 1)
 #                                           tc ingress: drop (after the capture taps)
 #
@@ -17,6 +17,8 @@
 #   PT_LIVE_SECONDS=3    seconds of traffic per run
 #   PT_LIVE_SIZE=60      frame length (bytes, without FCS)
 #   PT_LIVE_IPIP=0       1: IPIP frames (outer 198.18.0.1 → 198.18.0.20, inner UDP), as the incident
+#   PT_LIVE_TRANSPORT=tcp   collector → correlator over loopback TCP (`collect --to`, as `pathtrace
+#                        run` connects local points) or a pipe (`collect --stdout | correlate --stdin`)
 #   PT_LIVE_CPU_SEND=0 PT_LIVE_CPU_CAPTURE=1    cores (capture = collector, correlator, tcpdump)
 #   PT_LIVE_KEEP=DIR     keep the databases and logs there
 #   PT_LIVE_PERF=DIR     also `perf record -g` each capturing process while the sender runs
@@ -54,6 +56,8 @@ rates=${PT_LIVE_RATES:-idle 50000 100000 200000 400000 800000 max}
 seconds=${PT_LIVE_SECONDS:-3}
 size=${PT_LIVE_SIZE:-60}
 ipip=${PT_LIVE_IPIP:-0}
+transport=${PT_LIVE_TRANSPORT:-tcp}
+[[ $transport == pipe || $transport == tcp ]] || die "PT_LIVE_TRANSPORT=$transport: pipe or tcp"
 cpu_send=${PT_LIVE_CPU_SEND:-0}
 cpu_cap=${PT_LIVE_CPU_CAPTURE:-1}
 if (($(nproc) < 2)); then
@@ -220,26 +224,37 @@ measure_pathtrace() {
   local rate=$1 d=$work/pt-$1
   mkdir -p "$d"
   # shellcheck disable=SC2046
-  ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/corr.cpu") \
-    "$pathtrace" correlate --points A --listen 127.0.0.1:$port --db "$d/run.db" -q \
-    >"$d/corr.out" 2>"$d/corr.err" </dev/null &
-  local corr=$!
-  pids+=("$corr")
-  wait_for "$d/corr.err" "listening on" 10
-  # shellcheck disable=SC2046
-  ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/coll.cpu") \
-    "$pathtrace" collect --iface "$rx_if" --netns "$rx_ns" --point A --to 127.0.0.1:$port \
-    >/dev/null 2>"$d/coll.err" </dev/null &
-  local coll=$!
+  local corr coll coll_child
+  if [[ $transport == pipe ]]; then
+    # The collector's stdout is the stream (as over ssh).
+    mkfifo "$d/stream"
+    ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/corr.cpu") \
+      "$pathtrace" correlate --points A --stdin --db "$d/run.db" -q \
+      >"$d/corr.out" 2>"$d/corr.err" <"$d/stream" &
+    corr=$!
+    pids+=("$corr")
+    # shellcheck disable=SC2046
+    ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/coll.cpu") \
+      "$pathtrace" collect --iface "$rx_if" --netns "$rx_ns" --point A --stdout --no-stdin-watch \
+      >"$d/stream" 2>"$d/coll.err" </dev/null &
+    coll=$!
+  else
+    ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/corr.cpu") \
+      "$pathtrace" correlate --points A --listen 127.0.0.1:$port --db "$d/run.db" -q \
+      >"$d/corr.out" 2>"$d/corr.err" </dev/null &
+    corr=$!
+    pids+=("$corr")
+    wait_for "$d/corr.err" "listening on" 10
+    # shellcheck disable=SC2046
+    ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/coll.cpu") \
+      "$pathtrace" collect --iface "$rx_if" --netns "$rx_ns" --point A --to 127.0.0.1:$port \
+      >/dev/null 2>"$d/coll.err" </dev/null &
+    coll=$!
+  fi
   pids+=("$coll")
-  local coll_child
   coll_child=$(child_of "$coll")
-  # Connected = capturing (the handle is open before the collector connects).
-  local i
-  for ((i = 0; i < 200; i++)); do
-    ip netns exec "$rx_ns" ss -tnH state established "( dport = :$port )" | grep -q . && break
-    sleep 0.05
-  done
+  # Connected = capturing (the handle is open before the collector says HELLO).
+  wait_for "$d/corr.err" "connected" 10
   sleep 0.3
   local rx0 rx1
   profile_start "pt-$rate" "$coll_child"

@@ -28,7 +28,7 @@ namespace pathtrace::capture {
 namespace {
 
 constexpr uint32_t kMtuFrame = 1518;  // 1500 + Ethernet + one 802.1Q tag
-constexpr std::size_t kWriteBytes = 64 << 10;  // encoded bytes that trigger a write
+constexpr std::size_t kWriteBytes = 256 << 10;  // encoded bytes that trigger a write
 
 int64_t clock_ns(clockid_t c) {
   timespec ts{};
@@ -147,20 +147,18 @@ struct Collector::Impl {
   }
 };
 
-void Collector::on_frame(void* self_v, int64_t ts, std::span<const uint8_t> frame,
-                         uint32_t wire_len) {
-  auto* self = static_cast<Collector*>(self_v);
-  Impl& m = *self->impl_;
-  wire::Stats& st = self->stats_;
+void Collector::on_frame(int64_t ts, std::span<const uint8_t> frame, uint32_t wire_len) {
+  Impl& m = *impl_;
+  wire::Stats& st = stats_;
   if (m.count_reached) return;
   ++st.packets;
   st.bytes += wire_len;
   st.last_packet_ns = ts;
   if (wire_len > kMtuFrame) ++st.over_mtu;
-  if (self->opt_.count && st.packets >= self->opt_.count) m.count_reached = true;
+  if (opt_.count && st.packets >= opt_.count) m.count_reached = true;
   const auto status = packet::parse(frame, wire_len,
                                     static_cast<packet::LinkType>(m.cap->linktype()),
-                                    self->opt_.parse, m.parsed);
+                                    opt_.parse, m.parsed);
   if (status != packet::Status::kOk) {
     ++st.discarded[static_cast<std::size_t>(status)];
     return;
@@ -253,6 +251,9 @@ int Collector::run() {
   int64_t next_flush = t0 + flush_every, next_stats = t0 + stats_every;
   const char* reason = nullptr;
   std::vector<uint8_t> rbuf(65536);
+  auto sink = [this](int64_t ts, std::span<const uint8_t> frame, uint32_t wire_len) {
+    on_frame(ts, frame, wire_len);
+  };
 
   auto send_stats = [&] {
     const PcapCounters c = m.cap->counters();
@@ -277,13 +278,13 @@ int Collector::run() {
 
     // Frames first: the ring is what overflows.
     for (int round = 0; round < 64; ++round) {
-      const int got = m.cap->dispatch(&Collector::on_frame, this, 4096);
+      const int got = m.cap->dispatch(sink, 4096);
       if (got < 0) {
         m.failure = "capture failed: " + m.cap->error();
         reason = "error";
         break;
       }
-      if (m.enc.size() > (256u << 10) && !(ok = m.write_out())) break;
+      if (m.enc.size() >= kWriteBytes && !(ok = m.write_out())) break;
       if (got == 0 || m.count_reached) break;
     }
     if (m.count_reached) reason = "count reached";
@@ -363,9 +364,9 @@ int Collector::run() {
       while (clock_ns(CLOCK_MONOTONIC) < until) {
         pollfd p{m.cap->selectable_fd(), POLLIN, 0};
         ::poll(&p, 1, 10);
-        for (int round = 0; round < 64 && m.cap->dispatch(&Collector::on_frame, this, 4096) > 0; ++round) {
+        for (int round = 0; round < 64 && m.cap->dispatch(sink, 4096) > 0; ++round) {
         }
-        if (m.enc.size() > (256u << 10) && !(ok = m.write_out())) break;
+        if (m.enc.size() >= kWriteBytes && !(ok = m.write_out())) break;
       }
     }
     m.flush_records(stats_);

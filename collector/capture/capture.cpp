@@ -78,19 +78,6 @@ struct Handle {
   }
 };
 
-struct DispatchCtx {
-  LiveCapture::Sink sink;
-  void* ctx;
-  bool nano;
-};
-
-void on_packet(u_char* user, const pcap_pkthdr* h, const u_char* bytes) {
-  auto* d = reinterpret_cast<DispatchCtx*>(user);
-  const int64_t ts = int64_t(h->ts.tv_sec) * 1'000'000'000 +
-                     int64_t(h->ts.tv_usec) * (d->nano ? 1 : 1000);
-  d->sink(d->ctx, ts, std::span<const uint8_t>(bytes, h->caplen), h->len);
-}
-
 }  // namespace
 
 uint32_t linktype_of_dlt(int dlt) noexcept {
@@ -174,12 +161,6 @@ LiveCapture::LiveCapture(const CaptureOptions& opt) {
 
 LiveCapture::~LiveCapture() {
   if (p_) pcap_close(p_);
-}
-
-int LiveCapture::dispatch(Sink sink, void* ctx, int max) {
-  DispatchCtx d{sink, ctx, nano_};
-  const int n = pcap_dispatch(p_, max, on_packet, reinterpret_cast<u_char*>(&d));
-  return n < 0 ? -1 : n;
 }
 
 PcapCounters LiveCapture::counters() {

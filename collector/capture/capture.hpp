@@ -55,13 +55,28 @@ class LiveCapture {
   LiveCapture(const LiveCapture&) = delete;
   LiveCapture& operator=(const LiveCapture&) = delete;
 
-  // Called for every captured frame: capture time (ns since epoch), captured bytes,
-  // original length. Must not throw.
-  using Sink = void (*)(void* ctx, int64_t ts_ns, std::span<const uint8_t> frame,
-                        uint32_t wire_len);
-  // Reads what the ring holds now (non-blocking), at most `max` frames (-1 = all).
+  // Reads what the ring holds now (non-blocking), at most `max` frames (-1 = all), calling
+  // f(int64_t ts_ns, std::span<const uint8_t> frame, uint32_t wire_len) for each: capture
+  // time (ns since the epoch), captured bytes, original length; f must not throw. A template
+  // so that f inlines into libpcap's callback: one indirect call per packet, not two.
   // Returns frames read (0 = none ready), or -1 on a read error (see error()).
-  int dispatch(Sink sink, void* ctx, int max = -1);
+  template <typename F>
+  int dispatch(F& f, int max = -1) {
+    struct Ctx {
+      F* f;
+      bool nano;
+    } ctx{&f, nano_};
+    const int n = pcap_dispatch(
+        p_, max,
+        [](u_char* user, const pcap_pkthdr* h, const u_char* bytes) {
+          const auto* c = reinterpret_cast<const Ctx*>(user);
+          const int64_t ts = int64_t(h->ts.tv_sec) * 1'000'000'000 +
+                             int64_t(h->ts.tv_usec) * (c->nano ? 1 : 1000);
+          (*c->f)(ts, std::span<const uint8_t>(bytes, h->caplen), h->len);
+        },
+        reinterpret_cast<u_char*>(&ctx));
+    return n < 0 ? -1 : n;
+  }
 
   // A descriptor that becomes readable when frames are ready (for poll()).
   int selectable_fd() const noexcept { return fd_; }

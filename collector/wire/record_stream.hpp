@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -43,10 +44,7 @@ class RecordStream {
            std::span<const uint8_t> frame) {
     // Packets come in per-flow bursts: a packet whose layer stack and flow keys equal the
     // previous one's needs neither chain_hash nor the map.
-    const bool same = p.n_layers != 0 && p.n_layers == last_.n_layers && p.n_ip == last_.n_ip &&
-                      std::equal(p.layers.begin(), p.layers.begin() + p.n_layers, last_.layers.begin()) &&
-                      std::equal(p.ip.begin(), p.ip.begin() + p.n_ip, last_.ip.begin());
-    if (!same) intern(p);
+    if (!same_chain(p)) intern(p);
     pending_.push_back(Record{p.digest, ts_ns, last_chain_, wire_len, p.tcp_flags});
     if (keep_) {
       const auto n = static_cast<uint16_t>(std::min<std::size_t>(frame.size(), keep_));
@@ -66,6 +64,17 @@ class RecordStream {
 
  private:
   void intern(const packet::Parsed& p);
+  // Same layer stack and flow keys as the previous packet. Fixed-size compares (the compiler
+  // inlines them) instead of element-wise operator==.
+  bool same_chain(const packet::Parsed& p) const noexcept {
+    static_assert(sizeof(packet::FlowKey) == 38, "FlowKey must have no padding to be compared bytewise");
+    if (p.n_layers == 0 || p.n_layers != last_.n_layers || p.n_ip != last_.n_ip) return false;
+    for (std::size_t i = 0; i < p.n_ip; ++i)
+      if (std::memcmp(&p.ip[i], &last_.ip[i], sizeof(packet::FlowKey)) != 0) return false;
+    for (std::size_t i = 0; i < p.n_layers; ++i)
+      if (p.layers[i] != last_.layers[i]) return false;
+    return true;
+  }
 
   Encoder& enc_;
   std::size_t batch_;

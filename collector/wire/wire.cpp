@@ -1,5 +1,6 @@
 #include "collector/wire/wire.hpp"
 
+#include <bit>
 #include <cassert>
 #include <cstring>
 #include <limits>
@@ -11,15 +12,19 @@ namespace {
 
 using Json = nlohmann::json;
 
-void put_u8(std::vector<uint8_t>& b, uint8_t v) { b.push_back(v); }
-void put_u16(std::vector<uint8_t>& b, uint16_t v) {
+template <typename Bytes>
+void put_u8(Bytes& b, uint8_t v) { b.push_back(v); }
+template <typename Bytes>
+void put_u16(Bytes& b, uint16_t v) {
   b.push_back(static_cast<uint8_t>(v));
   b.push_back(static_cast<uint8_t>(v >> 8));
 }
-void put_u32(std::vector<uint8_t>& b, uint32_t v) {
+template <typename Bytes>
+void put_u32(Bytes& b, uint32_t v) {
   for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
-void put_varint(std::vector<uint8_t>& b, uint64_t v) {
+template <typename Bytes>
+void put_varint(Bytes& b, uint64_t v) {
   while (v >= 0x80) {
     b.push_back(static_cast<uint8_t>(v | 0x80));
     v >>= 7;
@@ -160,7 +165,8 @@ Stats stats_from(const Json& j) {
   return s;
 }
 
-void put_json(std::vector<uint8_t>& b, const Json& j) {
+template <typename Bytes>
+void put_json(Bytes& b, const Json& j) {
   const std::string s = j.dump();
   b.insert(b.end(), s.begin(), s.end());
 }
@@ -398,7 +404,12 @@ void Encoder::records(uint64_t seq, std::span<const Record> recs) {
   uint8_t* const base = buf_.data();
   uint8_t* p = base + s + 4;
   auto u64 = [&p](uint64_t v) {
-    for (int i = 0; i < 8; ++i) *p++ = static_cast<uint8_t>(v >> (8 * i));
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(p, &v, 8);
+      p += 8;
+    } else {
+      for (int i = 0; i < 8; ++i) *p++ = static_cast<uint8_t>(v >> (8 * i));
+    }
   };
   auto varint = [&p](uint64_t v) {
     while (v >= 0x80) {

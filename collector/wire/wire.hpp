@@ -13,8 +13,10 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -140,6 +142,28 @@ struct Reject {
 // Any decoded frame.
 using Frame = std::variant<Hello, ChainEntry, Records, Stats, Bye, Stop, Reject, Kept>;
 
+// A byte vector whose resize() leaves new bytes uninitialised: the encoder reserves a frame's
+// worst case, writes what it needs and shrinks back, without zeroing bytes it overwrites.
+template <typename T>
+struct NoInitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = NoInitAllocator<U>;
+  };
+  NoInitAllocator() = default;
+  template <typename U>
+  NoInitAllocator(const NoInitAllocator<U>&) noexcept {}
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... A>
+  void construct(U* p, A&&... a) {
+    ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
+  }
+};
+using EncodedBytes = std::vector<uint8_t, NoInitAllocator<uint8_t>>;
+
 // Appends encoded frames to one growing byte buffer. Encoding cannot fail on valid values;
 // invariant violations (too many records, > 4 IP layers) are asserted, not reported.
 class Encoder {
@@ -163,13 +187,17 @@ class Encoder {
   std::span<const uint8_t> bytes() const noexcept { return buf_; }
   std::size_t size() const noexcept { return buf_.size(); }
   void clear() noexcept { buf_.clear(); }
-  // Moves the buffer out (the encoder is empty afterwards).
-  std::vector<uint8_t> take() noexcept { return std::move(buf_); }
+  // Copies the buffer out and empties the encoder.
+  std::vector<uint8_t> take() {
+    std::vector<uint8_t> out(buf_.begin(), buf_.end());
+    buf_.clear();
+    return out;
+  }
 
  private:
   std::size_t begin(FrameType t);
   void end(std::size_t start);
-  std::vector<uint8_t> buf_;
+  EncodedBytes buf_;
 };
 
 // One frame's bytes (convenience for tests and rare frames).

@@ -40,6 +40,15 @@ const char* name(VerdictKind k) noexcept {
   return "unknown";
 }
 
+std::string point_text(const Point& p) {
+  std::string inner = p.role;
+  if (!p.iface.empty()) {
+    if (!inner.empty()) inner += ' ';
+    inner += p.iface;
+  }
+  return inner.empty() ? p.label : p.label + " (" + inner + ")";
+}
+
 namespace {
 
 // An invariant of the caller did not hold (a bug, not bad input): stop loudly in every build.
@@ -96,16 +105,6 @@ std::string pct_text(uint64_t part, uint64_t whole) {
 }
 
 std::string u64(uint64_t v) { return std::to_string(v); }
-
-// "C (qbr qbrbdd1f2c3-bd)", "C (eth0)", "C".
-std::string point_text(const Point& p) {
-  std::string inner = p.role;
-  if (!p.iface.empty()) {
-    if (!inner.empty()) inner += ' ';
-    inner += p.iface;
-  }
-  return inner.empty() ? p.label : p.label + " (" + inner + ")";
-}
 
 // "SYN", "SYN-ACK", "PSH-ACK", "FIN-ACK", "RST".
 std::string tcp_flags_text(uint8_t f) {

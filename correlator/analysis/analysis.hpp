@@ -7,6 +7,7 @@
 // See docs/verdicts.md for the rules this implements.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "correlator/analysis/model.hpp"
@@ -24,6 +25,9 @@ struct AnalysisOptions {
   // Frames longer than this on the wire are GSO/GRO/TSO aggregates, not wire packets.
   uint32_t mtu_frame = 1514;
 };
+
+// How verdicts name a point: "C (qbr qbrbdd1f2c3-bd)", "C (eth0)", "C".
+std::string point_text(const Point& p);
 
 // Groups `sightings` into traversals and judges every flow. `points` must be in path
 // order (points[i].ord == i) with at most kMaxPoints entries; sightings refer to them by

@@ -49,16 +49,6 @@ std::string pct(double p) {
   return buf;
 }
 
-std::string where(const Point& p) {
-  std::string w = p.iface.empty() ? p.source.substr(p.source.find_last_of('/') + 1) : p.iface;
-  if (!p.host.empty() && p.host != "local") w += "@" + p.host;
-  return w;
-}
-
-std::string flow_label(const Report& r, uint32_t id) {
-  return id >= 1 && id <= r.flows.size() ? r.flows[id - 1].label : "flow " + std::to_string(id);
-}
-
 std::vector<uint8_t> travel(const Report& r, Dir d) {
   std::vector<uint8_t> ords(r.points.size());
   for (std::size_t i = 0; i < ords.size(); ++i)
@@ -161,7 +151,7 @@ void draw_path(std::ostream& o, const Report& r, const FlowResult& f, std::size_
     o << "<text x=\"" << cx << "\" y=\"" << top + 82 << "\" text-anchor=\"middle\" class=\"svg-unit\">"
       << (count == 1 ? "packet" : "packets") << "</text>";
     o << "<text x=\"" << cx << "\" y=\"" << top + 102 << "\" text-anchor=\"middle\" class=\"svg-iface\">"
-      << "<title>" << esc(where(p)) << "</title>" << esc(cut(where(p), 20)) << "</text>";
+      << "<title>" << esc(point_where(p)) << "</title>" << esc(cut(point_where(p), 20)) << "</text>";
     o << "</g>\n";
   }
   o << "</svg>\n";
@@ -197,7 +187,7 @@ void point_stats(std::ostream& o, const Report& r) {
     for (std::size_t i = 1; i < p.discarded.size(); ++i) damaged += p.discarded[i];
     const uint64_t loss = p.capture_loss();
     o << "<tr" << (loss ? " class=\"warnrow\"" : "") << "><td><b>" << esc(p.label) << "</b></td><td>"
-      << esc(p.role) << "</td><td class=\"mono\">" << esc(where(p)) << "</td><td class=\"num\">"
+      << esc(p.role) << "</td><td class=\"mono\">" << esc(point_where(p)) << "</td><td class=\"num\">"
       << num(p.packets) << "</td><td class=\"num\">" << num(p.bytes) << "</td><td class=\"num\">"
       << num(p.digested) << "</td><td class=\"num\">" << num(p.filtered) << "</td><td class=\"num\">"
       << num(damaged) << "</td><td class=\"num\">" << num(p.pcap_drop) << "</td><td class=\"num\">"

@@ -12,13 +12,6 @@ namespace {
 const char* dir_name(Dir d) { return d == Dir::kForward ? "forward" : "reverse"; }
 
 
-// "qvobdd1f2c3-bd@hv1", or the capture file's name when the point has no interface.
-std::string where(const Point& p) {
-  std::string w = p.iface.empty() ? p.source.substr(p.source.find_last_of('/') + 1) : p.iface;
-  if (!p.host.empty() && p.host != "local") w += "@" + p.host;
-  return w;
-}
-
 // Ords in travel order for a result.
 std::vector<uint8_t> travel(const Report& r, Dir d) {
   std::vector<uint8_t> ords(r.points.size());
@@ -29,11 +22,6 @@ std::vector<uint8_t> travel(const Report& r, Dir d) {
 
 const Flow* flow_of(const Report& r, uint32_t id) {
   return id >= 1 && id <= r.flows.size() ? &r.flows[id - 1] : nullptr;
-}
-
-std::string flow_label(const Report& r, uint32_t id) {
-  const Flow* f = flow_of(r, id);
-  return f ? f->label : "flow " + std::to_string(id);
 }
 
 bool interesting(const FlowResult& f) {
@@ -54,13 +42,13 @@ void print_table(std::ostream& out, const Report& r, const FlowResult& f) {
   std::size_t role_w = 4, where_w = 8;
   for (const auto& p : r.points) {
     role_w = std::max(role_w, p.role.size());
-    where_w = std::max(where_w, where(p).size());
+    where_w = std::max(where_w, point_where(p).size());
   }
   const auto ords = travel(r, f.dir);
   for (std::size_t i = 0; i < ords.size(); ++i) {
     const Point& p = r.points[ords[i]];
     out << "  " << std::left << std::setw(3) << p.label << ' ' << std::setw(int(role_w)) << p.role
-        << ' ' << std::setw(int(where_w)) << where(p) << ' ' << std::right << std::setw(9)
+        << ' ' << std::setw(int(where_w)) << point_where(p) << ' ' << std::right << std::setw(9)
         << (ords[i] < f.seen_at.size() ? f.seen_at[ords[i]] : 0);
     if (i > 0 && i - 1 < f.hops.size()) {
       const HopStat& h = f.hops[i - 1];
@@ -86,6 +74,17 @@ void print_table(std::ostream& out, const Report& r, const FlowResult& f) {
 }
 
 }  // namespace
+
+std::string flow_label(const Report& r, uint32_t id) {
+  const Flow* f = flow_of(r, id);
+  return f ? f->label : "flow " + std::to_string(id);
+}
+
+std::string point_where(const Point& p) {
+  std::string w = p.iface.empty() ? p.source.substr(p.source.find_last_of('/') + 1) : p.iface;
+  if (!p.host.empty() && p.host != "local") w += "@" + p.host;
+  return w;
+}
 
 std::string address_text(const packet::FlowKey& k, const std::array<uint8_t, 16>& a) {
   char buf[INET6_ADDRSTRLEN] = {};

@@ -30,6 +30,13 @@ std::string headline(const Report& report);
 // An address of a flow key as text ("198.18.0.1", "2001:db8::1").
 std::string address_text(const packet::FlowKey& key, const std::array<uint8_t, 16>& addr);
 
+// The label of flow `id` ("IPIP 198.18.0.1 → 198.18.0.20"), or "flow N" for an unknown id.
+std::string flow_label(const Report& r, uint32_t id);
+
+// Where a point captured: "qvobdd1f2c3-bd@hv1" (no "@host" for local points), or the capture
+// file's name when the point has no interface.
+std::string point_where(const Point& p);
+
 // True when some flow lost packets (disappears or partial loss).
 bool has_loss(const Report& report);
 

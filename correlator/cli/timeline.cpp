@@ -1,5 +1,7 @@
 #include "correlator/cli/timeline.hpp"
 #include "correlator/cli/options.hpp"
+#include "correlator/cli/render.hpp"
+#include "correlator/cli/trips.hpp"
 
 #include <cxxopts.hpp>
 
@@ -14,7 +16,6 @@
 #include <vector>
 
 #include "collector/common/error.hpp"
-#include "correlator/analysis/analysis.hpp"
 #include "correlator/store/store.hpp"
 
 namespace pathtrace::cli {
@@ -34,13 +35,6 @@ struct TimelineRow {
   int64_t delay_ns = 0;         // since prev_ord saw it
 };
 
-// One traversal with its sightings in time order.
-struct Trip {
-  uint32_t id = 0;
-  Traversal t;
-  std::vector<PacketSighting> sightings;  // ord, ts_ns, wire_len, stack_id
-};
-
 // What a run's timeline is made of: the report (points, flows) and the layer stacks.
 struct RunView {
   Report report;
@@ -52,59 +46,10 @@ const std::string& stack_name(const RunView& v, uint32_t id) {
   return id < v.stacks.size() ? v.stacks[id] : kUnknown;
 }
 
-std::string flow_label(const Report& r, uint32_t id) {
-  return id >= 1 && id <= r.flows.size() ? r.flows[id - 1].label : "flow " + std::to_string(id);
-}
-
 std::string hex(uint64_t d) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(d));
   return buf;
-}
-
-// "qbrbdd1f2c3-bd@hv1"
-std::string where(const Point& p) {
-  std::string w = p.iface.empty() ? p.source.substr(p.source.find_last_of('/') + 1) : p.iface;
-  if (!p.host.empty() && p.host != "local") w += "@" + p.host;
-  return w;
-}
-
-// Every traversal of a stored run, in id order, through the store (which owns the block
-// layout); `want` decides from the traversal alone whether f(trip) sees it.
-template <typename Want, typename F>
-void scan_stored(Store& store, int64_t run, Want&& want, F&& f) {
-  Trip trip;
-  store.scan_traversals(
-      run, [&](const Traversal& t) { return want(t); },
-      [&](const FoundTraversal& ft) {
-        trip.id = ft.id;
-        trip.t = ft.traversal;
-        trip.sightings = ft.sightings;
-        f(trip);
-      });
-}
-
-// Every traversal of an analysed (staged) run, in id order.
-template <typename Want, typename F>
-void scan_analysed(const Run& run, Want&& want, F&& f) {
-  Trip trip;
-  for (std::size_t i = 0; i < run.traversals.size(); ++i) {
-    const Traversal& t = run.traversals[i];
-    if (!want(t)) continue;
-    trip.id = uint32_t(i);
-    trip.t = t;
-    trip.sightings.clear();
-    for (uint32_t k = t.first; k < t.first + t.count && k < run.sightings.size(); ++k) {
-      const Sighting& s = run.sightings[k];
-      PacketSighting ps;
-      ps.ord = s.point;
-      ps.ts_ns = s.ts_ns;
-      ps.wire_len = s.wire_len;
-      ps.stack_id = s.chain;
-      trip.sightings.push_back(std::move(ps));
-    }
-    f(trip);
-  }
 }
 
 // The trip's sightings as rows in time order, each with the delay since the previous point
@@ -203,7 +148,7 @@ void print_rows(std::ostream& out, const RunView& v, const std::vector<TimelineR
       delay = r.points[row.prev_ord].label + "→" + (p ? p->label : "?") + " " +
               (row.delay_ns >= 0 ? "+" : "") + micros(row.delay_ns);
     std::vector<std::string> c = {iso_time_ns(row.ts_ns), p ? p->label : "?", p ? p->role : "",
-                                  p ? where(*p) : "", stack_name(v, row.stack_id),
+                                  p ? point_where(*p) : "", stack_name(v, row.stack_id),
                                   std::to_string(row.wire_len), delay, hex(row.digest)};
     if (show_flow) c.push_back(std::to_string(row.flow));
     cells.push_back(std::move(c));
@@ -221,17 +166,10 @@ const char* fate_name(Fate f) {
   return "?";
 }
 
-// The point after `last` along `dir`, or kNoPoint.
-uint8_t next_point(const Report& r, uint8_t last, Dir dir) {
-  if (last == kNoPoint) return kNoPoint;
-  if (dir == Dir::kForward) return last + 1u < r.points.size() ? uint8_t(last + 1) : kNoPoint;
-  return last > 0 ? uint8_t(last - 1) : kNoPoint;
-}
-
 std::string point_name(const Report& r, uint8_t ord) {
   if (ord == kNoPoint || ord >= r.points.size()) return "-";
   const Point& p = r.points[ord];
-  return p.label + (p.role.empty() ? "" : " " + p.role) + " " + where(p);
+  return p.label + (p.role.empty() ? "" : " " + p.role) + " " + point_where(p);
 }
 
 }  // namespace
@@ -306,11 +244,12 @@ int cmd_timeline(int argc, char** argv) {
   const std::string path = res["db"].as<std::string>();
 
   Store store(path, Store::Mode::kReadOnly);
+  // A capturing or interrupted run has no traversals stored yet: analysed from what it committed.
+  const StoredRun stored = open_run(store, res["run"].as<int64_t>());
   RunView view;
-  view.report = store.load(res["run"].as<int64_t>());
+  view.report = stored.report;
   Report& r = view.report;
   const int64_t run = r.run_id;
-  const RunStatus status = store.status(run);
 
   uint8_t point = kNoPoint;
   if (res.count("point")) {
@@ -325,36 +264,18 @@ int cmd_timeline(int argc, char** argv) {
     }
   }
 
-  // A capturing or interrupted run has no traversals stored yet: analyse what it committed.
-  std::optional<Run> analysed;
-  if (status != RunStatus::kComplete) {
-    std::vector<Point> points;
-    std::vector<Chain> chains;
-    std::vector<Sighting> sightings;
-    store.load_staged(run, points, chains, sightings);
-    analysed = analyze(std::move(points), std::move(chains), std::move(sightings));
-    for (const auto& c : analysed->chains) view.stacks.push_back(c.stack);
-    const auto keep = r.run_id;
-    r = analysed->report;
-    r.run_id = keep;
+  const bool analysed = stored.analysed.has_value();
+  if (analysed) {
+    for (const auto& c : stored.analysed->chains) view.stacks.push_back(c.stack);
     std::cerr << "pathtrace timeline: run " << run
-              << (status == RunStatus::kCapturing ? " is still capturing" : " was interrupted")
+              << (stored.status == RunStatus::kCapturing ? " is still capturing" : " was interrupted")
               << ": its timeline is analysed from the sightings committed so far\n";
   } else {
     view.stacks = store.stacks(run);
   }
-  if (res.count("flow")) {
-    const uint32_t f = res["flow"].as<uint32_t>();
-    if (f == 0 || f > r.flows.size())
-      throw Error(ExitCode::kUsage, "run " + std::to_string(run) + " has no flow " +
-                                        std::to_string(f) + " (flows 1.." +
-                                        std::to_string(r.flows.size()) + ")");
-  }
+  if (res.count("flow")) check_flow(r, res["flow"].as<uint32_t>());
 
-  auto scan = [&](auto&& want, auto&& f) {
-    if (analysed) scan_analysed(*analysed, want, f);
-    else scan_stored(store, run, want, f);
-  };
+  auto scan = [&](auto&& want, auto&& f) { scan_trips(store, stored, want, f); };
   std::ostream& out = std::cout;
   const std::string run_name = "run " + std::to_string(run);
 
@@ -441,7 +362,7 @@ int cmd_timeline(int argc, char** argv) {
                                         std::to_string(run) + " or --lost)");
   } else if (one_flow) {
     title = "flow " + std::to_string(flow) + " " + flow_label(r, flow);
-    scan([&](const Traversal& t) { return t.flow == flow || t.inner_flow == flow; }, collect);
+    scan([&](const Traversal& t) { return in_flow(t, flow); }, collect);
   } else {
     title = "all flows";
     scan([](const Traversal&) { return true; }, collect);

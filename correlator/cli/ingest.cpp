@@ -3,14 +3,17 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
 #include "collector/common/error.hpp"
 #include "collector/pcapfile/pcapfile.hpp"
 #include "correlator/cli/packet_filter.hpp"
+#include "correlator/cli/progress.hpp"
 
 namespace pathtrace::cli {
 namespace {
@@ -71,10 +74,45 @@ constexpr uint32_t kMtuFrame = 1518;  // 1500 + Ethernet + one 802.1Q tag
 struct Shard {
   ChainTable chains;
   std::vector<Sighting> sightings;
+  KeptFrames kept;  // --keep-bytes: one frame per sighting
 };
 
-void read_point(Point& pt, const IngestOptions& opt, PacketFilter& filter, Shard& shard) {
+// KeptFrame::offset is 32-bit: the bytes kept in one run stay below 4 GiB.
+constexpr std::size_t kMaxKeptData = 0xffffffffu;
+
+[[noreturn]] void too_many_kept_bytes(std::size_t keep) {
+  throw Error(ExitCode::kUsage, "--keep-bytes " + std::to_string(keep) +
+                                    ": the kept frames would exceed 4 GiB; keep fewer bytes, "
+                                    "or a narrower --filter");
+}
+
+// Progress counters are published every this many packets (a power of two).
+constexpr uint64_t kProgressEvery = 4096;
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Stores the point's counters so far into its progress (relaxed: only a display reads them).
+void publish(PointProgress& progress, const Point& pt, const pcapfile::Reader& reader) {
+  uint64_t discarded = 0;
+  for (const uint64_t d : pt.discarded) discarded += d;
+  progress.packets.store(pt.packets, std::memory_order_relaxed);
+  progress.discarded.store(discarded, std::memory_order_relaxed);
+  progress.dropped.store(pt.pcap_drop + pt.if_drop, std::memory_order_relaxed);
+  progress.position.store(reader.position(), std::memory_order_relaxed);
+}
+
+void read_point(Point& pt, const IngestOptions& opt, PacketFilter& filter, Shard& shard,
+                PointProgress* progress) {
   pcapfile::Reader reader(pt.source);
+  if (progress) {
+    progress->size.store(reader.file_size(), std::memory_order_relaxed);
+    progress->start_ns.store(steady_ns(), std::memory_order_relaxed);
+  }
+  const std::size_t keep = opt.keep_bytes;
   pcapfile::Packet pkt;
   packet::Parsed parsed;
   uint32_t checked_link = ~0u;
@@ -93,6 +131,8 @@ void read_point(Point& pt, const IngestOptions& opt, PacketFilter& filter, Shard
     pt.start_ns = std::min(pt.start_ns, pkt.ts_ns);
     pt.end_ns = std::max(pt.end_ns, pkt.ts_ns);
     ++pt.packets;
+    if ((pt.packets & (kProgressEvery - 1)) == 0 && progress) [[unlikely]]
+      publish(*progress, pt, reader);
     pt.bytes += pkt.wire_len;
     if (pkt.wire_len > kMtuFrame) ++pt.over_mtu;
     const auto st = packet::parse(pkt.data, pkt.wire_len,
@@ -110,6 +150,10 @@ void read_point(Point& pt, const IngestOptions& opt, PacketFilter& filter, Shard
         parsed.digest, pkt.ts_ns, shard.chains.intern(parsed),
         static_cast<uint16_t>(std::min<uint32_t>(pkt.wire_len, 0xffff)), pt.ord,
         parsed.tcp_flags});
+    if (keep) [[unlikely]] {
+      if (shard.kept.data.size() + keep > kMaxKeptData) too_many_kept_bytes(keep);
+      shard.kept.add(pt.ord, parsed.digest, pkt.ts_ns, pkt.wire_len, pkt.linktype, pkt.data, keep);
+    }
   }
   pt.window_known = any;
   // pcapng statistics blocks: the capture's own window and drops, when the writer said.
@@ -122,6 +166,51 @@ void read_point(Point& pt, const IngestOptions& opt, PacketFilter& filter, Shard
     if (s.if_drop) pt.if_drop += *s.if_drop;
     if (s.os_drop) pt.pcap_drop += *s.os_drop;
   }
+  if (progress) {
+    publish(*progress, pt, reader);
+    progress->end_ns.store(steady_ns(), std::memory_order_relaxed);
+  }
+}
+
+// "C qbr qbrbdd1f2c3-bd": how a progress line names a point.
+std::string progress_name(const Point& p) {
+  std::string s = p.label;
+  if (!p.role.empty()) s += " " + p.role;
+  s += " " + (p.iface.empty() ? p.source.substr(p.source.find_last_of('/') + 1) : p.iface);
+  return s;
+}
+
+// Draws the points' progress lines every opt.period while the reading threads run (until
+// `finished` says all `threads` are done), on the calling thread.
+void watch(const std::vector<Point>& points, const std::vector<PointProgress>& progress,
+           const IngestProgress& opt, std::mutex& m, std::condition_variable& cv,
+           const unsigned& finished, unsigned threads) {
+  using Clock = std::chrono::steady_clock;
+  ProgressLines lines(stderr, opt.terminal);
+  auto draw = [&] {
+    std::vector<std::string> text;
+    const int64_t now = steady_ns();
+    for (std::size_t i = 0; i < points.size(); ++i)
+      text.push_back("ingest: " + point_progress_line(progress_name(points[i]), counts_of(progress[i], now)));
+    lines.draw(text);
+  };
+  const auto start = Clock::now();
+  auto next = start + opt.period;
+  const auto tick = std::clamp<Clock::duration>(opt.period, std::chrono::milliseconds(1),
+                                                std::chrono::milliseconds(100));
+  std::unique_lock lock(m);
+  while (finished < threads) {
+    cv.wait_for(lock, tick, [&] { return finished == threads; });
+    if (finished == threads || Clock::now() < next) continue;
+    lock.unlock();
+    draw();
+    lock.lock();
+    next += opt.period;
+  }
+  lock.unlock();
+  // The final counts, as plain lines, when reading lasted at least one period (a terminal's
+  // lines go: the report follows).
+  if (!opt.terminal && Clock::now() - start >= opt.period) draw();
 }
 
 }  // namespace
@@ -150,6 +239,10 @@ Run ingest_files(std::vector<Point> points, const IngestOptions& opt, IngestTimi
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
   { PacketFilter check(opt.filter); }  // a filter that does not compile fails here, not in a thread
   std::atomic<std::size_t> next{0};
+  std::vector<PointProgress> progress(opt.progress.enabled ? points.size() : 0);
+  std::mutex m;
+  std::condition_variable cv;
+  unsigned finished = 0;  // reading threads done (guarded by m)
   auto work = [&](unsigned t) {
     PacketFilter filter(opt.filter);
     // One reservation per shard, for every file (a thread may get any of them; shard 0 is the
@@ -160,17 +253,25 @@ Run ingest_files(std::vector<Point> points, const IngestOptions& opt, IngestTimi
     for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
       const std::size_t i = order[k];
       try {
-        read_point(points[i], opt, filter, shards[t]);
+        read_point(points[i], opt, filter, shards[t], progress.empty() ? nullptr : &progress[i]);
       } catch (const Error& e) {
         errors[i] = std::make_exception_ptr(Error(e.code(), "point " + points[i].label + ": " + e.what()));
       } catch (...) {
         errors[i] = std::current_exception();
       }
     }
+    std::lock_guard lock(m);
+    ++finished;
+    cv.notify_all();
   };
+  // With progress, every file is read on a thread of its own and this one prints.
   std::vector<std::thread> threads;
-  for (unsigned t = 1; t < nthreads; ++t) threads.emplace_back(work, t);
-  work(0);
+  for (unsigned t = progress.empty() ? 1 : 0; t < nthreads; ++t) threads.emplace_back(work, t);
+  if (progress.empty()) {
+    work(0);
+  } else {
+    watch(points, progress, opt.progress, m, cv, finished, nthreads);
+  }
   for (auto& th : threads) th.join();
   // Report the error of the first point (in path order) that failed.
   for (const auto& e : errors)
@@ -200,6 +301,19 @@ Run ingest_files(std::vector<Point> points, const IngestOptions& opt, IngestTimi
     }
     if (s > 1) shard.sightings = {};
   }
+  // The kept frames: shard 0's buffer, the others' appended with their offsets moved.
+  KeptFrames kept = std::move(shards[0].kept);
+  for (std::size_t s = 1; s < shards.size(); ++s) {
+    KeptFrames& own = shards[s].kept;
+    const std::size_t base = kept.data.size();
+    if (base + own.data.size() > kMaxKeptData) too_many_kept_bytes(opt.keep_bytes);
+    for (KeptFrame f : own.frames) {
+      f.offset += static_cast<uint32_t>(base);
+      kept.frames.push_back(f);
+    }
+    kept.data.insert(kept.data.end(), own.data.begin(), own.data.end());
+    own = {};
+  }
   const auto t2 = Clock::now();
   // Shard 1's buffer (its pages already touched) is the analysis's sort buffer: zeroing fresh
   // pages on first touch costs more than the sort's own pass over them on this kind of machine.
@@ -207,6 +321,7 @@ Run ingest_files(std::vector<Point> points, const IngestOptions& opt, IngestTimi
   if (shards.size() > 1) scratch = std::move(shards[1].sightings);
   Run run = analyze(std::move(points), std::move(chains), std::move(sightings), std::move(scratch),
                     opt.analysis);
+  run.kept = std::move(kept);
   if (timings) {
     timings->read_s = secs(t0, t1);
     timings->merge_s = secs(t1, t2);

@@ -4,6 +4,7 @@
 //   point files ──(2 threads: mmap read, parse, digest, filter, intern chains)──▶ sightings
 //        ──analyze()──▶ Run (report + traversals), which the caller stores and prints.
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -13,11 +14,22 @@
 
 namespace pathtrace::cli {
 
+// Per-point progress on stderr while the files are read (correlator/cli/progress.hpp).
+struct IngestProgress {
+  bool enabled = false;      // false: nothing printed (--quiet)
+  bool terminal = false;     // lines redrawn in place; else plain lines
+  // Lines every period, the first after one period (so a fast ingest prints nothing); plain
+  // lines also once more with the final counts when reading took at least one period.
+  std::chrono::milliseconds period{500};
+};
+
 struct IngestOptions {
   std::string filter;             // alias or pcap-filter expression; empty keeps everything
   packet::Options parse;
   AnalysisOptions analysis;
   unsigned threads = 2;           // files read in parallel
+  uint16_t keep_bytes = 0;        // --keep-bytes: first bytes of each kept frame into Run::kept
+  IngestProgress progress;
 };
 
 // Wall time of each ingest phase, for --verbose and the benchmark.
@@ -28,8 +40,10 @@ struct IngestTimings {
 };
 
 // Reads every point's file (points[i].source, in path order, ord set) and analyses them.
-// Throws Error(kInput) "point C: FILE: …" for a missing, empty, truncated, non-pcap file or
-// an unsupported link type; Error(kUsage) for a filter that does not compile.
+// With keep_bytes N > 0, Run::kept holds the first N bytes of every frame that passed the
+// filter (one per sighting). Throws Error(kInput) "point C: FILE: …" for a missing, empty,
+// truncated, non-pcap file or an unsupported link type; Error(kUsage) for a filter that does
+// not compile, or kept bytes beyond 4 GiB.
 Run ingest_files(std::vector<Point> points, const IngestOptions& opt,
                  IngestTimings* timings = nullptr);
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <string>
@@ -15,6 +16,7 @@
 #include "collector/packet/filter.hpp"
 #include "correlator/analysis/analysis.hpp"
 #include "correlator/cli/discover.hpp"
+#include "correlator/cli/export.hpp"
 #include "correlator/cli/ingest.hpp"
 #include "correlator/cli/live.hpp"
 #include "correlator/cli/options.hpp"
@@ -45,6 +47,7 @@ commands:
   discover  find a Neutron port's devices on this hypervisor; print its capture points (TOML)
   timeline  the sightings of a run in time order: one packet, one flow, or the lost packets
   query     run read-only SQL on the database; aligned table, --csv or --json
+  export    write a run's packets (kept with --keep-bytes) to pcapng for Wireshark, verdict per packet
   help      this text; `pathtrace COMMAND --help` for a command's options
 
 examples:
@@ -52,6 +55,8 @@ examples:
   pathtrace ingest --inventory pcaps/incident-broken/inventory.toml --filter ipip
   pathtrace ingest --filter ipip --order A..G A:vm=a.pcap B:tap=b.pcap C:qbr=c.pcap
   pathtrace report --run 3 --json
+  pathtrace ingest --keep-bytes 128 --inventory pcaps/incident-broken/inventory.toml --filter ipip
+  pathtrace export --lost -w lost.pcapng
   sqlite3 pathtrace.db 'SELECT * FROM hop_loss'
 
 exit codes: 0 ok · 1 loss found (run; ingest/report with --fail-on-loss) · 2 usage · 3 input file ·
@@ -74,6 +79,23 @@ cxxopts::ParseResult parse_or_help(cxxopts::Options& opts, int argc, char** argv
     *help_shown = true;
   }
   return res;
+}
+
+// Progress lines on stderr unless --quiet: redrawn every 0.5 s on a terminal, plain lines
+// every 5 s otherwise. PATHTRACE_PROGRESS_MS sets the period in ms (for tests: docs/cli.md).
+IngestProgress progress_options(bool quiet) {
+  IngestProgress p;
+  p.enabled = !quiet;
+  p.terminal = isatty(STDERR_FILENO) != 0;
+  p.period = std::chrono::milliseconds(p.terminal ? 500 : 5000);
+  if (const char* ms = std::getenv("PATHTRACE_PROGRESS_MS")) {
+    char* end = nullptr;
+    const long v = std::strtol(ms, &end, 10);
+    if (end == ms || *end != '\0' || v < 0)
+      throw Error(ExitCode::kUsage, std::string("PATHTRACE_PROGRESS_MS=") + ms + ": not a number of milliseconds");
+    p.period = std::chrono::milliseconds(v);
+  }
+  return p;
 }
 
 std::string aliases_help() {
@@ -105,6 +127,10 @@ int cmd_ingest(int argc, char** argv, const std::string& command) {
       ("all", "print a table for every flow, not only those that lost packets")
       ("json", "print the report as JSON instead of text")
       ("fail-on-loss", "exit 1 when a flow lost packets")
+      ("keep-bytes", "keep the first N bytes of every frame that passes the filter, for "
+                     "`pathtrace export` (0-65535; costs N + ~80 bytes per sighting in the database)",
+       cxxopts::value<unsigned>()->default_value("0"))
+      ("q,quiet", "no progress lines on stderr")
       ("v,verbose", "print the time each phase took on stderr")
       ("points", "POINT=FILE arguments", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"points"});
@@ -143,6 +169,10 @@ int cmd_ingest(int argc, char** argv, const std::string& command) {
     throw Error(ExitCode::kUsage, "--max-transit-ms must be > 0 and --guard-ms >= 0");
   io.analysis.max_transit_ns = static_cast<int64_t>(transit * 1e6);
   io.analysis.guard_ns = static_cast<int64_t>(guard * 1e6);
+  const unsigned keep = res["keep-bytes"].as<unsigned>();
+  if (keep > 0xffff) throw Error(ExitCode::kUsage, "--keep-bytes " + std::to_string(keep) + ": at most 65535");
+  io.keep_bytes = static_cast<uint16_t>(keep);
+  io.progress = progress_options(res.count("quiet") > 0);
 
   const std::string db_path = res["db"].as<std::string>();
   Store store(db_path, Store::Mode::kReadWrite);  // fail on a bad database before reading files
@@ -266,6 +296,7 @@ int main(int argc, char** argv) {
     if (cmd == "runs") return cmd_runs(argc - 1, argv + 1);
     if (cmd == "timeline") return cmd_timeline(argc - 1, argv + 1);
     if (cmd == "query") return cmd_query(argc - 1, argv + 1);
+    if (cmd == "export") return cmd_export(argc - 1, argv + 1);
     if (cmd == "run") return cmd_run(argc - 1, argv + 1, command);
     if (cmd == "collect") return server::cmd_collect(argc - 1, argv + 1);
     if (cmd == "correlate") return cmd_correlate(argc - 1, argv + 1, command);

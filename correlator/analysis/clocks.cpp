@@ -205,6 +205,7 @@ void apply_clocks(const std::vector<HostClock>& clocks, std::vector<Point>& poin
     for (const HostClock& c : clocks) {
       if (c.host != points[i].host || !c.known || c.offset_ns == 0) continue;
       shift[i] = c.offset_ns;
+      points[i].clock_offset_ns = c.offset_ns;
       any = true;
       if (points[i].window_known) {
         points[i].start_ns -= c.offset_ns;

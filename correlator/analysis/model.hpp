@@ -46,6 +46,9 @@ struct Point {
   int64_t start_ns = 0;
   int64_t end_ns = 0;
   bool window_known = false;  // false: no packets and no statistics, window unknown
+  // This point's host clock minus the reference host's, already subtracted from its sightings
+  // and window (apply_clocks); Store::finish_run moves its staged kept frames by as much.
+  int64_t clock_offset_ns = 0;
 
   // Packets this point lost itself (never blame a hop for these). Parser discards of
   // truncated/malformed frames count: they could have been the flow's packets.

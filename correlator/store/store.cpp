@@ -68,6 +68,7 @@ enum class Q : int {
   kCountPoints,
   kInsertKept,
   kHasKept,
+  kShiftKept,
   kScanKept,
   kSelectKeptDigest,
   kCount
@@ -167,6 +168,7 @@ constexpr QueryText kQueries[] = {
      "INSERT INTO kept_frames (run_id, point, ts_ns, digest, wire_len, linktype, data) "
      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
     {Q::kHasKept, "SELECT EXISTS (SELECT 1 FROM kept_frames WHERE run_id = ?1)"},
+    {Q::kShiftKept, "UPDATE kept_frames SET ts_ns = ts_ns - ?3 WHERE run_id = ?1 AND point = ?2"},
     {Q::kScanKept,
      "SELECT point, ts_ns, digest, wire_len, linktype, data FROM kept_frames "
      "WHERE run_id = ?1 ORDER BY ts_ns, point"},
@@ -1093,6 +1095,10 @@ void Store::Impl::finish_run(int64_t run, Run& analysed) {
       .bind_text(5, warnings)
       .run();
   update_points(run, r.points);
+  // Frames staged on a host's own clock follow its sightings onto the reference clock.
+  for (const Point& p : r.points)
+    if (p.clock_offset_ns)
+      stmt(Q::kShiftKept).bind(1, run).bind(2, int64_t(p.ord)).bind(3, p.clock_offset_ns).run();
   write_analysis(run, analysed);
   stmt(Q::kDeleteStagedChains).bind(1, run).run();
   stmt(Q::kDeleteStagedSightings).bind(1, run).run();

@@ -85,8 +85,9 @@ class Store {
   void update_points(int64_t run, std::span<const Point> points);
   // Stores the analysed run in one transaction: points, flows, stacks, traversal blocks,
   // results and hops, and analysed.kept (frames not already stored with append_kept: leave it
-  // empty when every frame went through append_kept); deletes the staged rows (kept frames
-  // stay); status complete. Sets analysed.report.run_id.
+  // empty when every frame went through append_kept); moves the staged kept frames of points
+  // with a clock_offset_ns onto the reference clock, as their sightings were; deletes the
+  // staged rows (kept frames stay); status complete. Sets analysed.report.run_id.
   void finish_run(int64_t run, Run& analysed);
   // Stores kept frames (--keep-bytes) of a capturing run in one transaction, like append: call
   // it as often as batches arrive. A frame is tied to its sighting by run, point, ts_ns and

@@ -688,6 +688,27 @@ TEST_F(StoreTest, KeptFramesRoundTripInTimeOrderAndByDigest) {
   EXPECT_EQ(raw(db_, "SELECT count(*) FROM kept_frames"), "0\n");
 }
 
+// A live multi-host run stages frames on each host's own clock; when the analysis puts a host
+// on the reference clock (apply_clocks), finish_run moves that point's frames with its
+// sightings, so export still finds every frame's sighting.
+TEST_F(StoreTest, KeptFramesFollowTheirPointOntoTheReferenceClock) {
+  pathtrace::Run run = test::example_run();
+  Store store(db_, Store::Mode::kReadWrite);
+  const int64_t id = store.begin_run(run.report);
+  store.append(id, run.chains, 0, by_time(run));
+  store.append_kept(id, kept_of(run, 64));
+  pathtrace::Run analysed = run;
+  analysed.report.points[6].clock_offset_ns = 5000;  // G's host is 5 µs ahead
+  for (Sighting& s : analysed.sightings)
+    if (s.point == 6) s.ts_ns -= 5000;
+  store.finish_run(id, analysed);
+  const std::vector<std::string> got = frames_read(store, id, nullptr);
+  ASSERT_EQ(got.size(), run.sightings.size());
+  EXPECT_EQ(got.front(), "6:-5000:136:174:1:64:ok");  // G's first frame, moved back 5 µs
+  EXPECT_EQ(std::count(got.begin(), got.end(), "5:3000:136:178:1:64:ok"), 1);  // F: unmoved
+  EXPECT_EQ(std::count(got.begin(), got.end(), "6:500010000:239:98:1:64:ok"), 1);  // was …015000
+}
+
 TEST_F(StoreTest, KeptFramesAppendedWhileCapturingSurviveFinishRun) {
   pathtrace::Run run = test::example_run();
   const std::vector<Sighting> arrived = by_time(run);

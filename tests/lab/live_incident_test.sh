@@ -12,6 +12,9 @@
 #     killed    a collector killed with SIGKILL mid-run: the run ends, says so, nothing hangs
 #     explain   `run --explain` on the broken lab names the per-port chain and the fallback DROP
 #               with +200 packets and the rule that lets IPIP in; on the fixed lab, nothing
+#     export    `run --keep-bytes 128` on the broken lab, then `export --lost`: tshark reads
+#               the 200 lost IPIP packets at each of C..G (1000), one interface per point,
+#               each comment naming its point and "lost between C and B"
 #     correlator_killed  `pathtrace run` itself killed with SIGKILL mid-run: the collectors
 #               exit by themselves, the database is consistent, and `pathtrace report`
 #               analyses what was committed and says the run was interrupted
@@ -181,6 +184,25 @@ case $CASE in
     reject "disappears between"
     reject "verdict: IPIP 198.18.0.1 → 198.18.0.20: partial loss"
     grep -qE "inconclusive|\? [0-9]+ lost between B and A" "$WORK/out" || fail "the hop B→A should be inconclusive"
+    ;;
+  export)
+    command -v tshark >/dev/null || skip "tshark is not installed"
+    run --filter ipip --keep-bytes 128 --traffic "$traffic"
+    [ $code -eq 1 ] || fail "exit code $code, expected 1 (a flow lost packets)"
+    "$PT" export --db "$DB" --lost -w "$WORK/lost.pcapng" >"$WORK/out" 2>"$WORK/err" \
+      || fail "export failed (exit $?)"
+    grep -qF "1000 packets" "$WORK/err" || fail "export should say it wrote 1000 packets"
+    tshark -r "$WORK/lost.pcapng" -T fields -E separator='|' \
+      -e frame.interface_name -e ip.proto -e frame.comment >"$WORK/tshark" 2>"$WORK/tshark.err" \
+      || { cat "$WORK/tshark.err"; fail "tshark cannot read the export"; }
+    n=$(wc -l <"$WORK/tshark")
+    [ "$n" -eq 1000 ] || fail "tshark read $n packets, expected 200 lost × C..G = 1000"
+    for pt in C:qbrbdd1f2c3-bd D:qvbbdd1f2c3-bd E:qvobdd1f2c3-bd F:phy-br-ethx G:eth1; do
+      label=${pt%%:*} ifc=${pt#*:}
+      got=$(grep -cE "^$label $ifc\|4,[0-9]+\|point $label[ (].*: IPIP 198\.18\.0\.1 → 198\.18\.0\.20: lost between C and B$" "$WORK/tshark")
+      [ "$got" -eq 200 ] || { head -3 "$WORK/tshark"; fail "point $label: $got of 200 packets with its interface, IPIP and comment"; }
+    done
+    ! grep -qE "^(A|B) " "$WORK/tshark" || fail "A and B never saw the lost packets"
     ;;
   killed)
     # A collector dies mid-run (SIGKILL): the run notices, stops, reports, and says why.

@@ -89,7 +89,7 @@ BETWEEN="disappears between C (qbr qbrbdd1f2c3-bd) and B (tap tapbdd1f2c3-bd): 2
 
 case "$CASE" in
   agent|agentless)
-    run "$WORK/$CASE.toml" --points A..G --filter ipip --traffic "$traffic"
+    run "$WORK/$CASE.toml" --points A..G --filter ipip --keep-bytes 96 --traffic "$traffic"
     [ $code -eq 1 ] || fail "exit $code, expected 1 (a flow lost packets)"
     expect "verdict: IPIP 198.18.0.1 → 198.18.0.20: $BETWEEN"
     for l in C D E F G; do grep -qE "^  $l .*@hv1 +200( |$)" "$WORK/out" || fail "point $l@hv1 did not see 200"; done
@@ -98,6 +98,14 @@ case "$CASE" in
       grep -q "pre-flight: point $l@" "$WORK/err" || fail "no pre-flight line for point $l"
     done
     if [ "$CASE" = agentless ]; then expect_err "tcpdump: listening on"; else expect_err "pathtrace collect: point C"; fi
+    # --keep-bytes crossed ssh too (KEPT frames from the agent, bytes kept by the agentless pump),
+    # and every frame still meets its sighting after the hosts' clocks were aligned.
+    "$PT" export --db "$DB" --lost -w "$WORK/lost.pcapng" 2>"$WORK/export.err" >/dev/null \
+      || { cat "$WORK/export.err"; fail "export failed"; }
+    grep -qF "wrote 1000 packets from 5 points" "$WORK/export.err" \
+      || { cat "$WORK/export.err"; fail "export should write 200 lost × C..G"; }
+    grep -qF "; 0 sightings had no kept bytes" "$WORK/export.err" \
+      || { cat "$WORK/export.err"; fail "every lost sighting should have its kept bytes"; }
     no_orphans
     ;;
 

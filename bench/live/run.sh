@@ -15,6 +15,8 @@
 #   PT_LIVE_RATES="idle 50000 100000 200000 400000 800000 max"   target packets/s ("max" = no
 #                        pacing; "idle" = no traffic: each tool's fixed CPU cost for the same time)
 #   PT_LIVE_SECONDS=3    seconds of traffic per run
+#   PT_LIVE_REPEAT=1     runs per rate, the two tools alternating; with more than one, a second
+#                        table gives each tool's median CPU per packet per rate
 #   PT_LIVE_SIZE=60      frame length (bytes, without FCS)
 #   PT_LIVE_IPIP=0       1: IPIP frames (outer 198.18.0.1 → 198.18.0.20, inner UDP), as the incident
 #   PT_LIVE_TRANSPORT=tcp   collector → correlator over loopback TCP (`collect --to`, as `pathtrace
@@ -57,6 +59,8 @@ seconds=${PT_LIVE_SECONDS:-3}
 size=${PT_LIVE_SIZE:-60}
 ipip=${PT_LIVE_IPIP:-0}
 transport=${PT_LIVE_TRANSPORT:-tcp}
+repeat=${PT_LIVE_REPEAT:-1}
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || die "PT_LIVE_REPEAT=$repeat: a count of runs per rate"
 [[ $transport == pipe || $transport == tcp ]] || die "PT_LIVE_TRANSPORT=$transport: pipe or tcp"
 cpu_send=${PT_LIVE_CPU_SEND:-0}
 cpu_cap=${PT_LIVE_CPU_CAPTURE:-1}
@@ -221,7 +225,7 @@ sent_of() { awk '/^sent /{print $2}' "$1"; }
 # One run of (a): prints "sent veth_rx captured dropped db_packets db_drop records_lost cpu_ms corr_ms
 # context_switches" (CPU and context switches: the collector's, whole life)
 measure_pathtrace() {
-  local rate=$1 d=$work/pt-$1
+  local rate=$1 d=$work/pt-$1-$2
   mkdir -p "$d"
   # shellcheck disable=SC2046
   local corr coll coll_child
@@ -257,7 +261,7 @@ measure_pathtrace() {
   wait_for "$d/corr.err" "connected" 10
   sleep 0.3
   local rx0 rx1
-  profile_start "pt-$rate" "$coll_child"
+  profile_start "pt-$rate-$2" "$coll_child"
   rx0=$(rx_packets)
   run_sender "$rate" "$d/send.out"
   profile_stop
@@ -284,7 +288,7 @@ measure_pathtrace() {
 
 # One run of (b): prints "sent veth_rx captured dropped cpu_ms context_switches"
 measure_tcpdump() {
-  local rate=$1 d=$work/td-$1
+  local rate=$1 d=$work/td-$1-$2
   mkdir -p "$d"
   # shellcheck disable=SC2046
   ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/td.cpu") \
@@ -296,7 +300,7 @@ measure_tcpdump() {
   wait_for "$d/td.err" "listening on" 10
   sleep 0.3
   local rx0 rx1
-  profile_start "td-$rate" "$td_child"
+  profile_start "td-$rate-$2" "$td_child"
   rx0=$(rx_packets)
   run_sender "$rate" "$d/send.out"
   profile_stop
@@ -315,13 +319,15 @@ echo "== bench/live: $seconds s per run, ${size}-byte $([[ $ipip == 1 ]] && echo
 echo "   pathtrace $("$pathtrace" --version 2>/dev/null | head -n1 || echo '?'), $(tcpdump --version 2>&1 | head -n1)"
 : >"$work/rows"
 for rate in $rates; do
-  echo "-- rate $rate: pathtrace collect + correlate"
-  measure_pathtrace "$rate" >"$work/pt.line"
-  echo "   $(cat "$work/pt.line")"
-  echo "-- rate $rate: tcpdump"
-  measure_tcpdump "$rate" >"$work/td.line"
-  echo "   $(cat "$work/td.line")"
-  echo "$rate $(cat "$work/pt.line") $(cat "$work/td.line")" >>"$work/rows"
+  for ((i = 1; i <= repeat; i++)); do  # alternating, so a busy moment hits both tools alike
+    echo "-- rate $rate, run $i of $repeat: pathtrace collect + correlate"
+    measure_pathtrace "$rate" "$i" >"$work/pt.line"
+    echo "   $(cat "$work/pt.line")"
+    echo "-- rate $rate, run $i of $repeat: tcpdump"
+    measure_tcpdump "$rate" "$i" >"$work/td.line"
+    echo "   $(cat "$work/td.line")"
+    echo "$rate $(cat "$work/pt.line") $(cat "$work/td.line")" >>"$work/rows"
+  done
 done
 
 # --- the table ----------------------------------------------------------------------------------
@@ -351,7 +357,23 @@ awk -v secs="$seconds" '
     if (!ok(pt_sent, pt_cap, pt_drop) && first_pt_loss == "") first_pt_loss = rate_label($1)
     if (!ok(td_sent, td_cap, td_drop) && first_td_loss == "") first_td_loss = rate_label($1)
   }
+  # CPU ns/pkt of every run of a rate, for the medians below.
+  $1 != "idle" && pt_cap > 0 && td_cap > 0 { n[$1]++; pt_all[$1, n[$1]] = pt_cpu * 1e6 / pt_cap; td_all[$1, n[$1]] = td_cpu * 1e6 / td_cap; if (!($1 in seen)) { seen[$1] = 1; order[++rates] = $1 } }
+  function median(a, r, k,   i, j, t, v) {
+    for (i = 1; i <= k; i++) v[i] = a[r, i]
+    for (i = 2; i <= k; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+    return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+  }
   END {
+    if (rates && n[order[1]] > 1) {
+      print ""
+      print "| rate pps | runs | collector CPU ns/pkt, median | tcpdump CPU ns/pkt, median | collector / tcpdump |"
+      print "|---|---:|---:|---:|---:|"
+      for (i = 1; i <= rates; i++) {
+        r = order[i]; a = median(pt_all, r, n[r]); b = median(td_all, r, n[r])
+        printf "| %s | %d | %.0f | %.0f | %.2f |\n", rate_label(r), n[r], a, b, a / b
+      }
+    }
     print ""
     printf "highest zero-drop rate: pathtrace %.0f pps (target %s), tcpdump %.0f pps (target %s)\n", best_pt, best_pt_at, best_td, best_td_at
     print "(the sender is limited to ~0.5 M packets/s on this 2-core VM: a \"max\" row compares the tools at whatever it reached)"

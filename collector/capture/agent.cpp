@@ -272,9 +272,14 @@ int Collector::run() {
     if (opt_.watch_stdin) fds[n++] = {0, POLLIN, 0};
     const int peer_at = m.is_socket ? static_cast<int>(n) : -1;
     if (m.is_socket) fds[n++] = {m.out, POLLIN, 0};
+    // Sleep until the next thing due: the flush only when something waits to be sent, STATS
+    // once a second. An idle capture wakes once a second (stop requests, stdin and the
+    // correlator have descriptors of their own).
     const int64_t now = clock_ns(CLOCK_MONOTONIC);
-    const int64_t wait = std::max<int64_t>(0, std::min({next_flush, next_stats, end_at}) - now);
-    ::poll(fds, n, static_cast<int>(std::min<int64_t>(wait / 1'000'000 + 1, 100)));
+    const bool unsent = m.stream->pending() || m.enc.size();
+    const int64_t due_at = std::min({unsent ? next_flush : INT64_MAX, next_stats, end_at});
+    const int64_t wait = std::max<int64_t>(0, due_at - now);
+    ::poll(fds, n, static_cast<int>(std::min<int64_t>(wait / 1'000'000 + 1, 1000)));
 
     // Frames first: the ring is what overflows.
     for (int round = 0; round < 64; ++round) {

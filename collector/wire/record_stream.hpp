@@ -60,6 +60,8 @@ class RecordStream {
 
   // Records encoded so far (the next batch's sequence number).
   uint64_t sent() const noexcept { return seq_; }
+  // Records added and not yet encoded.
+  std::size_t pending() const noexcept { return pending_.size(); }
   uint32_t keep_bytes() const noexcept { return keep_; }
 
  private:

@@ -46,6 +46,7 @@
 #include "correlator/cli/explain.hpp"
 #include "correlator/cli/points.hpp"
 #include "correlator/cli/process.hpp"
+#include "correlator/cli/progress.hpp"
 #include "correlator/cli/remote.hpp"
 #include "correlator/cli/render.hpp"
 #include "correlator/server/collection.hpp"
@@ -112,21 +113,38 @@ Point parse_live_point(const std::string& arg) {
 
 std::atomic<int> g_signal{0};
 
-// One line of live counts: "A 0 · B 0 · C 180 (drop 3) · …".
-std::string counts_line(const server::Collection& col, double elapsed_s) {
+bool is_local(const Point& p) { return p.host.empty() || p.host == "local"; }
+
+// The live progress of a run: a header, then one line per point, e.g.
+//   run: capturing for 3.5 s
+//     C qbr qbrbdd1f2c3-bd: 1234 packets, 1.2 k/s, 3 dropped
+// The rate is over the time since the previous call (`prev` keeps each point's count).
+std::vector<std::string> progress_lines(const server::Collection& col, double elapsed_s, double since_s,
+                                        std::vector<uint64_t>& prev) {
   const auto pts = col.points();
   const auto st = col.status();
-  std::ostringstream s;
-  s << "capturing " << std::fixed;
-  s.precision(1);
-  s << elapsed_s << "s:";
-  for (std::size_t i = 0; i < pts.size(); ++i) {
-    s << (i ? " · " : " ") << pts[i].label << ' ' << (i < st.size() ? st[i].records : 0);
-    const uint64_t drops = pts[i].pcap_drop + pts[i].if_drop + (i < st.size() ? st[i].records_lost : 0);
-    if (drops) s << " (drop " << drops << ")";
-    if (i < st.size() && st[i].ended) s << (st[i].clean ? " done" : " ENDED");
+  char head[64];
+  std::snprintf(head, sizeof head, "run: capturing for %.1f s", elapsed_s);
+  std::vector<std::string> lines{head};
+  prev.resize(pts.size(), 0);
+  for (std::size_t i = 0; i < pts.size() && i < st.size(); ++i) {
+    const Point& p = pts[i];
+    PointCounts c;
+    c.state = !st[i].connected ? PointCounts::State::kWaiting
+              : st[i].ended    ? PointCounts::State::kDone
+                               : PointCounts::State::kRunning;
+    c.packets = st[i].records;
+    c.rate = since_s > 0 && c.packets >= prev[i] ? double(c.packets - prev[i]) / since_s : 0;
+    for (const uint64_t d : p.discarded) c.discarded += d;
+    c.dropped = p.pcap_drop + p.if_drop + st[i].records_lost;
+    prev[i] = c.packets;
+    std::string name = p.label + (p.role.empty() ? "" : " " + p.role) + " " + p.iface +
+                       (is_local(p) ? "" : "@" + p.host);
+    std::string line = "  " + point_progress_line(name, c);
+    if (st[i].ended && !st[i].clean) line += " (ended without BYE: " + st[i].end_reason + ")";
+    lines.push_back(std::move(line));
   }
-  return s.str();
+  return lines;
 }
 
 struct LiveOptions {
@@ -145,8 +163,6 @@ struct LiveOptions {
   bool explain = false;               // --explain: attribute the loss to a filtering rule
   std::string ovs_db;                 // --ovs-db for discovery and ovs-ofctl
 };
-
-bool is_local(const Point& p) { return p.host.empty() || p.host == "local"; }
 
 // --explain: the filtering layers of every local namespace on the path, read before the
 // traffic and after the capture; the loss at the headline hop is attributed to the rules
@@ -330,8 +346,9 @@ std::string wait_for_stop(server::Collection& col, std::vector<Child>& collector
                           const std::vector<Point>& points, Child* traffic,
                           const LiveOptions& lo, std::vector<std::string>& warnings) {
   const auto start = Clock::now();
-  const bool tty = isatty(STDERR_FILENO) && !lo.quiet;
+  Console& console = Console::err();
   auto last_print = start;
+  std::vector<uint64_t> printed;  // each point's count at the last print, for its rate
   uint64_t last_total = 0;
   auto last_change = start;
   std::optional<Clock::time_point> traffic_done;
@@ -339,10 +356,8 @@ std::string wait_for_stop(server::Collection& col, std::vector<Child>& collector
     std::this_thread::sleep_for(50ms);
     const auto now = Clock::now();
     const double elapsed = std::chrono::duration<double>(now - start).count();
-    if (!lo.quiet && (now - last_print >= (tty ? 500ms : 5000ms))) {
-      const std::string line = counts_line(col, elapsed);
-      if (tty) std::fprintf(stderr, "\r\033[K%s", line.c_str());
-      else std::fprintf(stderr, "%s\n", line.c_str());
+    if (!lo.quiet && (now - last_print >= (console.terminal() ? 500ms : 5000ms))) {
+      console.show(progress_lines(col, elapsed, std::chrono::duration<double>(now - last_print).count(), printed));
       last_print = now;
     }
     if (g_signal.load()) return "interrupted (signal " + std::to_string(g_signal.load()) + ")";
@@ -401,7 +416,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
     std::size_t failed = 0;
     for (std::size_t i = 0; i < points.size(); ++i) {
       if (!lo.quiet || !checks[i].ok)
-        std::fprintf(stderr, "pre-flight: %s\n", checks[i].detail.c_str());
+        Console::err().line("pre-flight: " + checks[i].detail);
       if (checks[i].ok) {
         kept.push_back(points[i]);
       } else {
@@ -424,15 +439,15 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
   server::ServerOptions so;
   so.admit = [&col](const wire::Hello& h) { return col.admit(h); };
   so.on_signal = [](int sig) { g_signal.store(sig); };
-  so.log = [tty = bool(isatty(STDERR_FILENO))](const std::string& line) {
-    std::fprintf(stderr, "%spathtrace correlator: %s\n", tty ? "\r\033[K" : "", line.c_str());
-  };
+  so.log = [](const std::string& line) { Console::err().line("pathtrace correlator: " + line); };
   server::Server srv(so, col);
   srv.start();
   const std::string exe = self_exe();
 
-  // Declared first, destroyed last: the children (ssh) die before their relays are joined.
+  // Declared first, destroyed last: the children (ssh, local collectors) die before their
+  // relays are joined.
   std::vector<std::unique_ptr<RemoteStream>> remotes(points.size());
+  std::vector<std::jthread> local_relays;  // local collectors' stderr, line by line to the console
   std::vector<Child> collectors;
   CaptureSpec spec;
   spec.filter = lo.filter;
@@ -458,7 +473,14 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
     if (!p.netns.empty()) argv.insert(argv.end(), {"--netns", p.netns});
     if (!lo.filter.empty()) argv.insert(argv.end(), {"--filter", lo.filter});
     if (lo.keep_bytes) argv.insert(argv.end(), {"--keep-bytes", std::to_string(lo.keep_bytes)});
-    collectors.push_back(Child::spawn(argv));
+    // Its stderr goes through the console, so that progress lines never draw over it. Its own
+    // process group: Ctrl-C reaches pathtrace, which stops every collector in order.
+    int out_fd = -1, err_fd = -1;
+    collectors.push_back(Child::spawn_piped(argv, &out_fd, &err_fd));
+    ::close(out_fd);  // a collector with --to writes nothing on stdout
+    local_relays.emplace_back([err_fd] {
+      relay_lines(err_fd, [](const std::string& line) { Console::err().line(line); });
+    });
   }
   auto stop_all = [&](const std::string& why) {
     srv.stop_collectors(why);
@@ -512,8 +534,8 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
     std::this_thread::sleep_for(20ms);
   }
   if (!lo.quiet)
-    std::fprintf(stderr, "capturing at %zu points; %s\n", points.size(),
-                 lo.traffic.empty() ? "press Ctrl-C to stop" : "starting the traffic");
+    Console::err().line("capturing at " + std::to_string(points.size()) + " points; " +
+                        (lo.traffic.empty() ? "press Ctrl-C to stop" : "starting the traffic"));
 
   // Packets inside the guard margin of a point's start are not judged: let it pass before
   // the traffic starts, so every packet the traffic sends counts.
@@ -529,7 +551,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
   std::optional<Child> traffic;
   if (!lo.traffic.empty()) traffic = Child::spawn({"/bin/sh", "-c", lo.traffic}, /*keep_stdout=*/false);
   const std::string why = wait_for_stop(col, collectors, points, traffic ? &*traffic : nullptr, lo, warnings);
-  if (!lo.quiet) std::fprintf(stderr, "%s%s: stopping\n", isatty(STDERR_FILENO) ? "\r\033[K" : "", why.c_str());
+  if (!lo.quiet) Console::err().line(why + ": stopping");
   if (traffic && !traffic->poll()) {
     traffic->signal(SIGTERM);
     if (!traffic->wait_for(2s)) traffic->signal(SIGKILL);

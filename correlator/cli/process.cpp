@@ -179,4 +179,21 @@ std::string self_exe() {
   return std::string(buf, std::size_t(n));
 }
 
+void relay_lines(int fd, const std::function<void(const std::string&)>& f) {
+  std::string pending;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    pending.append(buf, std::size_t(n));
+    for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
+      if (nl) f(pending.substr(0, nl));
+      pending.erase(0, nl + 1);
+    }
+  }
+  if (!pending.empty()) f(pending);
+  ::close(fd);
+}
+
 }  // namespace pathtrace::cli

@@ -5,6 +5,7 @@
 // capture is ever left behind.
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -53,5 +54,9 @@ class Child {
 
 // "/proc/self/exe" resolved: the path of this pathtrace binary.
 std::string self_exe();
+
+// Reads `fd` (a child's stderr) until EOF and calls `f` with each line, without its newline
+// (the last one even when it has none; empty lines are skipped). Closes fd. For a thread.
+void relay_lines(int fd, const std::function<void(const std::string&)>& f);
 
 }  // namespace pathtrace::cli

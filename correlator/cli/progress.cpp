@@ -1,5 +1,7 @@
 #include "correlator/cli/progress.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace pathtrace::cli {
@@ -60,6 +62,28 @@ void ProgressLines::erase() {
   std::fprintf(out_, "\033[%zuF\033[J", drawn_);
   drawn_ = 0;
   std::fflush(out_);
+}
+
+Console& Console::err() {
+  static Console c(stderr, ::isatty(STDERR_FILENO) != 0);
+  return c;
+}
+
+void Console::line(const std::string& text) {
+  std::lock_guard lk(m_);
+  lines_.erase();
+  std::fprintf(out_, "%s\n", text.c_str());
+  std::fflush(out_);
+}
+
+void Console::show(const std::vector<std::string>& lines) {
+  std::lock_guard lk(m_);
+  lines_.draw(lines);
+}
+
+void Console::clear() {
+  std::lock_guard lk(m_);
+  lines_.erase();
 }
 
 }  // namespace pathtrace::cli

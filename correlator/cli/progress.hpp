@@ -5,11 +5,13 @@
 //   the command's own thread ──every period──▶ PointCounts ──point_progress_line──▶ ProgressLines
 //
 // On a terminal the lines are redrawn in place; otherwise they are appended as plain lines.
-// `pathtrace ingest` uses all of it; the line format is meant for `run` as well.
+// `pathtrace ingest` draws its own ProgressLines; `pathtrace run`, whose log lines come from
+// several threads and child processes, draws through Console.
 
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -66,6 +68,34 @@ class ProgressLines {
   std::FILE* out_;
   bool terminal_;
   std::size_t drawn_ = 0;  // lines on the terminal from the last draw()
+};
+
+// The process's stderr, shared by one set of progress lines and the log lines any thread
+// writes (correlator sessions, relayed collector and ssh messages): a log line first erases
+// the progress lines, so on a terminal nothing is drawn over, and the next show() draws them
+// again below it. Thread-safe.
+//
+//   any thread ──line()──▶ ┐
+//                          ├─ mutex ─▶ stderr
+//   progress ────show()──▶ ┘
+class Console {
+ public:
+  // The one for stderr (in place when stderr is a terminal).
+  static Console& err();
+  // Writes one log line (a newline is added).
+  void line(const std::string& text);
+  // Draws the progress lines (in place on a terminal, appended otherwise).
+  void show(const std::vector<std::string>& lines);
+  // Erases the progress lines (a terminal; nothing otherwise).
+  void clear();
+  bool terminal() const noexcept { return terminal_; }
+
+ private:
+  explicit Console(std::FILE* out, bool terminal) : out_(out), terminal_(terminal), lines_(out, terminal) {}
+  std::mutex m_;
+  std::FILE* out_;
+  bool terminal_;
+  ProgressLines lines_;
 };
 
 }  // namespace pathtrace::cli

@@ -17,6 +17,7 @@
 #include "collector/wire/record_stream.hpp"
 #include "correlator/cli/packet_filter.hpp"
 #include "correlator/cli/process.hpp"
+#include "correlator/cli/progress.hpp"
 
 namespace pathtrace::cli {
 namespace {
@@ -407,24 +408,11 @@ void RemoteStream::relay_line(const std::string& line) {
     std::lock_guard lk(m_);
     last_error_ = line;
   }
-  std::fprintf(stderr, "%s%s\n", prefix_.c_str(), line.c_str());
+  Console::err().line(prefix_ + line);
 }
 
 void RemoteStream::relay_loop(int fd) {
-  std::string pending;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    pending.append(buf, std::size_t(n));
-    for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
-      relay_line(pending.substr(0, nl));
-      pending.erase(0, nl + 1);
-    }
-  }
-  relay_line(pending);
-  ::close(fd);
+  relay_lines(fd, [this](const std::string& line) { relay_line(line); });
 }
 
 // The agentless pump: pcap from ssh's stdout in, collector frames out; stderr relayed, and

@@ -95,7 +95,7 @@ struct ServerCounters {
 
 // Worst case of record-equivalents one read can produce (reserved before reading): the
 // records of the frames it completes, or a KEPT frame (a record each + a record per 64 bytes).
-constexpr std::size_t kReadBuffer = 16384;
+constexpr std::size_t kReadBuffer = 256 << 10;
 constexpr std::size_t kReadReserve =
     kReadBuffer / 11 + wire::kMaxRecordsPerFrame + wire::kMaxFrame / 64 + 64;
 

@@ -29,6 +29,7 @@ namespace {
 
 constexpr uint32_t kMtuFrame = 1518;  // 1500 + Ethernet + one 802.1Q tag
 constexpr std::size_t kWriteBytes = 256 << 10;  // encoded bytes that trigger a write
+constexpr int kDispatchMax = 4096;              // frames per pcap_dispatch() call
 
 int64_t clock_ns(clockid_t c) {
   timespec ts{};
@@ -283,14 +284,16 @@ int Collector::run() {
 
     // Frames first: the ring is what overflows.
     for (int round = 0; round < 64; ++round) {
-      const int got = m.cap->dispatch(sink, 4096);
+      const int got = m.cap->dispatch(sink, kDispatchMax);
       if (got < 0) {
         m.failure = "capture failed: " + m.cap->error();
         reason = "error";
         break;
       }
       if (m.enc.size() >= kWriteBytes && !(ok = m.write_out())) break;
-      if (got == 0 || m.count_reached) break;
+      // Short of the limit, libpcap has just found the next ring block not ready (it polled
+      // it): another call would only poll again. Back to our own poll().
+      if (got < kDispatchMax || m.count_reached) break;
     }
     if (m.count_reached) reason = "count reached";
 
@@ -369,7 +372,7 @@ int Collector::run() {
       while (clock_ns(CLOCK_MONOTONIC) < until) {
         pollfd p{m.cap->selectable_fd(), POLLIN, 0};
         ::poll(&p, 1, 10);
-        for (int round = 0; round < 64 && m.cap->dispatch(sink, 4096) > 0; ++round) {
+        for (int round = 0; round < 64 && m.cap->dispatch(sink, kDispatchMax) > 0; ++round) {
         }
         if (m.enc.size() >= kWriteBytes && !(ok = m.write_out())) break;
       }

@@ -21,7 +21,9 @@
 #   PT_LIVE_IPIP=0       1: IPIP frames (outer 198.18.0.1 → 198.18.0.20, inner UDP), as the incident
 #   PT_LIVE_TRANSPORT=tcp   collector → correlator over loopback TCP (`collect --to`, as `pathtrace
 #                        run` connects local points) or a pipe (`collect --stdout | correlate --stdin`)
-#   PT_LIVE_CPU_SEND=0 PT_LIVE_CPU_CAPTURE=1    cores (capture = collector, correlator, tcpdump)
+#   PT_LIVE_CPU_SEND=0 PT_LIVE_CPU_CAPTURE=1    cores (capture = collector, tcpdump)
+#   PT_LIVE_CPU_CORRELATOR=$PT_LIVE_CPU_CAPTURE  the correlator's core: by default it shares the
+#                        collector's, which charges the collector for being preempted by it
 #   PT_LIVE_KEEP=DIR     keep the databases and logs there
 #   PT_LIVE_PERF=DIR     also `perf record -g` each capturing process while the sender runs
 #                        (DIR/pt-RATE.data, DIR/td-RATE.data; perf report -i FILE --no-children)
@@ -64,6 +66,7 @@ repeat=${PT_LIVE_REPEAT:-1}
 [[ $transport == pipe || $transport == tcp ]] || die "PT_LIVE_TRANSPORT=$transport: pipe or tcp"
 cpu_send=${PT_LIVE_CPU_SEND:-0}
 cpu_cap=${PT_LIVE_CPU_CAPTURE:-1}
+cpu_corr=${PT_LIVE_CPU_CORRELATOR:-$cpu_cap}
 if (($(nproc) < 2)); then
   echo "run.sh: warning: one core only: sender and capture share it" >&2
   cpu_send=0 cpu_cap=0
@@ -232,7 +235,7 @@ measure_pathtrace() {
   if [[ $transport == pipe ]]; then
     # The collector's stdout is the stream (as over ssh).
     mkfifo "$d/stream"
-    ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/corr.cpu") \
+    ip netns exec "$rx_ns" taskset -c "$cpu_corr" $(cpu_wrap "$d/corr.cpu") \
       "$pathtrace" correlate --points A --stdin --db "$d/run.db" -q \
       >"$d/corr.out" 2>"$d/corr.err" <"$d/stream" &
     corr=$!
@@ -243,7 +246,7 @@ measure_pathtrace() {
       >"$d/stream" 2>"$d/coll.err" </dev/null &
     coll=$!
   else
-    ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/corr.cpu") \
+    ip netns exec "$rx_ns" taskset -c "$cpu_corr" $(cpu_wrap "$d/corr.cpu") \
       "$pathtrace" correlate --points A --listen 127.0.0.1:$port --db "$d/run.db" -q \
       >"$d/corr.out" 2>"$d/corr.err" </dev/null &
     corr=$!
@@ -315,7 +318,7 @@ measure_tcpdump() {
 }
 
 echo "== bench/live: $seconds s per run, ${size}-byte $([[ $ipip == 1 ]] && echo IPIP || echo UDP) frames," \
-  "sender on CPU $cpu_send, captures on CPU $cpu_cap ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+  "sender on CPU $cpu_send, captures on CPU $cpu_cap, correlator on CPU $cpu_corr ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "   pathtrace $("$pathtrace" --version 2>/dev/null | head -n1 || echo '?'), $(tcpdump --version 2>&1 | head -n1)"
 : >"$work/rows"
 for rate in $rates; do

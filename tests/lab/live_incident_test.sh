@@ -12,9 +12,10 @@
 #     killed    a collector killed with SIGKILL mid-run: the run ends, says so, nothing hangs
 #     explain   `run --explain` on the broken lab names the per-port chain and the fallback DROP
 #               with +200 packets and the rule that lets IPIP in; on the fixed lab, nothing
-#     export    `run --keep-bytes 128` on the broken lab, then `export --lost`: tshark reads
-#               the 200 lost IPIP packets at each of C..G (1000), one interface per point,
-#               each comment naming its point and "lost between C and B"
+#     evidence  `run --keep-bytes 128` on the broken lab, then every evidence command on that
+#               run: runs, timeline --lost and --packet, query on hop_loss, report --json and
+#               --html, and export --lost, which tshark reads: the 200 lost IPIP packets at each
+#               of C..G (1000), one interface per point, comments naming point and verdict
 #     correlator_killed  `pathtrace run` itself killed with SIGKILL mid-run: the collectors
 #               exit by themselves, the database is consistent, and `pathtrace report`
 #               analyses what was committed and says the run was interrupted
@@ -185,13 +186,53 @@ case $CASE in
     reject "verdict: IPIP 198.18.0.1 → 198.18.0.20: partial loss"
     grep -qE "inconclusive|\? [0-9]+ lost between B and A" "$WORK/out" || fail "the hop B→A should be inconclusive"
     ;;
-  export)
+  evidence)
+    # One live run of the incident, then every evidence command on it, as an operator would.
     command -v tshark >/dev/null || skip "tshark is not installed"
     run --filter ipip --keep-bytes 128 --traffic "$traffic"
     [ $code -eq 1 ] || fail "exit code $code, expected 1 (a flow lost packets)"
-    "$PT" export --db "$DB" --lost -w "$WORK/lost.pcapng" >"$WORK/out" 2>"$WORK/err" \
-      || fail "export failed (exit $?)"
-    grep -qF "1000 packets" "$WORK/err" || fail "export should say it wrote 1000 packets"
+    ev() {  # ev NAME ARGS...: pathtrace ARGS with the run's database; stdout in $WORK/NAME
+      local name=$1
+      shift
+      "$PT" "$@" >"$WORK/$name" 2>"$WORK/$name.err" || { cat "$WORK/$name.err"; fail "pathtrace $* failed"; }
+    }
+    has() { grep -qE -- "$2" "$WORK/$1" || { head -20 "$WORK/$1"; fail "$1: expected /$2/"; }; }
+
+    ev runs runs --db "$DB"
+    has runs "complete .*7 points .*filter ipip"
+    has runs "disappears between C \(qbr qbrbdd1f2c3-bd\) and B \(tap tapbdd1f2c3-bd\)"
+
+    ev lost timeline --db "$DB" --lost --limit 0
+    has lost "^run 1 · 200 lost packets$"
+    has lost "last seen at C qbr qbrbdd1f2c3-bd(@[^:]+)?: 200$"
+    digest=$(grep -oE "Z  [0-9a-f]{16}  " "$WORK/lost" | head -1 | awk '{print $2}')
+    [ -n "$digest" ] || fail "no digest in timeline --lost"
+    ev packet timeline --db "$DB" --packet "$digest"
+    has packet "^run 1 · packet $digest · traversal "
+    has packet "lost: last seen at C qbr qbrbdd1f2c3-bd(@[^,]+)?, never at B tap tapbdd1f2c3-bd"
+    [ "$(grep -c "  $digest" "$WORK/packet")" -eq 5 ] || { cat "$WORK/packet"; fail "the packet should have 5 sightings, G..C"; }
+
+    ev hops query --db "$DB" --csv "SELECT from_label, to_label, packets_in, packets_out, lost FROM hop_loss WHERE run_id = 1 AND lost > 0"
+    [ "$(tr -d '\r' <"$WORK/hops")" = "$(printf 'from_label,to_label,packets_in,packets_out,lost\nC,B,200,0,200')" ] \
+      || { cat "$WORK/hops"; fail "hop_loss should show C→B 200 in, 0 out"; }
+
+    ev json report --db "$DB" --json
+    python3 - "$WORK/json" <<'PY' || fail "report --json: unexpected structure"
+import json, sys
+r = json.load(open(sys.argv[1]))
+top = r["results"][0]
+assert r["verdict"]["loss"] is True, r["verdict"]
+assert top["verdict"] == "disappears", top["verdict"]
+hop = [h for h in top["hops"] if h["lost"]][0]
+assert (hop["from"], hop["to"], hop["in"], hop["out"]) == ("C", "B", 200, 0), hop
+PY
+
+    ev html report --db "$DB" --html "$WORK/report.html"
+    grep -qE '<g class="hop lost" data-from="C" data-to="B" data-lost="200">' "$WORK/report.html" \
+      || fail "report --html should draw C→B lost in red with 200"
+
+    ev export export --db "$DB" --lost -w "$WORK/lost.pcapng"
+    has export.err "wrote 1000 packets from 5 points"
     tshark -r "$WORK/lost.pcapng" -T fields -E separator='|' \
       -e frame.interface_name -e ip.proto -e frame.comment >"$WORK/tshark" 2>"$WORK/tshark.err" \
       || { cat "$WORK/tshark.err"; fail "tshark cannot read the export"; }

@@ -2,8 +2,8 @@
 // The collect agent: what `pathtrace collect` runs.
 //
 //            ┌───────────────────── one thread, poll() ─────────────────────┐
-//   pcap fd ─┤ dispatch → parse/digest → alias predicate → intern chain     │
-//            │   → CHAIN (first use) + record batch ── every 1024 / 50 ms ──┼─▶ out fd
+//   pcap fd ─┤ dispatch → parse/digest → alias predicate → RecordStream     │
+//            │   → CHAIN (first use) + RECORDS (+ KEPT): 4096 or 200 ms ────┼─▶ out fd
 //   timer  ──┤ STATS every second                                           │  (TCP socket
 //   stdin  ──┤ EOF → stop          (watched unless /dev/null or disabled)   │   or stdout)
 //   out fd ──┤ STOP / REJECT from the correlator (TCP only)                 │

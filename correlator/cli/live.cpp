@@ -347,6 +347,7 @@ std::string wait_for_stop(server::Collection& col, std::vector<Child>& collector
                           const LiveOptions& lo, std::vector<std::string>& warnings) {
   const auto start = Clock::now();
   Console& console = Console::err();
+  const auto period = progress_period(console.terminal());
   auto last_print = start;
   std::vector<uint64_t> printed;  // each point's count at the last print, for its rate
   uint64_t last_total = 0;
@@ -356,7 +357,7 @@ std::string wait_for_stop(server::Collection& col, std::vector<Child>& collector
     std::this_thread::sleep_for(50ms);
     const auto now = Clock::now();
     const double elapsed = std::chrono::duration<double>(now - start).count();
-    if (!lo.quiet && (now - last_print >= (console.terminal() ? 500ms : 5000ms))) {
+    if (!lo.quiet && now - last_print >= period) {
       console.show(progress_lines(col, elapsed, std::chrono::duration<double>(now - last_print).count(), printed));
       last_print = now;
     }
@@ -689,6 +690,7 @@ int cmd_run(int argc, char** argv, const std::string& command) {
   if (res.count("traffic")) lo.traffic = res["traffic"].as<std::string>();
   if (!lo.duration_ms && !lo.idle_ms && !lo.count && lo.traffic.empty()) lo.duration_ms = 10000;
   lo.quiet = res.count("quiet") > 0;
+  progress_period(false);  // a bad PATHTRACE_PROGRESS_MS fails here, before anything starts
   lo.hosts = std::move(hosts);
   lo.keep_going = res.count("keep-going") > 0;
   Store store(res["db"].as<std::string>(), Store::Mode::kReadWrite);  // fails before capturing

@@ -18,6 +18,7 @@
 #include "correlator/cli/discover.hpp"
 #include "correlator/cli/export.hpp"
 #include "correlator/cli/ingest.hpp"
+#include "correlator/cli/progress.hpp"
 #include "correlator/cli/live.hpp"
 #include "correlator/cli/options.hpp"
 #include "correlator/cli/html.hpp"
@@ -82,19 +83,12 @@ cxxopts::ParseResult parse_or_help(cxxopts::Options& opts, int argc, char** argv
 }
 
 // Progress lines on stderr unless --quiet: redrawn every 0.5 s on a terminal, plain lines
-// every 5 s otherwise. PATHTRACE_PROGRESS_MS sets the period in ms (for tests: docs/cli.md).
+// every 5 s otherwise (progress_period).
 IngestProgress progress_options(bool quiet) {
   IngestProgress p;
   p.enabled = !quiet;
   p.terminal = isatty(STDERR_FILENO) != 0;
-  p.period = std::chrono::milliseconds(p.terminal ? 500 : 5000);
-  if (const char* ms = std::getenv("PATHTRACE_PROGRESS_MS")) {
-    char* end = nullptr;
-    const long v = std::strtol(ms, &end, 10);
-    if (end == ms || *end != '\0' || v < 0)
-      throw Error(ExitCode::kUsage, std::string("PATHTRACE_PROGRESS_MS=") + ms + ": not a number of milliseconds");
-    p.period = std::chrono::milliseconds(v);
-  }
+  p.period = progress_period(p.terminal);
   return p;
 }
 

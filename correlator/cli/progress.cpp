@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+
+#include "collector/common/error.hpp"
 
 namespace pathtrace::cli {
 
@@ -62,6 +65,17 @@ void ProgressLines::erase() {
   std::fprintf(out_, "\033[%zuF\033[J", drawn_);
   drawn_ = 0;
   std::fflush(out_);
+}
+
+std::chrono::milliseconds progress_period(bool terminal) {
+  if (const char* ms = std::getenv("PATHTRACE_PROGRESS_MS")) {
+    char* end = nullptr;
+    const long v = std::strtol(ms, &end, 10);
+    if (end == ms || *end != '\0' || v < 0)
+      throw Error(ExitCode::kUsage, std::string("PATHTRACE_PROGRESS_MS=") + ms + ": not a number of milliseconds");
+    return std::chrono::milliseconds(v);
+  }
+  return std::chrono::milliseconds(terminal ? 500 : 5000);
 }
 
 Console& Console::err() {

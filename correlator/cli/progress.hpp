@@ -9,6 +9,7 @@
 // several threads and child processes, draws through Console.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <mutex>
@@ -69,6 +70,11 @@ class ProgressLines {
   bool terminal_;
   std::size_t drawn_ = 0;  // lines on the terminal from the last draw()
 };
+
+// How often progress is drawn: every 0.5 s on a terminal, every 5 s otherwise; the environment
+// variable PATHTRACE_PROGRESS_MS sets it in milliseconds (for tests, docs/cli.md). Throws
+// Error(kUsage) when that is not a number of milliseconds.
+std::chrono::milliseconds progress_period(bool terminal);
 
 // The process's stderr, shared by one set of progress lines and the log lines any thread
 // writes (correlator sessions, relayed collector and ssh messages): a log line first erases

@@ -189,8 +189,15 @@ case $CASE in
   evidence)
     # One live run of the incident, then every evidence command on it, as an operator would.
     command -v tshark >/dev/null || skip "tshark is not installed"
-    run --filter ipip --keep-bytes 128 --traffic "$traffic"
+    # Not --quiet: the live progress too (plain lines, stderr is a file; every 0.3 s here).
+    PATHTRACE_PROGRESS_MS=300 "$PT" run --db "$DB" --inventory "$WORK/inv.toml" --points A..G \
+      --filter ipip --keep-bytes 128 --traffic "$traffic" >"$WORK/out" 2>"$WORK/err" </dev/null
+    code=$?
     [ $code -eq 1 ] || fail "exit code $code, expected 1 (a flow lost packets)"
+    grep -q "^run: capturing for [0-9.]* s$" "$WORK/err" || fail "no progress header on stderr"
+    grep -qE "^  C qbr qbrbdd1f2c3-bd(@[^:]+)?: [1-9][0-9]* packets, [0-9.]+( k| M)?/s" "$WORK/err" \
+      || fail "no progress line for point C with its packets and rate"
+    grep -qE "^  B tap tapbdd1f2c3-bd(@[^:]+)?: 0 packets, " "$WORK/err" || fail "no progress line for point B"
     ev() {  # ev NAME ARGS...: pathtrace ARGS with the run's database; stdout in $WORK/NAME
       local name=$1
       shift

@@ -157,19 +157,25 @@ class Parser {
     return out_.n_ip == 0 ? Status::kNotIp : Status::kOk;
   }
 
-  // Starts a new IP layer: its flow key and a fresh digest block.
-  bool begin_ip(Proto p, uint8_t version) noexcept {
-    if (out_.n_ip >= kMaxIpLayers) return false;
-    if (!push(p)) return false;
-    ip_ = out_.n_ip++;
-    out_.ip_layer[ip_] = static_cast<uint8_t>(out_.n_layers - 1);
-    out_.ip[ip_] = FlowKey{};
-    out_.ip[ip_].version = version;
+  // Starts a new IP layer: its flow key and a fresh digest block. Returns the key, or null
+  // when the layer is one too many. (Locals, not members, across the byte stores: a store
+  // through a uint8_t pointer may alias anything, `this` included, and would make the compiler
+  // reload out_ and ip_ after each one.)
+  FlowKey* begin_ip(Proto p, uint8_t version) noexcept {
+    Parsed& out = out_;
+    if (out.n_ip >= kMaxIpLayers) return nullptr;
+    if (!push(p)) return nullptr;
+    const uint8_t ip = out.n_ip++;
+    ip_ = ip;
+    out.ip_layer[ip] = static_cast<uint8_t>(out.n_layers - 1);
+    FlowKey* key = &out.ip[ip];
+    *key = FlowKey{};
+    key->version = version;
     std::memset(&d_, 0, kDigestFixed);
     d_.version = version;
-    out_.tcp_flags = 0;
-    out_.fragment = false;
-    return true;
+    out.tcp_flags = 0;
+    out.fragment = false;
+    return key;
   }
 
   Status ipv4(std::size_t limit) noexcept {
@@ -181,8 +187,9 @@ class Parser {
     const std::size_t total = (std::size_t{h[2]} << 8) | h[3];
     if (ihl < 20 || total < ihl) return Status::kMalformed;
     if (limit != kNoLimit && start + total > limit) return Status::kMalformed;
-    if (!begin_ip(Proto::kIpv4, 4)) return Status::kTooDeep;
-    FlowKey& key = out_.ip[ip_];
+    FlowKey* const k = begin_ip(Proto::kIpv4, 4);
+    if (!k) return Status::kTooDeep;
+    FlowKey& key = *k;
     std::memcpy(key.src.data(), h + 12, 4);
     std::memcpy(key.dst.data(), h + 16, 4);
     key.proto = h[9];
@@ -212,8 +219,9 @@ class Parser {
     const std::size_t plen = (std::size_t{h[4]} << 8) | h[5];
     const std::size_t end = start + 40 + plen;
     if (limit != kNoLimit && end > limit) return Status::kMalformed;
-    if (!begin_ip(Proto::kIpv6, 6)) return Status::kTooDeep;
-    FlowKey& key = out_.ip[ip_];
+    FlowKey* const k = begin_ip(Proto::kIpv6, 6);
+    if (!k) return Status::kTooDeep;
+    FlowKey& key = *k;
     std::memcpy(key.src.data(), h + 8, 16);
     std::memcpy(key.dst.data(), h + 24, 16);
     out_.ip_len[ip_] = static_cast<uint16_t>(plen + 40 > 0xffff ? 0xffff : plen + 40);

@@ -41,7 +41,7 @@ struct CollectOptions {
   double duration_s = 0;       // stop after this many seconds (0 = no limit)
   std::size_t batch = 4096;    // records per RECORDS frame (1..wire::kMaxRecordsPerFrame)
   uint32_t keep_bytes = 0;     // first bytes of each packet sent in KEPT frames (0 = none, ≤ 65535)
-  int flush_ms = 200;          // flush a partial batch at least this often
+  int flush_ms = 500;          // flush a partial batch at least this often
   int stats_ms = 1000;         // STATS period
   packet::Options parse;       // digest knobs (must match every point)
 };

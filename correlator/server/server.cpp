@@ -547,8 +547,10 @@ void Server::add_stream(int fd, std::string name) {
   if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) ::fcntl(fd, F_SETPIPE_SZ, 1 << 20);
   ++self->c_open;  // counted from now: wait_idle() must not see a stream that has not started
   asio::post(self->io, [self, fd, name = std::move(name)]() mutable {
-    --self->c_open;
+    // The session counts itself open first: decrementing before would let wait_idle() see a
+    // moment with nothing open and return before a byte of the stream was read.
     self->start_session(asio::posix::stream_descriptor(self->io, fd), std::move(name), false);
+    self->connection_closed();
   });
 }
 

@@ -399,17 +399,44 @@ TEST(Server, SlowConsumerKeepsTheQueueUnderItsCap) {
   EXPECT_EQ(col.take().sightings.size(), 600000u);
 }
 
-TEST(Server, PipeStreamCarriesTheSameBytes) {
+// A correlator that listens nowhere and reads one collector stream from a pipe, as the stdout
+// of an ssh session ("ssh hv2").
+struct PipeCorrelator {
   Log log;
   Collection col;
-  ServerOptions opt;
-  opt.listen = "";
-  opt.log = log.sink();
-  Server srv(opt, col);
-  srv.start();
-  int p[2];
-  ASSERT_EQ(::pipe(p), 0);
-  srv.add_stream(p[0], "ssh hv2");
+  std::unique_ptr<Server> srv;
+  int in = -1;  // the pipe's write end
+
+  PipeCorrelator() {
+    ServerOptions opt;
+    opt.listen = "";
+    opt.log = log.sink();
+    srv = std::make_unique<Server>(opt, col);
+    srv->start();
+    int p[2];
+    if (::pipe(p) != 0) return;
+    srv->add_stream(p[0], "ssh hv2");
+    in = p[1];
+  }
+  // Writes `bytes` in pieces of `piece` bytes, closes the pipe, waits until the server has
+  // consumed everything and stops it. False when a write failed or the server did not go idle.
+  bool send_and_close(std::span<const uint8_t> bytes, std::size_t piece = SIZE_MAX) {
+    bool ok = in >= 0;
+    for (std::size_t i = 0; ok && i < bytes.size(); i += piece) {
+      const std::size_t n = std::min(piece, bytes.size() - i);
+      ok = ::write(in, bytes.data() + i, n) == ssize_t(n);
+    }
+    if (in >= 0) ::close(in);
+    in = -1;
+    ok = srv->wait_idle(5s) && ok;
+    srv->stop();
+    return ok;
+  }
+};
+
+TEST(Server, PipeStreamCarriesTheSameBytes) {
+  PipeCorrelator pc;
+  ASSERT_GE(pc.in, 0);
   wire::Encoder e;
   e.hello(hello("G"));
   e.chain(chain(0, 1));
@@ -419,12 +446,8 @@ TEST(Server, PipeStreamCarriesTheSameBytes) {
   st.records_sent = 1000;
   e.bye(wire::Bye{st, "stdin closed"});
   // Dribble it in small writes.
-  for (std::size_t i = 0; i < e.size(); i += 7)
-    ASSERT_GT(::write(p[1], e.bytes().data() + i, std::min<std::size_t>(7, e.size() - i)), 0);
-  ::close(p[1]);
-  ASSERT_TRUE(srv.wait_idle(5s)) << log.all();
-  srv.stop();
-  auto got = col.take();
+  ASSERT_TRUE(pc.send_and_close(e.bytes(), 7)) << pc.log.all();
+  auto got = pc.col.take();
   ASSERT_EQ(got.points.size(), 1u);
   EXPECT_TRUE(got.status[0].clean);
   EXPECT_EQ(got.status[0].peer, "ssh hv2");
@@ -432,16 +455,8 @@ TEST(Server, PipeStreamCarriesTheSameBytes) {
 }
 
 TEST(Server, KeptBytesArriveWithTheirRecords) {
-  Log log;
-  Collection col;
-  ServerOptions opt;
-  opt.listen = "";
-  opt.log = log.sink();
-  Server srv(opt, col);
-  srv.start();
-  int p[2];
-  ASSERT_EQ(::pipe(p), 0);
-  srv.add_stream(p[0], "ssh hv2");
+  PipeCorrelator pc;
+  ASSERT_GE(pc.in, 0);
   wire::Encoder e;
   auto h = hello("G");
   h.linktype = 113;
@@ -453,12 +468,9 @@ TEST(Server, KeptBytesArriveWithTheirRecords) {
   wire::Stats st;
   st.records_sent = 10;
   e.bye(wire::Bye{st, "stdin closed"});
-  ASSERT_EQ(::write(p[1], e.bytes().data(), e.size()), ssize_t(e.size()));
-  ::close(p[1]);
-  ASSERT_TRUE(srv.wait_idle(5s)) << log.all();
-  srv.stop();
+  ASSERT_TRUE(pc.send_and_close(e.bytes())) << pc.log.all();
   KeptFrames kept;
-  col.take_kept(kept);
+  pc.col.take_kept(kept);
   // The record with nothing kept has no kept frame; the others carry their record's identity.
   ASSERT_EQ(kept.frames.size(), 2u);
   EXPECT_EQ(kept.frames[0].digest, 11u);
@@ -472,32 +484,21 @@ TEST(Server, KeptBytesArriveWithTheirRecords) {
   EXPECT_EQ(kept.frames[1].wire_len, 70u);
   EXPECT_EQ(std::vector<uint8_t>(kept.bytes(kept.frames[1]).begin(), kept.bytes(kept.frames[1]).end()),
             (std::vector<uint8_t>{9, 8}));
-  col.take_kept(kept);
+  pc.col.take_kept(kept);
   EXPECT_TRUE(kept.empty());  // taken once
 }
 
 TEST(Server, KeptFrameThatDoesNotFollowItsRecordsEndsTheSession) {
-  Log log;
-  Collection col;
-  ServerOptions opt;
-  opt.listen = "";
-  opt.log = log.sink();
-  Server srv(opt, col);
-  srv.start();
-  int p[2];
-  ASSERT_EQ(::pipe(p), 0);
-  srv.add_stream(p[0], "ssh hv2");
+  PipeCorrelator pc;
+  ASSERT_GE(pc.in, 0);
   wire::Encoder e;
   e.hello(hello("G"));
   e.chain(chain(0, 1));
   e.records(0, std::vector<wire::Record>{{11, 100, 0, 60, 0}, {12, 200, 0, 60, 0}});
   e.kept(5, std::vector<uint16_t>{1, 1}, std::vector<uint8_t>{1, 2});  // wrong seq
-  ASSERT_EQ(::write(p[1], e.bytes().data(), e.size()), ssize_t(e.size()));
-  ::close(p[1]);
-  ASSERT_TRUE(srv.wait_idle(5s)) << log.all();
-  srv.stop();
-  EXPECT_TRUE(log.has("KEPT frame (seq 5, 2 records) does not follow its RECORDS frame; closing")) << log.all();
-  auto got = col.take();
+  ASSERT_TRUE(pc.send_and_close(e.bytes())) << pc.log.all();
+  EXPECT_TRUE(pc.log.has("KEPT frame (seq 5, 2 records) does not follow its RECORDS frame; closing")) << pc.log.all();
+  auto got = pc.col.take();
   ASSERT_EQ(got.points.size(), 1u);
   EXPECT_FALSE(got.status[0].clean);
   EXPECT_EQ(got.sightings.size(), 2u);  // what came before is kept

@@ -252,6 +252,7 @@ int Collector::run() {
   int64_t next_flush = t0 + flush_every, next_stats = t0 + stats_every;
   const char* reason = nullptr;
   std::vector<uint8_t> rbuf(65536);
+  uint64_t frames_read = 0;  // from the ring, filtered or not (compared with pcap_stats at the end)
   auto sink = [this](int64_t ts, std::span<const uint8_t> frame, uint32_t wire_len) {
     on_frame(ts, frame, wire_len);
   };
@@ -285,6 +286,7 @@ int Collector::run() {
     // Frames first: the ring is what overflows.
     for (int round = 0; round < 64; ++round) {
       const int got = m.cap->dispatch(sink, kDispatchMax);
+      if (got > 0) frames_read += static_cast<uint64_t>(got);
       if (got < 0) {
         m.failure = "capture failed: " + m.cap->error();
         reason = "error";
@@ -364,17 +366,25 @@ int Collector::run() {
   if (ok) {
     // Drain what the ring still holds, flush, say goodbye.
     // Frames in a ring block the kernel has not retired yet become readable only when the
-    // block times out: keep reading for a few block timeouts, or the tail of the capture is
-    // lost without any counter saying so.
+    // block times out. pcap_stats() counts every frame the kernel has put in the ring (ps_recv
+    // includes ps_drop): once as many as it counted at the stop were read, nothing is owed
+    // and the collector stops at once; until then it sleeps until the block is retired.
+    // Bounded by a few block timeouts: libpcap may skip a frame it filters in user space, and
+    // then the counts never meet. (32-bit counters: compared modulo 2^32.)
     if (!m.count_reached) {
       const int64_t until = clock_ns(CLOCK_MONOTONIC) +
                             int64_t(std::max(3 * opt_.capture.timeout_ms, 50)) * 1'000'000;
-      while (clock_ns(CLOCK_MONOTONIC) < until) {
-        pollfd p{m.cap->selectable_fd(), POLLIN, 0};
-        ::poll(&p, 1, 10);
-        for (int round = 0; round < 64 && m.cap->dispatch(sink, kDispatchMax) > 0; ++round) {
-        }
+      const PcapCounters at_stop = m.cap->counters();
+      const auto owed = static_cast<uint32_t>(at_stop.recv - at_stop.drop);
+      for (;;) {
+        for (int round = 0, got = 0; round < 64 && (got = m.cap->dispatch(sink, kDispatchMax)) > 0; ++round)
+          frames_read += static_cast<uint64_t>(got);
         if (m.enc.size() >= kWriteBytes && !(ok = m.write_out())) break;
+        if (static_cast<int32_t>(static_cast<uint32_t>(frames_read) - owed) >= 0) break;
+        const int64_t left = until - clock_ns(CLOCK_MONOTONIC);
+        if (left <= 0) break;
+        pollfd p{m.cap->selectable_fd(), POLLIN, 0};
+        ::poll(&p, 1, static_cast<int>(left / 1'000'000 + 1));
       }
     }
     m.flush_records(stats_);

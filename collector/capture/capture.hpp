@@ -27,7 +27,7 @@ struct CaptureOptions {
   const packet::Alias* alias = nullptr;  // kernel filter = bpf_for(*alias, link type)
   bool promiscuous = true;  // a Linux bridge shows forwarded frames only in promiscuous mode
   bool immediate = false;   // deliver each packet at once instead of per ring block
-  int timeout_ms = 50;      // ring block timeout when not immediate
+  int timeout_ms = 250;     // ring block timeout when not immediate (tcpdump: 1000)
   int snaplen = 256;
   int buffer_bytes = 32 << 20;  // kernel ring size
 };

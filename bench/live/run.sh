@@ -19,8 +19,9 @@
 #                        table gives each tool's median CPU per packet per rate
 #   PT_LIVE_SIZE=60      frame length (bytes, without FCS)
 #   PT_LIVE_IPIP=0       1: IPIP frames (outer 198.18.0.1 → 198.18.0.20, inner UDP), as the incident
-#   PT_LIVE_TRANSPORT=tcp   collector → correlator over loopback TCP (`collect --to`, as `pathtrace
-#                        run` connects local points) or a pipe (`collect --stdout | correlate --stdin`)
+#   PT_LIVE_TRANSPORT=pipe  collector → correlator over a pipe (`collect --stdout | correlate
+#                        --stdin`, as `pathtrace run` streams its local points) or loopback TCP
+#                        (`collect --to`, as a collector sends to `pathtrace correlate --listen`)
 #   PT_LIVE_CPU_SEND=0 PT_LIVE_CPU_CAPTURE=1    cores (capture = collector, tcpdump)
 #   PT_LIVE_CPU_CORRELATOR=$PT_LIVE_CPU_CAPTURE  the correlator's core: by default it shares the
 #                        collector's, which charges the collector for being preempted by it
@@ -60,7 +61,7 @@ rates=${PT_LIVE_RATES:-idle 50000 100000 200000 400000 800000 max}
 seconds=${PT_LIVE_SECONDS:-3}
 size=${PT_LIVE_SIZE:-60}
 ipip=${PT_LIVE_IPIP:-0}
-transport=${PT_LIVE_TRANSPORT:-tcp}
+transport=${PT_LIVE_TRANSPORT:-pipe}
 repeat=${PT_LIVE_REPEAT:-1}
 [[ $repeat =~ ^[1-9][0-9]*$ ]] || die "PT_LIVE_REPEAT=$repeat: a count of runs per rate"
 [[ $transport == pipe || $transport == tcp ]] || die "PT_LIVE_TRANSPORT=$transport: pipe or tcp"
@@ -78,7 +79,8 @@ tx_if=${prefix}t rx_if=${prefix}r
 tx_mac=02:00:00:1b:00:01 rx_mac=02:00:00:1b:00:02
 # After the sender stops, wait this long before stopping a capture: longer than tcpdump's ring
 # block timeout (1000 ms), or tcpdump loses the frames of the block the kernel has not retired
-# (and counts them nowhere). pathtrace drains that block itself (20 ms timeout).
+# (and counts them nowhere). pathtrace drains that block itself (it reads until it has every frame
+# the kernel counted at the stop).
 drain=1.5
 port=7300  # on the rx namespace's own loopback: cannot collide with anything outside it
 
@@ -318,7 +320,7 @@ measure_tcpdump() {
 }
 
 echo "== bench/live: $seconds s per run, ${size}-byte $([[ $ipip == 1 ]] && echo IPIP || echo UDP) frames," \
-  "sender on CPU $cpu_send, captures on CPU $cpu_cap, correlator on CPU $cpu_corr ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+  "sender on CPU $cpu_send, captures on CPU $cpu_cap, correlator on CPU $cpu_corr over a $([[ $transport == tcp ]] && echo "TCP connection" || echo pipe) ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "   pathtrace $("$pathtrace" --version 2>/dev/null | head -n1 || echo '?'), $(tcpdump --version 2>&1 | head -n1)"
 : >"$work/rows"
 for rate in $rates; do

@@ -1,7 +1,7 @@
 // pathtrace run / correlate.
 //
 //   run:  inventory ─▶ points ─▶ pre-flight (remote hosts, in parallel; remote.hpp)
-//                                ─▶ Server (Asio, 127.0.0.1:0) ◀─TCP── pathtrace collect × N
+//                                ─▶ Server (Asio, pipes only) ◀─pipe── pathtrace collect --stdout × N
 //                                   │ Collection (in memory)          (local child processes)
 //                                   │           ◀─pipe── ssh HOST pathtrace collect --stdout
 //                                   │           ◀─pipe── PcapPump ◀── ssh HOST tcpdump -w -
@@ -11,7 +11,7 @@
 //              analyze() ─▶ Store::save() ─▶ report (exit 0 delivered, 1 loss)
 //
 // Who times out: start-up (every point must say HELLO within --start-timeout), the stop
-// (collectors get STOP + stdin EOF, then SIGTERM after 5 s, then SIGKILL).
+// (collectors get stdin EOF, then SIGTERM after 5 s, then SIGKILL).
 
 #include "correlator/cli/live.hpp"
 #include "correlator/cli/options.hpp"
@@ -438,6 +438,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
   }
   server::Collection col(points, /*strict=*/true);
   server::ServerOptions so;
+  so.listen.clear();  // every stream is a pipe: local collectors' stdout, ssh sessions
   so.admit = [&col](const wire::Hello& h) { return col.admit(h); };
   so.on_signal = [](int sig) { g_signal.store(sig); };
   so.log = [](const std::string& line) { Console::err().line("pathtrace correlator: " + line); };
@@ -469,7 +470,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
       continue;
     }
     std::vector<std::string> argv = {exe, "collect", "--iface", p.iface, "--point", p.label,
-                                     "--run", run_name, "--to", srv.address(),
+                                     "--run", run_name, "--stdout",
                                      "--snaplen", std::to_string(lo.snaplen)};
     if (!p.netns.empty()) argv.insert(argv.end(), {"--netns", p.netns});
     if (!lo.filter.empty()) argv.insert(argv.end(), {"--filter", lo.filter});
@@ -478,14 +479,15 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
     // process group: Ctrl-C reaches pathtrace, which stops every collector in order.
     int out_fd = -1, err_fd = -1;
     collectors.push_back(Child::spawn_piped(argv, &out_fd, &err_fd));
-    ::close(out_fd);  // a collector with --to writes nothing on stdout
+    // Its stream comes back on its stdout, a pipe, as from ssh: a pipe costs the collector
+    // less CPU than loopback TCP (docs/performance.md). Closing its stdin stops it.
+    srv.add_stream(out_fd, "point " + p.label + " (" + p.iface + ")");
     local_relays.emplace_back([err_fd] {
       relay_lines(err_fd, [](const std::string& line) { Console::err().line(line); });
     });
   }
-  auto stop_all = [&](const std::string& why) {
-    srv.stop_collectors(why);
-    for (auto& c : collectors) c.close_stdin();
+  auto stop_all = [&] {
+    for (auto& c : collectors) c.close_stdin();  // a collector stops when its stdin closes
     for (auto& c : collectors)
       if (!c.wait_for(5s)) c.signal(SIGTERM);
     for (auto& c : collectors)
@@ -504,7 +506,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
     for (auto& c : collectors) c.heartbeat();
     for (std::size_t i = 0; i < collectors.size(); ++i) {
       if (auto code = collectors[i].poll()) {
-        stop_all("a collector failed to start");
+        stop_all();
         if (remotes[i]) {
           const std::string last = remotes[i]->last_error();
           remotes.clear();
@@ -521,14 +523,14 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
       }
     }
     if (g_signal.load()) {
-      stop_all("interrupted");
+      stop_all();
       throw Error(ExitCode::kCapture, "interrupted before every point was capturing");
     }
     if (Clock::now() > deadline) {
       std::string missing;
       for (std::size_t i = 0; i < st.size(); ++i)
         if (!st[i].connected) missing += (missing.empty() ? "" : ", ") + points[i].label;
-      stop_all("start-up timed out");
+      stop_all();
       throw Error(ExitCode::kCapture, "points " + missing + " did not start capturing within " +
                                           std::to_string(lo.start_timeout_ms / 1000.0).substr(0, 4) + " s");
     }
@@ -558,7 +560,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
     if (!traffic->wait_for(2s)) traffic->signal(SIGKILL);
     warnings.push_back("the --traffic command was still running when the run stopped (" + why + ")");
   }
-  stop_all(why);
+  stop_all();
   if (*explainer) (*explainer)->snap((*explainer)->after);  // ... and after the capture
   remotes.clear();  // joins the relays: every remote stream has ended
   stager.stop_and_flush();

@@ -357,8 +357,9 @@ int Collector::run() {
       next_stats = after + stats_every;
       due = true;
     }
-    // Write in large pieces: every send() also runs the correlator's TCP receive path and
-    // wakes it. Whole batches at the flush/STATS timers, otherwise once 64 KiB are encoded.
+    // Write in large pieces: every write wakes the correlator (and over TCP also runs its
+    // receive path here). Whole batches at the flush/STATS timers, otherwise once kWriteBytes
+    // are encoded.
     if (m.enc.size() >= kWriteBytes || (due && m.enc.size()))
       if (!(ok = m.write_out())) break;
   }

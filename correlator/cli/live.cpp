@@ -481,7 +481,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, const std::string
     collectors.push_back(Child::spawn_piped(argv, &out_fd, &err_fd));
     // Its stream comes back on its stdout, a pipe, as from ssh: a pipe costs the collector
     // less CPU than loopback TCP (docs/performance.md). Closing its stdin stops it.
-    srv.add_stream(out_fd, "point " + p.label + " (" + p.iface + ")");
+    srv.add_stream(out_fd, "local " + p.iface);
     local_relays.emplace_back([err_fd] {
       relay_lines(err_fd, [](const std::string& line) { Console::err().line(line); });
     });

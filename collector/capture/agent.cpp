@@ -155,7 +155,7 @@ void Collector::on_frame(int64_t ts, std::span<const uint8_t> frame, uint32_t wi
   // The kernel wrote the frame from another CPU: its cache lines are cold here, and the parser
   // reaches the next header only after reading this one. Ask for the line holding the end of
   // the headers now, so the two misses overlap instead of following each other.
-  __builtin_prefetch(frame.data() + std::min<std::size_t>(frame.size(), 96) - 1);
+  if (!frame.empty()) __builtin_prefetch(frame.data() + std::min<std::size_t>(frame.size(), 96) - 1);
   ++st.packets;
   st.bytes += wire_len;
   st.last_packet_ns = ts;

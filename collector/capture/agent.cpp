@@ -257,6 +257,8 @@ int Collector::run() {
   const char* reason = nullptr;
   std::vector<uint8_t> rbuf(65536);
   uint64_t frames_read = 0;  // from the ring, filtered or not (compared with pcap_stats at the end)
+  bool flowing = false;      // the last wake-up found frames in the ring
+  const int64_t block_timeout_ns = int64_t(opt_.capture.timeout_ms) * 1'000'000;
   auto sink = [this](int64_t ts, std::span<const uint8_t> frame, uint32_t wire_len) {
     on_frame(ts, frame, wire_len);
   };
@@ -280,17 +282,25 @@ int Collector::run() {
     if (m.is_socket) fds[n++] = {m.out, POLLIN, 0};
     // Sleep until the next thing due: the flush only when something waits to be sent, STATS
     // once a second. An idle capture wakes once a second (stop requests, stdin and the
-    // correlator have descriptors of their own).
+    // correlator have descriptors of their own). While frames flow, the ring wakes the
+    // collector at least once per block timeout: the two timers then wait for that wake-up
+    // (at most one block timeout late) instead of adding wake-ups of their own.
     const int64_t now = clock_ns(CLOCK_MONOTONIC);
     const bool unsent = m.stream->pending() || m.enc.size();
-    const int64_t due_at = std::min({unsent ? next_flush : INT64_MAX, next_stats, end_at});
+    const int64_t slack = flowing ? block_timeout_ns : 0;
+    const int64_t due_at =
+        std::min({unsent ? next_flush + slack : INT64_MAX, next_stats + slack, end_at});
     const int64_t wait = std::max<int64_t>(0, due_at - now);
     ::poll(fds, n, static_cast<int>(std::min<int64_t>(wait / 1'000'000 + 1, 1000)));
 
     // Frames first: the ring is what overflows.
+    flowing = false;
     for (int round = 0; round < 64; ++round) {
       const int got = m.cap->dispatch(sink, kDispatchMax);
-      if (got > 0) frames_read += static_cast<uint64_t>(got);
+      if (got > 0) {
+        frames_read += static_cast<uint64_t>(got);
+        flowing = true;
+      }
       if (got < 0) {
         m.failure = "capture failed: " + m.cap->error();
         reason = "error";

@@ -359,7 +359,7 @@ awk -v secs="$seconds" '
       ns(pt_cpu, pt_cap), ns(corr, db_pk), sent_cell(td_sent), td_cap, td_drop, ns(td_cpu, td_cap)
     if (ok(pt_sent, pt_cap, pt_drop) && lost == 0 && db_pk == pt_cap && pt_sent / secs > best_pt) { best_pt = pt_sent / secs; best_pt_at = rate_label($1) }
     if (ok(td_sent, td_cap, td_drop) && td_sent / secs > best_td) { best_td = td_sent / secs; best_td_at = rate_label($1) }
-    if (!ok(pt_sent, pt_cap, pt_drop) && first_pt_loss == "") first_pt_loss = rate_label($1)
+    if (!(ok(pt_sent, pt_cap, pt_drop) && lost == 0 && db_pk == pt_cap) && first_pt_loss == "") first_pt_loss = rate_label($1)
     if (!ok(td_sent, td_cap, td_drop) && first_td_loss == "") first_td_loss = rate_label($1)
   }
   # CPU ns/pkt of every run of a rate, for the medians below.
@@ -381,6 +381,8 @@ awk -v secs="$seconds" '
     }
     print ""
     printf "highest zero-drop rate: pathtrace %.0f pps (target %s), tcpdump %.0f pps (target %s)\n", best_pt, best_pt_at, best_td, best_td_at
+    if (first_pt_loss == "" && first_td_loss == "")
+      print "(neither tool lost a packet at any rate: the two rates above are what the sender reached in their runs, a tie)"
     print "(the sender is limited to ~0.5 M packets/s on this 2-core VM: a \"max\" row compares the tools at whatever it reached)"
     printf "first target rate with a loss: pathtrace %s, tcpdump %s\n", first_pt_loss == "" ? "none" : first_pt_loss,
       first_td_loss == "" ? "none" : first_td_loss

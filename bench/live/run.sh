@@ -17,6 +17,9 @@
 #   PT_LIVE_SECONDS=3    seconds of traffic per run
 #   PT_LIVE_REPEAT=1     runs per rate, the two tools alternating; with more than one, a second
 #                        table gives each tool's median CPU per packet per rate
+#   PT_LIVE_TOGETHER=0   1: both tools capture the same sender run at once, on the same core (a
+#                        paired comparison: a busy moment of the VM hits both; each also pays for
+#                        sharing the core with the other). No perf record in this mode.
 #   PT_LIVE_SIZE=60      frame length (bytes, without FCS)
 #   PT_LIVE_IPIP=0       1: IPIP frames (outer 198.18.0.1 → 198.18.0.20, inner UDP), as the incident
 #   PT_LIVE_TRANSPORT=pipe  collector → correlator over a pipe (`collect --stdout | correlate
@@ -63,6 +66,8 @@ size=${PT_LIVE_SIZE:-60}
 ipip=${PT_LIVE_IPIP:-0}
 transport=${PT_LIVE_TRANSPORT:-pipe}
 repeat=${PT_LIVE_REPEAT:-1}
+together=${PT_LIVE_TOGETHER:-0}
+[[ $together == 0 || $together == 1 ]] || die "PT_LIVE_TOGETHER=$together: 0 or 1"
 [[ $repeat =~ ^[1-9][0-9]*$ ]] || die "PT_LIVE_REPEAT=$repeat: a count of runs per rate"
 [[ $transport == pipe || $transport == tcp ]] || die "PT_LIVE_TRANSPORT=$transport: pipe or tcp"
 cpu_send=${PT_LIVE_CPU_SEND:-0}
@@ -227,13 +232,14 @@ run_sender() {
 }
 sent_of() { awk '/^sent /{print $2}' "$1"; }
 
-# One run of (a): prints "sent veth_rx captured dropped db_packets db_drop records_lost cpu_ms corr_ms
-# context_switches" (CPU and context switches: the collector's, whole life)
-measure_pathtrace() {
-  local rate=$1 d=$work/pt-$1-$2
+# (a), in two halves. start_pathtrace RATE RUN: starts the correlator and the collector, returns
+# once the collector is capturing (sets pt_d, pt_corr, pt_coll, pt_coll_child).
+# shellcheck disable=SC2046  # $(cpu_wrap …) is several words on purpose
+start_pathtrace() {
+  local d=$work/pt-$1-$2
+  pt_d=$d
   mkdir -p "$d"
-  # shellcheck disable=SC2046
-  local corr coll coll_child
+  local corr coll
   if [[ $transport == pipe ]]; then
     # The collector's stdout is the stream (as over ssh).
     mkfifo "$d/stream"
@@ -242,7 +248,6 @@ measure_pathtrace() {
       >"$d/corr.out" 2>"$d/corr.err" <"$d/stream" &
     corr=$!
     pids+=("$corr")
-    # shellcheck disable=SC2046
     ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/coll.cpu") \
       "$pathtrace" collect --iface "$rx_if" --netns "$rx_ns" --point A --stdout --no-stdin-watch \
       >"$d/stream" 2>"$d/coll.err" </dev/null &
@@ -254,26 +259,23 @@ measure_pathtrace() {
     corr=$!
     pids+=("$corr")
     wait_for "$d/corr.err" "listening on" 10
-    # shellcheck disable=SC2046
     ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/coll.cpu") \
       "$pathtrace" collect --iface "$rx_if" --netns "$rx_ns" --point A --to 127.0.0.1:$port \
       >/dev/null 2>"$d/coll.err" </dev/null &
     coll=$!
   fi
   pids+=("$coll")
-  coll_child=$(child_of "$coll")
+  pt_corr=$corr pt_coll=$coll
+  pt_coll_child=$(child_of "$coll")
   # Connected = capturing (the handle is open before the collector says HELLO).
   wait_for "$d/corr.err" "connected" 10
-  sleep 0.3
-  local rx0 rx1
-  profile_start "pt-$rate-$2" "$coll_child"
-  rx0=$(rx_packets)
-  run_sender "$rate" "$d/send.out"
-  profile_stop
-  sleep "$drain"
-  rx1=$(rx_packets)
-  kill -INT "$coll_child"
-  wait "$coll" || echo "run.sh: pathtrace collect exited with $? (see $d/coll.err)" >&2
+}
+
+# finish_pathtrace VETH_RX: after the collector got SIGINT, waits for it and the correlator, prints "sent veth_rx captured dropped db_packets db_drop records_lost cpu_ms corr_ms
+# context_switches" (CPU and context switches: the collector's, whole life; sent: $pt_d/send.out).
+finish_pathtrace() {
+  local d=$pt_d corr=$pt_corr
+  wait "$pt_coll" || echo "run.sh: pathtrace collect exited with $? (see $d/coll.err)" >&2
   local t
   for ((t = 0; t < 1200; t++)); do kill -0 "$corr" 2>/dev/null || break; sleep 0.05; done
   if kill -0 "$corr" 2>/dev/null; then
@@ -288,35 +290,68 @@ measure_pathtrace() {
   [[ -n $line ]] || { captured=-1 dropped=-1; cat "$d/coll.err" >&2; }
   db=$(sqlite3 -separator ' ' "$d/run.db" 'select packets, pcap_drop, records_lost from points' 2>/dev/null ||
     echo "- - -")
-  echo "$(sent_of "$d/send.out") $((rx1 - rx0)) $captured $dropped $db $(cpu_ms "$d/coll.cpu") $(cpu_ms "$d/corr.cpu") $(cs_of "$d/coll.cpu")"
+  echo "$(sent_of "$d/send.out") $1 $captured $dropped $db $(cpu_ms "$d/coll.cpu") $(cpu_ms "$d/corr.cpu") $(cs_of "$d/coll.cpu")"
 }
 
-# One run of (b): prints "sent veth_rx captured dropped cpu_ms context_switches"
-measure_tcpdump() {
-  local rate=$1 d=$work/td-$1-$2
+# (b), in two halves. start_tcpdump RATE RUN: returns once tcpdump is listening (sets td_d, td_pid,
+# td_child).
+start_tcpdump() {
+  local d=$work/td-$1-$2
+  td_d=$d
   mkdir -p "$d"
   # shellcheck disable=SC2046
   ip netns exec "$rx_ns" taskset -c "$cpu_cap" $(cpu_wrap "$d/td.cpu") \
     tcpdump -i "$rx_if" -n -s 256 -B 32768 -w /dev/null >/dev/null 2>"$d/td.err" </dev/null &
-  local td=$!
-  pids+=("$td")
-  local td_child
-  td_child=$(child_of "$td")
+  td_pid=$!
+  pids+=("$td_pid")
+  td_child=$(child_of "$td_pid")
   wait_for "$d/td.err" "listening on" 10
+}
+
+# finish_tcpdump VETH_RX: after tcpdump got SIGINT, waits for it, prints "sent veth_rx captured dropped cpu_ms
+# context_switches" (sent: $td_d/send.out).
+finish_tcpdump() {
+  local d=$td_d
+  wait "$td_pid" || true
+  local captured dropped
+  captured=$(awk '/packets captured/ {print $1}' "$d/td.err")
+  dropped=$(awk '/packets dropped by kernel/ {print $1}' "$d/td.err")
+  echo "$(sent_of "$d/send.out") $1 ${captured:--1} ${dropped:--1} $(cpu_ms "$d/td.cpu") $(cs_of "$d/td.cpu")"
+}
+
+# One sender run with one tool capturing: measure pathtrace|tcpdump RATE RUN prints that tool's line.
+measure() {
+  local tool=$1 rate=$2 rx0 rx1 d child
+  if [[ $tool == pathtrace ]]; then
+    start_pathtrace "$rate" "$3"; d=$pt_d child=$pt_coll_child
+  else
+    start_tcpdump "$rate" "$3"; d=$td_d child=$td_child
+  fi
   sleep 0.3
-  local rx0 rx1
-  profile_start "td-$rate-$2" "$td_child"
+  profile_start "$([[ $tool == pathtrace ]] && echo pt || echo td)-$rate-$3" "$child"
   rx0=$(rx_packets)
   run_sender "$rate" "$d/send.out"
   profile_stop
   sleep "$drain"
   rx1=$(rx_packets)
-  kill -INT "$td_child"
-  wait "$td" || true
-  local captured dropped
-  captured=$(awk '/packets captured/ {print $1}' "$d/td.err")
-  dropped=$(awk '/packets dropped by kernel/ {print $1}' "$d/td.err")
-  echo "$(sent_of "$d/send.out") $((rx1 - rx0)) ${captured:--1} ${dropped:--1} $(cpu_ms "$d/td.cpu") $(cs_of "$d/td.cpu")"
+  kill -INT "$child"
+  if [[ $tool == pathtrace ]]; then finish_pathtrace $((rx1 - rx0)); else finish_tcpdump $((rx1 - rx0)); fi
+}
+
+# One sender run with both tools capturing at once (PT_LIVE_TOGETHER=1): writes both lines.
+measure_together() {
+  local rate=$1 rx0 rx1
+  start_pathtrace "$rate" "$2"
+  start_tcpdump "$rate" "$2"
+  sleep 0.3
+  rx0=$(rx_packets)
+  run_sender "$rate" "$pt_d/send.out"
+  cp "$pt_d/send.out" "$td_d/send.out"
+  sleep "$drain"
+  rx1=$(rx_packets)
+  kill -INT "$pt_coll_child" "$td_child"
+  finish_pathtrace $((rx1 - rx0)) >"$work/pt.line"
+  finish_tcpdump $((rx1 - rx0)) >"$work/td.line"
 }
 
 echo "== bench/live: $seconds s per run, ${size}-byte $([[ $ipip == 1 ]] && echo IPIP || echo UDP) frames," \
@@ -325,12 +360,19 @@ echo "   pathtrace $("$pathtrace" --version 2>/dev/null | head -n1 || echo '?'),
 : >"$work/rows"
 for rate in $rates; do
   for ((i = 1; i <= repeat; i++)); do  # alternating, so a busy moment hits both tools alike
-    echo "-- rate $rate, run $i of $repeat: pathtrace collect + correlate"
-    measure_pathtrace "$rate" "$i" >"$work/pt.line"
-    echo "   $(cat "$work/pt.line")"
-    echo "-- rate $rate, run $i of $repeat: tcpdump"
-    measure_tcpdump "$rate" "$i" >"$work/td.line"
-    echo "   $(cat "$work/td.line")"
+    if [[ $together == 1 ]]; then
+      echo "-- rate $rate, run $i of $repeat: pathtrace collect + correlate and tcpdump, at once"
+      measure_together "$rate" "$i"
+      echo "   $(cat "$work/pt.line")"
+      echo "   $(cat "$work/td.line")"
+    else
+      echo "-- rate $rate, run $i of $repeat: pathtrace collect + correlate"
+      measure pathtrace "$rate" "$i" >"$work/pt.line"
+      echo "   $(cat "$work/pt.line")"
+      echo "-- rate $rate, run $i of $repeat: tcpdump"
+      measure tcpdump "$rate" "$i" >"$work/td.line"
+      echo "   $(cat "$work/td.line")"
+    fi
     echo "$rate $(cat "$work/pt.line") $(cat "$work/td.line")" >>"$work/rows"
   done
 done

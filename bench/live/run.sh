@@ -271,8 +271,9 @@ start_pathtrace() {
   wait_for "$d/corr.err" "connected" 10
 }
 
-# finish_pathtrace VETH_RX: after the collector got SIGINT, waits for it and the correlator, prints "sent veth_rx captured dropped db_packets db_drop records_lost cpu_ms corr_ms
-# context_switches" (CPU and context switches: the collector's, whole life; sent: $pt_d/send.out).
+# finish_pathtrace VETH_RX: after the collector got SIGINT, waits for it and the correlator; prints
+# "sent veth_rx captured dropped db_packets db_drop records_lost cpu_ms corr_ms context_switches"
+# (CPU and context switches: the collector's, whole life; sent: from $pt_d/send.out).
 finish_pathtrace() {
   local d=$pt_d corr=$pt_corr
   wait "$pt_coll" || echo "run.sh: pathtrace collect exited with $? (see $d/coll.err)" >&2
@@ -308,8 +309,8 @@ start_tcpdump() {
   wait_for "$d/td.err" "listening on" 10
 }
 
-# finish_tcpdump VETH_RX: after tcpdump got SIGINT, waits for it, prints "sent veth_rx captured dropped cpu_ms
-# context_switches" (sent: $td_d/send.out).
+# finish_tcpdump VETH_RX: after tcpdump got SIGINT, waits for it; prints
+# "sent veth_rx captured dropped cpu_ms context_switches" (sent: from $td_d/send.out).
 finish_tcpdump() {
   local d=$td_d
   wait "$td_pid" || true

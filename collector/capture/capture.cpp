@@ -8,17 +8,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "collector/common/clock.hpp"
 #include "collector/common/error.hpp"
 #include "collector/packet/packet.hpp"
 
 namespace pathtrace::capture {
 namespace {
-
-int64_t realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 // Closes an fd on scope exit.
 struct Fd {

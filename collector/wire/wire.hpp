@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "collector/packet/accounting.hpp"
 #include "collector/packet/packet.hpp"
 
 namespace pathtrace::wire {
@@ -103,16 +104,12 @@ struct Kept {
 };
 
 // Capture statistics, cumulative since the capture started.
-struct Stats {
-  uint64_t packets = 0;     // frames read from libpcap
-  uint64_t bytes = 0;       // their wire bytes
-  uint64_t digested = 0;    // parsed into a digest
-  uint64_t filtered = 0;    // digested, not matching the filter's exact predicate
-  std::array<uint64_t, packet::kStatusCount> discarded{};  // by packet::Status (0 unused)
+// The frame counters (packets, bytes, digested, filtered, discarded, over_mtu) are the
+// point's packet::FrameCounts, counted by packet::account().
+struct Stats : packet::FrameCounts {
   uint64_t ps_recv = 0;     // pcap_stats
   uint64_t ps_drop = 0;
   uint64_t ps_ifdrop = 0;
-  uint64_t over_mtu = 0;    // frames longer than 1518 bytes on the wire
   int64_t capture_start_ns = 0;  // CLOCK_REALTIME when the handle was activated
   int64_t last_packet_ns = 0;    // timestamp of the last frame read (0: none yet)
   int64_t sent_at_ns = 0;        // CLOCK_REALTIME when this frame was built

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "correlator/analysis/model.hpp"
+#include "correlator/model/model.hpp"
 
 namespace pathtrace {
 
@@ -22,8 +22,9 @@ struct AnalysisOptions {
   // Margin inside the common capture window: packets this close to a point's start or
   // end are not judged (a capture that was starting or stopping may have missed them).
   int64_t guard_ns = 100'000'000;
-  // Frames longer than this on the wire are GSO/GRO/TSO aggregates, not wire packets.
-  uint32_t mtu_frame = 1514;
+  // Frames longer than this on the wire are GSO/GRO/TSO aggregates, not wire packets (the
+  // threshold every point counts Point::over_mtu with).
+  uint32_t mtu_frame = packet::kMaxWireFrame;
 };
 
 // How verdicts name a point: "C (qbr qbrbdd1f2c3-bd)", "C (eth0)", "C".

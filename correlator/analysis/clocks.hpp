@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "correlator/analysis/model.hpp"
+#include "correlator/model/model.hpp"
 
 namespace pathtrace {
 

@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "correlator/analysis/model.hpp"
+#include "correlator/model/model.hpp"
 #include "correlator/server/server.hpp"
 
 namespace pathtrace::server {

@@ -28,6 +28,7 @@
 #include <unordered_map>
 
 #include "collector/common/error.hpp"
+#include "correlator/store/neutron_tables.hpp"
 #include "correlator/store/sqlite.hpp"
 #include "schema/schema.hpp"
 
@@ -932,6 +933,7 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
     }
   }
   insert_kept(run_id, run.kept, r.points.size());
+  if (run.neutron) store_detail::write_neutron(db, run_id, *run.neutron);
 }
 
 void Store::Impl::insert_kept(int64_t run_id, const KeptFrames& kept, std::size_t n_points) {

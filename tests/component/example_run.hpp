@@ -5,7 +5,7 @@
 
 #include <cstddef>
 
-#include "correlator/analysis/model.hpp"
+#include "correlator/model/model.hpp"
 
 namespace pathtrace::test {
 

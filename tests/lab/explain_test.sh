@@ -80,14 +80,9 @@ if [[ $rc -eq 77 ]]; then grep SKIP "$TMP/up.log" || echo "SKIP: lab cannot run"
 eval "$("$HERE/neutron_lab.sh" env "$P")"
 DB="unix:$PTLAB_STATE/db.sock"
 
-# A run to attach the results to (the committed captures of the incident).
-"$PT" ingest --db "$TMP/t.db" --inventory "$ROOT/pcaps/incident-broken/inventory.toml" --filter ipip \
-  >"$TMP/ingest.log" 2>&1 || true
-RUN=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select max(id) from runs").fetchone()[0])' "$TMP/t.db")
-
 explain_around_traffic() {  # OUT LOST
   IPIP_COUNT=200 "$TOOL" --netns "$PTLAB_NS_HV" --ovs-db "$DB" --port "$PTLAB_PORT_UUID" \
-    --lost "$2" --proto 4 --src "$PTLAB_DIR_IP" --dst "$PTLAB_VM_IP" --db "$TMP/t.db" --run "$RUN" \
+    --lost "$2" --proto 4 --src "$PTLAB_DIR_IP" --dst "$PTLAB_VM_IP" --db "$TMP/t.db" \
     -- "$HERE/neutron_lab.sh" traffic "$P" >"$1" 2>"$1.err"
 }
 
@@ -98,6 +93,8 @@ check "  … names the per-port ingress chain and the fallback DROP, +200" has \
 check "  … the fallback rule itself" has 'rule: -A neutron-openvswi-sg-fallback -m comment --comment "default drop rule for unmatched traffic" -j DROP' "$TMP/broken.txt"
 check "  … suggests the protocol-4 ingress rule" has "ingress, IPv4, protocol 4 (IPIP), 0.0.0.0/0" "$TMP/broken.txt"
 check "  … as Neutron renders it" has "Neutron renders it as: -A neutron-openvswi-i${PTLAB_PORT_UUID:0:10} -p 4 -j RETURN" "$TMP/broken.txt"
+RUN=$(sed -n 's/^stored as run \([0-9]*\)$/\1/p' "$TMP/broken.txt")
+check "  … stored as a run of its own" test -n "$RUN"
 q() { python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone(); print(r[0] if r else "")' "$TMP/t.db" "$1"; }
 check "  … stored: sg-fallback's counter delta is 200" \
   test "$(q "select packets from counter_deltas where run_id=$RUN and chain='neutron-openvswi-sg-fallback'")" = 200

@@ -502,8 +502,8 @@ TEST(Analysis, OverMtuFramesAreFlagged) {
   const uint32_t c = b.chain("eth/ipv4/tcp", {v4("10.0.0.1", "10.0.0.2", 6, 1, 2)});
   for (int i = 0; i < 3; ++i) b.send(b.fresh_digest(), 1 * kS + i * kMs, {0, 1}, {c, c}, 9000);
   const pathtrace::Run run = b.analyze();
-  EXPECT_THAT(run.report.results.at(0).findings, ::testing::Contains(HasSubstr("point A saw 3 frames over 1514 bytes")));
-  EXPECT_THAT(run.report.warnings, ::testing::Contains(HasSubstr("point B saw 3 frames over 1514 bytes")));
+  EXPECT_THAT(run.report.results.at(0).findings, ::testing::Contains(HasSubstr("point A saw 3 frames over 1518 bytes")));
+  EXPECT_THAT(run.report.warnings, ::testing::Contains(HasSubstr("point B saw 3 frames over 1518 bytes")));
 }
 
 TEST(Analysis, NamesEveryVerdict) {

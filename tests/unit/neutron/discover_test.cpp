@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "collector/common/error.hpp"
-#include "correlator/cli/discover.hpp"
+#include "correlator/neutron/discover.hpp"
 
-namespace pathtrace::cli {
+namespace pathtrace::neutron {
 namespace {
 
 constexpr const char* kUuid = "bdd1f2c3-bd6e-4f5a-9c1d-2e3f4a5b6c7d";
@@ -187,4 +187,4 @@ TEST(Ovs, AccessFromDbPath) {
 }
 
 }  // namespace
-}  // namespace pathtrace::cli
+}  // namespace pathtrace::neutron

@@ -3,15 +3,14 @@
 // the shared sg-fallback attributed through the per-port chain, the suggested rule, storage.
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
 
-#include "correlator/cli/explain.hpp"
+#include "correlator/neutron/explain.hpp"
 
-namespace pathtrace::cli {
+namespace pathtrace::neutron {
 namespace {
 
 // The lab right after `up` (broken security group), then after `neutron_lab.sh traffic`.
@@ -248,53 +247,24 @@ TEST(Nft, SkipsIptablesTablesAndReadsOthers) {
   EXPECT_EQ(x[0].path_text(), "fwd: drop");
 }
 
-TEST(Storage, SavesDiscoveryDeltasAndAttributions) {
-  char tmpl[] = "/tmp/pt-neutron-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string path = std::string(tmpl) + "/t.db";
-  {
-    sqlite3* h = nullptr;
-    // The run must exist (foreign key): create the schema through save_neutron's migration
-    // by saving nothing for run 0 first is not possible, so insert a run row by hand.
-    save_neutron(path, 0, nullptr, {}, {});  // migrates; no rows
-    ASSERT_EQ(sqlite3_open(path.c_str(), &h), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(h,
-                           "INSERT INTO runs (id, started, command, window_start_ns, window_end_ns, "
-                           "sightings) VALUES (7, 'now', 'test', 0, 0, 0)",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(h);
-  }
+TEST(Evidence, CarriesDiscoveryDeltasAndAttributionsForTheStore) {
   Discovery d;
   d.port = "bdd1f2c3-bd6e-4f5a-9c1d-2e3f4a5b6c7d";
   d.points = {{"A", "vm", "local", "ptlab-vm", "eth0", "the VM"}, {"B", "tap", "local", "ptlab-hv", "tapbdd1f2c3-bd", "tap"}};
   d.notes = {"br-int: internal"};
   const auto deltas = diff(snap(kBefore), snap(kAfter));
   const auto attrs = explain(snap(kBefore), snap(kAfter), 200, ipip());
-  save_neutron(path, 7, &d, deltas, attrs);
-  save_neutron(path, 7, &d, deltas, attrs);  // again: replaces, does not duplicate
-  sqlite3* h = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &h), SQLITE_OK);
-  auto one = [&](const char* sql) {
-    sqlite3_stmt* st = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(h, sql, -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
-    std::string v;
-    if (sqlite3_step(st) == SQLITE_ROW) v = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return v;
-  };
-  EXPECT_EQ(one("SELECT count(*) FROM neutron_points WHERE run_id = 7"), "2");
-  EXPECT_EQ(one("SELECT layout FROM neutron_discovery WHERE run_id = 7"), "hybrid");
-  EXPECT_EQ(one("SELECT packets FROM counter_deltas WHERE run_id = 7 AND chain = "
-                "'neutron-openvswi-sg-fallback'"),
-            "200");
-  EXPECT_EQ(one("SELECT chain_path FROM attributions WHERE run_id = 7 AND rank = 1"), kFallbackPath);
-  sqlite3_close(h);
-  std::remove(path.c_str());
-  std::remove((path + "-wal").c_str());
-  std::remove((path + "-shm").c_str());
-  rmdir(tmpl);
+  const NeutronEvidence ev = evidence_of(&d, deltas, attrs);
+  ASSERT_TRUE(ev.discovery);
+  EXPECT_EQ(ev.discovery->layout, "hybrid");
+  ASSERT_EQ(ev.discovery->points.size(), 2u);
+  EXPECT_EQ(ev.discovery->points[1].iface, "tapbdd1f2c3-bd");
+  ASSERT_EQ(ev.deltas.size(), deltas.size());
+  ASSERT_FALSE(ev.blamed.empty());
+  EXPECT_EQ(ev.blamed[0].chain_path, kFallbackPath);
+  EXPECT_EQ(ev.blamed[0].packets, 200u);
+  EXPECT_FALSE(evidence_of(nullptr, {}, {}).discovery);
 }
 
 }  // namespace
-}  // namespace pathtrace::cli
+}  // namespace pathtrace::neutron

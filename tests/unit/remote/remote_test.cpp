@@ -14,11 +14,13 @@
 #include <vector>
 
 #include "collector/common/error.hpp"
-#include "correlator/cli/points.hpp"
-#include "correlator/cli/process.hpp"
-#include "correlator/cli/remote.hpp"
+#include "correlator/inventory/inventory.hpp"
+#include "collector/common/process.hpp"
+#include "correlator/remote/remote.hpp"
 
-namespace pathtrace::cli {
+namespace pathtrace::remote {
+
+using namespace pathtrace::inventory;
 namespace {
 
 namespace fs = std::filesystem;
@@ -161,16 +163,13 @@ TEST(Watchdog, StopsTheCommandWhenStdinCloses) {
   // Keep `sh -c WATCHDOG sh`, run `sleep 30` under it instead of tcpdump.
   argv.resize(4);
   argv.insert(argv.end(), {"sleep", "30"});
-  int out = -1, err = -1;
-  Child c = Child::spawn_piped(argv, &out, &err);
+  Child c = Child::spawn(argv, SpawnOptions{Stdio::kPipe, Stdio::kPipe, Stdio::kPipe, true});
   EXPECT_FALSE(c.wait_for(std::chrono::milliseconds(300)));  // still running
   const auto t0 = std::chrono::steady_clock::now();
   c.close_stdin();
   const auto code = c.wait_for(std::chrono::seconds(5));
   ASSERT_TRUE(code) << "the watchdog did not stop the command";
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
-  ::close(out);
-  ::close(err);
 }
 
 TEST(Hosts, InventoryTablesAndDefaults) {
@@ -258,4 +257,4 @@ TEST(PcapStream, RejectsWhatIsNotPcap) {
 }
 
 }  // namespace
-}  // namespace pathtrace::cli
+}  // namespace pathtrace::remote

@@ -1,0 +1,216 @@
+#pragma once
+// The plain data the correlator works on: points along a path, sightings of packets at
+// points, the traversals they group into, and the per-flow, per-hop results.
+// Analysis produces these (analysis.hpp), the store writes and reads them (store.hpp), the
+// report prints them. No behaviour here beyond tiny helpers.
+//
+// Path order: point ord 0 is the first point of the path as the user ordered it (A, the VM
+// side in the incident), ord n-1 the last (G, the NIC). Hop i joins ord i and ord i+1.
+// Hop order never comes from clocks.
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "collector/packet/accounting.hpp"
+#include "collector/packet/packet.hpp"
+#include "correlator/model/neutron.hpp"
+
+namespace pathtrace {
+
+constexpr std::size_t kMaxPoints = 64;  // seen sets are 64-bit masks
+constexpr uint8_t kNoPoint = 0xff;
+
+// Where and how a point captured, and how much of its own capture it lost. Its frame counters
+// (packets, bytes, digested, filtered, discarded, over_mtu) are packet::FrameCounts.
+struct Point : packet::FrameCounts {
+  std::string label;          // "C"
+  std::string role;           // "qbr" (may be empty)
+  std::string host = "local";
+  std::string netns;
+  std::string iface;          // "qbrbdd1f2c3-bd" (may be empty for files)
+  std::string source;         // capture file path, or "live"
+  uint8_t ord = 0;            // position along the path
+
+  // Capture statistics beyond the frame counters.
+  uint64_t pcap_drop = 0;     // dropped by the kernel/libpcap (ps_drop, pcapng isb_osdrop)
+  uint64_t if_drop = 0;       // dropped by the interface (ps_ifdrop, isb_ifdrop)
+  uint64_t records_lost = 0;  // lost between collector and correlator (sequence gaps)
+  // When the point was capturing. For files without statistics blocks: first/last packet.
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;
+  bool window_known = false;  // false: no packets and no statistics, window unknown
+  // This point's host clock minus the reference host's, already subtracted from its sightings
+  // and window (apply_clocks); Store::finish_run moves its staged kept frames by as much.
+  int64_t clock_offset_ns = 0;
+
+  // Packets this point lost itself (never blame a hop for these). Parser discards of
+  // truncated/malformed frames count: they could have been the flow's packets.
+  uint64_t capture_loss() const noexcept { return pcap_drop + if_drop + records_lost + damaged(); }
+};
+
+// One packet seen at one point. 24 bytes; millions of them.
+struct Sighting {
+  uint64_t digest = 0;
+  int64_t ts_ns = 0;
+  uint32_t chain = 0;     // index into Run::chains (the sighting's stack + flow keys)
+  uint16_t wire_len = 0;  // frame length on the wire at this point (saturates at 65535)
+  uint8_t point = 0;      // ord
+  uint8_t tcp_flags = 0;  // innermost TCP flags, 0 if not TCP
+};
+
+// A distinct layer stack with the flow key of every IP layer, outermost first, as seen in
+// some frame. Interned per run so a sighting carries only its index.
+struct Chain {
+  std::string stack;                   // "eth/vlan/ipv4[ipip]/ipv4/tcp"
+  std::vector<packet::FlowKey> ip;     // outermost first; never empty
+};
+
+// A flow: one IP layer's directional key. Top-level flows (parent 0) are the flows
+// traversals belong to; inner flows hang beneath them (parent = the flow one layer out).
+struct Flow {
+  uint32_t id = 0;        // 1-based, 0 = none
+  uint32_t parent = 0;
+  packet::FlowKey key;
+  std::string label;      // packet::to_string(key)
+};
+
+// Direction of travel along the path.
+enum class Dir : uint8_t {
+  kForward = 0,  // ord increasing: first point of the path towards the last (A → G)
+  kReverse = 1,  // ord decreasing: last point towards the first (G → A)
+};
+
+// What became of one packet.
+enum class Fate : uint8_t {
+  kDelivered = 0,   // seen at both ends of the path
+  kLost = 1,        // seen at the entry end, not at the far end: lost after `last_seen`
+  kOutOfWindow = 2, // outside the window where every point was capturing: not judged
+  kNoEntry = 3,     // neither end saw it (originated or ended mid-path, or entry capture lost it): not judged
+};
+
+// The sightings of one digest that belong to one trip along the path.
+struct Traversal {
+  uint64_t digest = 0;
+  uint32_t flow = 0;        // top-level flow (outermost layer every point saw)
+  uint32_t inner_flow = 0;  // innermost flow (== flow when there is no inner layer)
+  int64_t t0_ns = 0;        // earliest sighting
+  uint64_t seen = 0;        // bit ord set when point ord saw it
+  uint32_t first = 0;       // index of its first sighting in Run::sightings (sorted by traversal)
+  uint16_t count = 0;       // number of sightings (duplicates included)
+  Fate fate = Fate::kDelivered;
+  Dir dir = Dir::kForward;
+  uint8_t entry = kNoPoint;      // ord of the end it entered at
+  uint8_t last_seen = kNoPoint;  // furthest ord along its direction that saw it
+  uint16_t wire_len = 0;         // wire length at last_seen (what to compare lost vs delivered)
+  uint8_t tcp_flags = 0;
+};
+
+// One hop of one flow in one direction: from → to are ords in travel direction.
+struct HopStat {
+  uint8_t from = 0;
+  uint8_t to = 0;
+  uint64_t in = 0;     // judged packets that reached `from`
+  uint64_t out = 0;    // of those, packets that reached `to`
+  uint64_t lost = 0;   // in - out
+  bool inconclusive = false;  // a neighbouring point lost captures: loss here is not blamed
+  std::string why;            // "point B dropped 12 packets in capture"
+  double loss_pct() const noexcept { return in ? 100.0 * double(lost) / double(in) : 0.0; }
+};
+
+enum class VerdictKind : uint8_t {
+  kDelivered = 0,     // every judged packet reached the far end
+  kDisappears = 1,    // at some hop every packet that arrived was lost
+  kPartialLoss = 2,   // packets lost, not all: the hop that loses the most
+  kInconclusive = 3,  // loss only at hops next to points that lost captures
+  kNotJudged = 4,     // nothing inside the common window, or no packet seen at an end
+};
+constexpr std::size_t kVerdictKindCount = 5;
+const char* name(VerdictKind) noexcept;  // "delivered", "disappears", "partial_loss", ...
+
+// The answer for one top-level flow in one direction.
+struct FlowResult {
+  uint32_t flow = 0;
+  Dir dir = Dir::kForward;
+  uint64_t traversals = 0;     // all, judged or not
+  uint64_t judged = 0;         // inside the window with the entry end seen
+  uint64_t delivered = 0;
+  uint64_t lost = 0;
+  uint64_t out_of_window = 0;
+  uint64_t no_entry = 0;
+  uint64_t duplicates = 0;     // extra sightings of the same packet at the same point
+  std::vector<uint64_t> seen_at;   // per ord: judged packets of this flow seen there
+  std::vector<uint64_t> holes_at;  // per ord: judged packets that passed a point unseen (capture problem there)
+  std::vector<HopStat> hops;       // in travel direction, n-1 entries
+  VerdictKind verdict = VerdictKind::kNotJudged;
+  int hop = -1;                    // index into hops of the headline hop, -1 if none
+  std::string summary;             // one line: "disappears between C (qbr…) and B (tap…): 200 of 200 lost"
+  std::vector<std::string> findings;  // characterisation of partial loss, warnings, holes
+  std::vector<uint32_t> inner_flows;  // flow ids of inner flows seen inside this flow
+};
+
+// Everything about one run needed to print its report.
+struct Report {
+  int64_t run_id = 0;
+  std::string started;   // ISO-8601 UTC
+  std::string command;   // how it was made ("pathtrace ingest ...")
+  std::string filter;    // as the user typed it, empty for none
+  std::vector<Point> points;       // in path order (points[i].ord == i)
+  std::vector<Flow> flows;         // all flows, top-level and inner; flows[i].id == i + 1
+  std::vector<FlowResult> results; // top-level flows, most interesting first
+  int64_t window_start_ns = 0;     // common capture window used for judging
+  int64_t window_end_ns = 0;
+  uint64_t sightings = 0;
+  std::vector<std::string> warnings;  // run-level: late points, empty captures, ...
+};
+
+// The first bytes of one captured frame, kept for `pathtrace export` (--keep-bytes N).
+// Its bytes are KeptFrames::data[offset, offset + len).
+struct KeptFrame {
+  uint64_t digest = 0;
+  int64_t ts_ns = 0;
+  uint32_t wire_len = 0;  // original frame length
+  uint32_t linktype = 1;  // LINKTYPE_* of the capture
+  uint32_t offset = 0;
+  uint16_t len = 0;       // bytes kept: min(captured length, N)
+  uint8_t point = 0;      // ord
+};
+
+// Kept frames with their bytes in one buffer (no allocation per frame).
+struct KeptFrames {
+  std::vector<KeptFrame> frames;
+  std::vector<uint8_t> data;
+
+  // Appends a frame and the first `keep` bytes of `bytes`.
+  void add(uint8_t point, uint64_t digest, int64_t ts_ns, uint32_t wire_len, uint32_t linktype,
+           std::span<const uint8_t> bytes, std::size_t keep) {
+    const auto n = static_cast<uint16_t>(std::min<std::size_t>({bytes.size(), keep, 0xffff}));
+    frames.push_back(KeptFrame{digest, ts_ns, wire_len, linktype,
+                               static_cast<uint32_t>(data.size()), n, point});
+    data.insert(data.end(), bytes.begin(), bytes.begin() + n);
+  }
+  std::span<const uint8_t> bytes(const KeptFrame& f) const noexcept {
+    return {data.data() + f.offset, f.len};
+  }
+  bool empty() const noexcept { return frames.empty(); }
+  void clear() noexcept {
+    frames.clear();
+    data.clear();
+  }
+};
+
+// A whole analysed run: the report plus the traversal-level detail the store keeps.
+struct Run {
+  Report report;
+  std::vector<Chain> chains;          // indexed by Sighting::chain
+  std::vector<Traversal> traversals;  // ordered by digest, then t0_ns
+  std::vector<Sighting> sightings;    // grouped by traversal: [t.first, t.first + t.count)
+  KeptFrames kept;                    // frames' first bytes (--keep-bytes), in any order
+  std::optional<NeutronEvidence> neutron;  // discover/explain evidence (run --explain), stored with the run
+};
+
+}  // namespace pathtrace

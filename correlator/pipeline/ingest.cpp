@@ -1,0 +1,336 @@
+#include "correlator/pipeline/ingest.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "collector/common/console.hpp"
+#include "collector/common/error.hpp"
+#include "collector/packet/accounting.hpp"
+#include "collector/pcapfile/pcapfile.hpp"
+#include "collector/capture/packet_filter.hpp"
+#include "correlator/pipeline/progress.hpp"
+
+namespace pathtrace::pipeline {
+namespace {
+
+// Interns chains by chain_hash (64-bit; a collision between two of a run's few thousand
+// chains is about as likely as 1 in 10^12). Open addressing, power-of-two size, 8-byte slots
+// (32 hash bits + index): the table is looked up once per packet while gigabytes of packet
+// data stream through the cache, so it must stay small enough to stay in L2.
+class ChainTable {
+ public:
+  ChainTable() : slots_(1024, 0) {}
+
+  uint32_t intern(const packet::Parsed& p) {
+    const uint64_t h = packet::chain_hash(p);
+    const uint64_t tag = h >> 32;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      const uint64_t slot = slots_[i];
+      if (slot == 0) break;
+      const uint32_t index = uint32_t(slot) - 1;
+      if ((slot >> 32) == tag && hashes_[index] == h) return index;
+    }
+    const auto index = static_cast<uint32_t>(chains_.size());
+    Chain c;
+    c.stack = packet::stack_string(p);
+    c.ip.assign(p.ip.begin(), p.ip.begin() + p.n_ip);
+    chains_.push_back(std::move(c));
+    hashes_.push_back(h);
+    if (chains_.size() * 2 > slots_.size()) {
+      rehash(slots_.size() * 2);
+    } else {
+      place(h, index);
+    }
+    return index;
+  }
+  std::vector<Chain>& chains() { return chains_; }
+  const std::vector<uint64_t>& hashes() const { return hashes_; }
+
+ private:
+  void place(uint64_t h, uint32_t index) {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = h & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = ((h >> 32) << 32) | (uint64_t(index) + 1);
+  }
+  void rehash(std::size_t size) {
+    slots_.assign(size, 0);
+    for (uint32_t i = 0; i < hashes_.size(); ++i) place(hashes_[i], i);
+  }
+  std::vector<uint64_t> slots_;   // 0 = empty; else (hash >> 32) << 32 | (index + 1)
+  std::vector<Chain> chains_;
+  std::vector<uint64_t> hashes_;  // chain_hash of each chain
+};
+
+// What one reading thread produces for the points it was given.
+struct Shard {
+  ChainTable chains;
+  std::vector<Sighting> sightings;
+  KeptFrames kept;  // --keep-bytes: one frame per sighting
+};
+
+// KeptFrame::offset is 32-bit: the bytes kept in one run stay below 4 GiB.
+constexpr std::size_t kMaxKeptData = 0xffffffffu;
+
+[[noreturn]] void too_many_kept_bytes(std::size_t keep) {
+  throw Error(ExitCode::kUsage, "--keep-bytes " + std::to_string(keep) +
+                                    ": the kept frames would exceed 4 GiB; keep fewer bytes, "
+                                    "or a narrower --filter");
+}
+
+// Progress counters are published every this many packets (a power of two).
+constexpr uint64_t kProgressEvery = 4096;
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Stores the point's counters so far into its progress (relaxed: only a display reads them).
+void publish(PointProgress& progress, const Point& pt, const pcapfile::Reader& reader) {
+  progress.packets.store(pt.packets, std::memory_order_relaxed);
+  progress.discarded.store(pt.all_discards(), std::memory_order_relaxed);
+  progress.dropped.store(pt.pcap_drop + pt.if_drop, std::memory_order_relaxed);
+  progress.position.store(reader.position(), std::memory_order_relaxed);
+}
+
+void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filter, Shard& shard,
+                PointProgress* progress) {
+  pcapfile::Reader reader(pt.source);
+  if (progress) {
+    progress->size.store(reader.file_size(), std::memory_order_relaxed);
+    progress->start_ns.store(steady_ns(), std::memory_order_relaxed);
+  }
+  const std::size_t keep = opt.keep_bytes;
+  pcapfile::Packet pkt;
+  packet::Parsed parsed;
+  uint32_t checked_link = ~0u;
+  bool any = false;
+  while (reader.next(pkt)) {
+    if (pkt.linktype != checked_link) {
+      if (!packet::is_supported(pkt.linktype))
+        throw Error(ExitCode::kInput,
+                    pt.source + ": link type " + std::to_string(pkt.linktype) +
+                        " is not supported (Ethernet 1, raw IP 101/228/229, Linux cooked 113/276)");
+      filter.prepare(pkt.linktype);
+      checked_link = pkt.linktype;
+    }
+    if (!any) pt.start_ns = pkt.ts_ns;
+    any = true;
+    pt.start_ns = std::min(pt.start_ns, pkt.ts_ns);
+    pt.end_ns = std::max(pt.end_ns, pkt.ts_ns);
+    if (((pt.packets + 1) & (kProgressEvery - 1)) == 0 && progress) [[unlikely]]
+      publish(*progress, pt, reader);
+    if (!packet::account(pt, pkt.data, pkt.wire_len, static_cast<packet::LinkType>(pkt.linktype), opt.parse,
+                         parsed, [&](const packet::Parsed& p) {
+                           return filter.keep(p, pkt.data, pkt.wire_len, pkt.linktype);
+                         }))
+      continue;
+    shard.sightings.push_back(Sighting{
+        parsed.digest, pkt.ts_ns, shard.chains.intern(parsed),
+        static_cast<uint16_t>(std::min<uint32_t>(pkt.wire_len, 0xffff)), pt.ord,
+        parsed.tcp_flags});
+    if (keep) [[unlikely]] {
+      if (shard.kept.data.size() + keep > kMaxKeptData) too_many_kept_bytes(keep);
+      shard.kept.add(pt.ord, parsed.digest, pkt.ts_ns, pkt.wire_len, pkt.linktype, pkt.data, keep);
+    }
+  }
+  pt.window_known = any;
+  // pcapng statistics blocks: the capture's own window and drops, when the writer said.
+  for (const auto& s : reader.interface_stats()) {
+    if (s.start_ns && s.end_ns) {
+      pt.start_ns = any ? std::min(pt.start_ns, *s.start_ns) : *s.start_ns;
+      pt.end_ns = any ? std::max(pt.end_ns, *s.end_ns) : *s.end_ns;
+      pt.window_known = true;
+    }
+    if (s.if_drop) pt.if_drop += *s.if_drop;
+    if (s.os_drop) pt.pcap_drop += *s.os_drop;
+  }
+  if (progress) {
+    publish(*progress, pt, reader);
+    progress->end_ns.store(steady_ns(), std::memory_order_relaxed);
+  }
+}
+
+// "C qbr qbrbdd1f2c3-bd": how a progress line names a point.
+std::string progress_name(const Point& p) {
+  std::string s = p.label;
+  if (!p.role.empty()) s += " " + p.role;
+  s += " " + (p.iface.empty() ? p.source.substr(p.source.find_last_of('/') + 1) : p.iface);
+  return s;
+}
+
+// Draws the points' progress lines every opt.period while the reading threads run (until
+// `finished` says all `threads` are done), on the calling thread.
+void watch(const std::vector<Point>& points, const std::vector<PointProgress>& progress,
+           const IngestProgress& opt, std::mutex& m, std::condition_variable& cv,
+           const unsigned& finished, unsigned threads) {
+  using Clock = std::chrono::steady_clock;
+  ProgressLines lines(stderr, opt.terminal);
+  auto draw = [&] {
+    std::vector<std::string> text;
+    const int64_t now = steady_ns();
+    for (std::size_t i = 0; i < points.size(); ++i)
+      text.push_back("ingest: " + point_progress_line(progress_name(points[i]), counts_of(progress[i], now)));
+    lines.draw(text);
+  };
+  const auto start = Clock::now();
+  auto next = start + opt.period;
+  const auto tick = std::clamp<Clock::duration>(opt.period, std::chrono::milliseconds(1),
+                                                std::chrono::milliseconds(100));
+  std::unique_lock lock(m);
+  while (finished < threads) {
+    cv.wait_for(lock, tick, [&] { return finished == threads; });
+    if (finished == threads || Clock::now() < next) continue;
+    lock.unlock();
+    draw();
+    lock.lock();
+    next += opt.period;
+  }
+  lock.unlock();
+  // The final counts, as plain lines, when reading lasted at least one period (a terminal's
+  // lines go: the report follows).
+  if (!opt.terminal && Clock::now() - start >= opt.period) draw();
+}
+
+}  // namespace
+
+Collected read_captures(std::vector<Point> points, const IngestOptions& opt, IngestTimings* timings) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  auto secs = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
+  const unsigned nthreads =
+      std::max(1u, std::min<unsigned>(opt.threads, static_cast<unsigned>(points.size())));
+  std::vector<Shard> shards(nthreads);
+  std::vector<std::exception_ptr> errors(points.size());
+  // Biggest files first, each thread taking the next one: the two cores finish together.
+  std::vector<std::size_t> order(points.size());
+  std::vector<std::uintmax_t> sizes(points.size(), 0);
+  std::uintmax_t total_bytes = 0;
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    order[i] = i;
+    std::error_code ec;
+    sizes[i] = std::filesystem::file_size(points[i].source, ec);
+    if (ec) sizes[i] = 0;
+    total_bytes += sizes[i];
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
+  { capture::PacketFilter check(opt.filter); }  // a filter that does not compile fails here, not in a thread
+  std::atomic<std::size_t> next{0};
+  std::vector<PointProgress> progress(opt.progress.enabled ? points.size() : 0);
+  std::mutex m;
+  std::condition_variable cv;
+  unsigned finished = 0;  // reading threads done (guarded by m)
+  auto work = [&](unsigned t) {
+    capture::PacketFilter filter(opt.filter);
+    // One reservation per shard, for every file (a thread may get any of them; shard 0 is the
+    // base the others are appended to): no regrowth copies of millions of sightings. A frame
+    // takes at least 16 + 34 bytes in a file (record header, Ethernet, IPv4): an upper bound,
+    // and reserved pages that are never touched cost nothing.
+    shards[t].sightings.reserve(total_bytes / 50);
+    for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
+      const std::size_t i = order[k];
+      try {
+        read_point(points[i], opt, filter, shards[t], progress.empty() ? nullptr : &progress[i]);
+      } catch (const Error& e) {
+        errors[i] = std::make_exception_ptr(Error(e.code(), "point " + points[i].label + ": " + e.what()));
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+    std::lock_guard lock(m);
+    ++finished;
+    cv.notify_all();
+  };
+  // With progress, every file is read on a thread of its own and this one prints.
+  std::vector<std::thread> threads;
+  for (unsigned t = progress.empty() ? 1 : 0; t < nthreads; ++t) threads.emplace_back(work, t);
+  if (progress.empty()) {
+    work(0);
+  } else {
+    watch(points, progress, opt.progress, m, cv, finished, nthreads);
+  }
+  for (auto& th : threads) th.join();
+  // Report the error of the first point (in path order) that failed.
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+
+  const auto t1 = Clock::now();
+  // Merge the shards: one chain table, sightings re-pointed at it.
+  // Shard 0's chains keep their indices (they are interned first), so its sightings stay
+  // where they are; the other shards' sightings are re-pointed and appended.
+  std::vector<Chain> chains;
+  std::vector<Sighting> sightings = std::move(shards[0].sightings);
+  std::unordered_map<uint64_t, uint32_t> by_hash;
+  for (std::size_t s = 0; s < shards.size(); ++s) {
+    auto& shard = shards[s];
+    std::vector<uint32_t> remap;
+    auto& own = shard.chains.chains();
+    for (std::size_t j = 0; j < own.size(); ++j) {
+      const auto [it, fresh] =
+          by_hash.try_emplace(shard.chains.hashes()[j], static_cast<uint32_t>(chains.size()));
+      if (fresh) chains.push_back(std::move(own[j]));
+      remap.push_back(it->second);
+    }
+    if (s == 0) continue;
+    for (Sighting x : shard.sightings) {
+      x.chain = remap[x.chain];
+      sightings.push_back(x);
+    }
+    if (s > 1) shard.sightings = {};
+  }
+  // The kept frames: shard 0's buffer, the others' appended with their offsets moved.
+  KeptFrames kept = std::move(shards[0].kept);
+  for (std::size_t s = 1; s < shards.size(); ++s) {
+    KeptFrames& own = shards[s].kept;
+    const std::size_t base = kept.data.size();
+    if (base + own.data.size() > kMaxKeptData) too_many_kept_bytes(opt.keep_bytes);
+    for (KeptFrame f : own.frames) {
+      f.offset += static_cast<uint32_t>(base);
+      kept.frames.push_back(f);
+    }
+    kept.data.insert(kept.data.end(), own.data.begin(), own.data.end());
+    own = {};
+  }
+  // Shard 1's buffer (its pages already touched) is the analysis's sort buffer: zeroing fresh
+  // pages on first touch costs more than the sort's own pass over them on this kind of machine.
+  std::vector<Sighting> scratch;
+  if (shards.size() > 1) scratch = std::move(shards[1].sightings);
+  if (timings) {
+    timings->read_s = secs(t0, t1);
+    timings->merge_s = secs(t1, Clock::now());
+  }
+  return Collected{std::move(points), std::move(chains), std::move(sightings), std::move(scratch),
+                   std::move(kept), {}};
+}
+
+Run ingest(std::vector<Point> points, const IngestOptions& opt, Store& store, const Report& meta,
+           IngestTimings* timings) {
+  using Clock = std::chrono::steady_clock;
+  Collected in = read_captures(std::move(points), opt, timings);
+  const auto t0 = Clock::now();
+  JudgeOptions fo;
+  fo.analysis = opt.analysis;
+  fo.clocks = opt.clocks;
+  Run run = judge(std::move(in), fo);
+  const auto t1 = Clock::now();
+  store_run(store, 0, run, meta);
+  if (timings) {
+    timings->analyze_s = std::chrono::duration<double>(t1 - t0).count();
+    timings->store_s = std::chrono::duration<double>(Clock::now() - t1).count();
+  }
+  return run;
+}
+
+}  // namespace pathtrace::pipeline

@@ -1,0 +1,59 @@
+#pragma once
+// Offline ingest: capture files (one per point) → sightings → the end every run shares.
+//
+//   point files ──(2 threads: mmap read, parse, digest, filter, intern chains)──▶ Collected
+//        ──judge() + store_run() (finish.hpp)──▶ Run (report + traversals), stored
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "collector/packet/packet.hpp"
+#include "correlator/analysis/analysis.hpp"
+#include "correlator/model/model.hpp"
+#include "correlator/pipeline/finish.hpp"
+#include "correlator/store/store.hpp"
+
+namespace pathtrace::pipeline {
+
+// Per-point progress on stderr while the files are read (correlator/pipeline/progress.hpp).
+struct IngestProgress {
+  bool enabled = false;      // false: nothing printed (--quiet)
+  bool terminal = false;     // lines redrawn in place; else plain lines
+  // Lines every period, the first after one period (so a fast ingest prints nothing); plain
+  // lines also once more with the final counts when reading took at least one period.
+  std::chrono::milliseconds period{500};
+};
+
+struct IngestOptions {
+  std::string filter;             // alias or pcap-filter expression; empty keeps everything
+  packet::Options parse;
+  AnalysisOptions analysis;
+  bool clocks = false;            // estimate hosts' clock offsets before judging (finish.hpp)
+  unsigned threads = 2;           // files read in parallel
+  uint16_t keep_bytes = 0;        // --keep-bytes: first bytes of each kept frame into Run::kept
+  IngestProgress progress;
+};
+
+// Wall time of each ingest phase, for --verbose and the benchmark.
+struct IngestTimings {
+  double read_s = 0;     // read, parse, digest, filter, intern (all threads)
+  double merge_s = 0;    // merge the threads' chains and sightings
+  double analyze_s = 0;  // traversals, windows, verdicts
+  double store_s = 0;    // the SQLite write
+};
+
+// Reads every point's file (points[i].source, in path order, ord set) into sightings, on
+// opt.threads threads. With keep_bytes N > 0, the result's kept holds the first N bytes of
+// every frame that passed the filter (one per sighting). Throws Error(kInput) "point C: FILE:
+// …" for a missing, empty, truncated, non-pcap file or an unsupported link type; Error(kUsage)
+// for a filter that does not compile, or kept bytes beyond 4 GiB.
+Collected read_captures(std::vector<Point> points, const IngestOptions& opt,
+                        IngestTimings* timings = nullptr);
+
+// read_captures(), then judge() and store_run() as a new run with `meta`'s started, command
+// and filter. Nothing is stored when reading fails. Throws as read_captures, Error(kDatabase).
+Run ingest(std::vector<Point> points, const IngestOptions& opt, Store& store, const Report& meta,
+           IngestTimings* timings = nullptr);
+
+}  // namespace pathtrace::pipeline

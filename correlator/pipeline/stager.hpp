@@ -1,0 +1,49 @@
+#pragma once
+// Stages a live run in the database as it arrives (every 250 ms: new chains and sightings,
+// kept frames, the points' latest statistics), so that a correlator killed mid-run leaves
+// what it had committed: `pathtrace report` analyses it.
+//
+//   server::Collection ──drain_new()/take_kept()──▶ Stager thread ──append()/update_points()──▶ Store
+//
+// Who times out: nobody; the thread wakes every 250 ms and on stop.
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "correlator/model/model.hpp"
+#include "correlator/server/collection.hpp"
+#include "correlator/store/store.hpp"
+
+namespace pathtrace::pipeline {
+
+class Stager {
+ public:
+  // Starts staging run `run` (begun with Store::begin_run) from `col` into `store`, which the
+  // stager uses alone until stop_and_flush().
+  Stager(Store& store, int64_t run, server::Collection& col);
+  // Stops; a database error is dropped (the one that unwound us is the one to report).
+  ~Stager();
+  Stager(const Stager&) = delete;
+  Stager& operator=(const Stager&) = delete;
+
+  // Final flush and join; rethrows a database error from the thread. Idempotent.
+  void stop_and_flush();
+
+ private:
+  void flush_once();
+  void loop();
+  Store& store_;
+  int64_t run_;
+  server::Collection& col_;
+  KeptFrames kept_;  // reused between flushes
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;
+};
+
+}  // namespace pathtrace::pipeline

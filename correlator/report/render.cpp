@@ -1,0 +1,242 @@
+#include "correlator/report/render.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <iomanip>
+#include <sstream>
+
+namespace pathtrace::report {
+namespace {
+
+const char* dir_name(Dir d) { return d == Dir::kForward ? "forward" : "reverse"; }
+
+
+// Ords in travel order for a result.
+std::vector<uint8_t> travel(const Report& r, Dir d) {
+  std::vector<uint8_t> ords(r.points.size());
+  for (std::size_t i = 0; i < ords.size(); ++i)
+    ords[i] = static_cast<uint8_t>(d == Dir::kForward ? i : ords.size() - 1 - i);
+  return ords;
+}
+
+const Flow* flow_of(const Report& r, uint32_t id) {
+  return id >= 1 && id <= r.flows.size() ? &r.flows[id - 1] : nullptr;
+}
+
+bool interesting(const FlowResult& f) {
+  return f.verdict == VerdictKind::kDisappears || f.verdict == VerdictKind::kPartialLoss ||
+         f.verdict == VerdictKind::kInconclusive;
+}
+
+std::string inner_summary(const Report& r, const FlowResult& f) {
+  if (f.inner_flows.empty()) return {};
+  std::string s = "  (inner: ";
+  if (f.inner_flows.size() == 1) return s + flow_label(r, f.inner_flows[0]) + ")";
+  return s + std::to_string(f.inner_flows.size()) + " flows, e.g. " +
+         flow_label(r, f.inner_flows[0]) + ")";
+}
+
+void print_table(std::ostream& out, const Report& r, const FlowResult& f) {
+  out << flow_label(r, f.flow) << inner_summary(r, f) << "\n";
+  std::size_t role_w = 4, where_w = 8;
+  for (const auto& p : r.points) {
+    role_w = std::max(role_w, p.role.size());
+    where_w = std::max(where_w, point_where(p).size());
+  }
+  const auto ords = travel(r, f.dir);
+  for (std::size_t i = 0; i < ords.size(); ++i) {
+    const Point& p = r.points[ords[i]];
+    out << "  " << std::left << std::setw(3) << p.label << ' ' << std::setw(int(role_w)) << p.role
+        << ' ' << std::setw(int(where_w)) << point_where(p) << ' ' << std::right << std::setw(9)
+        << (ords[i] < f.seen_at.size() ? f.seen_at[ords[i]] : 0);
+    if (i > 0 && i - 1 < f.hops.size()) {
+      const HopStat& h = f.hops[i - 1];
+      if (h.lost > 0) {
+        std::ostringstream pct;
+        pct << std::fixed << std::setprecision(h.loss_pct() >= 99.95 || h.lost == h.in ? 0 : 1)
+            << h.loss_pct();
+        out << "   " << (h.inconclusive ? "? " : "✗ ") << h.lost << " lost between "
+            << r.points[h.from].label << " and " << r.points[h.to].label << " (" << pct.str()
+            << "%)" << (h.inconclusive ? " — inconclusive: " + h.why : "");
+      }
+    }
+    if (ords[i] < f.holes_at.size() && f.holes_at[ords[i]] > 0)
+      out << "   ? missed " << f.holes_at[ords[i]] << " that passed (capture problem here)";
+    out << "\n";
+  }
+  out << "  → " << f.summary << "\n";
+  for (const auto& s : f.findings) out << "  · " << s << "\n";
+  if (f.out_of_window || f.no_entry || f.duplicates) {
+    out << "  not judged: " << f.out_of_window << " outside the common capture window, "
+        << f.no_entry << " seen at neither end; " << f.duplicates << " duplicate sightings\n";
+  }
+}
+
+}  // namespace
+
+std::string flow_label(const Report& r, uint32_t id) {
+  const Flow* f = flow_of(r, id);
+  return f ? f->label : "flow " + std::to_string(id);
+}
+
+std::string point_where(const Point& p) {
+  std::string w = p.iface.empty() ? p.source.substr(p.source.find_last_of('/') + 1) : p.iface;
+  if (!p.host.empty() && p.host != "local") w += "@" + p.host;
+  return w;
+}
+
+std::string address_text(const packet::FlowKey& k, const std::array<uint8_t, 16>& a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(k.version == 6 ? AF_INET6 : AF_INET, a.data(), buf, sizeof buf);
+  return buf;
+}
+
+bool has_loss(const Report& r) {
+  return std::any_of(r.results.begin(), r.results.end(), [](const FlowResult& f) {
+    return f.verdict == VerdictKind::kDisappears || f.verdict == VerdictKind::kPartialLoss;
+  });
+}
+
+std::string headline(const Report& r) {
+  for (const auto& f : r.results)
+    if (interesting(f)) return flow_label(r, f.flow) + ": " + f.summary;
+  std::size_t delivered = 0;
+  for (const auto& f : r.results) delivered += f.verdict == VerdictKind::kDelivered;
+  if (delivered)
+    return "delivered: every judged packet of " + std::to_string(delivered) +
+           (delivered == 1 ? " flow" : " flows") + " reached the far end";
+  return "nothing judged: no packet was seen at an end of the path inside the common window";
+}
+
+void print_text(std::ostream& out, const Report& r, const RenderOptions& opt) {
+  out << (r.run_id ? "run " + std::to_string(r.run_id) + " · " : "") << r.points.size()
+      << (r.points.size() == 1 ? " point " : " points ");
+  for (std::size_t i = 0; i < r.points.size(); ++i) out << (i ? "," : "") << r.points[i].label;
+  out << " · filter " << (r.filter.empty() ? "none" : r.filter) << " · " << r.sightings
+      << " sightings · " << r.results.size() << (r.results.size() == 1 ? " flow" : " flows")
+      << "\n";
+  bool any_table = false;
+  for (const auto& f : r.results) {
+    if (!interesting(f) && !opt.all_flows) continue;
+    print_table(out, r, f);
+    any_table = true;
+  }
+  if (!any_table && !r.results.empty()) {  // nothing lost: show the busiest flow's table
+    print_table(out, r, r.results.front());
+    any_table = true;
+  }
+  std::size_t shown = 0, skipped = 0;
+  for (std::size_t i = 0; i < r.results.size(); ++i) {
+    const auto& f = r.results[i];
+    if (interesting(f) || opt.all_flows || (i == 0 && !has_loss(r) && !interesting(f))) continue;
+    if (!opt.all_flows && shown >= 10) {
+      ++skipped;
+      continue;
+    }
+    ++shown;
+    const auto ords = travel(r, f.dir);
+    out << (f.verdict == VerdictKind::kDelivered ? "delivered   " : "not judged  ")
+        << flow_label(r, f.flow) << "  " << f.judged << " packets "
+        << r.points[ords.front()].label << "→" << r.points[ords.back()].label;
+    if (f.verdict != VerdictKind::kDelivered) out << " (" << f.summary << ")";
+    out << "\n";
+  }
+  if (skipped) out << "… and " << skipped << " more flows (--all shows every flow)\n";
+  for (const auto& w : r.warnings) out << "warning: " << w << "\n";
+  out << "verdict: " << headline(r) << "\n";
+  if (!opt.db_path.empty() && r.run_id)
+    out << "stored as run " << r.run_id << " in " << opt.db_path
+        << " — try: pathtrace report --db " << opt.db_path << " --run " << r.run_id
+        << " --json\n";
+}
+
+nlohmann::ordered_json to_json(const Report& r) {
+  using J = nlohmann::ordered_json;
+  J j;
+  j["format"] = "pathtrace-report";
+  j["version"] = kReportJsonVersion;
+  j["run"] = r.run_id;
+  j["started"] = r.started;
+  j["command"] = r.command;
+  j["filter"] = r.filter;
+  j["window"] = {{"start_ns", r.window_start_ns}, {"end_ns", r.window_end_ns}};
+  j["sightings"] = r.sightings;
+  J points = J::array();
+  for (const auto& p : r.points) {
+    J d = J::object();
+    for (std::size_t i = 1; i < packet::kStatusCount; ++i)
+      d[std::string(packet::name(static_cast<packet::Status>(i)))] = p.discarded[i];
+    points.push_back({{"label", p.label},         {"ord", p.ord},
+                      {"role", p.role},           {"host", p.host},
+                      {"netns", p.netns},         {"iface", p.iface},
+                      {"source", p.source},       {"packets", p.packets},
+                      {"bytes", p.bytes},         {"digested", p.digested},
+                      {"filtered", p.filtered},   {"discarded", d},
+                      {"pcap_drop", p.pcap_drop}, {"if_drop", p.if_drop},
+                      {"records_lost", p.records_lost}, {"over_mtu", p.over_mtu},
+                      {"capture_loss", p.capture_loss()},
+                      {"start_ns", p.start_ns},   {"end_ns", p.end_ns},
+                      {"window_known", p.window_known}});
+  }
+  j["points"] = std::move(points);
+  J flows = J::array();
+  for (const auto& f : r.flows)
+    flows.push_back({{"id", f.id},
+                     {"parent", f.parent},
+                     {"label", f.label},
+                     {"ip_version", f.key.version},
+                     {"proto", f.key.proto},
+                     {"src", address_text(f.key, f.key.src)},
+                     {"dst", address_text(f.key, f.key.dst)},
+                     {"sport", f.key.sport},
+                     {"dport", f.key.dport}});
+  j["flows"] = std::move(flows);
+  J results = J::array();
+  for (const auto& f : r.results) {
+    J path = J::array(), seen = J::object(), holes = J::object(), hops = J::array();
+    for (uint8_t o : travel(r, f.dir)) {
+      path.push_back(r.points[o].label);
+      seen[r.points[o].label] = o < f.seen_at.size() ? f.seen_at[o] : 0;
+      holes[r.points[o].label] = o < f.holes_at.size() ? f.holes_at[o] : 0;
+    }
+    for (const auto& h : f.hops)
+      hops.push_back({{"from", r.points[h.from].label},
+                      {"to", r.points[h.to].label},
+                      {"in", h.in},
+                      {"out", h.out},
+                      {"lost", h.lost},
+                      {"loss_pct", h.loss_pct()},
+                      {"inconclusive", h.inconclusive},
+                      {"why", h.why}});
+    J headline_hop = nullptr;
+    if (f.hop >= 0 && std::size_t(f.hop) < f.hops.size())
+      headline_hop = {{"from", r.points[f.hops[f.hop].from].label},
+                      {"to", r.points[f.hops[f.hop].to].label}};
+    results.push_back({{"flow", f.flow},
+                       {"flow_label", flow_label(r, f.flow)},
+                       {"direction", dir_name(f.dir)},
+                       {"path", path},
+                       {"traversals", f.traversals},
+                       {"judged", f.judged},
+                       {"delivered", f.delivered},
+                       {"lost", f.lost},
+                       {"out_of_window", f.out_of_window},
+                       {"no_entry", f.no_entry},
+                       {"duplicates", f.duplicates},
+                       {"seen_at", seen},
+                       {"holes_at", holes},
+                       {"hops", hops},
+                       {"verdict", name(f.verdict)},
+                       {"headline_hop", headline_hop},
+                       {"summary", f.summary},
+                       {"findings", f.findings},
+                       {"inner_flows", f.inner_flows}});
+  }
+  j["results"] = std::move(results);
+  j["warnings"] = r.warnings;
+  j["verdict"] = {{"loss", has_loss(r)}, {"headline", headline(r)}};
+  return j;
+}
+
+}  // namespace pathtrace::report

@@ -1,0 +1,43 @@
+#pragma once
+// How a Report reads: the per-point table and verdict for people (text), and a documented,
+// versioned JSON structure for programs (docs/report-json.md).
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+
+#include "correlator/model/model.hpp"
+
+namespace pathtrace::report {
+
+constexpr int kReportJsonVersion = 1;
+
+struct RenderOptions {
+  bool all_flows = false;   // every flow gets its table, not only the ones that lost packets
+  std::string db_path;      // where the run is stored, for the closing hint ("" = not stored)
+};
+
+// The text report: a table per interesting flow (points in travel order with counts and
+// the hop that lost packets), one line per delivered flow, capture problems, the verdict.
+void print_text(std::ostream& out, const Report& report, const RenderOptions& opt);
+
+// The JSON report (format "pathtrace-report", version kReportJsonVersion).
+nlohmann::ordered_json to_json(const Report& report);
+
+// The headline: the most interesting flow's verdict, or what was delivered/not judged.
+std::string headline(const Report& report);
+
+// An address of a flow key as text ("198.18.0.1", "2001:db8::1").
+std::string address_text(const packet::FlowKey& key, const std::array<uint8_t, 16>& addr);
+
+// The label of flow `id` ("IPIP 198.18.0.1 → 198.18.0.20"), or "flow N" for an unknown id.
+std::string flow_label(const Report& r, uint32_t id);
+
+// Where a point captured: "qvobdd1f2c3-bd@hv1" (no "@host" for local points), or the capture
+// file's name when the point has no interface.
+std::string point_where(const Point& p);
+
+// True when some flow lost packets (disappears or partial loss).
+bool has_loss(const Report& report);
+
+}  // namespace pathtrace::report

@@ -136,14 +136,9 @@ void Collection::on_gap(uint32_t session, uint64_t expected, uint64_t got) {
 }
 
 void Collection::apply_stats(Point& p, const wire::Stats& s) {
-  p.packets = s.packets;
-  p.bytes = s.bytes;
-  p.digested = s.digested;
-  p.filtered = s.filtered;
-  p.discarded = s.discarded;
+  static_cast<packet::FrameCounts&>(p) = static_cast<const packet::FrameCounts&>(s);
   p.pcap_drop = s.ps_drop;
   p.if_drop = s.ps_ifdrop;
-  p.over_mtu = s.over_mtu;
   if (s.capture_start_ns) {
     p.start_ns = s.capture_start_ns;
     p.end_ns = std::max({s.sent_at_ns, s.last_packet_ns, s.capture_start_ns});

@@ -1,0 +1,189 @@
+// A run reads back as it was printed: for `ingest`, `correlate` (collectors on two hosts whose
+// clocks disagree, over loopback TCP) the report rebuilt from the database (`report --json`)
+// is the report the command printed (`--json`), points with their host, interface and
+// namespace included. (`run` is checked the same way by the live lab test, lab_live_evidence.)
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collector/packet/accounting.hpp"
+#include "collector/pcapfile/pcapfile.hpp"
+#include "collector/wire/record_stream.hpp"
+#include "tests/integration/harness.hpp"
+
+namespace {
+
+using namespace pathtrace;
+using namespace pathtrace::test;
+using nlohmann::json;
+
+class Roundtrip : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("pathtrace-roundtrip-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string db() const { return (dir_ / "t.db").string(); }
+  fs::path dir_;
+};
+
+// The collector stream a point's capture file would have made: HELLO (with its host,
+// interface and namespace), STATS, CHAINs and RECORDS, BYE. Every timestamp (packets and the
+// capture window, which opens 1 s before the first packet and closes 1 s after the last) is
+// moved by `clock_ahead_ns`, as a host whose clock is that far ahead would have stamped them.
+std::vector<uint8_t> stream_of(const std::string& file, const std::string& label, const std::string& host,
+                               const std::string& iface, const std::string& netns, int64_t clock_ahead_ns) {
+  pcapfile::Reader reader(file);
+  wire::Encoder enc;
+  wire::RecordStream records(enc, 512, 0);
+  wire::Stats stats;
+  packet::Parsed parsed;
+  std::vector<uint8_t> body;
+  pcapfile::Packet pkt;
+  int64_t first = 0, last = 0;
+  while (reader.next(pkt)) {
+    const int64_t ts = pkt.ts_ns + clock_ahead_ns;
+    if (!first) first = ts;
+    last = ts;
+    stats.last_packet_ns = ts;
+    if (packet::account(stats, pkt.data, pkt.wire_len, packet::LinkType(pkt.linktype), packet::Options{}, parsed,
+                        [](const packet::Parsed&) { return true; }))
+      records.add(parsed, ts, pkt.wire_len, pkt.data);
+  }
+  records.flush();
+  stats.records_sent = records.sent();
+  body = enc.take();
+  wire::Hello h;
+  h.point = label;
+  h.host = host;
+  h.iface = iface;
+  h.netns = netns;
+  h.linktype = 1;
+  h.snaplen = 262144;
+  h.realtime_ns = first - 1'000'000'000;
+  h.software = "roundtrip test";
+  stats.capture_start_ns = first - 1'000'000'000;
+  stats.sent_at_ns = last + 1'000'000'000;
+  enc.hello(h);
+  std::vector<uint8_t> out = enc.take();
+  out.insert(out.end(), body.begin(), body.end());
+  wire::Bye bye;
+  bye.stats = stats;
+  bye.reason = "stdin closed";
+  enc.bye(bye);
+  const auto tail = enc.take();
+  out.insert(out.end(), tail.begin(), tail.end());
+  return out;
+}
+
+void send_to(uint16_t port, const std::vector<uint8_t>& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    const ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    ASSERT_GT(n, 0);
+    off += std::size_t(n);
+  }
+  ::shutdown(fd, SHUT_WR);
+  char buf[256];
+  while (::read(fd, buf, sizeof buf) > 0) {  // until the correlator closes (after BYE)
+  }
+  ::close(fd);
+}
+
+// The JSON report the command printed and the one `report --json` rebuilds, compared whole.
+void expect_same_report(const json& printed, const json& rebuilt) {
+  ASSERT_TRUE(printed.is_object());
+  ASSERT_TRUE(rebuilt.is_object());
+  for (const auto& [key, value] : printed.items())
+    EXPECT_EQ(value, rebuilt[key]) << "key `" << key << "` differs once stored";
+  EXPECT_EQ(printed.size(), rebuilt.size());
+}
+
+TEST_F(Roundtrip, IngestReadsBackAsPrinted) {
+  const auto r = run_pathtrace({"ingest", "--db", db(), "--json", "--inventory",
+                                source("pcaps/incident-broken/inventory.toml"), "--filter", "ipip"},
+                               dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto back = run_pathtrace({"report", "--db", db(), "--json"}, dir_);
+  ASSERT_EQ(back.code, 0) << back.err;
+  expect_same_report(json::parse(r.out), json::parse(back.out));
+}
+
+TEST_F(Roundtrip, CorrelateAppliesClocksAndReadsBackAsPrinted) {
+  // The incident's seven points: A on host vm1, whose clock is 0.5 s ahead; B..G on hv1.
+  const std::string set = source("pcaps/incident-broken/");
+  struct P {
+    const char* label;
+    const char* host;
+    const char* iface;
+    const char* netns;
+  };
+  const std::vector<P> points = {{"A", "vm1", "eth0", "ptlab-vm"},         {"B", "hv1", "tapbdd1f2c3-bd", "ptlab-hv"},
+                                 {"C", "hv1", "qbrbdd1f2c3-bd", "ptlab-hv"}, {"D", "hv1", "qvbbdd1f2c3-bd", "ptlab-hv"},
+                                 {"E", "hv1", "qvobdd1f2c3-bd", "ptlab-hv"}, {"F", "hv1", "phy-br-ethx", "ptlab-hv"},
+                                 {"G", "hv1", "eth1", "ptlab-hv"}};
+  const std::string cmd = quote(PATHTRACE_BIN) + " correlate --db " + quote(db()) +
+                          " --listen 127.0.0.1:0 --points A,B,C,D,E,F,G --filter ipip --json --duration 60s" +
+                          " >" + quote((dir_ / "out").string()) + " 2>" + quote((dir_ / "err").string()) +
+                          " </dev/null & echo $!";
+  const Result started = sh(cmd, dir_);
+  ASSERT_EQ(started.code, 0);
+  uint16_t port = 0;
+  for (int i = 0; i < 200 && !port; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::string err = slurp(dir_ / "err");
+    const auto at = err.find("listening on 127.0.0.1:");
+    if (at != std::string::npos) port = uint16_t(std::stoi(err.substr(at + 23)));
+  }
+  ASSERT_NE(port, 0) << slurp(dir_ / "err");
+  for (const P& p : points) {
+    const int64_t ahead = std::string(p.host) == "vm1" ? 500'000'000 : 0;
+    send_to(port, stream_of(set + p.label + ".pcap", p.label, p.host, p.iface, p.netns, ahead));
+  }
+  std::string out;
+  for (int i = 0; i < 400; ++i) {  // correlate ends once every collector said BYE
+    out = slurp(dir_ / "out");
+    if (!out.empty() && out.back() == '\n' && json::accept(out)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(json::accept(out)) << out << slurp(dir_ / "err");
+  const json printed = json::parse(out);
+  // The verdict is the incident's, on clocks put right.
+  const json& headline = printed["results"][0];
+  EXPECT_EQ(headline["flow_label"], "IPIP 198.18.0.1 → 198.18.0.20");
+  EXPECT_EQ(headline["verdict"], "disappears");
+  EXPECT_EQ(headline["headline_hop"]["from"], "C");
+  EXPECT_EQ(headline["headline_hop"]["to"], "B");
+  bool clock_said = false;
+  for (const auto& w : printed["warnings"])
+    clock_said = clock_said || w.get<std::string>().find("500.000 ms") != std::string::npos;
+  EXPECT_TRUE(clock_said) << printed["warnings"].dump();
+  // Points carry what the collectors said of themselves.
+  EXPECT_EQ(printed["points"][0]["host"], "vm1");
+  EXPECT_EQ(printed["points"][1]["iface"], "tapbdd1f2c3-bd");
+  EXPECT_EQ(printed["points"][1]["netns"], "ptlab-hv");
+  const auto back = run_pathtrace({"report", "--db", db(), "--json"}, dir_);
+  ASSERT_EQ(back.code, 0) << back.err;
+  expect_same_report(printed, json::parse(back.out));
+}
+
+}  // namespace

@@ -473,7 +473,15 @@ hop = ["C", "B"]
 lost = 200
 delivered = 0
 assumes = ["window"]
+
+[[point]]
+label = "F"
+usable = false
+problem = "vlan_filter"
 EOF
+  local f; f=$(npk "$CUR/F.pcap" 'vlan and ip proto 4')
+  [[ $f -eq 0 ]] || die "unfiltered-host-filter: F should have missed the tagged IPIP (live filter), has $f"
+  note "F (phy-br-ethx): the live 'host 198.18.0.20' filter matched only frames received there (tag in metadata), none of those OVS sent (tag inline): no IPIP at F"
 }
 
 skew_case() {  # skew_case broken|fixed OFFSET_S OFFSET_MS
@@ -604,6 +612,7 @@ verdict = "disappears"
 hop = ["C", "B"]
 lost = 200
 must_not_blame = [["G", "F"], ["F", "E"]]
+assumes = ["window"]
 
 [[point]]
 label = "F"
@@ -629,6 +638,7 @@ verdict = "disappears"
 hop = ["C", "B"]
 lost = 200
 must_not_blame = [["F", "E"]]
+assumes = ["window"]
 
 [[point]]
 label = "F"
@@ -865,13 +875,20 @@ case_any-iface-duplicates() {
   nl_reset
   nl_up
   "$LAB/neutron_lab.sh" break "$P"
-  note "security group: broken; points: the VM's eth0, 'tcpdump -i any' in the hypervisor namespace, the director's eth0"
+  note "security group: broken; TCP 22 chat around 200 IPIP; points: the VM's eth0, 'tcpdump -i any' in the hypervisor namespace, the director's eth0"
   cap A "$PTLAB_NS_VM" eth0
   cap B "$PTLAB_NS_HV" any
   cap C "$PTLAB_NS_DIR" eth0
   sleep 0.2
+  ip netns exec "$PTLAB_NS_DIR" python3 "$LAB/tcp_chatter.py" talk --to "$PTLAB_VM_IP" --port 22 \
+    --interval 0.2 --duration 3600 </dev/null >>"$CUR/capture.txt" 2>&1 &
+  local talk=$!
+  sleep 0.7
   ip netns exec "$PTLAB_NS_DIR" python3 "$LAB/send_ipip.py" --count 200 --rate 100 \
     --outer-src "$PTLAB_DIR_IP" --outer-dst "$PTLAB_VM_IP" --vip "$PTLAB_VIP" >>"$CUR/capture.txt" 2>&1
+  sleep 0.5
+  kill -TERM "$talk"
+  wait "$talk" || die "TCP conversation failed"
   sleep 0.3
   uncap_all
   note "B (any): $(python3 "$TOOLS/pcap_dups.py" "$CUR/B.pcap") (frames unique duplicates over-1514)"

@@ -1515,6 +1515,10 @@ verdict = "delivered"
 lost = 0
 delivered = 100
 
+[[flow]]
+label = "ICMP "
+verdict = "delivered"
+
 [[translation]]
 between = ["D", "C"]
 before = "198.18.1.10"

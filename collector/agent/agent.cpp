@@ -435,7 +435,7 @@ int run_collect(const CollectOptions& opt) {
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   g_signal_target = nullptr;
-  if (rc == 0)
+  if (rc == 0 && !opt.quiet)
     std::fprintf(stderr, "pathtrace collect: %s%s: %llu packets, %llu records sent, %llu dropped by the kernel\n",
                  opt.capture.point.empty() ? "" : ("point " + opt.capture.point + ": ").c_str(),
                  opt.capture.iface.c_str(), static_cast<unsigned long long>(c.stats().packets),

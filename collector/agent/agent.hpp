@@ -48,6 +48,7 @@ struct CollectOptions {
   int flush_ms = 500;          // flush a partial batch at least this often
   int stats_ms = 1000;         // STATS period
   packet::Options parse;       // digest knobs (must match every point)
+  bool quiet = false;          // no closing summary line on stderr (warnings and errors stay)
 };
 
 // One collector: opens the capture at construction, streams until stopped.

@@ -2,92 +2,84 @@
 
 #include <unistd.h>
 
-#include <cxxopts.hpp>
 #include <iostream>
 
 #include "collector/agent/agent.hpp"
 #include "collector/common/error.hpp"
-#include "collector/packet/filter.hpp"
 #include "correlator/cli/commands.hpp"
 #include "correlator/cli/options.hpp"
 
 namespace pathtrace::cli {
 
-int cmd_collect(int argc, char** argv) {
-  cxxopts::Options opts("pathtrace collect",
-                        "Capture on one interface and stream packet records to a correlator.");
-  std::string aliases;
-  for (const auto& a : packet::aliases()) aliases += (aliases.empty() ? "" : ", ") + std::string(a.name);
-  // clang-format off
-  opts.add_options()
-      ("i,iface", "interface to capture on", cxxopts::value<std::string>())
-      ("netns", "network namespace to enter first (/var/run/netns/NAME)", cxxopts::value<std::string>()->default_value(""))
-      ("filter", "alias (" + aliases + ") or pcap-filter expression", cxxopts::value<std::string>()->default_value(""))
-      ("point", "point label sent to the correlator", cxxopts::value<std::string>()->default_value(""))
-      ("run", "run id/name sent to the correlator", cxxopts::value<std::string>()->default_value(""))
-      ("snaplen", "bytes captured per frame", cxxopts::value<int>()->default_value("256"))
-      ("keep-bytes", "send the first N bytes of every packet too, for `pathtrace export` (0 = none; at most --snaplen)", cxxopts::value<uint32_t>()->default_value("0"))
-      ("buffer-mb", "kernel capture buffer, MiB", cxxopts::value<int>()->default_value("32"))
-      ("no-promisc", "do not put the interface in promiscuous mode")
-      ("immediate", "deliver every frame at once (more CPU, less latency)")
-      ("count", "stop after this many frames", cxxopts::value<uint64_t>()->default_value("0"))
-      ("duration", "stop after this many seconds", cxxopts::value<double>()->default_value("0"))
-      ("token-file", "file whose first line is the correlator's shared secret", cxxopts::value<std::string>())
-      ("to", "correlator address HOST:PORT", cxxopts::value<std::string>())
-      ("stdout", "write the frames to stdout (for ssh)")
-      ("no-stdin-watch", "keep running when stdin closes")
-      ("heartbeat", "stop when nothing arrives on stdin for this many seconds (0 = never; pathtrace run sends one every 2 s over ssh)", cxxopts::value<double>()->default_value("0"))
-      ("payload-bytes", "L4 payload bytes hashed into the digest (0-32)", cxxopts::value<unsigned>()->default_value("8"))
-      ("vxlan-port", "UDP port of VXLAN", cxxopts::value<uint16_t>()->default_value("4789"))
-      ("geneve-port", "UDP port of Geneve", cxxopts::value<uint16_t>()->default_value("6081"))
-      ("h,help", "show this help");
-  // clang-format on
-  const cxxopts::ParseResult res = parse_options(opts, argc, argv);
-  if (res.count("help")) {
-    std::cout << opts.help() << std::flush;
-    return 0;
-  }
-  if (!res.count("iface")) throw Error(ExitCode::kUsage, "collect: --iface is required (see --help)");
-  const bool to_stdout = res.count("stdout") > 0;
-  if (to_stdout == (res.count("to") > 0))
-    throw Error(ExitCode::kUsage, "collect: give exactly one of --to HOST:PORT and --stdout");
+const CommandSpec kCollectSpec{
+    "collect",
+    "capture at one point and stream digests to a correlator (or stdout, for ssh)",
+    "--iface IF (--to HOST:PORT | --stdout) [OPTIONS]",
+    "Capture on one interface (entering a network namespace first if asked), digest every "
+    "packet and stream compact records to a correlator over TCP (--to) or to standard output "
+    "(--stdout, for `ssh HOST pathtrace collect … | pathtrace correlate --stdin`, and what "
+    "`pathtrace run` starts at every point). Stops on Ctrl-C, SIGTERM, when standard input "
+    "closes, on the correlator's STOP, or at --count/--duration; it drains its capture ring and "
+    "says BYE first.",
+    join({{"iface", 'i', "IF", "interface to capture on (required)", ""},
+          {"netns", 0, "NAME", "network namespace to enter first (/var/run/netns/NAME)", ""},
+          {"filter", 0, "EXPR", "alias (ipip, tcp, ...) or pcap-filter expression", ""},
+          {"point", 0, "LABEL", "point label sent to the correlator", ""},
+          {"run", 0, "NAME", "run id/name sent to the correlator", ""},
+          {"snaplen", 0, "BYTES", "bytes captured per frame, 64-262144", "256"},
+          {"keep-bytes", 0, "N", "send the first N bytes of every packet too, for `pathtrace export` (at most --snaplen)", "0"},
+          {"buffer-mb", 0, "MIB", "kernel capture buffer, 1-2047 MiB", "32"},
+          {"no-promisc", 0, "", "do not put the interface in promiscuous mode", ""},
+          {"immediate", 0, "", "deliver every frame at once (more CPU, less latency)", ""},
+          {"count", 0, "N", "stop after this many frames", ""},
+          {"duration", 0, "SECONDS", "stop after this many seconds", ""},
+          {"token-file", 0, "FILE", "file whose first line is the correlator's shared secret", ""},
+          {"to", 0, "HOST:PORT", "correlator address", ""},
+          {"stdout", 0, "", "write the stream to standard output (for ssh and `pathtrace run`)", ""},
+          {"no-stdin-watch", 0, "", "keep running when standard input closes", ""},
+          {"heartbeat", 0, "SECONDS", "stop when nothing arrives on standard input for this long (pathtrace run sends a byte every 2 s over ssh)", ""},
+          {"quiet", 'q', "", "no closing summary on stderr (warnings and errors are still shown)", ""}},
+         {digest_options()}),
+    "pathtrace collect --iface eth1 --point G --to 198.18.0.9:7300 --token-file tok --filter ipip\n"
+    "ssh hv1 pathtrace collect --iface eth1 --point G --stdout | pathtrace correlate --points G --stdin",
+    "0 stopped cleanly · 2 usage · 5 capture could not start · 6 correlator unreachable or refused"};
 
+int run_collect(const Args& a, const std::string&) {
+  if (!a.has("iface")) throw Error(ExitCode::kUsage, "collect: --iface is required (see --help)");
+  if (a.has("stdout") == a.has("to"))
+    throw Error(ExitCode::kUsage, "collect: give exactly one of --to HOST:PORT and --stdout");
   agent::CollectOptions o;
-  o.capture.iface = res["iface"].as<std::string>();
-  o.capture.netns = res["netns"].as<std::string>();
-  o.capture.point = res["point"].as<std::string>();
-  o.capture.snaplen = res["snaplen"].as<int>();
-  o.capture.buffer_bytes = res["buffer-mb"].as<int>() << 20;
-  o.capture.promiscuous = !res.count("no-promisc");
-  o.capture.immediate = res.count("immediate") > 0;
-  if (o.capture.snaplen < 64 || o.capture.snaplen > 262144)
-    throw Error(ExitCode::kUsage, "collect: --snaplen must be 64..262144");
-  o.keep_bytes = res["keep-bytes"].as<uint32_t>();
-  if (o.keep_bytes > uint32_t(o.capture.snaplen))
-    throw Error(ExitCode::kUsage, "collect: --keep-bytes " + std::to_string(o.keep_bytes) +
-                                      " exceeds --snaplen " + std::to_string(o.capture.snaplen) +
-                                      " (raise --snaplen)");
-  if (res["buffer-mb"].as<int>() < 1 || res["buffer-mb"].as<int>() > 2047)
-    throw Error(ExitCode::kUsage, "collect: --buffer-mb must be 1..2047");
-  o.filter = res["filter"].as<std::string>();
-  o.run = res["run"].as<std::string>();
-  if (res.count("token-file")) o.token = read_token_file(res["token-file"].as<std::string>());
-  if (to_stdout) {
+  o.capture.iface = a.str("iface");
+  o.capture.netns = a.str("netns");
+  o.capture.point = a.str("point");
+  o.capture.snaplen = int(a.uint("snaplen", 64, 262144));
+  o.capture.buffer_bytes = int(a.uint("buffer-mb", 1, 2047)) << 20;
+  o.capture.promiscuous = !a.has("no-promisc");
+  o.capture.immediate = a.has("immediate");
+  o.keep_bytes = uint32_t(a.uint("keep-bytes", 0, uint64_t(o.capture.snaplen)));
+  o.filter = a.str("filter");
+  o.run = a.str("run");
+  if (a.has("token-file")) o.token = read_token_file(a.str("token-file"));
+  if (a.has("stdout")) {
     if (::isatty(1)) throw Error(ExitCode::kUsage, "collect: --stdout writes binary frames; redirect it");
     o.out_fd = 1;
   } else {
-    o.to = res["to"].as<std::string>();
+    o.to = a.str("to");
   }
-  o.watch_stdin = !res.count("no-stdin-watch");
-  o.heartbeat_s = res["heartbeat"].as<double>();
-  if (!(o.heartbeat_s >= 0)) throw Error(ExitCode::kUsage, "--heartbeat must be >= 0 seconds");
-  o.count = res["count"].as<uint64_t>();
-  o.duration_s = res["duration"].as<double>();
-  const unsigned k = res["payload-bytes"].as<unsigned>();
-  if (k > 32) throw Error(ExitCode::kUsage, "collect: --payload-bytes must be 0..32");
-  o.parse.payload_bytes = static_cast<uint8_t>(k);
-  o.parse.vxlan_port = res["vxlan-port"].as<uint16_t>();
-  o.parse.geneve_port = res["geneve-port"].as<uint16_t>();
+  o.watch_stdin = !a.has("no-stdin-watch");
+  if (a.has("heartbeat")) {
+    o.heartbeat_s = a.number("heartbeat");
+    if (!(o.heartbeat_s > 0)) throw Error(ExitCode::kUsage, "--heartbeat must be more than 0 seconds");
+  }
+  if (a.has("count")) o.count = a.uint("count", 1, UINT64_MAX);
+  if (a.has("duration")) {
+    o.duration_s = a.number("duration");
+    if (!(o.duration_s > 0)) throw Error(ExitCode::kUsage, "--duration must be more than 0 seconds");
+  }
+  o.quiet = a.has("quiet");
+  o.parse.payload_bytes = uint8_t(a.uint("payload-bytes", 0, 32));
+  o.parse.vxlan_port = uint16_t(a.uint("vxlan-port", 1, 65535));
+  o.parse.geneve_port = uint16_t(a.uint("geneve-port", 1, 65535));
   return agent::run_collect(o);
 }
 

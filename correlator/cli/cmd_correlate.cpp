@@ -8,34 +8,32 @@
 #include "correlator/cli/options.hpp"
 #include "correlator/inventory/inventory.hpp"
 #include "correlator/pipeline/live.hpp"
-#include "correlator/report/render.hpp"
 #include "correlator/store/store.hpp"
 
 namespace pathtrace::cli {
 
-int cmd_correlate(int argc, char** argv, const std::string& command) {
-  cxxopts::Options opts("pathtrace correlate",
-                        "Receive the streams of `pathtrace collect --to` from many hosts, store "
-                        "the run and print the report when every collector has finished (or on "
-                        "Ctrl-C).");
-  add_live_options(opts);
-  opts.add_options()
-      ("listen", "ADDR:PORT to listen on (non-loopback needs --token-file)", cxxopts::value<std::string>()->default_value("127.0.0.1:7300"))
-      ("stdin", "read one collector's stream from standard input (`pathtrace collect --stdout | pathtrace correlate --stdin`); listens only with --listen")
-      ("token-file", "file whose first line is the shared secret collectors present", cxxopts::value<std::string>())
-      ("points", "the path, in order: A,B,C (labels collectors announce)", cxxopts::value<std::string>());
-  const auto res = parse_options(opts, argc, argv);
-  if (res.count("help")) {
-    std::cout << opts.help()
-              << "\nexamples:\n  pathtrace correlate --points A,B,C --listen 127.0.0.1:7300\n"
-                 "  pathtrace collect --iface eth0 --point A --to 127.0.0.1:7300   # on each host\n"
-                 "  ssh hv1 pathtrace collect --iface eth1 --point G --stdout | pathtrace correlate --points G --stdin\n";
-    return 0;
-  }
-  if (!res.count("points"))
+const CommandSpec kCorrelateSpec{
+    "correlate",
+    "receive collectors' streams from many hosts, store the run, print the verdict",
+    "--points A,B,C [--listen ADDR:PORT | --stdin] [OPTIONS]",
+    "Receive the streams of `pathtrace collect --to` (or one stream on standard input), store "
+    "the run and print the report when every collector has finished, the duration passes, or on "
+    "Ctrl-C. Host clocks are compared and corrected as by `run`.",
+    join({{"points", 0, "A,B,C", "the path, in order: the labels the collectors announce (required)", ""},
+          {"listen", 0, "ADDR:PORT", "where to listen (a non-loopback address needs --token-file)", "127.0.0.1:7300"},
+          {"stdin", 0, "", "read one collector's stream from standard input; listens only with --listen", ""},
+          {"token-file", 0, "FILE", "file whose first line is the shared secret collectors present", ""}},
+         {live_options(), report_options()}),
+    "pathtrace correlate --points A,B,C --listen 127.0.0.1:7300\n"
+    "pathtrace collect --iface eth0 --point A --to 127.0.0.1:7300   # on each host\n"
+    "ssh hv1 pathtrace collect --iface eth1 --point G --stdout | pathtrace correlate --points G --stdin",
+    "0 every judged flow delivered · 1 a flow lost packets · 2 usage · 4 database"};
+
+int run_correlate(const Args& a, const std::string& command_line) {
+  if (!a.has("points"))
     throw Error(ExitCode::kUsage, "--points A,B,C is required: the path order never comes from clocks");
   std::vector<Point> points;
-  std::stringstream labels(res["points"].as<std::string>());
+  std::stringstream labels(a.str("points"));
   for (std::string label; std::getline(labels, label, ',');) {
     Point p;
     p.label = label;
@@ -43,15 +41,15 @@ int cmd_correlate(int argc, char** argv, const std::string& command) {
   }
   inventory::finalize_path(points);
   pipeline::CorrelateOptions co;
-  if (res.count("token-file")) co.token = read_token_file(res["token-file"].as<std::string>());
-  co.from_stdin = res.count("stdin") > 0;
-  co.listen = co.from_stdin && !res["listen"].count() ? std::string() : res["listen"].as<std::string>();
-  if (res.count("duration")) co.duration_ms = parse_duration_ms(res["duration"].as<std::string>(), "--duration");
-  co.quiet = res.count("quiet") > 0;
-  Store store(res["db"].as<std::string>(), Store::Mode::kReadWrite);
-  const Run run = pipeline::correlate(std::move(points), co, store, run_meta(res, command));
-  print_report(std::cout, run.report, res, store.path());
-  return report::has_loss(run.report) ? int(ExitCode::kLoss) : 0;
+  if (a.has("token-file")) co.token = read_token_file(a.str("token-file"));
+  co.from_stdin = a.has("stdin");
+  co.listen = co.from_stdin && !a.has("listen") ? std::string() : a.str("listen");
+  if (a.has("duration")) co.duration_ms = parse_duration_ms(a.str("duration"), "--duration");
+  co.quiet = a.has("quiet");
+  exclusive(a, {"json", "html"});
+  Store store(a.str("db"), Store::Mode::kReadWrite);
+  const Run run = pipeline::correlate(std::move(points), co, store, run_meta(a.str("filter"), command_line));
+  return print_report(std::cout, run.report, a, store.path());
 }
 
 }  // namespace pathtrace::cli

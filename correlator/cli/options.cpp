@@ -6,17 +6,42 @@
 #include <iostream>
 
 #include "collector/common/clock.hpp"
-#include "collector/packet/filter.hpp"
+#include "correlator/report/html.hpp"
 #include "correlator/report/render.hpp"
 
 namespace pathtrace::cli {
 
-cxxopts::ParseResult parse_options(cxxopts::Options& opts, int argc, char** argv) {
-  try {
-    return opts.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw Error(ExitCode::kUsage, std::string(e.what()) + " (see --help)");
-  }
+std::vector<OptionSpec> report_options() {
+  return {
+      {"db", 0, "FILE", "SQLite database to store the run in", kDefaultDb},
+      {"json", 0, "", "print the report as JSON (docs/report-json.md) instead of text", ""},
+      {"html", 0, "FILE.html", "also write the report as one self-contained HTML page", ""},
+      {"all", 0, "", "a table for every flow, not only the ones that lost packets", ""},
+      {"fail-on-loss", 0, "", "accepted for old scripts: a flow that lost packets always exits 1", ""},
+  };
+}
+
+std::vector<OptionSpec> live_options() {
+  return {
+      {"filter", 0, "EXPR", "alias (ipip, tcp, ...; see below) or pcap-filter expression", ""},
+      {"duration", 0, "DURATION", "stop after this long (10s, 500ms, 2m)", ""},
+      {"count", 0, "N", "stop when a point has kept this many packets", ""},
+      {"idle", 0, "DURATION", "stop after this long without a new packet", ""},
+      {"quiet", 'q', "", "only the report: no progress, no connection log (errors are still shown)", ""},
+  };
+}
+
+std::vector<OptionSpec> digest_options() {
+  return {
+      {"payload-bytes", 0, "N", "L4 payload bytes hashed into the digest, 0-32", "8"},
+      {"vxlan-port", 0, "PORT", "UDP port of VXLAN", "4789"},
+      {"geneve-port", 0, "PORT", "UDP port of Geneve", "6081"},
+  };
+}
+
+std::vector<OptionSpec> join(std::vector<OptionSpec> a, std::initializer_list<std::vector<OptionSpec>> more) {
+  for (const auto& m : more) a.insert(a.end(), m.begin(), m.end());
+  return a;
 }
 
 long long parse_duration_ms(const std::string& text, const std::string& what) {
@@ -46,57 +71,41 @@ std::string read_token_file(const std::string& path) {
   return line.substr(b, e - b + 1);
 }
 
-void add_live_options(cxxopts::Options& opts) {
-  opts.add_options()
-      ("db", "SQLite database to store the run in", cxxopts::value<std::string>()->default_value(kDefaultDb))
-      ("filter", "alias (ipip, tcp, ...) or pcap-filter expression", cxxopts::value<std::string>()->default_value(""))
-      ("duration", "stop after this long (10s, 500ms, 2m)", cxxopts::value<std::string>())
-      ("count", "stop when a point has kept this many packets", cxxopts::value<uint64_t>()->default_value("0"))
-      ("idle", "stop after this long without a new packet", cxxopts::value<std::string>())
-      ("json", "print the report as JSON")
-      ("all", "print a table for every flow")
-      ("q,quiet", "no live counts")
-      ("h,help", "show this help");
-}
-
-Report run_meta(const cxxopts::ParseResult& res, const std::string& command) {
+Report run_meta(const std::string& filter, const std::string& command_line) {
   Report meta;
   meta.started = now_iso8601();
-  meta.command = command;
-  meta.filter = res["filter"].as<std::string>();
+  meta.command = command_line;
+  meta.filter = filter;
   return meta;
 }
 
-void print_report(std::ostream& out, const Report& report, const cxxopts::ParseResult& res,
-                  const std::string& db_path) {
-  if (res.count("json")) {
+void exclusive(const Args& args, std::initializer_list<const char*> names) {
+  const char* first = nullptr;
+  for (const char* n : names) {
+    if (!args.has(n)) continue;
+    if (first) throw Error(ExitCode::kUsage, std::string("--") + first + " and --" + n + " exclude each other");
+    first = n;
+  }
+}
+
+int print_report(std::ostream& out, const Report& report, const Args& args, const std::string& db_path) {
+  exclusive(args, {"json", "html"});
+  // `report --html F` only writes the page; the commands that make a run print their report too.
+  const bool page_only = args.spec().name == "report" && args.has("html");
+  if (args.has("html")) {
+    const std::string path = args.str("html");
+    report::write_html_file(path, report);
+    (page_only ? out : std::cerr) << "wrote " << path << " (run " << report.run_id << ")\n";
+  }
+  if (args.has("json")) {
     out << report::to_json(report).dump(2) << "\n";
-    return;
+  } else if (!page_only) {
+    report::RenderOptions ro;
+    ro.all_flows = args.has("all");
+    ro.db_path = db_path;
+    report::print_text(out, report, ro);
   }
-  report::RenderOptions ro;
-  ro.all_flows = res.count("all") > 0;
-  ro.db_path = db_path;
-  report::print_text(out, report, ro);
-}
-
-// Parses argv with `opts`; --help prints and exits 0; bad options → Error(kUsage).
-cxxopts::ParseResult parse_or_help(cxxopts::Options& opts, int argc, char** argv,
-                                   bool* help_shown) {
-  opts.add_options()("h,help", "show this help");
-  auto res = parse_options(opts, argc, argv);
-  if (res.count("help")) {
-    std::cout << opts.help() << std::flush;
-    *help_shown = true;
-  }
-  return res;
-}
-
-std::string aliases_help() {
-  std::string s = "\nfilter aliases (exact on parsed layers; match VLAN-tagged and tunnelled copies):\n";
-  for (const auto& a : packet::aliases())
-    s += "  " + std::string(a.name) + std::string(a.name.size() < 8 ? 8 - a.name.size() : 1, ' ') +
-         std::string(a.description) + "\n";
-  return s + "anything else is a pcap-filter expression applied to the raw frame.\n";
+  return report::has_loss(report) ? int(ExitCode::kLoss) : 0;
 }
 
 std::string join_args(int argc, char** argv) {

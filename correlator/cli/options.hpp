@@ -1,21 +1,29 @@
 #pragma once
-// Command-line parsing shared by every subcommand: one place that turns cxxopts' exceptions
-// into the usage error (exit 2) the user sees, and the small value parsers the commands share.
+// What several commands share: option groups of the tables, small value parsers, and how a
+// report is printed (text, --json, --html) with the exit code one rule gives every command
+// that judges a run (docs/cli.md#exit-codes).
 
-#include <cxxopts.hpp>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "collector/common/error.hpp"
+#include "correlator/cli/spec.hpp"
 #include "correlator/model/model.hpp"
 
 namespace pathtrace::cli {
 
 constexpr const char* kDefaultDb = "pathtrace.db";
 
-// Parses argv with `opts`. An unknown option or a bad value throws Error(kUsage) with
-// cxxopts' message and "(see --help)".
-cxxopts::ParseResult parse_options(cxxopts::Options& opts, int argc, char** argv);
+// Options of every command that stores a run and prints its report: --db, --json, --html,
+// --all, --fail-on-loss.
+std::vector<OptionSpec> report_options();
+// Options of the live commands (run, correlate): --filter, --duration, --count, --idle, -q.
+std::vector<OptionSpec> live_options();
+// The digest's knobs (collect, ingest): --payload-bytes, --vxlan-port, --geneve-port.
+std::vector<OptionSpec> digest_options();
+// `a` followed by every group in `more`.
+std::vector<OptionSpec> join(std::vector<OptionSpec> a, std::initializer_list<std::vector<OptionSpec>> more);
 
 // "10s", "500ms", "2m", "1h", "1.5" (seconds) → milliseconds. Throws Error(kUsage) naming
 // `what` ("--duration '1x': expected a duration like 10s, 500ms, 2m").
@@ -26,24 +34,17 @@ long long parse_duration_ms(const std::string& text, const std::string& what);
 // first line never means "no token").
 std::string read_token_file(const std::string& path);
 
-// The options `run` and `correlate` share: --db, --filter, --duration, --count, --idle,
-// --json, --all, -q, -h.
-void add_live_options(cxxopts::Options& opts);
-
 // A run's record before it is stored: started now, the command line, --filter.
-Report run_meta(const cxxopts::ParseResult& res, const std::string& command);
+Report run_meta(const std::string& filter, const std::string& command_line);
 
-// Prints a report as --json / --all ask (text by default, with the "stored as run N in DB"
-// hint when db_path is not empty).
-void print_report(std::ostream& out, const Report& report, const cxxopts::ParseResult& res,
-                  const std::string& db_path);
+// Prints `report` as report_options() ask: --html FILE (and a line saying so), --json, or the
+// text tables (with the "stored as run N in DB" hint when db_path is not empty). Refuses
+// --json with --html (Error(kUsage)). Returns the exit code every judging command shares:
+// 1 when a flow lost packets, else 0.
+int print_report(std::ostream& out, const Report& report, const Args& args, const std::string& db_path);
 
-// Parses argv with `opts` (adding -h/--help); with --help prints the help, sets *help_shown
-// and the caller returns 0 after printing its examples.
-cxxopts::ParseResult parse_or_help(cxxopts::Options& opts, int argc, char** argv, bool* help_shown);
-
-// The filter aliases and what they match, for --help.
-std::string aliases_help();
+// Refuses (Error(kUsage)) options of `names` given together: "--json and --html exclude each other".
+void exclusive(const Args& args, std::initializer_list<const char*> names);
 
 // The command line as typed, for the run's record ("pathtrace ingest --filter ipip ...").
 std::string join_args(int argc, char** argv);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -72,24 +73,43 @@ std::string verdict_text(const Report& r, const Traversal& t) {
   return "not judged";
 }
 
-// Writes the pcapng: an interface per point (in path order, described before the first
-// packet, with the link type of the first packet written) and one more per point for any
-// other link type met.
+// Writes the export. pcapng: an interface per point (in path order, described before the
+// first packet, with the link type of the first packet written) and one more per point for any
+// other link type met; a comment per packet. Classic pcap: one link type for the whole file (a
+// frame of another is an error naming it), no interfaces, no comments.
 class Output {
  public:
-  Output(const std::string& path, const Report& r) : writer_(path, "pathtrace export"), r_(r) {}
+  Output(const std::string& path, const Report& r, ExportFormat format) : path_(path), r_(r), format_(format) {
+    if (format_ == ExportFormat::kPcapng) ng_.emplace(path, "pathtrace export");
+  }
 
   void write(const KeptFrame& f, std::span<const uint8_t> bytes, const Traversal& t) {
-    if (!described_) describe_points(f.linktype);
-    writer_.write(interface(f.point, f.linktype), f.ts_ns, bytes, f.wire_len,
-                  packet_comment(r_, f.point, t));
+    if (format_ == ExportFormat::kPcap) {
+      if (!pcap_) {
+        pcap_.emplace(path_, f.linktype);
+        pcap_linktype_ = f.linktype;
+      }
+      if (f.linktype != pcap_linktype_)
+        throw Error(ExitCode::kUsage, path_ + ": the selected frames have link types " + std::to_string(pcap_linktype_) +
+                                          " and " + std::to_string(f.linktype) +
+                                          ", and a .pcap file holds one: write a .pcapng instead");
+      pcap_->write(f.ts_ns, bytes, f.wire_len);
+    } else {
+      if (!described_) describe_points(f.linktype);
+      ng_->write(interface(f.point, f.linktype), f.ts_ns, bytes, f.wire_len, packet_comment(r_, f.point, t));
+    }
     ++packets_;
     points_.insert(f.point);
   }
   // Describes the points if no packet did (an empty selection), and closes the file.
   void close() {
+    if (format_ == ExportFormat::kPcap) {
+      if (!pcap_) pcap_.emplace(path_, 1);
+      pcap_->close();
+      return;
+    }
     if (!described_) describe_points(1);
-    writer_.close();
+    ng_->close();
   }
   uint64_t packets() const { return packets_; }
   std::size_t points() const { return points_.size(); }
@@ -105,7 +125,7 @@ class Output {
     return i;
   }
   void describe_points(uint32_t linktype) {
-    for (const Point& p : r_.points) ifaces_[{p.ord, linktype}] = writer_.add_interface(describe(p, linktype));
+    for (const Point& p : r_.points) ifaces_[{p.ord, linktype}] = ng_->add_interface(describe(p, linktype));
     described_ = true;
   }
   uint32_t interface(uint8_t ord, uint32_t linktype) {
@@ -114,11 +134,15 @@ class Output {
     unknown.label = label_of(r_, ord);
     auto i = describe(ord < r_.points.size() ? r_.points[ord] : unknown, linktype);
     i.name += " linktype " + std::to_string(linktype);
-    return ifaces_[{ord, linktype}] = writer_.add_interface(i);
+    return ifaces_[{ord, linktype}] = ng_->add_interface(i);
   }
 
-  pcapfile::PcapngWriter writer_;
+  std::string path_;
   const Report& r_;
+  ExportFormat format_;
+  std::optional<pcapfile::PcapngWriter> ng_;
+  std::optional<pcapfile::Writer> pcap_;
+  uint32_t pcap_linktype_ = 0;
   bool described_ = false;
   std::map<std::pair<uint8_t, uint32_t>, uint32_t> ifaces_;  // (ord, linktype) → interface
   uint64_t packets_ = 0;
@@ -130,6 +154,15 @@ class Output {
 std::string packet_comment(const Report& r, uint8_t ord, const Traversal& t) {
   const std::string point = ord < r.points.size() ? point_text(r.points[ord]) : label_of(r, ord);
   return "point " + point + ": " + flow_label(r, t.flow) + ": " + verdict_text(r, t);
+}
+
+ExportFormat export_format(const std::string& path) {
+  auto ends = [&](std::string_view suffix) {
+    return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends(".pcapng") || ends(".ntar")) return ExportFormat::kPcapng;
+  if (ends(".pcap") || ends(".cap")) return ExportFormat::kPcap;
+  throw Error(ExitCode::kUsage, "-w " + path + ": name the file .pcapng (points, comments) or .pcap (one link type, no comments)");
 }
 
 ExportSummary export_pcapng(Store& store, const ExportRequest& req) {
@@ -172,7 +205,7 @@ ExportSummary export_pcapng(Store& store, const ExportRequest& req) {
 
   std::optional<Output> out;
   try {
-    out.emplace(out_path, r);
+    out.emplace(out_path, r, req.format);
   } catch (const Error& e) {
     throw Error(ExitCode::kUsage, e.what());  // a bad -w path, like report --html
   }

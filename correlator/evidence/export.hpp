@@ -22,12 +22,21 @@ namespace pathtrace::evidence {
 // neither end)"). An ord outside the report's points is named by its number.
 std::string packet_comment(const Report& r, uint8_t ord, const Traversal& t);
 
+// The file format: pcapng (an interface per point, a comment per packet) or classic pcap (one
+// link type, no interfaces, no comments).
+enum class ExportFormat : uint8_t { kPcapng, kPcap };
+
+// The format a file name asks for: .pcapng (or .ntar) or .pcap (or .cap). Throws Error(kUsage)
+// for any other name, saying which to use.
+ExportFormat export_format(const std::string& path);
+
 // What to export.
 struct ExportRequest {
   int64_t run = 0;               // 0: the newest
   bool lost = false;             // only the packets that vanished (every point that saw them)
   std::optional<uint32_t> flow;  // only this flow (top-level or inner id)
-  std::string path;              // the pcapng file to write
+  std::string path;              // the file to write
+  ExportFormat format = ExportFormat::kPcapng;
 };
 // What was written.
 struct ExportSummary {

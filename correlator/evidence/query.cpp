@@ -1,6 +1,5 @@
 #include "correlator/evidence/query.hpp"
 
-#include <cxxopts.hpp>
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 

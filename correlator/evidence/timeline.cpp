@@ -9,10 +9,12 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
 
 #include "collector/common/error.hpp"
+#include "correlator/report/text.hpp"
 #include "correlator/store/store.hpp"
 
 namespace pathtrace::evidence {
@@ -96,38 +98,6 @@ void keep_earliest(std::vector<TimelineRow>& rows, std::size_t limit, bool final
   }
 }
 
-// Display width of UTF-8 text: its code points ("→" is one column).
-std::size_t width(const std::string& s) {
-  std::size_t cps = 0;
-  for (unsigned char c : s) cps += (c & 0xC0) != 0x80;
-  return cps;
-}
-
-// `s` padded with spaces to `w` columns, on the left when `right`.
-std::string align(const std::string& s, std::size_t w, bool right) {
-  const std::size_t n = width(s);
-  if (n >= w) return s;
-  return right ? std::string(w - n, ' ') + s : s + std::string(w - n, ' ');
-}
-
-// Prints rows of cells as columns two spaces apart; `right[i]` aligns column i right. The
-// last column is not padded.
-void print_columns(std::ostream& out, const std::vector<std::vector<std::string>>& cells,
-                   const std::vector<bool>& right) {
-  if (cells.empty()) return;
-  std::vector<std::size_t> w(cells.front().size(), 0);
-  for (const auto& c : cells)
-    for (std::size_t i = 0; i < c.size() && i < w.size(); ++i) w[i] = std::max(w[i], width(c[i]));
-  for (const auto& c : cells) {
-    std::string line;
-    for (std::size_t i = 0; i < c.size(); ++i) {
-      const bool r = i < right.size() && right[i];
-      line += (i ? "  " : "") + (i + 1 == c.size() && !r ? c[i] : align(c[i], w[i], r));
-    }
-    out << line << "\n";
-  }
-}
-
 std::string micros(int64_t ns) {
   if (ns % 1000 == 0) return std::to_string(ns / 1000);  // µs captures: no false precision
   char buf[32];
@@ -135,13 +105,18 @@ std::string micros(int64_t ns) {
   return buf;
 }
 
-void print_rows(std::ostream& out, const RunView& v, const std::vector<TimelineRow>& rows,
-                bool show_flow) {
+// The rows as a table: time, point, role, interface, stack, length, delay, digest (and flow).
+report::Table rows_table(const RunView& v, const std::vector<TimelineRow>& rows, bool show_flow) {
   const Report& r = v.report;
-  std::vector<std::vector<std::string>> cells;
-  cells.push_back({"time (UTC)", "point", "role", "interface", "stack", "len",
-                   "since prev point (µs)", "packet"});
-  if (show_flow) cells.front().push_back("flow");
+  std::vector<std::string> head = {"time (UTC)", "point", "role", "interface", "stack", "len",
+                                   "since prev point (µs)", "packet"};
+  std::vector<std::string> keys = {"time", "point", "role", "interface", "stack", "len", "since_prev_point_us", "packet"};
+  std::vector<bool> right = {false, false, false, false, false, true, true, false, true};
+  if (show_flow) {
+    head.push_back("flow");
+    keys.push_back("flow");
+  }
+  report::Table t(head, right, keys);
   for (const auto& row : rows) {
     const Point* p = row.ord < r.points.size() ? &r.points[row.ord] : nullptr;
     std::string delay = "-";
@@ -152,9 +127,27 @@ void print_rows(std::ostream& out, const RunView& v, const std::vector<TimelineR
                                   p ? point_where(*p) : "", stack_name(v, row.stack_id),
                                   std::to_string(row.wire_len), delay, hex(row.digest)};
     if (show_flow) c.push_back(std::to_string(row.flow));
-    cells.push_back(std::move(c));
+    t.add(std::move(c));
   }
-  print_columns(out, cells, {false, false, false, false, false, true, true, false, true});
+  return t;
+}
+
+// Prints a titled table as text, or as {"run", "title", "total", "shown", "rows"} JSON.
+void emit(std::ostream& out, bool json, int64_t run, const std::string& title, std::size_t total,
+          const report::Table& t, const std::vector<bool>& numeric, const std::vector<std::string>& notes) {
+  if (json) {
+    nlohmann::ordered_json j;
+    j["run"] = run;
+    j["title"] = title;
+    j["total"] = total;
+    j["shown"] = t.size();
+    j["rows"] = t.to_json(numeric);
+    j["notes"] = notes;
+    out << j.dump(2) << "\n";
+    return;
+  }
+  if (t.size()) t.print(out);
+  for (const auto& n : notes) out << n << "\n";
 }
 
 const char* fate_name(Fate f) {
@@ -256,29 +249,27 @@ void print_timeline(std::ostream& out, Store& store, const TimelineQuery& q) {
     std::sort(lost.begin(), lost.end(),
               [](const Trip& a, const Trip& b) { return a.t.t0_ns < b.t.t0_ns || (a.t.t0_ns == b.t.t0_ns && a.id < b.id); });
     if (limit && lost.size() > limit) lost.resize(limit);
-    out << run_name << " · " << total << " lost packet" << (total == 1 ? "" : "s")
-        << (point != kNoPoint ? " last seen at " + r.points[point].label : "");
-    if (lost.size() < total) out << " · showing the first " << lost.size() << " (--limit 0 for all)";
-    out << "\n";
-    if (total == 0) return;
-    std::vector<std::vector<std::string>> cells = {
-        {"entered (UTC)", "packet", "flow", "dir", "entered at", "last seen at", "lost before", "len", "seen by"}};
-    for (const auto& t : lost) {
+    std::string head = run_name + " · " + std::to_string(total) + " lost packet" + (total == 1 ? "" : "s") +
+                       (point != kNoPoint ? " last seen at " + r.points[point].label : "");
+    if (lost.size() < total) head += " · showing the first " + std::to_string(lost.size()) + " (--limit 0 for all)";
+    if (!q.json) out << head << "\n";
+    if (total == 0 && !q.json) return;
+    report::Table t({"entered (UTC)", "packet", "flow", "dir", "entered at", "last seen at", "lost before", "len", "seen by"},
+                    {false, false, false, false, false, false, false, true, false},
+                    {"entered", "packet", "flow", "dir", "entered_at", "last_seen_at", "lost_before", "len", "seen_by"});
+    for (const auto& x : lost) {
       std::string seen;
       for (std::size_t o = 0; o < r.points.size(); ++o)
-        if (t.t.seen >> o & 1) seen += r.points[o].label;
-      if (t.t.dir == Dir::kReverse) std::reverse(seen.begin(), seen.end());
-      cells.push_back({iso_time_ns(t.t.t0_ns), hex(t.t.digest),
-                       std::to_string(t.t.flow) + " " + flow_label(r, t.t.flow),
-                       t.t.dir == Dir::kForward ? "forward" : "reverse",
-                       t.t.entry < r.points.size() ? r.points[t.t.entry].label : "-",
-                       point_name(r, t.t.last_seen),
-                       point_name(r, next_point(r, t.t.last_seen, t.t.dir)),
-                       std::to_string(t.t.wire_len), seen});
+        if (x.t.seen >> o & 1) seen += r.points[o].label;
+      if (x.t.dir == Dir::kReverse) std::reverse(seen.begin(), seen.end());
+      t.add({iso_time_ns(x.t.t0_ns), hex(x.t.digest), std::to_string(x.t.flow) + " " + flow_label(r, x.t.flow),
+             x.t.dir == Dir::kForward ? "forward" : "reverse",
+             x.t.entry < r.points.size() ? r.points[x.t.entry].label : "-", point_name(r, x.t.last_seen),
+             point_name(r, next_point(r, x.t.last_seen, x.t.dir)), std::to_string(x.t.wire_len), seen});
     }
-    print_columns(out, cells, {false, false, false, false, false, false, false, true, false});
-    for (const auto& [ord, n] : by_last)
-      out << "last seen at " << point_name(r, ord) << ": " << n << "\n";
+    std::vector<std::string> notes;
+    for (const auto& [ord, n] : by_last) notes.push_back("last seen at " + point_name(r, ord) + ": " + std::to_string(n));
+    emit(out, q.json, run, head, total, t, {false, false, false, false, false, false, false, true, false}, notes);
     return;
   }
 
@@ -299,6 +290,7 @@ void print_timeline(std::ostream& out, Store& store, const TimelineQuery& q) {
   };
 
   std::string title;
+  std::vector<std::string> traversal_lines;  // one packet: what became of each of its traversals
   if (digest) {
     title = "packet " + hex(*digest);
     if (analysed) {
@@ -307,12 +299,12 @@ void print_timeline(std::ostream& out, Store& store, const TimelineQuery& q) {
       for (FoundTraversal& f : store.find_packet(run, *digest)) {
         Trip trip{f.id, f.traversal, std::move(f.sightings)};
         collect(trip);
-        out << run_name << " · packet " << hex(*digest) << " · traversal " << f.id << " · "
-            << flow_label(r, f.traversal.flow) << " · " << fate_name(f.traversal.fate);
+        std::string line = run_name + " · packet " + hex(*digest) + " · traversal " + std::to_string(f.id) + " · " +
+                           flow_label(r, f.traversal.flow) + " · " + fate_name(f.traversal.fate);
         if (f.traversal.fate == Fate::kLost)
-          out << ": last seen at " << point_name(r, f.traversal.last_seen) << ", never at "
-              << point_name(r, next_point(r, f.traversal.last_seen, f.traversal.dir));
-        out << "\n";
+          line += ": last seen at " + point_name(r, f.traversal.last_seen) + ", never at " +
+                  point_name(r, next_point(r, f.traversal.last_seen, f.traversal.dir));
+        traversal_lines.push_back(std::move(line));
       }
     }
     if (packets == 0)
@@ -328,14 +320,16 @@ void print_timeline(std::ostream& out, Store& store, const TimelineQuery& q) {
   }
   keep_earliest(rows, limit, true);
   std::sort(rows.begin(), rows.end(), row_before);
-  if (!digest || analysed) {
-    out << run_name << " · " << title << " · " << total << " sighting" << (total == 1 ? "" : "s")
-        << " of " << packets << " packet" << (packets == 1 ? "" : "s")
-        << (point != kNoPoint ? " at " + r.points[point].label : "");
-    if (rows.size() < total) out << " · showing the first " << rows.size() << " (--limit 0 for all)";
-    out << "\n";
+  std::string head = run_name + " · " + title + " · " + std::to_string(total) + " sighting" + (total == 1 ? "" : "s") +
+                     " of " + std::to_string(packets) + " packet" + (packets == 1 ? "" : "s") +
+                     (point != kNoPoint ? " at " + r.points[point].label : "");
+  if (rows.size() < total) head += " · showing the first " + std::to_string(rows.size()) + " (--limit 0 for all)";
+  if (!q.json) {
+    for (const auto& l : traversal_lines) out << l << "\n";
+    if (!digest || analysed) out << head << "\n";
   }
-  if (!rows.empty()) print_rows(out, view, rows, !one_flow && !digest);
+  emit(out, q.json, run, head, total, rows_table(view, rows, !one_flow && !digest),
+       {false, false, false, false, false, true, false, false, true}, q.json ? traversal_lines : std::vector<std::string>{});
 }
 
 }  // namespace pathtrace::evidence

@@ -27,6 +27,7 @@ struct TimelineQuery {
   bool lost = false;                // ... or the packets that vanished
   std::string point;                // only sightings at this point label ("" = all)
   std::size_t limit = 100;          // at most this many rows, earliest first (0: all)
+  bool json = false;                // a JSON object {run, title, total, shown, rows, notes} instead of text
 };
 
 // Prints the timeline of `q` from `store` (read-only). A capturing or interrupted run is

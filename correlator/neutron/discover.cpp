@@ -562,6 +562,22 @@ HostFacts gather_facts(const DiscoverRequest& req) {
   return f;
 }
 
+std::string discovery_json(const Discovery& d) {
+  nlohmann::ordered_json j;
+  j["port"] = d.port;
+  j["layout"] = d.layout == Layout::kHybrid      ? "hybrid"
+                : d.layout == Layout::kOvsNative ? "ovs-native"
+                                                 : "linuxbridge";
+  j["netns"] = d.netns;
+  j["points"] = nlohmann::ordered_json::array();
+  for (const auto& p : d.points)
+    j["points"].push_back({{"label", p.label}, {"role", p.role}, {"host", p.host}, {"netns", p.netns},
+                           {"iface", p.iface}, {"what", p.what}});
+  j["bridges"] = d.bridges;
+  j["notes"] = d.notes;
+  return j.dump(2) + "\n";
+}
+
 std::string render_inventory(const Discovery& d) {
   std::string s = "# Neutron port " + d.port + ": " + std::string(describe(d.layout)) + ".\n";
   s += "# Capture points in path order, VM side first (pathtrace discover";

@@ -133,6 +133,10 @@ Discovery discover_path(const DiscoverRequest& req, const HostFacts& facts);
 // (or, for an OVS layout, `ovs-vsctl`) is missing or ovsdb does not answer.
 HostFacts gather_facts(const DiscoverRequest& req);
 
+// The discovery as JSON: port, layout, netns, points (label, role, host, netns, iface, what),
+// bridges, notes.
+std::string discovery_json(const Discovery& d);
+
 // The inventory snippet (docs/inventory.md): a commented header, the notes as comments, and
 // one [[point]] table per point. Always valid TOML.
 std::string render_inventory(const Discovery& d);

@@ -188,6 +188,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
   so.admit = [&col](const wire::Hello& h) { return col.admit(h); };
   so.on_signal = [](int sig) { stop_signal().store(sig); };
   so.log = [](const std::string& line) { Console::err().line("pathtrace correlator: " + line); };
+  so.info = lo.quiet ? std::function<void(const std::string&)>([](const std::string&) {}) : so.log;
   server::Server srv(so, col);
   srv.start();
   const std::string exe = self_exe();
@@ -223,6 +224,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
     if (!p.netns.empty()) argv.insert(argv.end(), {"--netns", p.netns});
     if (!lo.filter.empty()) argv.insert(argv.end(), {"--filter", lo.filter});
     if (lo.keep_bytes) argv.insert(argv.end(), {"--keep-bytes", std::to_string(lo.keep_bytes)});
+    if (lo.quiet) argv.push_back("--quiet");
     // Its stderr goes through the console, so that progress lines never draw over it. Its own
     // process group: Ctrl-C reaches pathtrace, which stops every collector in order.
     collectors.push_back(Child::spawn(argv, kPiped));
@@ -340,6 +342,8 @@ Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& stor
   so.token = co.token;
   so.admit = [&col](const wire::Hello& h) { return col.admit(h); };
   so.on_signal = [](int sig) { stop_signal().store(sig); };
+  so.log = [](const std::string& line) { Console::err().line("pathtrace correlator: " + line); };
+  so.info = co.quiet ? std::function<void(const std::string&)>([](const std::string&) {}) : so.log;
   server::Server srv(so, col);
   srv.start();
   if (co.from_stdin) {

@@ -84,6 +84,7 @@ struct Server::Impl {
   Impl(ServerOptions o, Consumer& c) : opt(std::move(o)), consumer(c) {
     if (!opt.log)
       opt.log = [](const std::string& s) { std::fprintf(stderr, "pathtrace correlator: %s\n", s.c_str()); };
+    if (!opt.info) opt.info = opt.log;
   }
 
   // -- queue (io thread pushes, consumer thread pops) --
@@ -281,7 +282,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       admitted_ = true;
       ++srv_->c_sessions;
       ++srv_->c_active;
-      srv_->opt.log(who() + ": collector " + hello_.host + " iface " + hello_.iface +
+      srv_->opt.info(who() + ": collector " + hello_.host + " iface " + hello_.iface +
                     (hello_.netns.empty() ? "" : " netns " + hello_.netns) + " connected");
       hello_.token.clear();  // do not keep the secret around
       srv_->push(id_, 1, HelloEvent{hello_, peer_});
@@ -387,7 +388,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     uint64_t tail = 0;
     if (has_stats_ && last_stats_.records_sent > next_seq_) tail = last_stats_.records_sent - next_seq_;
     e.records_lost = lost_ + tail;
-    if (clean)
+    if (clean && !e.records_lost)
+      srv_->opt.info(who() + ": BYE (" + why + "), " + std::to_string(received_) + " records");
+    else if (clean)
       srv_->opt.log(who() + ": BYE (" + why + "), " + std::to_string(received_) + " records" +
                     (e.records_lost ? ", " + std::to_string(e.records_lost) + " lost" : ""));
     srv_->push(id_, 1, std::move(e));

@@ -76,8 +76,11 @@ struct ServerOptions {
   std::size_t queue_records = 1 << 20;
   // Extra admission check on the io thread: "" admits, anything else is the REJECT reason.
   std::function<std::string(const wire::Hello&)> admit;
-  // Where log lines go (default: stderr, prefixed "pathtrace correlator: ").
+  // Where log lines go (default: stderr, prefixed "pathtrace correlator: "): problems —
+  // records lost, protocol errors, rejections, sessions that end without BYE.
   std::function<void(const std::string&)> log;
+  // Where the routine lines go (a collector connected, said BYE with nothing lost); default: log.
+  std::function<void(const std::string&)> info;
   // When set, SIGINT/SIGTERM are caught by the io thread and reported here.
   std::function<void(int)> on_signal;
 };

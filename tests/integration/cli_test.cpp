@@ -81,7 +81,7 @@ const char* kInventoryFixed = "incident-fixed/inventory.toml";
 
 TEST_F(Cli, BrokenSecurityGroupDisappearsBetweenCAndB) {
   const auto r = run({"ingest", "--db", db(), "--inventory", pcaps(kInventoryBroken), "--filter", "ipip"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 1) << "a flow lost packets: exit 1\n" << r.err;
   EXPECT_NE(r.out.find("verdict: IPIP 198.18.0.1 → 198.18.0.20: disappears between C (qbr "
                        "qbrbdd1f2c3-bd) and B (tap tapbdd1f2c3-bd)"),
             std::string::npos)
@@ -130,10 +130,10 @@ TEST_F(Cli, SshTcpFlowDeliveredInBothStates) {
 }
 
 TEST_F(Cli, ReportReadsTheStoredRunBack) {
-  ASSERT_EQ(run({"ingest", "--db", db(), "--inventory", pcaps(kInventoryBroken), "--filter", "ipip"}).code, 0);
+  ASSERT_EQ(run({"ingest", "--db", db(), "--inventory", pcaps(kInventoryBroken), "--filter", "ipip"}).code, 1);
   ASSERT_EQ(run({"ingest", "--db", db(), "--inventory", pcaps(kInventoryFixed), "--filter", "ipip"}).code, 0);
   const auto r1 = run({"report", "--db", db(), "--run", "1"});
-  ASSERT_EQ(r1.code, 0) << r1.err;
+  ASSERT_EQ(r1.code, 1) << "run 1 lost packets: exit 1\n" << r1.err;
   EXPECT_NE(r1.out.find("disappears between C"), std::string::npos) << r1.out;
   const auto latest = run({"report", "--db", db()});
   EXPECT_NE(latest.out.find("verdict: delivered"), std::string::npos) << latest.out;
@@ -159,7 +159,7 @@ TEST_F(Cli, InlinePointsAndOrderMatchTheInventory) {
   for (char c = 'G'; c >= 'A'; --c)
     args.push_back(std::string(1, c) + "=" + pcaps("incident-broken/") + c + ".pcap");
   const auto r = run(args);
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 1) << r.err;
   EXPECT_NE(r.out.find("disappears between C"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("and B"), std::string::npos) << r.out;
 }

@@ -32,21 +32,28 @@ class Evidence : public ::testing::Test {
     fs::remove_all(*dir_);
     fs::create_directories(*dir_);
     const fs::path d = *dir_;
-    ingest(broken_db(), "pcaps/incident-broken/inventory.toml", "ipip");
-    ingest(broken_db(), "pcaps/incident-broken/inventory.toml", "tcp port 22");
-    ingest(fixed_db(), "pcaps/incident-fixed/inventory.toml", "ipip");
+    ingest(broken_db(), "pcaps/incident-broken/inventory.toml", "ipip", 1);
+    ingest(broken_db(), "pcaps/incident-broken/inventory.toml", "tcp port 22", 0);
+    ingest(fixed_db(), "pcaps/incident-fixed/inventory.toml", "ipip", 0);
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);
     delete dir_;
     dir_ = nullptr;
   }
-  static void ingest(const std::string& db, const std::string& inventory, const std::string& filter) {
+  // Ingests a set; `code` is the exit code it must give (1: a flow lost packets). Anything else
+  // fails every test of the suite (SetUp), never skips it silently.
+  static void ingest(const std::string& db, const std::string& inventory, const std::string& filter, int code) {
     const Result r = sh(quote(PATHTRACE_BIN) + " ingest --db " + quote(db) + " --inventory " +
                             quote(source(inventory)) + " --filter " + quote(filter),
                         *dir_);
-    ASSERT_EQ(r.code, 0) << r.err;
+    if (r.code != code)
+      *setup_error_ += "ingest " + inventory + " --filter " + filter + " exited " + std::to_string(r.code) + ": " + r.err;
   }
+  void SetUp() override {
+    if (!setup_error_->empty()) FAIL() << *setup_error_;
+  }
+  static inline std::string* setup_error_ = new std::string;
   static std::string broken_db() { return (*dir_ / "broken.db").string(); }
   static std::string fixed_db() { return (*dir_ / "fixed.db").string(); }
 
@@ -318,7 +325,7 @@ std::vector<std::string> shape(const nlohmann::ordered_json& o) {
 
 TEST_F(Evidence, ReportJsonStructureIsPinned) {
   const Result r = run({"report", "--db", broken_db(), "--run", "1", "--json"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 1) << "run 1 lost packets\n" << r.err;
   const auto j = nlohmann::ordered_json::parse(r.out);
   using V = std::vector<std::string>;
   EXPECT_EQ(shape(j), (V{"format:string", "version:integer", "run:integer", "started:string",
@@ -377,7 +384,7 @@ bool have_chromium() { return std::system("command -v chromium >/dev/null 2>&1")
 TEST_F(Evidence, ReportHtmlRendersThePathWithTheLossyHopInRed) {
   const std::string html = (*dir_ / "incident.html").string();
   const Result r = run({"report", "--db", broken_db(), "--run", "1", "--html", html});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 1) << "run 1 lost packets\n" << r.err;
   EXPECT_EQ(r.out, "wrote " + html + " (run 1)\n");
   const std::string page = slurp(html);
   // Self-contained: nothing to fetch.

@@ -41,9 +41,10 @@ inline std::string quote(const std::string& s) {
 inline std::string source(const std::string& rel) { return std::string(PATHTRACE_SOURCE_DIR) + "/" + rel; }
 
 // Runs a shell command line, stdin from /dev/null; stdout and stderr go through files in `dir`.
+// Text output is checked in a UTF-8 locale whatever the caller's (LC_ALL=C prints ASCII).
 inline Result sh(const std::string& cmdline, const fs::path& dir) {
   const fs::path out = dir / "stdout", err = dir / "stderr";
-  const std::string cmd = cmdline + " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
+  const std::string cmd = "export LC_ALL=C.UTF-8; " + cmdline + " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
   const int st = std::system(cmd.c_str());
   Result r;
   r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;

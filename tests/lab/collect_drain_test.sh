@@ -15,6 +15,7 @@
 #
 # Exit: 0 pass, 1 fail, 77 skip (not root).
 set -uo pipefail
+export LC_ALL=C.UTF-8  # the checks below read pathtrace's UTF-8 text (LC_ALL=C prints ASCII)
 
 PT=${1:?pathtrace binary}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -7,6 +7,7 @@
 # Exit 0 pass, 1 fail, 77 skip (not root, no OVS, ...).
 # shellcheck disable=SC2317  # cleanup and the helpers run through trap and check()
 set -euo pipefail
+export LC_ALL=C.UTF-8  # the checks below read pathtrace's UTF-8 text (LC_ALL=C prints ASCII)
 CASE=${1:?case}
 PT=${2:?pathtrace binary}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -13,6 +13,7 @@
 # Exit 0 pass, 1 fail, 77 skip.
 # shellcheck disable=SC2317  # cleanup and the helpers run through trap and check()
 set -euo pipefail
+export LC_ALL=C.UTF-8  # the checks below read pathtrace's UTF-8 text (LC_ALL=C prints ASCII)
 PT=${1:?pathtrace binary}
 TOOL=${2:?neutron_explain_tool binary}
 CASE=${3:-hybrid}

@@ -17,6 +17,7 @@
 # After every case: no `pathtrace collect` or tcpdump left in any lab namespace.
 # Exit: 0 pass, 1 fail, 77 skip (not root, no sshd, no namespaces, no OVS).
 set -uo pipefail
+export LC_ALL=C.UTF-8  # the checks below read pathtrace's UTF-8 text (LC_ALL=C prints ASCII)
 
 CASE=${1:?case}
 PT=${2:?pathtrace binary}

@@ -1,7 +1,5 @@
 #include "correlator/store/store.hpp"
 
-#include <sqlite3.h>
-
 #include <functional>
 
 #include <arpa/inet.h>
@@ -985,15 +983,7 @@ void Store::Impl::insert_kept(int64_t run_id, const KeptFrames& kept, std::size_
 // active, a read-only file). Never throws: staying in WAL is always correct.
 std::string set_journal_mode(sql::Db& db, const char* mode) {
   if (db.read_only()) return {};
-  sqlite3_stmt* st = nullptr;
-  const std::string sql = std::string("PRAGMA journal_mode = ") + mode;
-  std::string now;
-  if (sqlite3_prepare_v2(db.handle(), sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW) {
-    if (const unsigned char* t = sqlite3_column_text(st, 0)) now = reinterpret_cast<const char*>(t);
-  }
-  sqlite3_finalize(st);
-  return now;
+  return db.try_query_text(std::string("PRAGMA journal_mode = ") + mode);
 }
 
 int64_t Store::Impl::save(Run& run) {

@@ -23,62 +23,16 @@
 #include "correlator/store/store.hpp"
 #include "schema/schema.hpp"
 #include "tests/component/example_run.hpp"
+#include "tests/component/store/fixture.hpp"
 
 namespace pathtrace {
 namespace {
 
 namespace fs = std::filesystem;
 
-class StoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "pt_store_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    db_ = (dir_ / "pathtrace.db").string();
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  // Runs raw SQL on the file with the plain C API (what a person's sqlite3 shell does).
-  static std::string raw(const std::string& path, const std::string& sql) {
-    sqlite3* db = nullptr;
-    std::string out;
-    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-      out = std::string("error: ") + sqlite3_errmsg(db);
-    } else {
-      while (sqlite3_step(st) == SQLITE_ROW) {
-        for (int c = 0; c < sqlite3_column_count(st); ++c) {
-          if (c) out += '|';
-          const auto* t = sqlite3_column_text(st, c);
-          if (t) out += reinterpret_cast<const char*>(t);
-        }
-        out += '\n';
-      }
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return out;
-  }
-
-  fs::path dir_;
-  std::string db_;
-};
-
-// What the thrown Error says, or "" when nothing was thrown.
-template <typename F>
-std::pair<ExitCode, std::string> error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return {e.code(), e.what()};
-  }
-  return {ExitCode::kOk, ""};
-}
+using test::by_time;
+using test::error_of;
+using test::StoreTest;
 
 void expect_same_points(const std::vector<Point>& a, const std::vector<Point>& b) {
   ASSERT_EQ(a.size(), b.size());
@@ -391,14 +345,6 @@ TEST_F(StoreTest, ViewsUnpackTheSightings) {
 }
 
 // --------------------------------------------------------------- live runs
-
-// The example run's sightings in arrival order (by time), and its report without analysis.
-std::vector<Sighting> by_time(const Run& run) {
-  std::vector<Sighting> out = run.sightings;
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Sighting& a, const Sighting& b) { return a.ts_ns < b.ts_ns; });
-  return out;
-}
 
 bool same_sightings(const std::vector<Sighting>& a, const std::vector<Sighting>& b) {
   return a.size() == b.size() &&

@@ -72,7 +72,7 @@ constexpr QueryText kQueries[] = {
      "UPDATE points SET packets = ?3, bytes = ?4, digested = ?5, filtered = ?6, truncated = ?7, "
      "malformed = ?8, not_ip = ?9, too_deep = ?10, unsupported_link = ?11, pcap_drop = ?12, "
      "if_drop = ?13, records_lost = ?14, over_mtu = ?15, start_ns = ?16, end_ns = ?17, "
-     "window_known = ?18 WHERE run_id = ?1 AND ord = ?2"},
+     "window_known = ?18, host = ?19, netns = ?20, iface = ?21 WHERE run_id = ?1 AND ord = ?2"},
     {Q::kSelectRunStatus, "SELECT status, writer FROM runs WHERE id = ?1"},
     {Q::kInsertStagedChain, "INSERT INTO staged_chains (run_id, id, stack, ip) VALUES (?1, ?2, ?3, ?4)"},
     {Q::kInsertStagedSightings,

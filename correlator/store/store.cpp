@@ -224,7 +224,8 @@ void Store::Impl::update_points(int64_t run_id, std::span<const Point> points) {
     q.bind(12, int64_t(p.pcap_drop)).bind(13, int64_t(p.if_drop))
         .bind(14, int64_t(p.records_lost)).bind(15, int64_t(p.over_mtu))
         .bind(16, int64_t(p.start_ns)).bind(17, int64_t(p.end_ns))
-        .bind(18, int64_t(p.window_known ? 1 : 0));
+        .bind(18, int64_t(p.window_known ? 1 : 0)).bind_text(19, p.host).bind_text(20, p.netns)
+        .bind_text(21, p.iface);
     q.run();
   }
 }

@@ -48,7 +48,8 @@ struct Store::Impl {
   // Inserts the runs row (status capturing with this process as writer, or complete) and
   // the points; returns the id. In the caller's transaction.
   int64_t insert_run(const Report& r, bool capturing);
-  // Updates the points' statistics. In the caller's transaction.
+  // Updates the points' host, netns, iface, statistics and windows (matched by ord). In the
+  // caller's transaction.
   void update_points(int64_t run_id, std::span<const Point> points);
   // Inserts flows, stacks, traversal blocks, results, hops, run.kept and run.neutron. In the
   // caller's transaction.

@@ -420,6 +420,76 @@ TEST_F(StoreTest, ALiveRunStagedThenFinishedGivesTheSameReportAsSave) {
   EXPECT_EQ(store.runs()[0].status, RunStatus::kComplete);
 }
 
+// `correlate` knows only its points' labels when it begins the run; where each point is
+// (host, netns, interface) arrives with its collector's HELLO. update_points and finish_run
+// store it, so the report rebuilt from the file names the points as the printed one did.
+TEST_F(StoreTest, WhereAPointCapturedArrivesAfterBeginRunAndIsStored) {
+  pathtrace::Run run = test::example_run();
+  run.report.points[0].netns = "qrouter-1f2e";  // A captured inside a namespace
+  Report meta = run.report;
+  meta.points.clear();
+  for (const Point& p : run.report.points) {
+    Point label_only;  // what `correlate --points A,B,...` knows before any HELLO
+    label_only.label = p.label;
+    label_only.ord = p.ord;
+    label_only.source = "live";
+    meta.points.push_back(label_only);
+  }
+  Store store(db_, Store::Mode::kReadWrite);
+  const int64_t id = store.begin_run(meta);
+  EXPECT_EQ(raw(db_, "SELECT group_concat(host || ':' || netns || ':' || iface, ' ') FROM points"),
+            "local:: local:: local:: local:: local:: local:: local::\n");
+
+  // The collectors said HELLO: the stager stores the points as the server now has them.
+  std::vector<Point> hello = meta.points;
+  for (std::size_t i = 0; i < hello.size(); ++i) {
+    hello[i].host = run.report.points[i].host;
+    hello[i].netns = run.report.points[i].netns;
+    hello[i].iface = run.report.points[i].iface;
+  }
+  store.update_points(id, hello);
+  {
+    // `pathtrace report` of the run while it captures.
+    const Report capturing = store.load(id);
+    ASSERT_EQ(capturing.points.size(), 7u);
+    EXPECT_EQ(capturing.points[0].host, "vm1");
+    EXPECT_EQ(capturing.points[0].netns, "qrouter-1f2e");
+    EXPECT_EQ(capturing.points[0].iface, "eth0");
+    EXPECT_EQ(capturing.points[1].host, "hv1");
+    EXPECT_EQ(capturing.points[1].iface, "tapbdd1f2c3-bd");
+    EXPECT_EQ(capturing.points[1].label, "B");  // label and source as begin_run stored them
+    EXPECT_EQ(capturing.points[1].source, "live");
+  }
+
+  store.append(id, run.chains, 0, by_time(run));
+  pathtrace::Run analysed = run;
+  for (Point& p : analysed.report.points) p.source = "live";
+  store.finish_run(id, analysed);
+  const Report loaded = store.load(id);
+  ASSERT_EQ(loaded.points.size(), run.report.points.size());
+  for (std::size_t i = 0; i < loaded.points.size(); ++i) {
+    SCOPED_TRACE("point " + loaded.points[i].label);
+    EXPECT_EQ(loaded.points[i].host, run.report.points[i].host);
+    EXPECT_EQ(loaded.points[i].netns, run.report.points[i].netns);
+    EXPECT_EQ(loaded.points[i].iface, run.report.points[i].iface);
+    EXPECT_EQ(loaded.points[i].packets, run.report.points[i].packets);
+  }
+  EXPECT_EQ(raw(db_, "SELECT point, iface, host FROM timeline WHERE run_id = 1 AND traversal = 1 LIMIT 1"),
+            "G|eth1|hv1\n");
+
+  // finish_run alone (no update_points while capturing) stores them as well.
+  const int64_t second = store.begin_run(meta);
+  store.append(second, run.chains, 0, by_time(run));
+  pathtrace::Run again = run;
+  store.finish_run(second, again);
+  const Report loaded_again = store.load(second);
+  ASSERT_EQ(loaded_again.points.size(), 7u);
+  EXPECT_EQ(loaded_again.points[0].host + " " + loaded_again.points[0].netns + " " +
+                loaded_again.points[0].iface,
+            "vm1 qrouter-1f2e eth0");
+  EXPECT_EQ(loaded_again.points[6].host + " " + loaded_again.points[6].iface, "hv1 eth1");
+}
+
 TEST_F(StoreTest, AWriterKilledMidAppendLeavesWhatItCommitted) {
   { Store store(db_, Store::Mode::kReadWrite); pathtrace::Run first = test::example_run(); store.save(first); }
   // Batches of 100,000 synthetic sightings, batch b's digests b * 1e6 + i: reproducible here.

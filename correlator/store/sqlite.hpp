@@ -164,6 +164,21 @@ class Stmt {
   sqlite3_stmt* st_ = nullptr;
 };
 
+// Resets a statement when the scope ends, however it is left (a return after one row, a
+// throw, a callback that throws). A statement stopped before its last row keeps its read
+// transaction open: the connection goes on seeing the database as it was then, and its next
+// BEGIN IMMEDIATE fails ("database is locked") once another connection has written.
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(Stmt& stmt) noexcept : stmt_(stmt) {}
+  ~ResetOnExit() { stmt_.reset(); }
+  ResetOnExit(const ResetOnExit&) = delete;
+  ResetOnExit& operator=(const ResetOnExit&) = delete;
+
+ private:
+  Stmt& stmt_;
+};
+
 // A text of several statements (`SELECT 1; SELECT 2`), prepared one after another.
 struct Script {
   std::vector<Stmt> statements;  // every statement that prepared, in order (empty ones skipped)

@@ -81,6 +81,7 @@ void Store::Impl::append(int64_t run, std::span<const Chain> chains, uint32_t fi
   if (it == live.end()) {  // staged by another connection before: continue after its rows
     require_capturing(run);
     auto& q = stmt(Q::kSelectStagedCounts).bind(1, run);
+    const sql::ResetOnExit done(q);
     q.step();
     it = live.emplace(run, Live{uint32_t(q.int_at(0)), uint32_t(q.int_at(1))}).first;
   }
@@ -125,6 +126,7 @@ bool Store::Impl::load_staged(int64_t run, std::vector<Point>& points, std::vect
   chains.clear();
   {
     auto& q = stmt(Q::kSelectStagedChains).bind(1, run);
+    const sql::ResetOnExit done(q);
     while (q.step()) {
       Chain c;
       c.stack = q.text_at(1);
@@ -134,6 +136,7 @@ bool Store::Impl::load_staged(int64_t run, std::vector<Point>& points, std::vect
   }
   sightings.clear();
   auto& q = stmt(Q::kSelectStagedSightings).bind(1, run);
+  const sql::ResetOnExit done(q);
   while (q.step()) {
     const std::string_view b = q.blob_at(1);
     const std::size_t n = b.size() / kPackedSighting;

@@ -396,8 +396,10 @@ int64_t Store::Impl::save(Run& run) {
   run.report.run_id = run_id;
   return run_id;
 }
+
 std::pair<std::string, std::string> Store::Impl::stored_status(int64_t run) {
   auto& q = stmt(Q::kSelectRunStatus).bind(1, run);
+  const sql::ResetOnExit done(q);
   if (!q.step()) throw Error(ExitCode::kUsage, db.path() + " has no run " + std::to_string(run));
   return {std::string(q.text_at(0)), std::string(q.text_at(1))};
 }
@@ -408,6 +410,7 @@ void Store::Impl::require_capturing(int64_t run) {
                                          " is not capturing");
   }
 }
+
 void Store::Impl::finish_run(int64_t run, Run& analysed) {
   Report& r = analysed.report;
   sql::Txn txn(db);
@@ -436,22 +439,24 @@ void Store::Impl::finish_run(int64_t run, Run& analysed) {
 void Store::Impl::append_kept(int64_t run, const KeptFrames& kept) {
   sql::Txn txn(db);
   require_capturing(run);
-  auto& q = stmt(Q::kCountPoints).bind(1, run);
-  q.step();
-  const auto n_points = std::size_t(q.int_at(0));
-  q.reset();
+  std::size_t n_points = 0;
+  {
+    auto& q = stmt(Q::kCountPoints).bind(1, run);
+    const sql::ResetOnExit done(q);
+    if (q.step()) n_points = std::size_t(q.int_at(0));
+  }
   insert_kept(run, kept, n_points);
   txn.commit();
 }
 
 bool Store::Impl::has_kept(int64_t run) {
   auto& q = stmt(Q::kHasKept).bind(1, run);
-  const bool any = q.step() && q.int_at(0) != 0;
-  q.reset();
-  return any;
+  const sql::ResetOnExit done(q);
+  return q.step() && q.int_at(0) != 0;
 }
 
 void Store::Impl::read_kept(sql::Stmt& q, const KeptFrameFn& f) {
+  const sql::ResetOnExit done(q);  // also when f throws
   KeptFrame k;
   while (q.step()) {
     const std::string_view b = q.blob_at(5);
@@ -464,12 +469,12 @@ void Store::Impl::read_kept(sql::Stmt& q, const KeptFrameFn& f) {
     k.len = uint16_t(std::min<std::size_t>(b.size(), 0xffff));
     f(k, {reinterpret_cast<const uint8_t*>(b.data()), k.len});
   }
-  q.reset();
 }
 
 std::vector<Point> Store::Impl::load_points(int64_t id) {
   std::vector<Point> out;
   auto& q = stmt(Q::kSelectPoints).bind(1, id);
+  const sql::ResetOnExit done(q);
   while (q.step()) {
     Point p;
     p.ord = uint8_t(q.int_at(0));
@@ -495,6 +500,7 @@ std::vector<Point> Store::Impl::load_points(int64_t id) {
   }
   return out;
 }
+
 RunStatus Store::Impl::status(int64_t run) {
   const auto [status, writer] = stored_status(run);
   return store_detail::run_status(status, writer);
@@ -505,6 +511,7 @@ std::vector<FoundTraversal> Store::Impl::find_packet(int64_t run, uint64_t diges
   std::vector<FoundTraversal> out;
   {
     auto& q = stmt(Q::kFindPacket).bind(1, run).bind(2, int64_t(digest));
+    const sql::ResetOnExit done(q);
     while (q.step()) {
       FoundTraversal f;
       bool ok = false;
@@ -524,6 +531,7 @@ std::vector<FoundTraversal> Store::Impl::find_packet(int64_t run, uint64_t diges
   std::unordered_map<uint32_t, std::string> stacks;
   {
     auto& q = stmt(Q::kSelectStacks).bind(1, run);
+    const sql::ResetOnExit done(q);
     while (q.step()) stacks.emplace(uint32_t(q.int_at(0)), std::string(q.text_at(1)));
   }
   for (FoundTraversal& f : out) {
@@ -539,6 +547,7 @@ Report Store::Impl::load(int64_t id) {
   const std::string& path = db.path();
   if (id == 0) {
     auto& q = stmt(Q::kSelectNewestRunId);
+    const sql::ResetOnExit done(q);
     if (!q.step() || q.null_at(0)) throw Error(ExitCode::kUsage, path + " has no runs yet");
     id = q.int_at(0);
   }
@@ -546,6 +555,7 @@ Report Store::Impl::load(int64_t id) {
   r.run_id = id;
   {
     auto& q = stmt(Q::kSelectRun).bind(1, id);
+    const sql::ResetOnExit done(q);
     if (!q.step()) throw Error(ExitCode::kUsage, path + " has no run " + std::to_string(id));
     r.started = q.text_at(0);
     r.command = q.text_at(1);
@@ -558,6 +568,7 @@ Report Store::Impl::load(int64_t id) {
   r.points = load_points(id);
   {
     auto& q = stmt(Q::kSelectFlows).bind(1, id);
+    const sql::ResetOnExit done(q);
     while (q.step()) {
       Flow f;
       f.id = uint32_t(q.int_at(0));
@@ -574,6 +585,7 @@ Report Store::Impl::load(int64_t id) {
   }
   {
     auto& q = stmt(Q::kSelectResults).bind(1, id);
+    const sql::ResetOnExit done(q);
     while (q.step()) {
       FlowResult fr;
       fr.flow = uint32_t(q.int_at(1));
@@ -608,6 +620,7 @@ Report Store::Impl::load(int64_t id) {
   }
   {
     auto& q = stmt(Q::kSelectHops).bind(1, id);
+    const sql::ResetOnExit done(q);
     while (q.step()) {
       const auto rank = std::size_t(q.int_at(0));
       if (rank >= r.results.size()) continue;  // orphan hop: nothing to attach it to
@@ -628,6 +641,7 @@ Report Store::Impl::load(int64_t id) {
 std::vector<RunSummary> Store::Impl::runs() {
   std::vector<RunSummary> out;
   auto& q = stmt(Q::kSelectRuns);
+  const sql::ResetOnExit done(q);
   while (q.step()) {
     RunSummary s;
     s.id = q.int_at(0);
@@ -700,6 +714,7 @@ void Store::Impl::scan_traversals(int64_t run, const std::function<bool(const Tr
                                   const std::function<void(const FoundTraversal&)>& f) {
   sql::ReadTxn snapshot(db);
   auto& q = stmt(Q::kScanBlocks).bind(1, run);
+  const sql::ResetOnExit done(q);
   FoundTraversal ft;
   while (q.step()) {
     uint32_t id = uint32_t(q.int_at(0));
@@ -715,18 +730,17 @@ void Store::Impl::scan_traversals(int64_t run, const std::function<bool(const Tr
       ++id;
     });
   }
-  q.reset();
 }
 
 std::vector<std::string> Store::Impl::stacks(int64_t run) {
   std::vector<std::string> out;
   auto& q = stmt(Q::kSelectStacks).bind(1, run);
+  const sql::ResetOnExit done(q);
   while (q.step()) {
     const auto id = std::size_t(q.int_at(0));
     if (id >= out.size()) out.resize(id + 1, "?");
     out[id] = std::string(q.text_at(1));
   }
-  q.reset();
   return out;
 }
 

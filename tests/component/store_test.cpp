@@ -490,6 +490,37 @@ TEST_F(StoreTest, WhereAPointCapturedArrivesAfterBeginRunAndIsStored) {
   EXPECT_EQ(loaded_again.points[6].host + " " + loaded_again.points[6].iface, "hv1 eth1");
 }
 
+// A live run's Store reads as well as writes (status(), load(): `pathtrace report --run N`
+// of a run in progress reads through its own Store). A read must not hold on to the
+// database as it was: another process that writes the file in between (a second `run`, an
+// `ingest` into the same file) must not make the live run's next write fail.
+TEST_F(StoreTest, AWriterThatAlsoReadsKeepsWritingBesideAnotherWriter) {
+  pathtrace::Run run = test::example_run();
+  const std::vector<Sighting> arrived = by_time(run);
+  const std::span<const Sighting> all(arrived);
+  Store live(db_, Store::Mode::kReadWrite);
+  const int64_t id = live.begin_run(run.report);
+  live.append(id, run.chains, 0, all.subspan(0, 10));
+  int64_t other_id = 0;
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    EXPECT_EQ(live.status(id), RunStatus::kCapturing);
+    EXPECT_EQ(live.load(id).points.size(), 7u);
+    EXPECT_EQ(live.load().run_id, round == 0 ? id : other_id);
+    {
+      Store other(db_, Store::Mode::kReadWrite);
+      pathtrace::Run copy = run;
+      other_id = other.save(copy);
+    }
+    EXPECT_EQ(error_of([&] { live.append(id, {}, 3, all.subspan(10 + std::size_t(round) * 4, 4)); }),
+              std::make_pair(ExitCode::kOk, std::string()));
+  }
+  pathtrace::Run analysed = run;
+  EXPECT_EQ(error_of([&] { live.finish_run(id, analysed); }), std::make_pair(ExitCode::kOk, std::string()));
+  EXPECT_EQ(live.status(id), RunStatus::kComplete);
+  EXPECT_EQ(live.runs().size(), 4u);
+}
+
 TEST_F(StoreTest, AWriterKilledMidAppendLeavesWhatItCommitted) {
   { Store store(db_, Store::Mode::kReadWrite); pathtrace::Run first = test::example_run(); store.save(first); }
   // Batches of 100,000 synthetic sightings, batch b's digests b * 1e6 + i: reproducible here.

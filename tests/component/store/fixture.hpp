@@ -19,6 +19,12 @@
 namespace pathtrace::test {
 
 class StoreTest : public ::testing::Test {
+ public:
+  // Runs raw SQL on the file with the plain C API (what a person's sqlite3 shell does): one
+  // line per row, values joined by '|', NULL as "". "error: <message>" when it does not
+  // prepare.
+  static std::string raw(const std::string& path, const std::string& sql);
+
  protected:
   void SetUp() override {
     std::string tmpl = (std::filesystem::temp_directory_path() / "pt_store_XXXXXX").string();
@@ -31,34 +37,31 @@ class StoreTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  // Runs raw SQL on the file with the plain C API (what a person's sqlite3 shell does): one
-  // line per row, values joined by '|', NULL as "". "error: <message>" when it does not
-  // prepare.
-  static std::string raw(const std::string& path, const std::string& sql) {
-    sqlite3* db = nullptr;
-    std::string out;
-    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-      out = std::string("error: ") + sqlite3_errmsg(db);
-    } else {
-      while (sqlite3_step(st) == SQLITE_ROW) {
-        for (int c = 0; c < sqlite3_column_count(st); ++c) {
-          if (c) out += '|';
-          const auto* t = sqlite3_column_text(st, c);
-          if (t) out += reinterpret_cast<const char*>(t);
-        }
-        out += '\n';
-      }
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return out;
-  }
-
   std::filesystem::path dir_;
   std::string db_;
 };
+
+inline std::string StoreTest::raw(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string out;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    out = std::string("error: ") + sqlite3_errmsg(db);
+  } else {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      for (int c = 0; c < sqlite3_column_count(st); ++c) {
+        if (c) out += '|';
+        const auto* t = sqlite3_column_text(st, c);
+        if (t) out += reinterpret_cast<const char*>(t);
+      }
+      out += '\n';
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
 
 // What the thrown Error says, or {kOk, ""} when nothing was thrown.
 template <typename F>

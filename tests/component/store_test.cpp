@@ -1,22 +1,20 @@
 // Component tests of the SQLite store: round trips, many runs per file, schema versions,
-// read-only mode, error messages, the documented example queries, and (disabled by default)
-// the bulk-save timing.
+// read-only mode, error messages, live runs, kept frames, the documented example queries.
+// (The bulk-write timings are bench/store/bench_store; the Neutron evidence is
+// store/neutron_test.cpp.)
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <span>
-#include <sstream>
 #include <string>
 
 #include "collector/common/error.hpp"
@@ -806,28 +804,6 @@ TEST_F(StoreTest, KeptFramesAppendedWhileCapturingSurviveFinishRun) {
   EXPECT_NE(what.find("run 1 is not capturing"), std::string::npos) << what;
 }
 
-// ./store_tests --gtest_also_run_disabled_tests --gtest_filter='*Stage*'
-TEST_F(StoreTest, DISABLED_StageTenMillionSightings) {
-  pathtrace::Run meta = test::big_run(7, 0);
-  std::vector<Sighting> batch(250'000);
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    batch[i].digest = i * 0x9e3779b97f4a7c15ull;
-    batch[i].ts_ns = int64_t(i) * 100;
-    batch[i].point = uint8_t(i % 7);
-  }
-  Store store(db_, Store::Mode::kReadWrite);
-  const int64_t id = store.begin_run(meta.report);
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int b = 0; b < 40; ++b) {
-    store.append(id, b == 0 ? std::span<const Chain>(meta.chains) : std::span<const Chain>(), 0,
-                 batch);
-  }
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("staged 40 batches of 250,000 sightings: %.3f s, %.1f M sightings/s\n", s,
-              40 * 250'000 / s / 1e6);
-  EXPECT_EQ(raw(db_, "SELECT sum(count) FROM staged_sightings"), "10000000\n");
-}
-
 // --------------------------------------------------------------- docs/schema.md examples
 // Every ```sql block in docs/schema.md that is followed by a ```text block is run against
 // the example run (saved as run 1), and its rows, printed like `sqlite3 -header` (list mode:
@@ -900,39 +876,6 @@ TEST_F(StoreTest, DocumentedExampleQueriesGiveTheDocumentedRows) {
   ASSERT_GE(examples.size(), 3u) << "docs/schema.md should hold 3+ example queries with output";
   for (const auto& ex : examples) {
     EXPECT_EQ(run_like_shell(db_, ex.sql), ex.expected) << ex.sql;
-  }
-}
-
-// --------------------------------------------------------------- timing (run by hand)
-// ./store_tests --gtest_also_run_disabled_tests --gtest_filter='*Million*'
-TEST_F(StoreTest, DISABLED_SaveMillionTraversalsOfSevenSightings) {
-  const char* n_env = std::getenv("PATHTRACE_BENCH_TRAVERSALS");
-  const std::size_t n = n_env ? std::stoul(n_env) : 1'000'000;
-  pathtrace::Run run = test::big_run(7, n);
-  auto cpu = [] {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-  };
-  const double cpu0 = cpu();
-  const auto t0 = std::chrono::steady_clock::now();
-  double save_s = 0;
-  {
-    Store store(db_, Store::Mode::kReadWrite);
-    const auto t1 = std::chrono::steady_clock::now();
-    store.save(run);
-    save_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-  }
-  const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double cpu_s = cpu() - cpu0;
-  std::printf("saved %zu traversals x 7 sightings: save() %.3f s, open+save+close %.3f s "
-              "(cpu %.3f s; %.2f M sightings/s), file %.1f MB\n",
-              n, save_s, total_s, cpu_s, double(n) * 7 / total_s / 1e6,
-              double(fs::file_size(db_)) / 1e6);
-  EXPECT_EQ(raw(db_, "SELECT sum(count) FROM traversal_blocks"), std::to_string(n) + "\n");
-  if (const char* keep = std::getenv("PATHTRACE_KEEP_BENCH_DB")) {
-    fs::copy_file(db_, keep, fs::copy_options::overwrite_existing);
   }
 }
 

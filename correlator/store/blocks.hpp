@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstdint>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "correlator/model/model.hpp"
@@ -41,9 +42,11 @@ constexpr int64_t kNullNumber = INT64_MIN;  // a JSON null in a traversal entry
 // Calls f(numbers) for every entry of a traversal_blocks.data array (docs/schema.md), or for
 // the one entry when `json` is a single entry: the entry's numbers flattened in order, null
 // as kNullNumber. Entries hold only integers, so a flat scan with a depth counter is enough
-// and much faster than a JSON parser.
+// and much faster than a JSON parser. False, at the first fault, when the text is not such
+// an array (something that is not an integer or null, a number out of range, brackets that
+// do not close): a block damaged by hand is an error, never a hang.
 template <typename F>
-void for_each_entry(std::string_view json, bool whole_block, F&& f) {
+bool for_each_entry(std::string_view json, bool whole_block, F&& f) {
   std::vector<int64_t> v;
   const int entry_depth = whole_block ? 2 : 1;
   int depth = 0;
@@ -55,6 +58,7 @@ void for_each_entry(std::string_view json, bool whole_block, F&& f) {
       ++depth;
       ++p;
     } else if (c == ']') {
+      if (depth == 0) return false;
       if (depth-- == entry_depth) {
         f(v);
         v.clear();
@@ -62,15 +66,21 @@ void for_each_entry(std::string_view json, bool whole_block, F&& f) {
       ++p;
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       int64_t x = 0;
-      p = std::from_chars(p, end, x).ptr;
+      const auto r = std::from_chars(p, end, x);
+      if (r.ec != std::errc()) return false;
       v.push_back(x);
+      p = r.ptr;
     } else if (c == 'n') {
+      if (end - p < 4 || std::string_view(p, 4) != "null") return false;
       v.push_back(kNullNumber);
       p += 4;
-    } else {
+    } else if (c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r') {
       ++p;
+    } else {
+      return false;
     }
   }
+  return depth == 0;
 }
 
 // A traversal from one entry's numbers (11 scalars, then 4 per sighting); with_sightings

@@ -515,10 +515,11 @@ std::vector<FoundTraversal> Store::Impl::find_packet(int64_t run, uint64_t diges
     while (q.step()) {
       FoundTraversal f;
       bool ok = false;
-      store_detail::for_each_entry(q.text_at(2), false, [&](const std::vector<int64_t>& v) {
-        ok = store_detail::decode_traversal(v, uint32_t(q.int_at(0)), q.int_at(1), true, f);
-      });
-      if (!ok) {
+      const bool parsed =
+          store_detail::for_each_entry(q.text_at(2), false, [&](const std::vector<int64_t>& v) {
+            ok = store_detail::decode_traversal(v, uint32_t(q.int_at(0)), q.int_at(1), true, f);
+          });
+      if (!parsed || !ok) {
         throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) +
                                              ": malformed traversal " + std::to_string(q.int_at(0)));
       }
@@ -719,16 +720,20 @@ void Store::Impl::scan_traversals(int64_t run, const std::function<bool(const Tr
   while (q.step()) {
     uint32_t id = uint32_t(q.int_at(0));
     const int64_t t_min = q.int_at(1);
-    store_detail::for_each_entry(q.text_at(2), true, [&](const std::vector<int64_t>& v) {
-      if (!store_detail::decode_traversal(v, id, t_min, false, ft))
-        throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) +
-                                             ": malformed traversal " + std::to_string(id));
-      if (want(ft.traversal)) {  // sightings decoded only for the traversals asked for
-        store_detail::decode_traversal(v, id, t_min, true, ft);
-        f(ft);
-      }
-      ++id;
-    });
+    auto malformed = [&] {
+      return Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) +
+                                            ": malformed traversal " + std::to_string(id));
+    };
+    const bool parsed =
+        store_detail::for_each_entry(q.text_at(2), true, [&](const std::vector<int64_t>& v) {
+          if (!store_detail::decode_traversal(v, id, t_min, false, ft)) throw malformed();
+          if (want(ft.traversal)) {  // sightings decoded only for the traversals asked for
+            store_detail::decode_traversal(v, id, t_min, true, ft);
+            f(ft);
+          }
+          ++id;
+        });
+    if (!parsed) throw malformed();
   }
 }
 

@@ -636,6 +636,51 @@ TEST_F(StoreTest, FindPacketReadsOnlyItsBlock) {
             std::string::npos);
 }
 
+// The traversals of a run in id order, their sightings decoded only for those `want` takes;
+// a block a person damaged with the sqlite3 shell is an error naming the run, not a hang.
+TEST_F(StoreTest, ScanTraversalsReadsEveryTraversalAndRefusesADamagedBlock) {
+  pathtrace::Run run = test::example_run();
+  Store store(db_, Store::Mode::kReadWrite);
+  store.save(run);
+  std::string seen;
+  std::vector<uint32_t> asked;
+  store.scan_traversals(
+      1,
+      [&](const Traversal& t) {
+        asked.push_back(uint32_t(asked.size()));
+        return t.fate == Fate::kLost;
+      },
+      [&](const FoundTraversal& f) {
+        seen += std::to_string(f.id) + ":" + std::to_string(f.sightings.size()) + " ";
+      });
+  EXPECT_EQ(asked.size(), 4u);
+  EXPECT_EQ(seen, "1:5 2:5 3:5 ");  // the three lost IPIP packets, each seen at G F E D C
+
+  const std::vector<std::string> damage = {
+      "replace(data, '[[', '[[-,')",     // a minus sign without digits
+      "replace(data, '174', 'x')",        // a letter
+      "replace(data, ',124,', ',99999999999999999999999,')",  // out of range
+      "substr(data, 1, length(data) - 9) || 'nu'",  // cut inside a null
+  };
+  for (const std::string& how : damage) {
+    SCOPED_TRACE(how);
+    const std::string other = (dir_ / "damaged.db").string();
+    std::filesystem::remove(other);
+    {
+      Store fresh(other, Store::Mode::kReadWrite);
+      pathtrace::Run copy = run;
+      fresh.save(copy);
+    }
+    ASSERT_EQ(raw(other, "UPDATE traversal_blocks SET data = " + how + " WHERE block = 1"), "");
+    Store damaged(other, Store::Mode::kReadOnly);
+    const auto [code, what] = error_of([&] {
+      damaged.scan_traversals(1, [](const Traversal&) { return true; }, [](const FoundTraversal&) {});
+    });
+    EXPECT_EQ(code, ExitCode::kDatabase);
+    EXPECT_EQ(what, "database " + other + ": run 1: malformed traversal 3");
+  }
+}
+
 // --------------------------------------------------------------- kept frames
 
 // One kept frame per sighting of `run` (the first `keep` bytes of a made-up frame whose

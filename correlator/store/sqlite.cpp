@@ -1,3 +1,8 @@
+// The SQLite layer (sqlite.hpp) over the C API: the only file that includes <sqlite3.h>. It
+// turns SQLite's result codes into Error(kDatabase) "database FILE: what: message" for the
+// program's own SQL, and into values (prepare_script, try_step, try_query_text) where the
+// caller words the failure itself.
+
 #include "correlator/store/sqlite.hpp"
 
 #include <sqlite3.h>

@@ -74,14 +74,17 @@ class Db {
   // SQLite's message for the connection's last failure ("not an error" when none).
   std::string last_error() const;
 
-  // From now on every statement this connection prepares is checked action by action with
-  // `allow` (replacing any earlier one). Statements already prepared are not affected.
+  // From now on every statement this connection prepares (or SQLite re-prepares after a
+  // schema change) is checked action by action with `allow`, which replaces any earlier one;
+  // an empty `allow` removes the check.
   void set_authorizer(Authorizer allow);
 
   // The rowid of the last row this connection inserted.
   int64_t last_insert_rowid() const noexcept;
 
+  // The file as given to the constructor (named in every error).
   const std::string& path() const noexcept { return path_; }
+  // True when opened read-only.
   bool read_only() const noexcept { return read_only_; }
 
  private:

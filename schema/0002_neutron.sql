@@ -1,5 +1,7 @@
 -- pathtrace schema 2: what `pathtrace discover` found and what `run --explain` attributed.
--- Written by save_neutron() (correlator/cli/explain.cpp); see docs/neutron.md.
+-- Written from Run::neutron by Store::save / finish_run in the run's own transaction (a run and
+-- its explanation are stored both or neither; correlator/store/neutron_tables.cpp); see
+-- docs/schema.md, "Neutron evidence", and docs/neutron.md.
 
 -- The discovered path of a Neutron port, one row per capture point (VM side first).
 CREATE TABLE neutron_points (

@@ -1,3 +1,7 @@
+// The Neutron tables of a run (neutron_tables.hpp): Run::neutron written into
+// neutron_discovery, neutron_points, counter_deltas and attributions, in the transaction of
+// the run it belongs to.
+
 #include "correlator/store/neutron_tables.hpp"
 
 #include <string>

@@ -65,9 +65,10 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Writes a whole analysed run in one transaction (begin_run + finish_run without the
-  // staging) and returns its id (also stored in run.report.run_id). Throws Error(kDatabase)
-  // on any write failure; nothing is left half-written.
+  // Writes a whole analysed run, with its Neutron evidence (run.neutron), in one transaction
+  // (begin_run + finish_run without the staging) and returns its id (also stored in
+  // run.report.run_id). Throws Error(kDatabase) on any write failure; nothing is left
+  // half-written.
   int64_t save(Run& run);
 
   // ---- live runs: staged as they arrive, so that a killed writer leaves what it committed.
@@ -81,13 +82,20 @@ class Store {
   // or a run that is not capturing.
   void append(int64_t run, std::span<const Chain> new_chains, uint32_t first_chain_index,
               std::span<const Sighting> batch);
-  // Stores the latest capture statistics and windows of the run's points (matched by ord).
+  // Stores the latest host, netns, iface, capture statistics and windows of the run's points,
+  // matched by ord (a live point's host, netns and iface are known only once its collector
+  // says HELLO, after begin_run). Label, role and source stay as begin_run stored them; a
+  // point whose ord the run does not have is ignored. Throws Error(kUsage) "FILE has no run
+  // N", Error(kDatabase) on a write failure.
   void update_points(int64_t run, std::span<const Point> points);
-  // Stores the analysed run in one transaction: points, flows, stacks, traversal blocks,
-  // results and hops, and analysed.kept (frames not already stored with append_kept: leave it
-  // empty when every frame went through append_kept); moves the staged kept frames of points
-  // with a clock_offset_ns onto the reference clock, as their sightings were; deletes the
-  // staged rows (kept frames stay); status complete. Sets analysed.report.run_id.
+  // Stores the analysed run in one transaction: points (as update_points), flows, stacks,
+  // traversal blocks, results and hops, the Neutron evidence (analysed.neutron), and
+  // analysed.kept (frames not already stored with append_kept: leave it empty when every
+  // frame went through append_kept); moves the staged kept frames of points with a
+  // clock_offset_ns onto the reference clock, as their sightings were; deletes the staged
+  // rows (kept frames stay); status complete. Sets analysed.report.run_id. Throws
+  // Error(kDatabase) on a write failure or a run that is not capturing: then nothing of it is
+  // written (the run stays capturing, with its staged rows).
   void finish_run(int64_t run, Run& analysed);
   // Stores kept frames (--keep-bytes) of a capturing run in one transaction, like append: call
   // it as often as batches arrive. A frame is tied to its sighting by run, point, ts_ns and

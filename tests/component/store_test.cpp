@@ -1,84 +1,36 @@
 // Component tests of the SQLite store: round trips, many runs per file, schema versions,
-// read-only mode, error messages, the documented example queries, and (disabled by default)
-// the bulk-save timing.
+// read-only mode, error messages, live runs, kept frames, the documented example queries.
+// (The bulk-write timings are bench/store/bench_store; the Neutron evidence is
+// store/neutron_test.cpp.)
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <span>
-#include <sstream>
 #include <string>
 
 #include "collector/common/error.hpp"
 #include "correlator/store/store.hpp"
 #include "schema/schema.hpp"
 #include "tests/component/example_run.hpp"
+#include "tests/component/store/fixture.hpp"
 
 namespace pathtrace {
 namespace {
 
 namespace fs = std::filesystem;
 
-class StoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "pt_store_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    db_ = (dir_ / "pathtrace.db").string();
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  // Runs raw SQL on the file with the plain C API (what a person's sqlite3 shell does).
-  static std::string raw(const std::string& path, const std::string& sql) {
-    sqlite3* db = nullptr;
-    std::string out;
-    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-      out = std::string("error: ") + sqlite3_errmsg(db);
-    } else {
-      while (sqlite3_step(st) == SQLITE_ROW) {
-        for (int c = 0; c < sqlite3_column_count(st); ++c) {
-          if (c) out += '|';
-          const auto* t = sqlite3_column_text(st, c);
-          if (t) out += reinterpret_cast<const char*>(t);
-        }
-        out += '\n';
-      }
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return out;
-  }
-
-  fs::path dir_;
-  std::string db_;
-};
-
-// What the thrown Error says, or "" when nothing was thrown.
-template <typename F>
-std::pair<ExitCode, std::string> error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return {e.code(), e.what()};
-  }
-  return {ExitCode::kOk, ""};
-}
+using test::by_time;
+using test::error_of;
+using test::StoreTest;
 
 void expect_same_points(const std::vector<Point>& a, const std::vector<Point>& b) {
   ASSERT_EQ(a.size(), b.size());
@@ -392,14 +344,6 @@ TEST_F(StoreTest, ViewsUnpackTheSightings) {
 
 // --------------------------------------------------------------- live runs
 
-// The example run's sightings in arrival order (by time), and its report without analysis.
-std::vector<Sighting> by_time(const Run& run) {
-  std::vector<Sighting> out = run.sightings;
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Sighting& a, const Sighting& b) { return a.ts_ns < b.ts_ns; });
-  return out;
-}
-
 bool same_sightings(const std::vector<Sighting>& a, const std::vector<Sighting>& b) {
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(), [](const Sighting& x, const Sighting& y) {
@@ -472,6 +416,107 @@ TEST_F(StoreTest, ALiveRunStagedThenFinishedGivesTheSameReportAsSave) {
     EXPECT_EQ(raw(db_, q), raw(other, q)) << q;
   }
   EXPECT_EQ(store.runs()[0].status, RunStatus::kComplete);
+}
+
+// `correlate` knows only its points' labels when it begins the run; where each point is
+// (host, netns, interface) arrives with its collector's HELLO. update_points and finish_run
+// store it, so the report rebuilt from the file names the points as the printed one did.
+TEST_F(StoreTest, WhereAPointCapturedArrivesAfterBeginRunAndIsStored) {
+  pathtrace::Run run = test::example_run();
+  run.report.points[0].netns = "qrouter-1f2e";  // A captured inside a namespace
+  Report meta = run.report;
+  meta.points.clear();
+  for (const Point& p : run.report.points) {
+    Point label_only;  // what `correlate --points A,B,...` knows before any HELLO
+    label_only.label = p.label;
+    label_only.ord = p.ord;
+    label_only.source = "live";
+    meta.points.push_back(label_only);
+  }
+  Store store(db_, Store::Mode::kReadWrite);
+  const int64_t id = store.begin_run(meta);
+  EXPECT_EQ(raw(db_, "SELECT group_concat(host || ':' || netns || ':' || iface, ' ') FROM points"),
+            "local:: local:: local:: local:: local:: local:: local::\n");
+
+  // The collectors said HELLO: the stager stores the points as the server now has them.
+  std::vector<Point> hello = meta.points;
+  for (std::size_t i = 0; i < hello.size(); ++i) {
+    hello[i].host = run.report.points[i].host;
+    hello[i].netns = run.report.points[i].netns;
+    hello[i].iface = run.report.points[i].iface;
+  }
+  store.update_points(id, hello);
+  {
+    // `pathtrace report` of the run while it captures.
+    const Report capturing = store.load(id);
+    ASSERT_EQ(capturing.points.size(), 7u);
+    EXPECT_EQ(capturing.points[0].host, "vm1");
+    EXPECT_EQ(capturing.points[0].netns, "qrouter-1f2e");
+    EXPECT_EQ(capturing.points[0].iface, "eth0");
+    EXPECT_EQ(capturing.points[1].host, "hv1");
+    EXPECT_EQ(capturing.points[1].iface, "tapbdd1f2c3-bd");
+    EXPECT_EQ(capturing.points[1].label, "B");  // label and source as begin_run stored them
+    EXPECT_EQ(capturing.points[1].source, "live");
+  }
+
+  store.append(id, run.chains, 0, by_time(run));
+  pathtrace::Run analysed = run;
+  for (Point& p : analysed.report.points) p.source = "live";
+  store.finish_run(id, analysed);
+  const Report loaded = store.load(id);
+  ASSERT_EQ(loaded.points.size(), run.report.points.size());
+  for (std::size_t i = 0; i < loaded.points.size(); ++i) {
+    SCOPED_TRACE("point " + loaded.points[i].label);
+    EXPECT_EQ(loaded.points[i].host, run.report.points[i].host);
+    EXPECT_EQ(loaded.points[i].netns, run.report.points[i].netns);
+    EXPECT_EQ(loaded.points[i].iface, run.report.points[i].iface);
+    EXPECT_EQ(loaded.points[i].packets, run.report.points[i].packets);
+  }
+  EXPECT_EQ(raw(db_, "SELECT point, iface, host FROM timeline WHERE run_id = 1 AND traversal = 1 LIMIT 1"),
+            "G|eth1|hv1\n");
+
+  // finish_run alone (no update_points while capturing) stores them as well.
+  const int64_t second = store.begin_run(meta);
+  store.append(second, run.chains, 0, by_time(run));
+  pathtrace::Run again = run;
+  store.finish_run(second, again);
+  const Report loaded_again = store.load(second);
+  ASSERT_EQ(loaded_again.points.size(), 7u);
+  EXPECT_EQ(loaded_again.points[0].host + " " + loaded_again.points[0].netns + " " +
+                loaded_again.points[0].iface,
+            "vm1 qrouter-1f2e eth0");
+  EXPECT_EQ(loaded_again.points[6].host + " " + loaded_again.points[6].iface, "hv1 eth1");
+}
+
+// A live run's Store reads as well as writes (status(), load(): `pathtrace report --run N`
+// of a run in progress reads through its own Store). A read must not hold on to the
+// database as it was: another process that writes the file in between (a second `run`, an
+// `ingest` into the same file) must not make the live run's next write fail.
+TEST_F(StoreTest, AWriterThatAlsoReadsKeepsWritingBesideAnotherWriter) {
+  pathtrace::Run run = test::example_run();
+  const std::vector<Sighting> arrived = by_time(run);
+  const std::span<const Sighting> all(arrived);
+  Store live(db_, Store::Mode::kReadWrite);
+  const int64_t id = live.begin_run(run.report);
+  live.append(id, run.chains, 0, all.subspan(0, 10));
+  int64_t other_id = 0;
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    EXPECT_EQ(live.status(id), RunStatus::kCapturing);
+    EXPECT_EQ(live.load(id).points.size(), 7u);
+    EXPECT_EQ(live.load().run_id, round == 0 ? id : other_id);
+    {
+      Store other(db_, Store::Mode::kReadWrite);
+      pathtrace::Run copy = run;
+      other_id = other.save(copy);
+    }
+    EXPECT_EQ(error_of([&] { live.append(id, {}, 3, all.subspan(10 + std::size_t(round) * 4, 4)); }),
+              std::make_pair(ExitCode::kOk, std::string()));
+  }
+  pathtrace::Run analysed = run;
+  EXPECT_EQ(error_of([&] { live.finish_run(id, analysed); }), std::make_pair(ExitCode::kOk, std::string()));
+  EXPECT_EQ(live.status(id), RunStatus::kComplete);
+  EXPECT_EQ(live.runs().size(), 4u);
 }
 
 TEST_F(StoreTest, AWriterKilledMidAppendLeavesWhatItCommitted) {
@@ -589,6 +634,51 @@ TEST_F(StoreTest, FindPacketReadsOnlyItsBlock) {
   EXPECT_EQ(raw(db_, "EXPLAIN QUERY PLAN SELECT key FROM traversal_blocks WHERE run_id = 1 "
                      "AND digest_max >= 5 AND digest_min <= 5").find("SCAN"),
             std::string::npos);
+}
+
+// The traversals of a run in id order, their sightings decoded only for those `want` takes;
+// a block a person damaged with the sqlite3 shell is an error naming the run, not a hang.
+TEST_F(StoreTest, ScanTraversalsReadsEveryTraversalAndRefusesADamagedBlock) {
+  pathtrace::Run run = test::example_run();
+  Store store(db_, Store::Mode::kReadWrite);
+  store.save(run);
+  std::string seen;
+  std::vector<uint32_t> asked;
+  store.scan_traversals(
+      1,
+      [&](const Traversal& t) {
+        asked.push_back(uint32_t(asked.size()));
+        return t.fate == Fate::kLost;
+      },
+      [&](const FoundTraversal& f) {
+        seen += std::to_string(f.id) + ":" + std::to_string(f.sightings.size()) + " ";
+      });
+  EXPECT_EQ(asked.size(), 4u);
+  EXPECT_EQ(seen, "1:5 2:5 3:5 ");  // the three lost IPIP packets, each seen at G F E D C
+
+  const std::vector<std::string> damage = {
+      "replace(data, '[[', '[[-,')",     // a minus sign without digits
+      "replace(data, '174', 'x')",        // a letter
+      "replace(data, ',124,', ',99999999999999999999999,')",  // out of range
+      "substr(data, 1, length(data) - 9) || 'nu'",  // cut inside a null
+  };
+  for (const std::string& how : damage) {
+    SCOPED_TRACE(how);
+    const std::string other = (dir_ / "damaged.db").string();
+    std::filesystem::remove(other);
+    {
+      Store fresh(other, Store::Mode::kReadWrite);
+      pathtrace::Run copy = run;
+      fresh.save(copy);
+    }
+    ASSERT_EQ(raw(other, "UPDATE traversal_blocks SET data = " + how + " WHERE block = 1"), "");
+    Store damaged(other, Store::Mode::kReadOnly);
+    const auto [code, what] = error_of([&] {
+      damaged.scan_traversals(1, [](const Traversal&) { return true; }, [](const FoundTraversal&) {});
+    });
+    EXPECT_EQ(code, ExitCode::kDatabase);
+    EXPECT_EQ(what, "database " + other + ": run 1: malformed traversal 3");
+  }
 }
 
 // --------------------------------------------------------------- kept frames
@@ -759,28 +849,6 @@ TEST_F(StoreTest, KeptFramesAppendedWhileCapturingSurviveFinishRun) {
   EXPECT_NE(what.find("run 1 is not capturing"), std::string::npos) << what;
 }
 
-// ./store_tests --gtest_also_run_disabled_tests --gtest_filter='*Stage*'
-TEST_F(StoreTest, DISABLED_StageTenMillionSightings) {
-  pathtrace::Run meta = test::big_run(7, 0);
-  std::vector<Sighting> batch(250'000);
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    batch[i].digest = i * 0x9e3779b97f4a7c15ull;
-    batch[i].ts_ns = int64_t(i) * 100;
-    batch[i].point = uint8_t(i % 7);
-  }
-  Store store(db_, Store::Mode::kReadWrite);
-  const int64_t id = store.begin_run(meta.report);
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int b = 0; b < 40; ++b) {
-    store.append(id, b == 0 ? std::span<const Chain>(meta.chains) : std::span<const Chain>(), 0,
-                 batch);
-  }
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("staged 40 batches of 250,000 sightings: %.3f s, %.1f M sightings/s\n", s,
-              40 * 250'000 / s / 1e6);
-  EXPECT_EQ(raw(db_, "SELECT sum(count) FROM staged_sightings"), "10000000\n");
-}
-
 // --------------------------------------------------------------- docs/schema.md examples
 // Every ```sql block in docs/schema.md that is followed by a ```text block is run against
 // the example run (saved as run 1), and its rows, printed like `sqlite3 -header` (list mode:
@@ -853,39 +921,6 @@ TEST_F(StoreTest, DocumentedExampleQueriesGiveTheDocumentedRows) {
   ASSERT_GE(examples.size(), 3u) << "docs/schema.md should hold 3+ example queries with output";
   for (const auto& ex : examples) {
     EXPECT_EQ(run_like_shell(db_, ex.sql), ex.expected) << ex.sql;
-  }
-}
-
-// --------------------------------------------------------------- timing (run by hand)
-// ./store_tests --gtest_also_run_disabled_tests --gtest_filter='*Million*'
-TEST_F(StoreTest, DISABLED_SaveMillionTraversalsOfSevenSightings) {
-  const char* n_env = std::getenv("PATHTRACE_BENCH_TRAVERSALS");
-  const std::size_t n = n_env ? std::stoul(n_env) : 1'000'000;
-  pathtrace::Run run = test::big_run(7, n);
-  auto cpu = [] {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-  };
-  const double cpu0 = cpu();
-  const auto t0 = std::chrono::steady_clock::now();
-  double save_s = 0;
-  {
-    Store store(db_, Store::Mode::kReadWrite);
-    const auto t1 = std::chrono::steady_clock::now();
-    store.save(run);
-    save_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-  }
-  const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double cpu_s = cpu() - cpu0;
-  std::printf("saved %zu traversals x 7 sightings: save() %.3f s, open+save+close %.3f s "
-              "(cpu %.3f s; %.2f M sightings/s), file %.1f MB\n",
-              n, save_s, total_s, cpu_s, double(n) * 7 / total_s / 1e6,
-              double(fs::file_size(db_)) / 1e6);
-  EXPECT_EQ(raw(db_, "SELECT sum(count) FROM traversal_blocks"), std::to_string(n) + "\n");
-  if (const char* keep = std::getenv("PATHTRACE_KEEP_BENCH_DB")) {
-    fs::copy_file(db_, keep, fs::copy_options::overwrite_existing);
   }
 }
 

@@ -1,0 +1,51 @@
+#pragma once
+// The store's statement table (inside the store only): every SQL statement Store runs, named
+// by Q, with its text in statements.cpp. Store::Impl::stmt() prepares each one once, on first
+// use, and reuses it; nothing in the store prepares SQL of its own beside these but the
+// migrations, the PRAGMAs and the Neutron tables (neutron_tables.cpp).
+
+namespace pathtrace::store_detail {
+
+// Every statement the store runs.
+enum class Q : int {
+  kInsertRun,
+  kInsertPoint,
+  kInsertFlow,
+  kInsertStack,
+  kInsertBlock,
+  kInsertResult,
+  kInsertHop,
+  kSelectNewestRunId,
+  kSelectRun,
+  kSelectPoints,
+  kSelectFlows,
+  kSelectResults,
+  kSelectHops,
+  kSelectRuns,
+  kUpdateRunFinished,
+  kUpdatePoint,
+  kSelectRunStatus,
+  kInsertStagedChain,
+  kInsertStagedSightings,
+  kAddRunSightings,
+  kSelectStagedCounts,
+  kSelectStagedChains,
+  kSelectStagedSightings,
+  kDeleteStagedChains,
+  kDeleteStagedSightings,
+  kFindPacket,
+  kSelectStacks,
+  kScanBlocks,
+  kCountPoints,
+  kInsertKept,
+  kHasKept,
+  kShiftKept,
+  kScanKept,
+  kSelectKeptDigest,
+  kCount
+};
+
+// The SQL text of statement `q` (kCount has none: nullptr).
+const char* statement_sql(Q q) noexcept;
+
+}  // namespace pathtrace::store_detail

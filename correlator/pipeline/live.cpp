@@ -298,6 +298,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
     explainer->snap_before();  // counters before the traffic
   }
   meta.points = points;
+  for (Point& p : meta.points) p.source = "live";
   const int64_t run_id = store.begin_run(meta);
   Stager stager(store, run_id, col);
   std::vector<std::string> warnings;
@@ -335,6 +336,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
 
 Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& store, const Report& meta_in) {
   Report meta = meta_in;
+  for (Point& p : points) p.source = "live";
   meta.points = points;
   server::Collection col(points, true);
   server::ServerOptions so;

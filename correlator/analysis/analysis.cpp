@@ -27,17 +27,9 @@
 
 #include <sys/mman.h>
 
+#include "correlator/analysis/text.hpp"
+
 namespace pathtrace {
-
-std::string point_text(const Point& p) {
-  std::string inner = p.role;
-  if (!p.iface.empty()) {
-    if (!inner.empty()) inner += ' ';
-    inner += p.iface;
-  }
-  return inner.empty() ? p.label : p.label + " (" + inner + ")";
-}
-
 namespace {
 
 // An invariant of the caller did not hold (a bug, not bad input): stop loudly in every build.
@@ -84,38 +76,10 @@ void advise_huge(void* p, std::size_t bytes) noexcept {
   if (hi > lo) (void)madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
 }
 
-std::string pct_text(uint64_t part, uint64_t whole) {
-  if (whole == 0) return "0%";
-  if (part == whole) return "100%";
-  if (part == 0) return "0%";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * double(part) / double(whole));
-  return buf;
-}
-
-std::string u64(uint64_t v) { return std::to_string(v); }
-
-// "SYN", "SYN-ACK", "PSH-ACK", "FIN-ACK", "RST".
-std::string tcp_flags_text(uint8_t f) {
-  static constexpr struct {
-    uint8_t bit;
-    const char* name;
-  } kNames[] = {{0x02, "SYN"}, {0x01, "FIN"}, {0x04, "RST"}, {0x08, "PSH"}, {0x10, "ACK"}, {0x20, "URG"}};
-  std::string out;
-  for (const auto& n : kNames) {
-    if (f & n.bit) {
-      if (!out.empty()) out += '-';
-      out += n.name;
-    }
-  }
-  return out.empty() ? "without flags" : out;
-}
-
-std::string seconds_text(int64_t ns) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.2f s", double(ns) / 1e9);
-  return buf;
-}
+using text::pct_text;
+using text::seconds_text;
+using text::tcp_flags_text;
+using text::u64;
 
 // ---------------------------------------------------------------------------------------
 // Sorting sightings by (digest, time).

@@ -13,25 +13,21 @@
 #include "correlator/analysis/analysis.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdlib>
 #include <iterator>
 #include <memory>
 #include <new>
 #include <string>
 #include <thread>
-#include <unordered_map>
 
 #include "correlator/analysis/analyzer.hpp"
+#include "correlator/analysis/character.hpp"
+#include "correlator/analysis/findings.hpp"
 #include "correlator/analysis/sort.hpp"
 #include "correlator/analysis/text.hpp"
 
 namespace pathtrace {
 namespace analyzer {
-
-using text::seconds_text;
-using text::tcp_flags_text;
-using text::u64;
 
 Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratch) {
   Run out;
@@ -94,9 +90,9 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
   // 4. Verdicts and findings.
   window_warnings(rep);
   judge_results();
-  characterise(out);
+  add_findings(out);
   if (inconsistent_) {
-    rep.warnings.push_back(u64(inconsistent_) +
+    rep.warnings.push_back(text::u64(inconsistent_) +
                            " packets had different innermost IP layers at different points (digest collision?)");
   }
   list_inner_flows();
@@ -118,186 +114,16 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
   return out;
 }
 
-// Findings that need a look at individual traversals (partial loss), then point findings.
-void Analyzer::characterise(const Run& run) {
-  struct Side {
-    uint64_t n = 0;
-    uint16_t len_min = 0xffff, len_max = 0;
-    int64_t t_min = kMaxTime, t_max = kMinTime;
-    uint64_t flags_count = 0;  // with the lost packets' common flags
-  };
-  struct Probe {
-    bool active = false;
-    uint8_t from = 0, to_pos = 0;
-    bool same_flags = true;
-    uint8_t flags = 0;
-    bool flags_known = false;
-    Side lost, passed;
-    int64_t judged_t_min = kMaxTime, judged_t_max = kMinTime;
-    std::unordered_map<uint32_t, std::pair<uint64_t, uint64_t>> inner;  // inner flow → lost, passed
-  };
-  std::vector<Probe> probes(results_.size());
-  bool any = false;
+// The findings of every result (rule 7): its loss character in numbers, then in words, ahead
+// of the findings judging already made.
+void Analyzer::add_findings(const Run& run) {
+  characterise(results_, run.traversals, run.sightings, characters_);
+  const FindingsContext ctx{points_, flows_, opt_.mtu_frame, time_origin_};
   for (std::size_t ri = 0; ri < results_.size(); ++ri) {
-    const FlowResult& r = results_[ri];
-    if (r.verdict != VerdictKind::kPartialLoss) continue;
-    Probe& pr = probes[ri];
-    pr.active = any = true;
-    const HopStat& h = r.hops[std::size_t(r.hop)];
-    pr.from = h.from;
-    pr.to_pos = uint8_t(r.hop + 1);
-  }
-  if (any) {
-    for (const Traversal& t : run.traversals) {
-      if (t.fate != Fate::kDelivered && t.fate != Fate::kLost) continue;
-      const std::size_t key = std::size_t(t.flow) * 2 + std::size_t(t.dir);
-      const uint32_t ri = result_index_[key] - 1;
-      Probe& pr = probes[ri];
-      if (!pr.active) continue;
-      pr.judged_t_min = std::min(pr.judged_t_min, t.t0_ns);
-      pr.judged_t_max = std::max(pr.judged_t_max, t.t0_ns);
-      const unsigned pos = t.dir == Dir::kForward ? t.last_seen : n_ - 1 - t.last_seen;
-      const bool lost = t.fate == Fate::kLost && t.last_seen == pr.from;
-      const bool passed = pos >= pr.to_pos;
-      if (!lost && !passed) continue;
-      Side& sd = lost ? pr.lost : pr.passed;
-      uint16_t len = t.wire_len;
-      if (!lost) {  // wire length at the hop's first point, where the lost ones were last seen
-        for (uint32_t i = t.first; i < t.first + t.count; ++i) {
-          if (run.sightings[i].point == pr.from) {
-            len = run.sightings[i].wire_len;
-            break;
-          }
-        }
-      }
-      ++sd.n;
-      sd.len_min = std::min(sd.len_min, len);
-      sd.len_max = std::max(sd.len_max, len);
-      sd.t_min = std::min(sd.t_min, t.t0_ns);
-      sd.t_max = std::max(sd.t_max, t.t0_ns);
-      if (lost) {
-        if (!pr.flags_known) {
-          pr.flags = t.tcp_flags;
-          pr.flags_known = true;
-        } else if (pr.flags != t.tcp_flags) {
-          pr.same_flags = false;
-        }
-      }
-      auto& io = pr.inner[t.inner_flow];
-      (lost ? io.first : io.second) += 1;
-    }
-    // Flags of passed packets are compared in a second look only when all lost ones agree.
-    for (const Traversal& t : run.traversals) {
-      if (t.fate != Fate::kDelivered && t.fate != Fate::kLost) continue;
-      const uint32_t ri = result_index_[std::size_t(t.flow) * 2 + std::size_t(t.dir)] - 1;
-      Probe& pr = probes[ri];
-      if (!pr.active || !pr.same_flags || !pr.flags_known || pr.flags == 0) continue;
-      const unsigned pos = t.dir == Dir::kForward ? t.last_seen : n_ - 1 - t.last_seen;
-      if (pos >= pr.to_pos && t.tcp_flags == pr.flags) ++pr.passed.flags_count;
-    }
-  }
-
-  for (std::size_t ri = 0; ri < results_.size(); ++ri) {
+    std::vector<std::string> found = describe(characters_[ri], ctx);
     FlowResult& r = results_[ri];
-    const Accum& acc = accums_[ri];
-    const Probe& pr = probes[ri];
-    std::vector<std::string> found;
-    if (pr.active && pr.lost.n > 0) {
-      const Side& L = pr.lost;
-      const Side& P = pr.passed;
-      // Sizes.
-      auto range_text = [](const Side& s, bool upper) {
-        if (s.len_min == s.len_max) return u64(s.len_min) + " bytes";
-        return std::string(upper ? "≥ " : "≤ ") + u64(upper ? s.len_min : s.len_max) + " bytes";
-      };
-      if (P.n > 0 && L.len_min > P.len_max) {
-        found.push_back("all " + u64(L.n) + " lost packets were " + range_text(L, true) +
-                        " on the wire; all " + u64(P.n) + " delivered were " + range_text(P, false) +
-                        ": an MTU problem?");
-      } else if (P.n > 0 && L.len_max < P.len_min) {
-        found.push_back("all " + u64(L.n) + " lost packets were " + range_text(L, false) +
-                        " on the wire; all " + u64(P.n) + " delivered were " + range_text(P, true));
-      }
-      // Inner flows.
-      if (pr.inner.size() > 1 || (pr.inner.size() == 1 && pr.inner.begin()->first != r.flow)) {
-        std::vector<uint32_t> lost_inner;
-        bool lost_only = true;  // no packet of those inner flows got through
-        for (const auto& [f, c] : pr.inner) {
-          if (c.first > 0) {
-            lost_inner.push_back(f);
-            if (c.second > 0) lost_only = false;
-          }
-        }
-        std::sort(lost_inner.begin(), lost_inner.end(), [&](uint32_t a, uint32_t b) {  // most lost first
-          const uint64_t la = pr.inner.at(a).first, lb = pr.inner.at(b).first;
-          if (la != lb) return la > lb;
-          return flows_[a - 1].label < flows_[b - 1].label;
-        });
-        // Concentrated, not random: if every packet had the same chance p of being lost,
-        // about sum(1 - (1-p)^n_f) inner flows would have lost some. Speak only when the
-        // lost packets sit in clearly fewer flows than that (and in at most half of them).
-        double expected_hit = 0;
-        uint64_t total_lost = 0, total = 0;
-        for (const auto& [f, c] : pr.inner) {
-          total_lost += c.first;
-          total += c.first + c.second;
-        }
-        const double p = total ? double(total_lost) / double(total) : 0.0;
-        for (const auto& [f, c] : pr.inner)
-          expected_hit += 1.0 - std::pow(1.0 - p, double(c.first + c.second));
-        if (lost_inner.size() * 2 <= pr.inner.size() &&
-            (lost_only || double(lost_inner.size()) * 2 <= expected_hit)) {
-          std::string s = "all lost packets belong to " + u64(lost_inner.size()) + " of " + u64(pr.inner.size()) +
-                          " inner flows: ";
-          for (std::size_t i = 0; i < lost_inner.size() && i < 3; ++i) {
-            if (i) s += ", ";
-            s += flows_[lost_inner[i] - 1].label;
-          }
-          if (lost_inner.size() > 3) s += ", …";
-          if (lost_only) s += lost_inner.size() == 1 ? " (none of its packets got through)"
-                                                     : " (none of their packets got through)";
-          found.push_back(std::move(s));
-        }
-      }
-      // TCP flags.
-      if (pr.same_flags && pr.flags_known && pr.flags != 0 && P.flags_count < P.n) {
-        found.push_back("all " + u64(L.n) + " lost packets are " + tcp_flags_text(pr.flags) + " (" +
-                        u64(P.flags_count) + " of the " + u64(P.n) + " delivered are)");
-      }
-      // Time.
-      const int64_t span = pr.judged_t_max - pr.judged_t_min;
-      if (L.n >= 3 && span > 0) {
-        const std::string from = "t+" + seconds_text(L.t_min - time_origin_);
-        const std::string to = "t+" + seconds_text(L.t_max - time_origin_);
-        if ((L.t_max - L.t_min) * 4 <= span) {
-          found.push_back("all losses between " + from + " and " + to + " (the flow's packets span " +
-                          seconds_text(span) + "; t = when the first point started capturing)");
-        } else if ((L.t_max - L.t_min) * 4 >= span * 3) {
-          found.push_back("losses spread over the flow's whole duration (" + from + " to " + to + ")");
-        }
-      }
-    }
-    for (unsigned p = 0; p < n_; ++p) {
-      if (r.holes_at[p]) {
-        found.push_back("point " + points_[p].label + " missed " + u64(r.holes_at[p]) +
-                        " packets that passed it (capture problem at " + points_[p].label + ", not a drop)");
-      }
-    }
-    for (unsigned p = 0; p < n_; ++p) {
-      if (acc.dup_at[p]) {
-        found.push_back("point " + points_[p].label + " saw " + u64(acc.dup_at[p]) +
-                        " duplicate copies of packets (counted once, not as loss)");
-      }
-    }
-    for (unsigned p = 0; p < n_; ++p) {
-      if (acc.over_mtu_at[p]) {
-        found.push_back("point " + points_[p].label + " saw " + u64(acc.over_mtu_at[p]) + " frames over " +
-                        u64(opt_.mtu_frame) +
-                        " bytes (GSO/GRO aggregates): they cannot match single packets at other points, "
-                        "TCP may be compared by sequence ranges");
-      }
-    }
-    r.findings.insert(r.findings.begin(), found.begin(), found.end());
+    r.findings.insert(r.findings.begin(), std::make_move_iterator(found.begin()),
+                      std::make_move_iterator(found.end()));
   }
 }
 

@@ -6,7 +6,8 @@
 //   sort.cpp      sightings sorted by (digest, time)
 //   group.cpp     digest groups → traversals, their flow, fate and direction; counters (rules 1, 2, 4, 5)
 //   verdicts.cpp  hops, verdicts, summaries; results in order (rules 5, 6, 8)
-//   analysis.cpp  the steps in order, findings (rule 7), flow numbering, analyze()
+//   character.cpp + findings.cpp   what the lost packets have in common, in numbers, then words (rule 7)
+//   analysis.cpp  the steps in order, flow numbering, analyze()
 
 #include <bit>
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "correlator/analysis/analysis.hpp"
+#include "correlator/analysis/character.hpp"
 #include "correlator/analysis/invariant.hpp"
 #include "correlator/model/model.hpp"
 
@@ -48,13 +50,6 @@ void for_each_bit(uint64_t mask, F&& f) {
   }
 }
 
-// Per-result counters that do not belong in FlowResult itself.
-struct Accum {
-  std::vector<uint64_t> reach_hist;  // judged traversals by position of last_seen in travel order
-  std::vector<uint64_t> dup_at;      // duplicate sightings per ord
-  std::vector<uint64_t> over_mtu_at; // sightings over the MTU per ord
-};
-
 // One analyze() call. Holds references to the caller's points and chains, which run() moves
 // into the Run it returns; use once.
 class Analyzer {
@@ -84,7 +79,7 @@ class Analyzer {
   void judge_results();
   void order_results();
   // analysis.cpp
-  void characterise(const Run& run);
+  void add_findings(const Run& run);
   void list_inner_flows();
   void renumber_flows(Run& out);
 
@@ -116,7 +111,10 @@ class Analyzer {
 
   std::vector<Traversal> travs_;
   std::vector<FlowResult> results_;
-  std::vector<Accum> accums_;           // per result, beside it
+  // Per result, beside it: judged traversals by position of last_seen in travel order (for
+  // the hops), and the loss character (duplicates and over-MTU frames counted while grouping).
+  std::vector<std::vector<uint64_t>> reach_hist_;
+  std::vector<LossCharacter> characters_;
   std::vector<uint32_t> result_index_;  // flow id * 2 + dir → result index + 1 (0 none)
   uint64_t inconsistent_ = 0;           // traversals whose innermost layer differed
 

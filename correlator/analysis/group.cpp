@@ -88,11 +88,12 @@ uint32_t Analyzer::result_for(uint32_t flow, Dir dir) {
     r.seen_at.assign(n_, 0);
     r.holes_at.assign(n_, 0);
     results_.push_back(std::move(r));
-    Accum a;
-    a.reach_hist.assign(n_, 0);
-    a.dup_at.assign(n_, 0);
-    a.over_mtu_at.assign(n_, 0);
-    accums_.push_back(std::move(a));
+    reach_hist_.emplace_back(n_, 0);
+    LossCharacter c;
+    c.flow = flow;
+    c.duplicates_at.assign(n_, 0);
+    c.over_mtu_at.assign(n_, 0);
+    characters_.push_back(std::move(c));
     idx = uint32_t(results_.size());
   }
   return idx - 1;
@@ -201,16 +202,16 @@ void Analyzer::finish_traversal(Sighting* s, uint32_t first, uint32_t count) {
   // Counters of the flow's result in this direction.
   const uint32_t ri = result_for(flow, t.dir);
   FlowResult& r = results_[ri];
-  Accum& acc = accums_[ri];
+  LossCharacter& character = characters_[ri];
   ++r.traversals;
   const uint32_t dups = count - uint32_t(std::popcount(seen));
   if (dups) {
     r.duplicates += dups;
     for (uint32_t i = 0; i < count; ++i) {
-      if (first_at[v[i].point] != i) ++acc.dup_at[v[i].point];
+      if (first_at[v[i].point] != i) ++character.duplicates_at[v[i].point];
     }
   }
-  for_each_bit(over_mask, [&](unsigned p) { ++acc.over_mtu_at[p]; });
+  for_each_bit(over_mask, [&](unsigned p) { ++character.over_mtu_at[p]; });
   if (inner != flow) inner_dirs_[inner - 1] |= uint8_t(1u << unsigned(t.dir));
   switch (t.fate) {
     case Fate::kOutOfWindow: ++r.out_of_window; break;
@@ -222,7 +223,7 @@ void Analyzer::finish_traversal(Sighting* s, uint32_t first, uint32_t count) {
       for_each_bit(seen, [&](unsigned p) { ++r.seen_at[p]; });
       const uint64_t passed = range_mask(std::min(t.entry, t.last_seen), std::max(t.entry, t.last_seen));
       for_each_bit(passed & ~seen, [&](unsigned p) { ++r.holes_at[p]; });
-      ++acc.reach_hist[t.dir == Dir::kForward ? t.last_seen : last - t.last_seen];
+      ++reach_hist_[ri][t.dir == Dir::kForward ? t.last_seen : last - t.last_seen];
       break;
     }
   }

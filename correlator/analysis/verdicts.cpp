@@ -37,10 +37,10 @@ void Analyzer::judge_results() {
   const unsigned hops = n_ > 0 ? n_ - 1 : 0;
   for (std::size_t ri = 0; ri < results_.size(); ++ri) {
     FlowResult& r = results_[ri];
-    const Accum& acc = accums_[ri];
+    const std::vector<uint64_t>& reach_hist = reach_hist_[ri];
     auto ord_at = [&](unsigned pos) { return r.dir == Dir::kForward ? pos : n_ - 1 - pos; };
     std::vector<uint64_t> reach(n_ + 1, 0);
-    for (unsigned pos = n_; pos-- > 0;) reach[pos] = reach[pos + 1] + acc.reach_hist[pos];
+    for (unsigned pos = n_; pos-- > 0;) reach[pos] = reach[pos + 1] + reach_hist[pos];
     r.hops.clear();
     for (unsigned k = 0; k < hops; ++k) {
       HopStat h;

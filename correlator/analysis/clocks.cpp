@@ -10,8 +10,6 @@
 namespace pathtrace {
 namespace {
 
-constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
-
 // What one host saw of one packet: its first and last point along the path.
 struct HostView {
   bool seen = false;

@@ -110,16 +110,15 @@ void Analyzer::finish_traversal(Sighting* s, uint32_t first, uint32_t count) {
   t.count = uint16_t(count);
   t.tcp_flags = v[0].tcp_flags;
 
-  // Which points saw it (first sighting per point), duplicates, over-MTU frames, flow depth.
+  // Which points saw it (first sighting per point; later ones are duplicates), over-MTU
+  // frames, flow depth.
   uint32_t first_at[kMaxPoints];  // index into v of the first sighting at a point (valid if seen)
-  uint64_t seen = 0, dup_mask = 0, over_mask = 0;
+  uint64_t seen = 0, over_mask = 0;
   const uint32_t k0 = keys_of_chain_[v[0].chain];
   uint32_t depth = uint32_t(keys_[k0]->size());
   for (uint32_t i = 0; i < count; ++i) {
     const unsigned p = v[i].point;
-    if (seen & bit(p)) {
-      dup_mask |= bit(p);
-    } else {
+    if (!(seen & bit(p))) {
       seen |= bit(p);
       first_at[p] = i;
     }

@@ -1,15 +1,14 @@
 #include "correlator/analysis/clocks.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <limits>
 #include <map>
 #include <utility>
 
+#include "correlator/analysis/text.hpp"
+
 namespace pathtrace {
 namespace {
-
-constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
 
 // What one host saw of one packet: its first and last point along the path.
 struct HostView {
@@ -52,15 +51,6 @@ Edge edge_of(const PairBounds& b) {
     e.d = b.lower;
   }
   return e;
-}
-
-std::string duration_text(int64_t ns) {
-  char buf[64];
-  const double a = double(ns < 0 ? -ns : ns);
-  if (a >= 1e9) std::snprintf(buf, sizeof buf, "%.3f s", a / 1e9);
-  else if (a >= 1e6) std::snprintf(buf, sizeof buf, "%.3f ms", a / 1e6);
-  else std::snprintf(buf, sizeof buf, "%.1f µs", a / 1e3);
-  return buf;
 }
 
 }  // namespace
@@ -225,11 +215,11 @@ std::string describe(const HostClock& c, const std::string& reference) {
            " (no packet seen on both with a known direction): its timestamps are used as they are";
   const char* way = c.offset_ns >= 0 ? "ahead of" : "behind";
   if (c.both_ways)
-    return "clock of " + c.host + " is " + duration_text(c.offset_ns) + " " + way + " " + reference +
-           " (±" + duration_text(c.error_ns) + ", from " + std::to_string(c.samples) + " packets both ways)";
-  return "clock of " + c.host + " is about " + duration_text(c.offset_ns) + " " + way + " " +
+    return "clock of " + c.host + " is " + text::duration_text(c.offset_ns) + " " + way + " " + reference +
+           " (±" + text::duration_text(c.error_ns) + ", from " + text::u64(c.samples) + " packets both ways)";
+  return "clock of " + c.host + " is about " + text::duration_text(c.offset_ns) + " " + way + " " +
          reference + " (packets seen one way only: a bound that includes the one-way delay; " +
-         std::to_string(c.samples) + " packets)";
+         text::u64(c.samples) + " packets)";
 }
 
 }  // namespace pathtrace

@@ -1,0 +1,133 @@
+#pragma once
+// Analyzer: the state of one analyze() call, shared by the files that implement its steps
+// (docs/verdicts.md has the rules). Library-internal: nothing outside pt_analysis includes it.
+//
+//   window.cpp    the common window, and the run's warnings about points (rule 3)
+//   sort.cpp      sightings sorted by (digest, time)
+//   group.cpp     digest groups → traversals, their flow, fate and direction; counters (rules 1, 2, 4, 5)
+//   verdicts.cpp  hops, verdicts, summaries; results in order (rules 5, 6, 8)
+//   character.cpp + findings.cpp   what the lost packets have in common, in numbers, then words (rule 7)
+//   analysis.cpp  the steps in order, flow numbering, analyze()
+
+#include <bit>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "correlator/analysis/analysis.hpp"
+#include "correlator/analysis/character.hpp"
+#include "correlator/analysis/invariant.hpp"
+#include "correlator/model/model.hpp"
+
+namespace pathtrace::analyzer {
+
+constexpr int64_t kMinTime = std::numeric_limits<int64_t>::min();
+constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
+constexpr uint32_t kMaxCount = 0xffff;  // Traversal::count is 16 bits
+// Bounds on the look-ahead that tells a duplicate from a repeated identical packet: beyond
+// them the sighting is taken as a new packet (keeps ID-0 floods linear).
+constexpr uint32_t kLookaheadSightings = 64;
+constexpr uint32_t kLookaheadOpen = 64;
+
+// The bit of point `ord` in a seen mask.
+inline uint64_t bit(unsigned ord) noexcept { return uint64_t{1} << ord; }
+
+// Mask of ords lo..hi inclusive (lo <= hi < 64).
+inline uint64_t range_mask(unsigned lo, unsigned hi) noexcept {
+  const uint64_t upto_hi = hi >= 63 ? ~uint64_t{0} : (bit(hi + 1) - 1);
+  return upto_hi & ~(bit(lo) - 1);
+}
+
+// Calls f(ord) for every bit set in `mask`, lowest first.
+template <class F>
+void for_each_bit(uint64_t mask, F&& f) {
+  while (mask) {
+    f(static_cast<unsigned>(std::countr_zero(mask)));
+    mask &= mask - 1;
+  }
+}
+
+// One analyze() call. Holds references to the caller's points and chains, which run() moves
+// into the Run it returns; use once.
+class Analyzer {
+ public:
+  // `points` in path order (points[i].ord == i, at most kMaxPoints), `chains` indexed by
+  // Sighting::chain; both must outlive the Analyzer.
+  Analyzer(std::vector<Point>& points, std::vector<Chain>& chains, const AnalysisOptions& opt)
+      : points_(points), chains_(chains), opt_(opt), n_(unsigned(points.size())) {}
+
+  // The whole analysis (analyze()). `scratch`: memory to sort with (resized to the
+  // sightings' size), or null for a fresh buffer.
+  Run run(std::vector<Sighting> sightings, std::vector<Sighting>* scratch);
+
+ private:
+  // window.cpp
+  void setup_points(Report& rep);
+  void window_warnings(Report& rep) const;
+  // group.cpp
+  void setup_chains();
+  uint32_t common_depth(uint32_t ka, uint32_t kb);
+  std::pair<uint32_t, uint32_t> flows_for(uint32_t keys_id, uint32_t depth);
+  uint32_t intern_flow(uint32_t parent, const packet::FlowKey& key);
+  uint32_t result_for(uint32_t flow, Dir dir);
+  void finish_traversal(Sighting* s, uint32_t first, uint32_t count);
+  void group(Sighting* s, std::size_t from, std::size_t to);
+  // verdicts.cpp
+  void judge_results();
+  void order_results();
+  // analysis.cpp
+  void add_findings(const Run& run);
+  void list_inner_flows();
+  void renumber_flows(Run& out);
+
+  std::vector<Point>& points_;
+  std::vector<Chain>& chains_;
+  const AnalysisOptions& opt_;
+  const unsigned n_;
+
+  int64_t win_start_ = kMinTime;
+  int64_t win_end_ = kMaxTime;
+  int64_t time_origin_ = 0;           // when the first point started capturing
+  std::vector<std::string> late_starts_, early_stops_;  // window warnings, said if they cost packets
+  uint64_t before_window_ = 0, after_window_ = 0;        // traversals out of window, by side
+  std::vector<uint32_t> host_of_;     // host id per ord
+  bool ends_same_host_ = true;
+  bool one_host_ = true;
+
+  std::vector<uint32_t> keys_of_chain_;               // chain → id of its list of flow keys
+  std::vector<const std::vector<packet::FlowKey>*> keys_;  // keys id → the keys
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> flows_at_depth_;  // [keys][depth-1]
+  struct DepthMemo {
+    uint64_t pair = ~uint64_t{0};
+    uint32_t depth = 0;
+  };
+  std::vector<DepthMemo> depth_memo_ = std::vector<DepthMemo>(4096);
+  std::unordered_map<std::string, uint32_t> flow_ids_;  // parent id bytes + key bytes → id
+  std::vector<Flow> flows_;
+  std::vector<uint8_t> inner_dirs_;  // per flow id: bit dir set when seen as an inner flow
+
+  std::vector<Traversal> travs_;
+  std::vector<FlowResult> results_;
+  // Per result, beside it: judged traversals by position of last_seen in travel order (for
+  // the hops), and the loss character (duplicates and over-MTU frames counted while grouping).
+  std::vector<std::vector<uint64_t>> reach_hist_;
+  std::vector<LossCharacter> characters_;
+  std::vector<uint32_t> result_index_;  // flow id * 2 + dir → result index + 1 (0 none)
+  uint64_t inconsistent_ = 0;           // traversals whose innermost layer differed
+
+  // Scratch for the slow grouping path, reused across digests.
+  struct Open {
+    int64_t t0;
+    uint64_t seen;
+    uint32_t count;
+  };
+  std::vector<Open> open_;
+  std::vector<uint32_t> local_id_;
+  std::vector<Sighting> scratch_;
+  std::vector<uint32_t> offsets_;
+};
+
+}  // namespace pathtrace::analyzer

@@ -1,0 +1,112 @@
+#pragma once
+// Hand-built runs for the analysis tests: the incident's path (A vm .. G nic), simple paths,
+// flow keys, and a Builder that sends packets along a path as sightings.
+
+#include <arpa/inet.h>
+
+#include <string>
+#include <vector>
+
+#include "correlator/analysis/analysis.hpp"
+
+namespace pathtrace::testing_runs {
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kS = 1'000'000'000;
+
+inline packet::FlowKey v4(const char* src, const char* dst, uint8_t proto, uint16_t sport = 0, uint16_t dport = 0) {
+  packet::FlowKey k;
+  k.version = 4;
+  k.proto = proto;
+  inet_pton(AF_INET, src, k.src.data());
+  inet_pton(AF_INET, dst, k.dst.data());
+  k.sport = sport;
+  k.dport = dport;
+  return k;
+}
+
+// The incident's path: A (vm) .. G (nic), A on vm1, the rest on hv1, capturing 0..10 s.
+inline std::vector<Point> incident_points() {
+  struct P {
+    const char *label, *role, *iface, *host;
+  };
+  const P ps[] = {{"A", "vm", "eth0", "vm1"},
+                  {"B", "tap", "tapbdd1f2c3-bd", "hv1"},
+                  {"C", "qbr", "qbrbdd1f2c3-bd", "hv1"},
+                  {"D", "qvb", "qvbbdd1f2c3-bd", "hv1"},
+                  {"E", "qvo", "qvobdd1f2c3-bd", "hv1"},
+                  {"F", "ethx", "br-ethx", "hv1"},
+                  {"G", "nic", "eth1", "hv1"}};
+  std::vector<Point> out;
+  for (const P& p : ps) {
+    Point pt;
+    pt.label = p.label;
+    pt.role = p.role;
+    pt.iface = p.iface;
+    pt.host = p.host;
+    pt.ord = uint8_t(out.size());
+    pt.start_ns = 0;
+    pt.end_ns = 10 * kS;
+    pt.window_known = true;
+    out.push_back(pt);
+  }
+  return out;
+}
+
+// Points on one host named A, B, C...; roles and interfaces left empty.
+inline std::vector<Point> simple_points(unsigned n) {
+  std::vector<Point> out;
+  for (unsigned i = 0; i < n; ++i) {
+    Point p;
+    p.label = std::string(1, char('A' + i));
+    p.iface = "if" + std::to_string(i);
+    p.ord = uint8_t(i);
+    p.start_ns = 0;
+    p.end_ns = 10 * kS;
+    p.window_known = true;
+    out.push_back(p);
+  }
+  return out;
+}
+
+inline const packet::FlowKey kIpip = v4("198.51.100.7", "203.0.113.20", 4);
+inline const packet::FlowKey kInnerTcp = v4("192.0.2.1", "203.0.113.20", 6, 40000, 80);
+
+// A run under construction.
+struct Builder {
+  std::vector<Point> points;
+  std::vector<Chain> chains;
+  std::vector<Sighting> sightings;
+  uint64_t next_digest = 0x1234'5678'9abc'def0ull;
+
+  uint32_t chain(std::string stack, std::vector<packet::FlowKey> ip) {
+    chains.push_back({std::move(stack), std::move(ip)});
+    return uint32_t(chains.size() - 1);
+  }
+  uint64_t fresh_digest() {
+    next_digest = next_digest * 6364136223846793005ull + 1442695040888963407ull;
+    return next_digest;
+  }
+  // One packet entering at `t` and seen at `ords` (in travel order), 1 µs apart.
+  void send(uint64_t digest, int64_t t, std::vector<unsigned> ords, const std::vector<uint32_t>& chain_at,
+            uint16_t len = 100, uint8_t flags = 0) {
+    int64_t ts = t;
+    for (unsigned o : ords) {
+      sightings.push_back({digest, ts, chain_at[o], len, uint8_t(o), flags});
+      ts += 1000;
+    }
+  }
+  Run analyze(const AnalysisOptions& opt = {}) { return pathtrace::analyze(points, chains, sightings, opt); }
+};
+
+// Chains of the incident: VLAN-tagged at E and F (br-int, br-ethx), plain elsewhere.
+inline std::vector<uint32_t> incident_chains(Builder& b, const packet::FlowKey& inner = kInnerTcp) {
+  const uint32_t plain = b.chain("eth/ipv4[ipip]/ipv4/tcp", {kIpip, inner});
+  const uint32_t tagged = b.chain("eth/vlan/ipv4[ipip]/ipv4/tcp", {kIpip, inner});
+  return {plain, plain, plain, plain, tagged, tagged, plain};
+}
+
+inline const std::vector<unsigned> kGtoA = {6, 5, 4, 3, 2, 1, 0};
+inline const std::vector<unsigned> kGtoC = {6, 5, 4, 3, 2};
+
+}  // namespace pathtrace::testing_runs

@@ -23,6 +23,7 @@
 #include "correlator/analysis/analyzer.hpp"
 #include "correlator/analysis/character.hpp"
 #include "correlator/analysis/findings.hpp"
+#include "correlator/analysis/health.hpp"
 #include "correlator/analysis/sort.hpp"
 #include "correlator/analysis/text.hpp"
 
@@ -33,6 +34,7 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
   Run out;
   Report& rep = out.report;
   PT_INVARIANT(n_ <= kMaxPoints);
+  assess_points(points_, chains_, sightings, rep.warnings, &tagged_at_);
   setup_points(rep);
   setup_chains();
   const std::size_t n = sightings.size();
@@ -84,10 +86,23 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
     at += t.count;
   }
   PT_INVARIANT(at == n);
+  // A flow never seen at the end it enters by, though right after it: judged from there (the
+  // end's capture missed it, or it starts mid-path), saying so. Every traversal settles again.
+  if (override_blind_entries(rep)) rejudge(sightings);
   out.traversals = std::move(travs_);
   out.sightings = std::move(sightings);
 
-  // 4. Verdicts and findings.
+  // 4. Verdicts and findings. A point that missed (nearly) everything that passed it is not
+  // evidence: the hops around it are judged across it.
+  {
+    std::vector<uint64_t> holes(n_, 0), seen(n_, 0);
+    for (const FlowResult& r : results_)
+      for (unsigned p = 0; p < n_; ++p) {
+        holes[p] += r.holes_at[p];
+        seen[p] += r.seen_at[p];
+      }
+    find_blind_points(points_, holes, seen, tagged_at_, rep.warnings);
+  }
   window_warnings(rep);
   judge_results();
   add_findings(out);
@@ -112,6 +127,33 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
   rep.points = std::move(points_);
   out.chains = std::move(chains_);
   return out;
+}
+
+bool Analyzer::override_blind_entries(Report& rep) {
+  if (n_usable_ < 3) return false;
+  std::vector<uint64_t> missed_at(n_, 0);
+  for (std::size_t ri = 0; ri < results_.size(); ++ri) {
+    const FlowResult& r = results_[ri];
+    if (r.judged > 0 || entry_missed_[ri] == 0) continue;
+    const unsigned end = r.dir == Dir::kForward ? lo_ : hi_;
+    if (r.seen_any[end] > 0) continue;  // the end saw some of it: it was not blind to this flow
+    unsigned after = end;
+    do {
+      after = r.dir == Dir::kForward ? after + 1 : after - 1;
+    } while (!(usable_ & bit(after)));
+    entry_override_[std::size_t(r.flow) * 2 + std::size_t(r.dir)] = after;
+    missed_at[end] += entry_missed_[ri];
+  }
+  if (entry_override_.empty()) return false;
+  // An end that captured nothing at all is no evidence for any flow: say why.
+  for (unsigned end : {lo_, hi_}) {
+    Point& p = points_[end];
+    if (missed_at[end] && p.packets == 0 && p.health.usable)
+      mark_blind(p, "it captured none of the " + text::u64(missed_at[end]) +
+                        " packets that entered the path there (the next point saw them first)",
+                 tagged_at_, rep.warnings);
+  }
+  return true;
 }
 
 // The findings of every result (rule 7): its loss character in numbers, then in words, ahead

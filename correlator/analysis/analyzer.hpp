@@ -67,6 +67,9 @@ class Analyzer {
   // window.cpp
   void setup_points(Report& rep);
   void window_warnings(Report& rep) const;
+  // Was point `p` capturing at `t` (a time on point `from`'s side of the hop)?
+  enum class Capturing : uint8_t { kYes, kNo, kUnknown, kClockUnknown };
+  Capturing capturing(unsigned p, int64_t t, unsigned from) const;
   // group.cpp
   void setup_chains();
   uint32_t common_depth(uint32_t ka, uint32_t kb);
@@ -74,6 +77,18 @@ class Analyzer {
   uint32_t intern_flow(uint32_t parent, const packet::FlowKey& key);
   uint32_t result_for(uint32_t flow, Dir dir);
   void finish_traversal(Sighting* s, uint32_t first, uint32_t count);
+  // Decides `t` from its sightings `v` and adds it to its flow's counters.
+  void settle(Traversal& t, const Sighting* v);
+  // Settles every traversal again from scratch (after entry_override_ changed).
+  void rejudge(const std::vector<Sighting>& sightings);
+  // Flows never seen at the end they enter by, but right after it: judged from there.
+  bool override_blind_entries(Report& rep);
+  // Fate, direction, entry, last point and assumptions of `t` from the points that saw it
+  // (t.seen) and when each first did (`at`, by ord).
+  void decide(Traversal& t, const int64_t* at) const;
+  // -1 reverse, +1 forward, 0 unknown: the order in which the furthest-apart pair of points
+  // on one host (one clock) among `seen` saw the packet.
+  int same_host_direction(uint64_t seen, const int64_t* at) const;
   void group(Sighting* s, std::size_t from, std::size_t to);
   // verdicts.cpp
   void judge_results();
@@ -88,11 +103,15 @@ class Analyzer {
   const AnalysisOptions& opt_;
   const unsigned n_;
 
-  int64_t win_start_ = kMinTime;
+  int64_t win_start_ = kMinTime;      // when every usable point was capturing (for the report)
   int64_t win_end_ = kMaxTime;
   int64_t time_origin_ = 0;           // when the first point started capturing
-  std::vector<std::string> late_starts_, early_stops_;  // window warnings, said if they cost packets
-  uint64_t before_window_ = 0, after_window_ = 0;        // traversals out of window, by side
+  std::vector<uint64_t> not_capturing_;  // per ord: lost packets not judged because it was not capturing
+  std::vector<uint64_t> unknown_window_; // per ord: losses it could only be assumed to have seen
+  uint64_t usable_ = 0;               // mask of the points whose capture is evidence (Point::health)
+  unsigned lo_ = 0, hi_ = 0;          // the first and last usable points: the ends judging uses
+  unsigned n_usable_ = 0;
+  std::vector<uint64_t> tagged_at_;   // per ord: its sightings that were VLAN-tagged
   std::vector<uint32_t> host_of_;     // host id per ord
   bool ends_same_host_ = true;
   bool one_host_ = true;
@@ -114,6 +133,17 @@ class Analyzer {
   // Per result, beside it: judged traversals by position of last_seen in travel order (for
   // the hops), and the loss character (duplicates and over-MTU frames counted while grouping).
   std::vector<std::vector<uint64_t>> reach_hist_;
+  std::vector<std::vector<uint64_t>> assumed_hist_;  // as reach_hist_, for losses resting on an assumption
+  std::vector<uint64_t> entry_missed_;  // per result: not seen at its entry end, but right after it
+  // flow id * 2 + dir → the point judging takes as that flow's entry end instead of the path's.
+  std::unordered_map<std::size_t, unsigned> entry_override_;
+  // Per result, per hop position in travel order: delays between its points (sum, min, count).
+  struct Delay {
+    int64_t sum = 0;
+    int64_t min = kMaxTime;
+    uint64_t n = 0;
+  };
+  std::vector<std::vector<Delay>> delays_;
   std::vector<LossCharacter> characters_;
   std::vector<uint32_t> result_index_;  // flow id * 2 + dir → result index + 1 (0 none)
   uint64_t inconsistent_ = 0;           // traversals whose innermost layer differed

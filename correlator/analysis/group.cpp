@@ -87,8 +87,12 @@ uint32_t Analyzer::result_for(uint32_t flow, Dir dir) {
     r.dir = dir;
     r.seen_at.assign(n_, 0);
     r.holes_at.assign(n_, 0);
+    r.seen_any.assign(n_, 0);
     results_.push_back(std::move(r));
     reach_hist_.emplace_back(n_, 0);
+    assumed_hist_.emplace_back(n_, 0);
+    entry_missed_.push_back(0);
+    delays_.emplace_back(n_ > 0 ? n_ - 1 : 0);
     LossCharacter c;
     c.flow = flow;
     c.duplicates_at.assign(n_, 0);
@@ -99,8 +103,104 @@ uint32_t Analyzer::result_for(uint32_t flow, Dir dir) {
   return idx - 1;
 }
 
-// Builds the traversal made of s[first, first + count) (sorted by time), judges its fate and
-// adds it to its flow's counters.
+int Analyzer::same_host_direction(uint64_t seen, const int64_t* at) const {
+  if (one_host_) {  // the two outermost points that saw it
+    const unsigned lo = unsigned(std::countr_zero(seen)), hi = unsigned(63 - std::countl_zero(seen));
+    return lo == hi || at[lo] == at[hi] ? 0 : (at[lo] < at[hi] ? 1 : -1);
+  }
+  // Per host, its lowest point that saw it; the host whose two points lie furthest apart decides.
+  uint8_t lowest[kMaxPoints];
+  std::memset(lowest, 0xff, sizeof lowest);
+  int dir = 0;
+  unsigned best = 0;
+  for (uint64_t m = seen; m; m &= m - 1) {
+    const unsigned j = unsigned(std::countr_zero(m));
+    uint8_t& low = lowest[host_of_[j]];
+    if (low == 0xff) {
+      low = uint8_t(j);
+      continue;
+    }
+    if (j - low > best && at[low] != at[j]) {
+      best = j - low;
+      dir = at[low] < at[j] ? 1 : -1;
+    }
+  }
+  return dir;
+}
+
+void Analyzer::decide(Traversal& t, const int64_t* at) const {
+  t.assumed = 0;
+  t.entry = t.last_seen = kNoPoint;
+  t.dir = Dir::kForward;
+  const uint64_t seen = t.seen & usable_;
+  if (n_usable_ < 2 || seen == 0) {  // nothing to compare it with
+    t.fate = Fate::kNoEntry;
+    return;
+  }
+  const int by_time = same_host_direction(seen, at);
+  // The ends judging uses: the first and last usable points, or, for a flow whose entry end
+  // saw none of it, the point after that end (entry_override_).
+  unsigned lo = lo_, hi = hi_;
+  uint8_t assumed_entry = 0;
+  if (!entry_override_.empty() && by_time != 0) {
+    const auto it = entry_override_.find(std::size_t(t.flow) * 2 + (by_time < 0 ? 1 : 0));
+    if (it != entry_override_.end()) {
+      (by_time < 0 ? hi : lo) = it->second;
+      assumed_entry = kAssumeEntry;
+    }
+  }
+  const uint64_t within = range_mask(lo, hi) & seen;
+  const bool at_lo = within & bit(lo), at_hi = within & bit(hi);
+  if (at_lo && at_hi) {
+    t.fate = Fate::kDelivered;
+    // Timestamps are compared only between points on one host (one clock): the pair of such
+    // points furthest apart along the path decides; otherwise Forward by convention.
+    t.dir = by_time < 0 ? Dir::kReverse : Dir::kForward;
+    t.entry = uint8_t(t.dir == Dir::kForward ? lo : hi);
+    t.last_seen = uint8_t(t.dir == Dir::kForward ? hi : lo);
+    t.assumed = assumed_entry;
+    return;
+  }
+  if (at_lo || at_hi) {
+    const Dir by_end = at_lo ? Dir::kForward : Dir::kReverse;
+    if (by_time != 0 && (by_time > 0) != (by_end == Dir::kForward)) {
+      // The points on one host saw it travel towards the end that saw it: that end is where it
+      // went, not where it came from; the entry end did not see it. Not judged.
+      t.fate = Fate::kNoEntry;
+      t.dir = by_time < 0 ? Dir::kReverse : Dir::kForward;
+      return;
+    }
+    t.dir = by_end;
+    t.entry = uint8_t(at_lo ? lo : hi);
+    t.last_seen = uint8_t(at_lo ? 63 - std::countl_zero(within) : std::countr_zero(within));
+    t.assumed = assumed_entry;
+    // The next usable point along: was it capturing when the packet would have passed?
+    unsigned next = t.last_seen;
+    do {
+      next = at_lo ? next + 1 : next - 1;
+    } while (!(usable_ & bit(next)));
+    switch (capturing(next, at[t.last_seen], t.last_seen)) {
+      case Capturing::kYes: t.fate = Fate::kLost; break;
+      case Capturing::kNo: t.fate = Fate::kOutOfWindow; break;
+      case Capturing::kUnknown:
+        t.fate = Fate::kLost;
+        t.assumed |= kAssumeWindow;
+        break;
+      case Capturing::kClockUnknown:
+        t.fate = Fate::kLost;
+        t.assumed |= kAssumeClock;
+        break;
+    }
+    return;
+  }
+  // Seen at neither end: not judged, but counted under the direction it was travelling
+  // (timestamps of points on one host), not a made-up one.
+  t.fate = Fate::kNoEntry;
+  if (by_time < 0) t.dir = Dir::kReverse;
+}
+
+// Builds the traversal made of s[first, first + count) (sorted by time): which points saw it
+// and its flow; then settles it.
 void Analyzer::finish_traversal(Sighting* s, uint32_t first, uint32_t count) {
   const Sighting* v = s + first;
   Traversal t;
@@ -109,20 +209,11 @@ void Analyzer::finish_traversal(Sighting* s, uint32_t first, uint32_t count) {
   t.first = first;
   t.count = uint16_t(count);
   t.tcp_flags = v[0].tcp_flags;
-
-  // Which points saw it (first sighting per point; later ones are duplicates), over-MTU
-  // frames, flow depth.
-  uint32_t first_at[kMaxPoints];  // index into v of the first sighting at a point (valid if seen)
-  uint64_t seen = 0, over_mask = 0;
+  uint64_t seen = 0;
   const uint32_t k0 = keys_of_chain_[v[0].chain];
   uint32_t depth = uint32_t(keys_[k0]->size());
   for (uint32_t i = 0; i < count; ++i) {
-    const unsigned p = v[i].point;
-    if (!(seen & bit(p))) {
-      seen |= bit(p);
-      first_at[p] = i;
-    }
-    if (v[i].wire_len > opt_.mtu_frame) over_mask |= bit(p);
+    seen |= bit(v[i].point);
     const uint32_t ki = keys_of_chain_[v[i].chain];
     if (ki != k0) depth = std::min(depth, common_depth(k0, ki));
   }
@@ -134,75 +225,36 @@ void Analyzer::finish_traversal(Sighting* s, uint32_t first, uint32_t count) {
   t.flow = flow;
   t.inner_flow = inner;
   t.seen = seen;
+  settle(t, v);
+  travs_.push_back(t);
+}
 
-  // Direction and fate.
-  const unsigned last = n_ - 1;
-  if (n_ == 1) {
-    t.fate = Fate::kDelivered;
-    t.dir = Dir::kForward;
-    t.entry = 0;
-    t.last_seen = 0;
-  } else {
-    const bool at_first = seen & bit(0);
-    const bool at_last = seen & bit(last);
-    if (at_first && at_last) {
-      t.fate = Fate::kDelivered;
-      // Timestamps are compared only between points on one host (one clock): the pair of
-      // such points furthest apart along the path decides; otherwise Forward by convention.
-      int dir = 0;  // -1 reverse, +1 forward, 0 unknown
-      if (ends_same_host_) {
-        const int64_t a = v[first_at[0]].ts_ns, b = v[first_at[last]].ts_ns;
-        dir = a < b ? 1 : (a > b ? -1 : 0);
-      } else if (!one_host_) {
-        unsigned best = 0;
-        for (uint64_t m = seen; m;) {
-          const unsigned i = unsigned(std::countr_zero(m));
-          m &= m - 1;
-          for (uint64_t r = m; r;) {
-            const unsigned j = unsigned(std::countr_zero(r));
-            r &= r - 1;
-            if (host_of_[i] != host_of_[j] || j - i <= best) continue;
-            const int64_t a = v[first_at[i]].ts_ns, b = v[first_at[j]].ts_ns;
-            if (a == b) continue;
-            best = j - i;
-            dir = a < b ? 1 : -1;
-          }
-        }
-      }
-      t.dir = dir < 0 ? Dir::kReverse : Dir::kForward;
-      t.entry = uint8_t(t.dir == Dir::kForward ? 0 : last);
-      t.last_seen = uint8_t(t.dir == Dir::kForward ? last : 0);
-    } else if (at_first) {
-      t.fate = Fate::kLost;
-      t.dir = Dir::kForward;
-      t.entry = 0;
-      t.last_seen = uint8_t(63 - std::countl_zero(seen));
-    } else if (at_last) {
-      t.fate = Fate::kLost;
-      t.dir = Dir::kReverse;
-      t.entry = uint8_t(last);
-      t.last_seen = uint8_t(std::countr_zero(seen));
-    } else {
-      // Not judged, but counted under the direction it was travelling (timestamps of the
-      // outermost points that saw it, if they share a clock), not a made-up one.
-      t.fate = Fate::kNoEntry;
-      t.dir = Dir::kForward;
-      const unsigned lo = unsigned(std::countr_zero(seen)), hi = unsigned(63 - std::countl_zero(seen));
-      if (lo != hi && host_of_[lo] == host_of_[hi] && v[first_at[hi]].ts_ns < v[first_at[lo]].ts_ns)
-        t.dir = Dir::kReverse;
+// Decides `t` (its sightings `v`, in time order) and adds it to its flow's counters.
+void Analyzer::settle(Traversal& t, const Sighting* v) {
+  const uint32_t count = t.count;
+  const uint64_t seen = t.seen;
+  uint32_t first_at[kMaxPoints];  // index into v of the first sighting at a point (valid if seen)
+  int64_t at[kMaxPoints];         // when each point first saw it (valid if seen)
+  uint64_t found = 0, over_mask = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    const unsigned p = v[i].point;
+    if (!(found & bit(p))) {
+      found |= bit(p);
+      first_at[p] = i;
+      at[p] = v[i].ts_ns;
     }
+    if (v[i].wire_len > opt_.mtu_frame) over_mask |= bit(p);
   }
+  decide(t, at);
   t.wire_len = t.last_seen != kNoPoint ? v[first_at[t.last_seen]].wire_len : v[0].wire_len;
-  if (t.t0_ns < win_start_ || t.t0_ns > win_end_) {
-    t.fate = Fate::kOutOfWindow;
-    ++(t.t0_ns < win_start_ ? before_window_ : after_window_);
-  }
+  const unsigned last = n_ - 1;
 
   // Counters of the flow's result in this direction.
-  const uint32_t ri = result_for(flow, t.dir);
+  const uint32_t ri = result_for(t.flow, t.dir);
   FlowResult& r = results_[ri];
   LossCharacter& character = characters_[ri];
   ++r.traversals;
+  for_each_bit(seen, [&](unsigned p) { ++r.seen_any[p]; });
   const uint32_t dups = count - uint32_t(std::popcount(seen));
   if (dups) {
     r.duplicates += dups;
@@ -211,22 +263,90 @@ void Analyzer::finish_traversal(Sighting* s, uint32_t first, uint32_t count) {
     }
   }
   for_each_bit(over_mask, [&](unsigned p) { ++character.over_mtu_at[p]; });
-  if (inner != flow) inner_dirs_[inner - 1] |= uint8_t(1u << unsigned(t.dir));
+  if (t.inner_flow != t.flow) inner_dirs_[t.inner_flow - 1] |= uint8_t(1u << unsigned(t.dir));
   switch (t.fate) {
-    case Fate::kOutOfWindow: ++r.out_of_window; break;
-    case Fate::kNoEntry: ++r.no_entry; break;
+    case Fate::kOutOfWindow: {
+      ++r.out_of_window;
+      unsigned next = t.last_seen;
+      do {
+        next = t.dir == Dir::kForward ? next + 1 : next - 1;
+      } while (!(usable_ & bit(next)));
+      ++not_capturing_[next];
+      break;
+    }
+    case Fate::kNoEntry: {
+      ++r.no_entry;
+      // Seen next to an end, travelling away from it, but not at that end: did the end see
+      // this flow at all? (entry_override_, after the first pass)
+      const uint64_t su = seen & usable_;
+      if (n_usable_ >= 2 && su) {
+        const unsigned near = t.dir == Dir::kForward ? lo_ : hi_;
+        unsigned after = near;
+        do {
+          after = t.dir == Dir::kForward ? after + 1 : after - 1;
+        } while (!(usable_ & bit(after)) && after != (t.dir == Dir::kForward ? hi_ : lo_));
+        if (su & bit(after)) ++entry_missed_[ri];
+      }
+      break;
+    }
     case Fate::kDelivered:
     case Fate::kLost: {
       ++r.judged;
+      const uint64_t su = seen & usable_;
       if (t.fate == Fate::kDelivered) ++r.delivered; else ++r.lost;
-      for_each_bit(seen, [&](unsigned p) { ++r.seen_at[p]; });
-      const uint64_t passed = range_mask(std::min(t.entry, t.last_seen), std::max(t.entry, t.last_seen));
-      for_each_bit(passed & ~seen, [&](unsigned p) { ++r.holes_at[p]; });
-      ++reach_hist_[ri][t.dir == Dir::kForward ? t.last_seen : last - t.last_seen];
+      for_each_bit(su, [&](unsigned p) { ++r.seen_at[p]; });
+      // Usable points it passed unseen while they were capturing: a capture problem there.
+      const unsigned lo = std::min(t.entry, t.last_seen), hi = std::max(t.entry, t.last_seen);
+      for_each_bit(range_mask(lo, hi) & usable_ & ~su, [&](unsigned p) {
+        // When it passed p: the time at the nearest point before p along its way that saw it.
+        unsigned q = p;
+        do {
+          q = t.dir == Dir::kForward ? q - 1 : q + 1;
+        } while (!(su & bit(q)));
+        if (capturing(p, at[q], q) == Capturing::kYes) ++r.holes_at[p];
+      });
+      const unsigned pos = t.dir == Dir::kForward ? t.last_seen : last - t.last_seen;
+      ++reach_hist_[ri][pos];
+      if (t.fate == Fate::kLost && (t.assumed & (kAssumeWindow | kAssumeClock))) {
+        ++r.assumed;
+        ++assumed_hist_[ri][pos];
+      }
+      // Delays between neighbouring usable points that both saw it, per hop in travel order.
+      std::vector<Delay>& d = delays_[ri];
+      int prev = -1;
+      for (unsigned k = 0; k < n_; ++k) {
+        const unsigned o = t.dir == Dir::kForward ? k : last - k;
+        if (!(usable_ & bit(o))) continue;
+        if (su & bit(o)) {
+          if (prev >= 0 && unsigned(prev) + 1 == k) {
+            const unsigned prev_o = t.dir == Dir::kForward ? unsigned(prev) : last - unsigned(prev);
+            const int64_t delay = at[o] - at[prev_o];
+            Delay& x = d[k - 1];
+            x.sum += delay;
+            x.min = std::min(x.min, delay);
+            ++x.n;
+          }
+          prev = int(k);
+        } else {
+          prev = -2;  // a usable point between did not see it
+        }
+      }
       break;
     }
   }
-  travs_.push_back(t);
+}
+
+void Analyzer::rejudge(const std::vector<Sighting>& sightings) {
+  results_.clear();
+  reach_hist_.clear();
+  assumed_hist_.clear();
+  delays_.clear();
+  characters_.clear();
+  entry_missed_.clear();
+  std::fill(result_index_.begin(), result_index_.end(), 0u);
+  std::fill(inner_dirs_.begin(), inner_dirs_.end(), uint8_t{0});
+  std::fill(not_capturing_.begin(), not_capturing_.end(), uint64_t{0});
+  for (Traversal& t : travs_) settle(t, sightings.data() + t.first);
 }
 
 // Splits every digest group of the sorted sightings into traversals (rule 1 of verdicts.md).

@@ -1,8 +1,9 @@
 // Judging (rules 5, 6 and 8 of docs/verdicts.md): from the counts grouping left in each
-// flow result, its hops in travel direction (packets in, out, lost; inconclusive next to a
-// point that lost captures or has holes), its verdict — not judged, delivered, inconclusive,
-// disappears, partial loss — with the headline hop and the one-line summary, and the order
-// results are reported in.
+// flow result, its hops in travel direction (packets in, out, lost, how many of those only
+// under an assumption, delays; inconclusive where a neighbouring point's own capture could
+// explain the loss), its verdict — not judged, delivered, inconclusive, disappears, partial
+// loss — with the headline hop, the one-line summary and the assumptions it rests on, and the
+// order results are reported in.
 
 #include <algorithm>
 #include <string>
@@ -29,15 +30,19 @@ int verdict_rank(VerdictKind k) {
   return 5;
 }
 
+// "t+0.59 s" for a time on the run's clock.
+std::string at_text(int64_t ns, int64_t origin) { return "t+" + text::seconds_text(ns - origin); }
+
 }  // namespace
 
-// Hops, verdict and summary of every result, and the findings that say why a lossy hop
-// next to a point that lost captures is not blamed (rules 5 and 6).
+// Hops, verdict, summary and assumptions of every result, and the findings that say why a
+// lossy hop next to a point that lost captures is not blamed (rules 5 and 6).
 void Analyzer::judge_results() {
   const unsigned hops = n_ > 0 ? n_ - 1 : 0;
   for (std::size_t ri = 0; ri < results_.size(); ++ri) {
     FlowResult& r = results_[ri];
     const std::vector<uint64_t>& reach_hist = reach_hist_[ri];
+    const std::vector<uint64_t>& assumed_hist = assumed_hist_[ri];
     auto ord_at = [&](unsigned pos) { return r.dir == Dir::kForward ? pos : n_ - 1 - pos; };
     std::vector<uint64_t> reach(n_ + 1, 0);
     for (unsigned pos = n_; pos-- > 0;) reach[pos] = reach[pos + 1] + reach_hist[pos];
@@ -49,26 +54,49 @@ void Analyzer::judge_results() {
       h.in = reach[k];
       h.out = reach[k + 1];
       h.lost = h.in - h.out;
+      h.assumed = std::min(h.lost, assumed_hist[k]);
+      const Delay& d = delays_[ri][k];
+      if (d.n) {
+        h.delay_samples = d.n;
+        h.delay_min_ns = d.min;
+        h.delay_mean_ns = d.sum / int64_t(d.n);
+      }
+      uint64_t explained = 0;  // lost packets the neighbours' own capture problems could explain
       for (const uint8_t o : {h.from, h.to}) {
         const Point& p = points_[o];
+        if (!p.health.usable) continue;  // judged across: the loss is between the usable points
         if (const uint64_t cl = p.capture_loss()) {
           if (!h.why.empty()) h.why += "; ";
-          h.why += "point " + p.label + " dropped " + u64(cl) + " packets in capture";
+          h.why += "point " + p.label + " lost " + u64(cl) + " packets of its own capture";
+          explained = std::max(explained, cl);
         }
         if (r.holes_at[o] > 0) {
           if (!h.why.empty()) h.why += "; ";
           h.why += "point " + p.label + " missed " + u64(r.holes_at[o]) + " packets of this flow that passed it";
+          explained = std::max(explained, r.holes_at[o]);
         }
       }
-      h.inconclusive = !h.why.empty();
+      // A loss its neighbours' own capture problems could account for is not blamed; a bigger
+      // one is, the note saying how much of it might be theirs.
+      h.inconclusive = h.lost > 0 && explained >= h.lost;
+      if (h.lost == 0) h.why.clear();
+      else if (!h.inconclusive && !h.why.empty()) h.why = "up to " + u64(explained) + " of them may be: " + h.why;
       r.hops.push_back(std::move(h));
     }
 
-    const Point* far_end = n_ ? &points_[ord_at(n_ - 1)] : nullptr;
+    const unsigned far_pos = r.dir == Dir::kForward ? hi_ : n_ - 1 - lo_;
+    const Point* far_end = n_ ? &points_[ord_at(std::min(far_pos, n_ - 1))] : nullptr;
     if (r.judged == 0) {
       r.verdict = VerdictKind::kNotJudged;
-      r.summary = "not judged: none of " + u64(r.traversals) +
-                  " packets was inside the common capture window with its entry end seen";
+      if (n_usable_ < 2) {
+        r.summary = n_ == 1 ? "not judged: one point only (a path needs two)"
+                            : "not judged: fewer than two points' captures are evidence";
+      } else if (r.no_entry == r.traversals) {
+        r.summary = "not judged: none of its " + u64(r.traversals) + " packets was seen where it entered the path";
+      } else {
+        r.summary = "not judged: none of " + u64(r.traversals) +
+                    " packets was seen entering the path while the point after it was capturing";
+      }
       continue;
     }
     if (r.lost == 0) {
@@ -86,8 +114,16 @@ void Analyzer::judge_results() {
       if (worst < 0 || h.lost > r.hops[std::size_t(worst)].lost) worst = int(k);
       if (disappear < 0 && h.in > 0 && h.out == 0) disappear = int(k);
     }
+    // Between a point and the next usable one: an unusable point in between is skipped over.
+    auto next_usable = [&](uint8_t from) {
+      unsigned o = from;
+      do {
+        o = r.dir == Dir::kForward ? o + 1 : o - 1;
+      } while (o < n_ && !points_[o].health.usable);
+      return o < n_ ? o : unsigned(from);
+    };
     auto between = [&](const HopStat& h) {
-      return "between " + point_text(points_[h.from]) + " and " + point_text(points_[h.to]);
+      return "between " + point_text(points_[h.from]) + " and " + point_text(points_[next_usable(h.from)]);
     };
     if (worst < 0) {
       r.verdict = VerdictKind::kInconclusive;
@@ -107,10 +143,48 @@ void Analyzer::judge_results() {
       r.summary = "partial loss " + between(h) + ": " + u64(h.lost) + " of " + u64(h.in) + " lost (" +
                   pct_text(h.lost, h.in) + ")";
     }
+    // What the headline rests on: the next point was capturing, its clock agrees.
+    const HopStat& head = r.hops[std::size_t(r.hop)];
+    if (head.assumed > 0) {
+      const Point& to = points_[next_usable(head.from)];
+      const Point& from = points_[head.from];
+      Assumption a;
+      a.points = {to.label};
+      if (to.clock_unknown || from.clock_unknown) {
+        const Point& odd = to.clock_unknown ? to : from;
+        a.kind = "clock";
+        a.text = "the clock of " + odd.host + " (point " + odd.label +
+                 ") could not be compared with the others (no packet seen on both hosts): the " +
+                 u64(head.assumed) + " packets count as lost between " + from.label + " and " + to.label +
+                 " only if " + to.label + " was capturing when they would have passed; give its offset with "
+                 "--clock " + odd.host + "=±SECONDS to settle it";
+        r.summary += " — if " + to.label + " was capturing then (" + odd.host + "'s clock could not be compared)";
+      } else {
+        a.kind = "window";
+        std::string when;
+        if (to.first_frame_ns)
+          when = to.label + "'s capture shows no frame between " + at_text(to.first_frame_ns, time_origin_) +
+                 " and " + at_text(to.last_frame_ns, time_origin_) + " covering them";
+        else
+          when = to.label + "'s capture holds no frame at all";
+        a.text = u64(head.assumed) + " of the " + u64(head.lost) + " packets count as lost between " + from.label +
+                 " and " + to.label + " only if " + to.label + " was capturing when they would have passed: " +
+                 when + ". A capture started before the traffic (or its start time: a pcapng statistics block, "
+                 "`start =` in the inventory, --window, --assume-capturing) settles it";
+        r.summary += head.assumed == head.lost ? " — if " + to.label + " was capturing then"
+                                               : " (" + u64(head.assumed) + " of them only if " + to.label +
+                                                     " was capturing then)";
+      }
+      r.assumptions.push_back(std::move(a));
+    }
     for (unsigned k = 0; k < hops; ++k) {
       const HopStat& h = r.hops[k];
-      if (int(k) == r.hop || h.lost == 0 || !h.inconclusive) continue;
-      r.findings.push_back(u64(h.lost) + " lost " + between(h) + " are not blamed: " + h.why);
+      if (int(k) == r.hop || h.lost == 0) continue;
+      if (h.inconclusive)
+        r.findings.push_back(u64(h.lost) + " lost " + between(h) + " are not blamed: " + h.why);
+      else
+        r.findings.push_back("also " + u64(h.lost) + " of " + u64(h.in) + " lost " + between(h) + " (" +
+                             pct_text(h.lost, h.in) + ")");
     }
   }
 }

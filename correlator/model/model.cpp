@@ -13,4 +13,17 @@ const char* name(VerdictKind k) noexcept {
   return "unknown";
 }
 
+const char* name(HealthProblem p) noexcept {
+  switch (p) {
+    case HealthProblem::kNone: return "";
+    case HealthProblem::kNotIp: return "not_ip";
+    case HealthProblem::kLinkType: return "linktype";
+    case HealthProblem::kSnaplen: return "snaplen";
+    case HealthProblem::kIdentical: return "identical";
+    case HealthProblem::kVlanFilter: return "vlan_filter";
+    case HealthProblem::kNothingSeen: return "nothing_seen";
+  }
+  return "unknown";
+}
+
 }  // namespace pathtrace

@@ -25,6 +25,27 @@ namespace pathtrace {
 constexpr std::size_t kMaxPoints = 64;  // seen sets are 64-bit masks
 constexpr uint8_t kNoPoint = 0xff;
 
+// Why a point's capture cannot be used as evidence (docs/verdicts.md, "Point health").
+enum class HealthProblem : uint8_t {
+  kNone = 0,
+  kNotIp,         // nearly nothing it captured parsed as IP (a link type that does not match the bytes?)
+  kLinkType,      // the file's link type does not match the bytes (the bytes parse as another)
+  kSnaplen,       // frames cut too short for the digest (snaplen)
+  kIdentical,     // the same capture as another point's
+  kVlanFilter,    // saw none of what passed it, and frames there are VLAN-tagged: a VLAN-blind filter?
+  kNothingSeen,   // saw none of what passed it (a capture filter that missed it, the wrong interface?)
+};
+// "", "not_ip", "linktype", "snaplen", "identical", "vlan_filter", "nothing_seen".
+const char* name(HealthProblem) noexcept;
+
+// Whether a point's capture is evidence. An unusable point is left out of the path: the hops
+// next to it are judged as one (inconclusive where it matters), never blamed on it.
+struct PointHealth {
+  bool usable = true;
+  HealthProblem problem = HealthProblem::kNone;
+  std::string detail;  // the likely cause, in words, with what to do
+};
+
 // Where and how a point captured, and how much of its own capture it lost. Its frame counters
 // (packets, bytes, digested, filtered, discarded, over_mtu) are packet::FrameCounts.
 struct Point : packet::FrameCounts {
@@ -40,10 +61,22 @@ struct Point : packet::FrameCounts {
   uint64_t pcap_drop = 0;     // dropped by the kernel/libpcap (ps_drop, pcapng isb_osdrop)
   uint64_t if_drop = 0;       // dropped by the interface (ps_ifdrop, isb_ifdrop)
   uint64_t records_lost = 0;  // lost between collector and correlator (sequence gaps)
-  // When the point was capturing. For files without statistics blocks: first/last packet.
+  // When the point was capturing, as stated by the capture itself or the user: a live
+  // collector's start and stop, a pcapng statistics block's start and end time, the
+  // inventory's start/stop, --window, --assume-capturing. A packet inside it (with the guard)
+  // was seen if it passed; outside it the point was not capturing.
   int64_t start_ns = 0;
   int64_t end_ns = 0;
-  bool window_known = false;  // false: no packets and no statistics, window unknown
+  bool window_known = false;  // false: nothing stated (a plain pcap file), see first/last frame
+  // The first and last frame the point captured (any frame, filtered or not; 0: none): the
+  // capture was certainly running in between. Before and after, a file alone cannot say.
+  int64_t first_frame_ns = 0;
+  int64_t last_frame_ns = 0;
+  // True when this point's host clock could not be compared with the reference host's (no
+  // packet seen on both): its timestamps are not comparable with other hosts' (clocks.hpp).
+  bool clock_unknown = false;
+  uint32_t snaplen = 0;       // bytes captured per frame (0: unknown)
+  PointHealth health;         // whether its capture is evidence at all (point_health.hpp rules)
   // This point's host clock minus the reference host's, already subtracted from its sightings
   // and window (apply_clocks); Store::finish_run moves its staged kept frames by as much.
   int64_t clock_offset_ns = 0;
@@ -108,6 +141,14 @@ struct Traversal {
   uint8_t last_seen = kNoPoint;  // furthest ord along its direction that saw it
   uint16_t wire_len = 0;         // wire length at last_seen (what to compare lost vs delivered)
   uint8_t tcp_flags = 0;
+  uint8_t assumed = 0;           // kLost only: what its loss at the hop after last_seen assumes (Assume bits)
+};
+
+// What a lost packet's hop rests on, when the evidence alone does not carry it (Traversal::assumed).
+enum Assume : uint8_t {
+  kAssumeWindow = 1,  // the next point was capturing then: its capture shows no frame that early (or late)
+  kAssumeClock = 2,   // the next point's host clock agrees with this one's: it could not be compared
+  kAssumeEntry = 4,   // it entered the path at the point after the end, which saw none of its flow
 };
 
 // One hop of one flow in one direction: from → to are ords in travel direction.
@@ -117,8 +158,13 @@ struct HopStat {
   uint64_t in = 0;     // judged packets that reached `from`
   uint64_t out = 0;    // of those, packets that reached `to`
   uint64_t lost = 0;   // in - out
-  bool inconclusive = false;  // a neighbouring point lost captures: loss here is not blamed
+  uint64_t assumed = 0;  // of `lost`: lost here only under an assumption (Traversal::assumed)
+  bool inconclusive = false;  // a neighbouring point's own capture could explain the loss: not blamed
   std::string why;            // "point B dropped 12 packets in capture"
+  // The delay from `from` to `to`, on the reference clock, over packets seen at both.
+  uint64_t delay_samples = 0;
+  int64_t delay_min_ns = 0;
+  int64_t delay_mean_ns = 0;
   double loss_pct() const noexcept { return in ? 100.0 * double(lost) / double(in) : 0.0; }
 };
 
@@ -131,6 +177,20 @@ enum class VerdictKind : uint8_t {
 };
 constexpr std::size_t kVerdictKindCount = 5;
 const char* name(VerdictKind) noexcept;  // "delivered", "disappears", "partial_loss", ...
+
+// An assumption a verdict rests on, stated with it (text and JSON).
+struct Assumption {
+  std::string kind;                 // "window", "clock", "order", "entry"
+  std::vector<std::string> points;  // the points it is about
+  std::string text;                 // what is assumed, why, and what would settle it
+};
+
+// An address translation found between two points of a flow's path.
+struct Translation {
+  uint8_t from = 0, to = 0;  // ords, in travel direction
+  std::string before, after;  // the flow's label on each side
+  uint64_t packets = 0;        // packets paired across it
+};
 
 // The answer for one top-level flow in one direction.
 struct FlowResult {
@@ -145,12 +205,27 @@ struct FlowResult {
   uint64_t duplicates = 0;     // extra sightings of the same packet at the same point
   std::vector<uint64_t> seen_at;   // per ord: judged packets of this flow seen there
   std::vector<uint64_t> holes_at;  // per ord: judged packets that passed a point unseen (capture problem there)
+  std::vector<uint64_t> seen_any;  // per ord: packets of this flow seen there, judged or not
   std::vector<HopStat> hops;       // in travel direction, n-1 entries
   VerdictKind verdict = VerdictKind::kNotJudged;
   int hop = -1;                    // index into hops of the headline hop, -1 if none
   std::string summary;             // one line: "disappears between C (qbr…) and B (tap…): 200 of 200 lost"
   std::vector<std::string> findings;  // characterisation of partial loss, warnings, holes
   std::vector<uint32_t> inner_flows;  // flow ids of inner flows seen inside this flow
+  uint64_t assumed = 0;               // of `lost`: lost only under an assumption
+  std::vector<Assumption> assumptions;   // what the verdict rests on beyond the evidence
+  std::vector<Translation> translations; // address translations on the path
+};
+
+// One host's clock as the run used it (correlator/analysis/clocks.hpp estimates them).
+struct HostClockInfo {
+  std::string host;
+  bool reference = false;  // the first point's host: offset 0
+  bool known = false;      // compared with the reference (else its timestamps were used as they are)
+  int64_t offset_ns = 0;   // its clock minus the reference's
+  int64_t error_ns = 0;    // ± this much
+  uint64_t samples = 0;    // packets that bounded it
+  std::string method;      // "both ways", "one way", "given", "reference", "unknown"
 };
 
 // Everything about one run needed to print its report.
@@ -166,6 +241,7 @@ struct Report {
   int64_t window_end_ns = 0;
   uint64_t sightings = 0;
   std::vector<std::string> warnings;  // run-level: late points, empty captures, ...
+  std::vector<HostClockInfo> clocks;  // one per host when the points are on several
 };
 
 // The first bytes of one captured frame, kept for `pathtrace export` (--keep-bytes N).

@@ -84,7 +84,7 @@ TEST_F(Evidence, RunsListsBothIncidentRunsNewestFirst) {
   const std::regex expected(
       "run 2  \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ  complete  7 points  330 sightings  "
       "filter tcp port 22\n"
-      "    delivered: 30 of 30 reached A \\(vm eth0\\)\n"
+      "    delivered: 36 of 36 reached A \\(vm eth0\\)\n"
       "run 1  \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ  complete  7 points  1000 sightings  "
       "filter ipip\n"
       "    disappears between C \\(qbr qbrbdd1f2c3-bd\\) and B \\(tap tapbdd1f2c3-bd\\): 200 of "

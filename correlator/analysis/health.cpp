@@ -1,0 +1,127 @@
+// Point health: see health.hpp. The likely cause of each problem is said in words, with what
+// would settle it, because the operator has to go and take that capture again.
+
+#include "correlator/analysis/health.hpp"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "correlator/analysis/analysis.hpp"
+#include "correlator/analysis/text.hpp"
+
+namespace pathtrace {
+namespace {
+
+using text::u64;
+
+void set(Point& p, HealthProblem problem, std::string detail) {
+  p.health.usable = false;
+  p.health.problem = problem;
+  p.health.detail = std::move(detail);
+}
+
+}  // namespace
+
+bool tagged(const std::string& stack) noexcept {
+  return stack.find("/vlan") != std::string::npos || stack.find("/qinq") != std::string::npos;
+}
+
+void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
+                   std::span<const Sighting> sightings, std::vector<std::string>& warnings,
+                   std::vector<uint64_t>* tagged_at) {
+  const std::size_t n = points.size();
+  // Per point: a signature of its sightings (order-independent), and how many were VLAN-tagged.
+  std::vector<uint64_t> signature(n, 0), count(n, 0), tags(n, 0);
+  std::vector<uint8_t> chain_tagged(chains.size(), 0);
+  for (std::size_t c = 0; c < chains.size(); ++c) chain_tagged[c] = tagged(chains[c].stack);
+  for (const Sighting& s : sightings) {
+    if (s.point >= n) continue;
+    uint64_t x = s.digest ^ (uint64_t(s.ts_ns) * 0x9E3779B97F4A7C15ull);
+    x ^= x >> 31;
+    signature[s.point] += x * 0xBF58476D1CE4E5B9ull;
+    ++count[s.point];
+    if (s.chain < chain_tagged.size()) tags[s.point] += chain_tagged[s.chain];
+  }
+
+  for (std::size_t i = 0; i < n; ++i) {
+    Point& p = points[i];
+    if (!p.health.usable) continue;
+    const uint64_t digested = p.digested;
+    if (p.packets >= 10 && digested * 20 < p.packets) {
+      const uint64_t cut = p.discards(packet::Status::kTruncated);
+      if (cut * 2 >= p.packets) {
+        set(p, HealthProblem::kSnaplen,
+            u64(cut) + " of " + u64(p.packets) + " frames were cut" +
+                (p.snaplen ? " at " + u64(p.snaplen) + " bytes (the capture's snaplen)" : " short (snaplen)") +
+                ", before the end of the headers and payload bytes the digest needs: capture again with a "
+                "larger snaplen (tcpdump -s 256, or -s 0)");
+      } else {
+        set(p, HealthProblem::kNotIp,
+            "only " + u64(digested) + " of " + u64(p.packets) + " frames parsed as IP (" +
+                u64(p.discards(packet::Status::kNotIp)) + " not IP, " + u64(p.discards(packet::Status::kMalformed)) +
+                " malformed): does the file's link type match its bytes? (`capinfos -E FILE`; an Ethernet "
+                "capture saved as raw IP reads as garbage)");
+      }
+      continue;
+    }
+  }
+  // The same capture at two points: identical packets at identical times.
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = i + 1; j < n; ++j) {
+      if (count[i] < 10 || count[i] != count[j] || signature[i] != signature[j]) continue;
+      for (std::size_t k : {i, j}) {
+        const std::size_t other = k == i ? j : i;
+        if (points[k].health.usable || points[k].health.problem == HealthProblem::kIdentical)
+          set(points[k], HealthProblem::kIdentical,
+              "its " + u64(count[k]) + " packets are exactly point " + points[other].label +
+                  "'s, at the same nanosecond: the same capture given twice? (two interfaces never "
+                  "stamp every packet alike)");
+      }
+    }
+  }
+  for (const Point& p : points)
+    if (!p.health.usable)
+      warnings.push_back("point " + point_text(p) + " is not used as evidence: " + p.health.detail);
+  if (tagged_at) *tagged_at = std::move(tags);
+}
+
+bool tagged_here(const Point& p, const std::vector<uint64_t>& tagged_at) noexcept {
+  const std::size_t n = tagged_at.size();
+  for (std::size_t j : {std::size_t(p.ord) - 1, std::size_t(p.ord), std::size_t(p.ord) + 1})
+    if (j < n && tagged_at[j] > 0) return true;
+  // Neutron's provider bridge and br-int carry 802.1Q tags, and so do their veth ends.
+  for (const char* hint : {"br-ethx", "br-int", "br-eth", "phy-br", "int-br"})
+    if (p.role.find(hint) != std::string::npos || p.iface.find(hint) != std::string::npos) return true;
+  return false;
+}
+
+void mark_blind(Point& p, const std::string& saw, const std::vector<uint64_t>& tagged_at,
+                std::vector<std::string>& warnings) {
+  std::string why = saw;
+  if (p.packets == 0) why += "; its capture holds no frame at all";
+  const bool vlan = tagged_here(p, tagged_at);
+  if (vlan)
+    why += "; frames here are VLAN-tagged: was it captured with a filter like `ip proto 4` instead of "
+           "`vlan and ip proto 4`? (pathtrace's --filter aliases match both)";
+  else
+    why += ": a capture filter that did not match them, or the wrong interface?";
+  set(p, vlan ? HealthProblem::kVlanFilter : HealthProblem::kNothingSeen, why);
+  warnings.push_back("point " + point_text(p) + " is not used as evidence: " + why);
+}
+
+void find_blind_points(std::vector<Point>& points, const std::vector<uint64_t>& holes,
+                       const std::vector<uint64_t>& seen, const std::vector<uint64_t>& tagged_at,
+                       std::vector<std::string>& warnings) {
+  const std::size_t n = points.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    Point& p = points[i];
+    if (!p.health.usable || holes[i] < 10 || holes[i] * 10 < (holes[i] + seen[i]) * 9) continue;
+    mark_blind(p,
+               "it saw " + (seen[i] ? "only " + u64(seen[i]) : std::string("none")) + " of the " +
+                   u64(holes[i] + seen[i]) + " packets that passed it while it was capturing (the points on both "
+                   "sides saw them)",
+               tagged_at, warnings);
+  }
+}
+
+}  // namespace pathtrace

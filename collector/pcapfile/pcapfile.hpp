@@ -50,8 +50,6 @@ class Reader {
   uint32_t linktype() const noexcept { return linktype_; }
   // Snapshot length of the first interface (pcap: the file's), as written.
   uint32_t snaplen() const noexcept { return snaplen_; }
-  // The path it was opened with.
-  const std::string& path() const noexcept { return path_; }
 
   // Reads the next packet into `out` (its data points into the mapping and stays valid while
   // the Reader lives); returns false at a clean end of file.
@@ -62,8 +60,6 @@ class Reader {
   // A pcapng Simple Packet Block has no timestamp: it gets the previous packet's (0 if first).
   bool next(Packet& out);
 
-  // Packet records returned so far.
-  uint64_t records() const noexcept { return records_; }
   // Byte offset of the next record, and the file size (for progress reports).
   std::size_t position() const noexcept { return pos_; }
   std::size_t file_size() const noexcept { return size_; }

@@ -2,27 +2,30 @@
 // One point captured over ssh, from the moment its ssh process runs: RemoteStream owns the
 // thread that reads the session's pipes. In agent mode that is only a relay of the remote
 // collector's stderr (its stdout already is a collector stream). In agentless mode it is the
-// pump: tcpdump's pcap from ssh's stdout, parsed by PcapStreamParser and digested, accounted
-// and filtered exactly as `ingest` does, turned into a collector stream on a pipe for
-// Server::add_stream.
+// pump: tcpdump's pcap from ssh's stdout, parsed by pcapfile::StreamParser and digested,
+// accounted and filtered exactly as `ingest` does, turned into a collector stream on a pipe
+// for Server::add_stream. Every problem reaches the user as a relayed line naming the point
+// and host ("point C@hv1: pcap stream: truncated at byte 4242 (inside packet record 17)").
 //
 //   agent mode:      ssh stdout ───────────────────────────────────────▶ Server::add_stream
 //                    ssh stderr ──relay thread──▶ "point C@hv1: LINE" on our stderr
 //   agentless mode:  ssh stdout ──┐ pump thread (poll, 50 ms):
-//                                 ├─▶ PcapStreamParser ─▶ account/digest/filter ─▶ RecordStream
+//                                 ├─▶ StreamParser ─▶ account/digest/filter ─▶ RecordStream
 //                    ssh stderr ──┘   ─▶ HELLO, CHAIN, RECORDS, STATS (1 s), BYE ─▶ pipe
 //                                     ─▶ Server::add_stream; stderr lines relayed, tcpdump's
 //                                     closing counters ─▶ STATS/BYE
 //   Who stops: the caller closes ssh's stdin; the watchdog stops tcpdump, which flushes,
 //   prints its counters and exits; ssh's pipes reach EOF and the thread ends. Records are
-//   flushed every 50 ms, STATS every second; BYE only when tcpdump printed its counters.
+//   flushed every 50 ms, STATS every second. BYE only when tcpdump printed its counters and
+//   the pcap ended on a record boundary; bad or cut-short bytes, or a read error, send the
+//   records and counters before them, then close the pipe without BYE (the point is marked
+//   incomplete), and the rest of the session is read and dropped so the run goes on.
 
 #include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "collector/common/fd.hpp"
 #include "correlator/inventory/inventory.hpp"
@@ -48,16 +51,16 @@ class RemoteStream {
   RemoteStream(const RemoteStream&) = delete;
   RemoteStream& operator=(const RemoteStream&) = delete;
 
-  // The last stderr line the remote side (or ssh) wrote: the error to quote when it failed.
+  // The last line relayed for this point (the remote side's or ssh's stderr, or the pump's own
+  // "pcap stream: …"): the error to quote when it failed. Without the "point L@host: " prefix.
   std::string last_error() const;
   // Bytes read from the ssh session's stdout so far (for measuring the link).
   uint64_t bytes_in() const noexcept { return bytes_in_.load(); }
 
  private:
-  struct Pump;
   void relay_loop(UniqueFd stderr_fd);
   void pump_loop(UniqueFd stdout_fd, UniqueFd stderr_fd, UniqueFd out_fd);
-  void pump(int stdout_fd, int stderr_fd, int out_fd);
+  void pump(int stdout_fd, int stderr_fd, UniqueFd& out_fd);
   void relay_line(const std::string& line);
 
   std::string prefix_;  // "point C@hv1: "
@@ -70,38 +73,6 @@ class RemoteStream {
   std::atomic<uint64_t> bytes_in_{0};
   std::thread thread_;
   std::thread relay_thread_;
-};
-
-// Parses a classic pcap byte stream as it arrives (any chunking): header first, then
-// records. Microsecond or nanosecond magic, either byte order. Not pcapng (tcpdump -w writes
-// pcap). Bad bytes are a value, never an exception.
-class PcapStreamParser {
- public:
-  enum class Result { kPacket, kNeedMore, kError };
-  struct Packet {
-    int64_t ts_ns = 0;
-    uint32_t wire_len = 0;
-    const uint8_t* data = nullptr;  // valid until the next feed()/next()
-    uint32_t caplen = 0;
-  };
-  void feed(const uint8_t* bytes, std::size_t n);
-  // The next whole packet, kNeedMore, or kError (error() says why; stays failed).
-  Result next(Packet& out);
-  bool has_header() const noexcept { return header_; }
-  uint32_t linktype() const noexcept { return linktype_; }
-  uint32_t snaplen() const noexcept { return snaplen_; }
-  const std::string& error() const noexcept { return error_; }
-
- private:
-  uint32_t u32(std::size_t at) const noexcept;
-  std::vector<uint8_t> buf_;
-  std::size_t pos_ = 0;
-  bool header_ = false;
-  bool swap_ = false;
-  bool nano_ = false;
-  uint32_t linktype_ = 0;
-  uint32_t snaplen_ = 0;
-  std::string error_;
 };
 
 }  // namespace pathtrace::remote

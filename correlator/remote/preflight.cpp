@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -37,6 +39,16 @@ constexpr const char* kPreflight =
     "then echo \"point $i ok\"; else echo \"point $i iface\"; fi; "
     "elif ip link show dev \"$1\" >/dev/null 2>&1; then echo \"point $i ok\"; else echo \"point $i iface\"; fi; "
     "i=$((i+1)); shift 2; done; echo end";
+
+// `text` as a whole decimal number; false (and `out` unchanged) for anything else.
+template <typename T>
+bool parse_number(std::string_view text, T& out) {
+  T v{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) return false;
+  out = v;
+  return true;
+}
 
 struct HostJob {
   Host host;
@@ -127,13 +139,12 @@ void check_host(const HostJob& job, const std::vector<Point>& points, HostCheck&
     const std::string line = out.substr(start, nl - start);
     start = nl + 1;
     if (line.rfind("clock ", 0) == 0) {
-      try {
-        const int64_t remote = std::stoll(line.substr(6));
+      int64_t remote = 0;
+      if (parse_number(std::string_view(line).substr(6), remote)) {  // else: the clock stays unknown
         const int64_t arrival = clock_arrival ? clock_arrival : realtime_ns();
         hc.clock_offset_ns = remote - arrival;
         hc.clock_error_ns = arrival - t0;  // the remote moment lies in [t0, arrival]
         hc.clock_known = true;
-      } catch (...) {
       }
     } else if (line.rfind("software ", 0) == 0) {
       hc.software = line.substr(9);
@@ -141,12 +152,9 @@ void check_host(const HostJob& job, const std::vector<Point>& points, HostCheck&
       priv = line.substr(5);
     } else if (line.rfind("point ", 0) == 0) {
       const auto sp = line.find(' ', 6);
-      if (sp != std::string::npos) {
-        try {
-          point_state[std::stoul(line.substr(6, sp - 6))] = line.substr(sp + 1);
-        } catch (...) {
-        }
-      }
+      std::size_t k = 0;
+      if (sp != std::string::npos && parse_number(std::string_view(line).substr(6, sp - 6), k))
+        point_state[k] = line.substr(sp + 1);  // a line it cannot read leaves the point unchecked
     }
   }
   std::string host_error;

@@ -1,4 +1,6 @@
-// pcap / pcapng reader (memory-mapped, zero-copy) and pcap writer. See pcapfile.hpp.
+// pcap / pcapng reader (memory-mapped, zero-copy) and the pcap and pcapng writers. See
+// pcapfile.hpp. Classic pcap headers and records are decoded by pcap.hpp (shared with the
+// StreamParser); pcapng blocks here.
 //
 // File formats: pcap is https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap-04.html,
 // pcapng is https://www.ietf.org/archive/id/draft-ietf-opsawg-pcapng-02.html.
@@ -21,13 +23,10 @@
 namespace pathtrace::pcapfile {
 namespace {
 
-constexpr uint32_t kPcapMagicUs = 0xa1b2c3d4;
+constexpr uint32_t kPcapMagicUs = 0xa1b2c3d4;  // as the Writer writes them, in host order
 constexpr uint32_t kPcapMagicNs = 0xa1b23c4d;
 constexpr uint32_t kShbType = 0x0a0d0d0a;
 constexpr uint32_t kByteOrderMagic = 0x1a2b3c4d;
-constexpr std::size_t kPcapHeaderLen = 24;
-constexpr std::size_t kPcapRecordHeaderLen = 16;
-constexpr uint32_t kLinktypeMask = 0x03ffffff;  // upper bits of the pcap field carry FCS info
 constexpr std::size_t kPrefetchAhead = 4096;  // bytes; best of 2..32 KiB (docs/performance.md)
 constexpr std::size_t kPopulateWindow = 4 << 20;  // bytes, a multiple of the page size
 constexpr uint32_t kMaxBlockLen = 16 * 1024 * 1024;  // as libpcap: larger is corrupt
@@ -39,30 +38,9 @@ constexpr uint32_t kSpb = 3;
 constexpr uint32_t kIsb = 5;
 constexpr uint32_t kEpb = 6;
 
-inline uint32_t bswap(uint32_t v) { return __builtin_bswap32(v); }
-inline uint16_t bswap(uint16_t v) { return __builtin_bswap16(v); }
-inline uint64_t bswap(uint64_t v) { return __builtin_bswap64(v); }
-
-// Loads a T stored at p in the file's byte order (`swapped` = differs from the host's).
-template <typename T>
-inline T load(const uint8_t* p, bool swapped) noexcept {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return swapped ? bswap(v) : v;
-}
+using detail::load;
 
 inline std::size_t pad4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
-
-std::string hex_prefix(const uint8_t* p, std::size_t n) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string s;
-  for (std::size_t i = 0; i < n && i < 4; ++i) {
-    if (i) s += ' ';
-    s += kDigits[p[i] >> 4];
-    s += kDigits[p[i] & 15];
-  }
-  return s;
-}
 
 const char* block_name(uint32_t type) {
   switch (type) {
@@ -129,14 +107,11 @@ Reader::Reader(const std::string& path) : path_(path) {
   base_ = static_cast<const uint8_t*>(m);
   ::madvise(m, size_, MADV_SEQUENTIAL);
   try {
-    const uint8_t le_us[4] = {0xd4, 0xc3, 0xb2, 0xa1}, be_us[4] = {0xa1, 0xb2, 0xc3, 0xd4};
-    const uint8_t le_ns[4] = {0x4d, 0x3c, 0xb2, 0xa1}, be_ns[4] = {0xa1, 0xb2, 0x3c, 0x4d};
     const uint8_t shb[4] = {0x0a, 0x0d, 0x0d, 0x0a};
-    const std::size_t n = size_ < 4 ? size_ : 4;
-    auto starts = [&](const uint8_t* m4) { return std::memcmp(base_, m4, n) == 0; };
-    const bool pcap = starts(le_us) || starts(be_us) || starts(le_ns) || starts(be_ns);
-    const bool ng = starts(shb);
-    if (!pcap && !ng) fail("not a pcap or pcapng file (starts with " + hex_prefix(base_, size_) + ")");
+    const std::span<const uint8_t> first(base_, size_ < 4 ? size_ : 4);
+    const bool pcap = starts_like_pcap(first);
+    const bool ng = std::memcmp(first.data(), shb, first.size()) == 0;
+    if (!pcap && !ng) fail(not_a_capture_message("pcap or pcapng", "file", first));
     if (size_ < 4) fail("header cut short (file has " + std::to_string(size_) + " bytes)");
     if (ng) {
       open_pcapng();
@@ -157,32 +132,25 @@ Reader::~Reader() {
 void Reader::fail(const std::string& what) const { throw Error(ExitCode::kInput, path_ + ": " + what); }
 
 void Reader::truncated(std::size_t record_start, const char* inside) const {
-  std::string where = inside ? std::string("inside a ") + inside + " at byte " + std::to_string(record_start) +
-                                   ", after packet record " + std::to_string(records_)
-                             : "inside packet record " + std::to_string(records_ + 1);
-  fail("truncated at byte " + std::to_string(size_) + " (" + where + ")");
+  if (!inside) fail(truncated_message(size_, records_ + 1));
+  fail("truncated at byte " + std::to_string(size_) + " (inside a " + inside + " at byte " +
+       std::to_string(record_start) + ", after packet record " + std::to_string(records_) + ")");
 }
 
-void Reader::corrupt(std::size_t at, const std::string& why) const {
-  fail("corrupt record at byte " + std::to_string(at) + ": " + why);
-}
+void Reader::corrupt(std::size_t at, const std::string& why) const { fail(corrupt_message(at, why)); }
 
 void Reader::open_pcap() {
   format_ = Format::kPcap;
-  uint32_t magic;
-  std::memcpy(&magic, base_, 4);
-  if (magic == kPcapMagicUs || magic == kPcapMagicNs) {
-    swapped_ = false;
-  } else {
-    swapped_ = true;
-    magic = bswap(magic);
+  switch (decode_header({base_, size_}, pcap_)) {
+    case Decode::kOk:
+      break;
+    case Decode::kNeedMore:
+      fail(header_cut_message("file", size_));
+    case Decode::kCorrupt:  // the constructor has seen a pcap magic
+      fail(not_a_capture_message("pcap", "file", {base_, size_ < 4 ? size_ : 4}));
   }
-  nanos_ = magic == kPcapMagicNs;
-  if (size_ < kPcapHeaderLen) {
-    fail("header cut short (pcap file header needs 24 bytes, file has " + std::to_string(size_) + ")");
-  }
-  snaplen_ = load<uint32_t>(base_ + 16, swapped_);
-  linktype_ = load<uint32_t>(base_ + 20, swapped_) & kLinktypeMask;
+  snaplen_ = pcap_.snaplen;
+  linktype_ = pcap_.linktype;
   pos_ = kPcapHeaderLen;
 }
 
@@ -209,10 +177,10 @@ void Reader::read_shb(std::size_t at) {
   bool swapped;
   if (bom == kByteOrderMagic) {
     swapped = false;
-  } else if (bom == bswap(kByteOrderMagic)) {
+  } else if (bom == __builtin_bswap32(kByteOrderMagic)) {
     swapped = true;
   } else {
-    corrupt(at, "section header has no byte-order magic (found " + hex_prefix(base_ + at + 8, 4) + ")");
+    corrupt(at, "section header has no byte-order magic (found " + hex_bytes({base_ + at + 8, 4}) + ")");
   }
   const uint32_t len = load<uint32_t>(base_ + at + 4, swapped);
   if (len < 28 || len % 4 != 0 || len > kMaxBlockLen) {
@@ -358,26 +326,16 @@ bool Reader::next(Packet& out) {
   if (format_ == Format::kPcapng) return next_pcapng(out);
   const std::size_t left = size_ - pos_;
   if (left == 0) return false;
-  const uint8_t* h = base_ + pos_;
   // Records are a chain (each header's offset comes from the previous caplen), so the
   // hardware cannot run ahead on its own: fetch the bytes a few records ahead now.
   prefetch();
-  if (left < kPcapRecordHeaderLen) truncated(pos_, nullptr);
-  const uint32_t sec = load<uint32_t>(h, swapped_);
-  const uint32_t frac = load<uint32_t>(h + 4, swapped_);
-  const uint32_t caplen = load<uint32_t>(h + 8, swapped_);
-  const uint32_t wire = load<uint32_t>(h + 12, swapped_);
-  if (caplen > kMaxCaplen) [[unlikely]] {
-    corrupt(pos_, "captured length " + std::to_string(caplen) + " > " + std::to_string(kMaxCaplen) +
-                      " (snaplen " + std::to_string(snaplen_) + ")");
+  const std::span<const uint8_t> rest(base_ + pos_, left);
+  const Decode d = decode_record(pcap_, rest, out);
+  if (d != Decode::kOk) [[unlikely]] {
+    if (d == Decode::kCorrupt) fail(corrupt_record_message(pcap_, rest, pos_));
+    truncated(pos_, nullptr);  // the file ends inside the record
   }
-  if (caplen > left - kPcapRecordHeaderLen) [[unlikely]] truncated(pos_, nullptr);
-  out.data = std::span<const uint8_t>(h + kPcapRecordHeaderLen, caplen);
-  out.wire_len = wire < caplen ? caplen : wire;
-  out.ts_ns = static_cast<int64_t>(sec) * 1000000000LL + static_cast<int64_t>(frac) * (nanos_ ? 1 : 1000);
-  out.linktype = linktype_;
-  out.interface = 0;
-  pos_ += kPcapRecordHeaderLen + caplen;
+  pos_ += kPcapRecordHeaderLen + out.data.size();
   ++records_;
   return true;
 }
@@ -551,9 +509,13 @@ struct BlockBuilder {
   void u16(uint16_t v) { append(&v, 2); }
   void u32(uint32_t v) { append(&v, 4); }
   void u64(uint64_t v) { append(&v, 8); }
+  // Grows the block, then copies into it: with vector::insert of a few bytes from a local,
+  // g++ 12 -O3 inlines its reallocation path and warns of an overflow it cannot prove absent
+  // (-Wstringop-overflow, -Warray-bounds), so a plain Release build failed with -Werror.
   void append(const void* p, std::size_t n) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    out.insert(out.end(), b, b + n);
+    const std::size_t at = out.size();
+    out.resize(at + n);
+    if (n != 0) std::memcpy(out.data() + at, p, n);
   }
   void pad() { out.resize(pad4(out.size()), 0); }
   // An option, its value cut at 65535 bytes; nothing for an empty value.
@@ -637,8 +599,7 @@ void PcapngWriter::write(uint32_t iface, int64_t ts_ns, std::span<const uint8_t>
   if (iface >= snaplens_.size())
     throw Error(ExitCode::kInternal, path_ + ": packet on interface " + std::to_string(iface) +
                                          " of " + std::to_string(snaplens_.size()));
-  const std::size_t limit = snaplens_[iface] ? std::min(snaplens_[iface], Reader::kMaxCaplen)
-                                             : Reader::kMaxCaplen;
+  const std::size_t limit = snaplens_[iface] ? std::min(snaplens_[iface], kMaxCaplen) : kMaxCaplen;
   const auto caplen = static_cast<uint32_t>(std::min(data.size(), limit));
   const auto ticks = static_cast<uint64_t>(ts_ns);  // if_tsresol 9: ns since 1970
   BlockBuilder b{block_};

@@ -4,7 +4,8 @@
 // statistics), a small pcap writer for tests, the demo and the benchmark generator, and a
 // pcapng writer with named interfaces and per-packet comments (`pathtrace export`).
 //
-// Reading is the hot path of `pathtrace ingest`: no copy, no allocation per packet.
+// Reading is the hot path of `pathtrace ingest`: no copy, no allocation per packet. Classic
+// pcap headers and records are decoded by pcap.hpp, shared with the StreamParser (stream.hpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -15,16 +16,9 @@
 #include <string_view>
 #include <vector>
 
-namespace pathtrace::pcapfile {
+#include "collector/pcapfile/pcap.hpp"
 
-// One packet as stored: bytes point into the mapping and stay valid while the Reader lives.
-struct Packet {
-  std::span<const uint8_t> data;  // captured bytes
-  uint32_t wire_len = 0;          // original length on the wire
-  int64_t ts_ns = 0;              // UNIX time, nanoseconds
-  uint32_t linktype = 0;          // LINKTYPE_* of the interface that captured it
-  uint32_t interface = 0;         // pcapng interface index (0 for pcap), counted across sections
-};
+namespace pathtrace::pcapfile {
 
 // What a pcapng Interface Statistics Block said (the last one seen per interface).
 // Every field is optional because writers include what they like. Interfaces are numbered
@@ -37,6 +31,7 @@ struct InterfaceStats {
   std::optional<uint64_t> os_drop;   // isb_osdrop
 };
 
+// Which of the two formats a Reader found.
 enum class Format { kPcap, kPcapng };
 
 // Opens and maps `path`. Throws pathtrace::Error(ExitCode::kInput) naming the file when it
@@ -45,17 +40,19 @@ enum class Format { kPcap, kPcapng };
 class Reader {
  public:
   explicit Reader(const std::string& path);
-  ~Reader();
+  ~Reader();  // unmaps: the spans of every packet read become invalid
   Reader(const Reader&) = delete;
   Reader& operator=(const Reader&) = delete;
 
+  // pcap or pcapng, from the first bytes.
   Format format() const noexcept { return format_; }
   // Link type of the first interface (pcap: the file's). 0 if a pcapng has no interface yet.
   uint32_t linktype() const noexcept { return linktype_; }
+  // Snapshot length of the first interface (pcap: the file's), as written.
   uint32_t snaplen() const noexcept { return snaplen_; }
-  const std::string& path() const noexcept { return path_; }
 
-  // Reads the next packet into `out`; returns false at a clean end of file.
+  // Reads the next packet into `out` (its data points into the mapping and stays valid while
+  // the Reader lives); returns false at a clean end of file.
   // Throws Error(kInput) "FILE: truncated at byte N (inside packet record K)" when the file
   // ends inside a record, and "FILE: corrupt record at byte N: why" for impossible lengths.
   // Lenient where real tools are: caplen > snaplen is accepted (only caplen > kMaxCaplen is
@@ -63,14 +60,9 @@ class Reader {
   // A pcapng Simple Packet Block has no timestamp: it gets the previous packet's (0 if first).
   bool next(Packet& out);
 
-  // Packet records returned so far.
-  uint64_t records() const noexcept { return records_; }
   // Byte offset of the next record, and the file size (for progress reports).
   std::size_t position() const noexcept { return pos_; }
   std::size_t file_size() const noexcept { return size_; }
-
-  // Largest captured length accepted for one packet (256 KiB); more is a corrupt record.
-  static constexpr uint32_t kMaxCaplen = 256 * 1024;
 
   // Statistics blocks seen so far (pcapng only), indexed by interface.
   const std::vector<InterfaceStats>& interface_stats() const noexcept { return stats_; }
@@ -80,10 +72,10 @@ class Reader {
   const uint8_t* base_ = nullptr;
   std::size_t size_ = 0;
   std::size_t pos_ = 0;
-  uint64_t records_ = 0;
+  uint64_t records_ = 0;      // packet records returned so far (for error texts)
   Format format_ = Format::kPcap;
-  bool swapped_ = false;
-  bool nanos_ = false;
+  PcapHeader pcap_;           // pcap: what the global header said
+  bool swapped_ = false;      // pcapng: the current section's byte order differs from ours
   uint32_t linktype_ = 0;
   uint32_t snaplen_ = 0;
   struct Iface {
@@ -162,7 +154,7 @@ class PcapngWriter {
   // Writes an Interface Description Block; returns the interface's index (0, 1, ...).
   uint32_t add_interface(const Interface& iface);
   // Appends one Enhanced Packet Block on interface `iface` (an index add_interface returned,
-  // else Error(kInternal)). Bytes beyond the interface's snaplen (or Reader::kMaxCaplen) are
+  // else Error(kInternal)). Bytes beyond the interface's snaplen (or kMaxCaplen) are
   // cut; a wire length below the captured length is raised to it. An empty comment writes no
   // opt_comment.
   void write(uint32_t iface, int64_t ts_ns, std::span<const uint8_t> data, uint32_t wire_len,

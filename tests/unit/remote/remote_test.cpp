@@ -1,6 +1,7 @@
 // Remote capture pieces that need no network: shell quoting (proved by running /bin/sh),
-// the ssh and remote command lines, [hosts] in the inventory, the streaming pcap parser and
-// the watchdog that stops an agentless tcpdump when its ssh session's stdin closes.
+// the ssh and remote command lines, [hosts] in the inventory and the watchdog that stops an
+// agentless tcpdump when its ssh session's stdin closes. (The pcap stream parser is tested in
+// tests/unit/pcapfile/stream_test.cpp, the agentless pump in agentless_test.cpp.)
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -211,49 +212,6 @@ TEST(Hosts, InventoryTablesAndDefaults) {
   }
   EXPECT_THROW(load_hosts(f.string()), Error);  // a destination that ssh would take as an option
   fs::remove(f);
-}
-
-// A µs pcap (little-endian) with two Ethernet frames, fed one byte at a time.
-TEST(PcapStream, ParsesAcrossAnyChunking) {
-  std::vector<uint8_t> s = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                            0, 1, 0, 0, 1, 0, 0, 0};
-  auto rec = [&](uint32_t sec, uint32_t usec, uint32_t caplen, uint32_t len) {
-    for (uint32_t v : {sec, usec, caplen, len})
-      for (int b = 0; b < 4; ++b) s.push_back(uint8_t(v >> (8 * b)));
-    for (uint32_t i = 0; i < caplen; ++i) s.push_back(uint8_t(i));
-  };
-  rec(100, 5, 60, 60);
-  rec(101, 999999, 20, 1500);
-  PcapStreamParser p;
-  std::vector<PcapStreamParser::Packet> got;
-  for (uint8_t b : s) {
-    p.feed(&b, 1);
-    PcapStreamParser::Packet pkt;
-    while (p.next(pkt) == PcapStreamParser::Result::kPacket) got.push_back(pkt);
-  }
-  ASSERT_EQ(got.size(), 2u);
-  EXPECT_EQ(p.linktype(), 1u);
-  EXPECT_EQ(p.snaplen(), 256u);
-  EXPECT_EQ(got[0].ts_ns, 100'000'005'000);
-  EXPECT_EQ(got[0].caplen, 60u);
-  EXPECT_EQ(got[1].ts_ns, 101'999'999'000);
-  EXPECT_EQ(got[1].wire_len, 1500u);
-  EXPECT_EQ(got[1].caplen, 20u);
-}
-
-TEST(PcapStream, RejectsWhatIsNotPcap) {
-  PcapStreamParser p;
-  const std::string junk = "SSH-2.0-OpenSSH_9.2 this is not a capture";
-  p.feed(reinterpret_cast<const uint8_t*>(junk.data()), junk.size());
-  PcapStreamParser::Packet pkt;
-  EXPECT_EQ(p.next(pkt), PcapStreamParser::Result::kError);
-  EXPECT_NE(p.error().find("not a pcap stream"), std::string::npos);
-  // A record header claiming a 1 GB frame is refused before any of it is awaited.
-  PcapStreamParser q;
-  std::vector<uint8_t> s = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                            0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0x40};
-  q.feed(s.data(), s.size());
-  EXPECT_EQ(q.next(pkt), PcapStreamParser::Result::kError);
 }
 
 }  // namespace

@@ -188,12 +188,14 @@ std::vector<HostClock> estimate_clocks(const std::vector<Point>& points,
 }
 
 void apply_clocks(const std::vector<HostClock>& clocks, std::vector<Point>& points,
-                  std::vector<Sighting>& sightings) {
+                  std::vector<Sighting>& sightings, KeptFrames* kept) {
   std::vector<int64_t> shift(points.size(), 0);
   bool any = false;
   for (std::size_t i = 0; i < points.size(); ++i) {
     for (const HostClock& c : clocks) {
-      if (c.host != points[i].host || !c.known || c.offset_ns == 0) continue;
+      if (c.host != points[i].host) continue;
+      points[i].clock_unknown = !c.known;
+      if (!c.known || c.offset_ns == 0) continue;
       shift[i] = c.offset_ns;
       points[i].clock_offset_ns = c.offset_ns;
       any = true;
@@ -201,11 +203,18 @@ void apply_clocks(const std::vector<HostClock>& clocks, std::vector<Point>& poin
         points[i].start_ns -= c.offset_ns;
         points[i].end_ns -= c.offset_ns;
       }
+      if (points[i].first_frame_ns) {
+        points[i].first_frame_ns -= c.offset_ns;
+        points[i].last_frame_ns -= c.offset_ns;
+      }
     }
   }
   if (!any) return;
   for (Sighting& s : sightings)
     if (s.point < shift.size()) s.ts_ns -= shift[s.point];
+  if (kept)
+    for (KeptFrame& f : kept->frames)
+      if (f.point < shift.size()) f.ts_ns -= shift[f.point];
 }
 
 std::string describe(const HostClock& c, const std::string& reference) {

@@ -47,10 +47,11 @@ std::vector<HostClock> estimate_clocks(const std::vector<Point>& points,
                                        const std::vector<Sighting>& sightings,
                                        const ClockOptions& opt = {});
 
-// Shifts the sightings and capture windows of every host with a known offset onto the
-// reference clock (ts − offset). Hosts not known are left untouched.
+// Shifts the sightings, capture windows, first and last frames (and `kept` frames, when
+// given) of every host with a known offset onto the reference clock (ts − offset). Points of
+// hosts not known are left untouched and marked Point::clock_unknown.
 void apply_clocks(const std::vector<HostClock>& clocks, std::vector<Point>& points,
-                  std::vector<Sighting>& sightings);
+                  std::vector<Sighting>& sightings, KeptFrames* kept = nullptr);
 
 // One line for the report: "clock of hv1 is 30.002 s ahead of vm1 (±0.4 ms, …)", "… about …
 // (packets seen one way only: a bound that includes the one-way delay)", "clock of hv2 could not be compared

@@ -3,25 +3,54 @@
 #include <algorithm>
 
 #include "correlator/analysis/clocks.hpp"
+#include "correlator/analysis/text.hpp"
 
 namespace pathtrace {
 
 Run judge(Collected in, const JudgeOptions& opt) {
   std::vector<std::string> clock_notes;
+  std::vector<std::string> given_hosts;
   const bool several_hosts =
       std::any_of(in.points.begin(), in.points.end(),
                   [&](const Point& p) { return p.host != in.points.front().host; });
+  std::vector<HostClockInfo> infos;
   if (opt.clocks && several_hosts) {
     // Hosts' clocks disagree: put every host's sightings on the clock of the first point's
     // host before traversals are grouped (hop order still comes from the path only).
-    const auto clocks = estimate_clocks(in.points, in.sightings);
-    apply_clocks(clocks, in.points, in.sightings);
-    for (const auto& hc : clocks)
-      if (!hc.reference) clock_notes.push_back(describe(hc, clocks.front().host));
+    auto clocks = estimate_clocks(in.points, in.sightings);
+    for (HostClock& hc : clocks) {
+      const auto given = opt.given_offsets.find(hc.host);
+      if (given == opt.given_offsets.end() || hc.reference) continue;
+      hc.known = true;
+      hc.both_ways = false;
+      hc.offset_ns = given->second;
+      hc.error_ns = 0;
+      hc.samples = 0;
+      given_hosts.push_back(hc.host);
+    }
+    apply_clocks(clocks, in.points, in.sightings, &in.kept);
+    for (const auto& hc : clocks) {
+      HostClockInfo i;
+      i.host = hc.host;
+      i.reference = hc.reference;
+      i.known = hc.known;
+      i.offset_ns = hc.offset_ns;
+      i.error_ns = hc.error_ns;
+      i.samples = hc.samples;
+      const bool given = std::find(given_hosts.begin(), given_hosts.end(), hc.host) != given_hosts.end();
+      i.method = hc.reference ? "reference" : given ? "given" : !hc.known ? "unknown" : hc.both_ways ? "both ways" : "one way";
+      infos.push_back(std::move(i));
+      if (hc.reference) continue;
+      clock_notes.push_back(given ? "clock of " + hc.host + " taken as " + text::duration_text(hc.offset_ns) +
+                                        (hc.offset_ns >= 0 ? " ahead of " : " behind ") + clocks.front().host +
+                                        " (--clock)"
+                                  : describe(hc, clocks.front().host));
+    }
   }
   Run run = analyze(std::move(in.points), std::move(in.chains), std::move(in.sightings),
                     std::move(in.scratch), opt.analysis);
   run.kept = std::move(in.kept);
+  run.report.clocks = std::move(infos);
   for (auto& w : in.warnings) run.report.warnings.push_back(std::move(w));
   for (auto& w : clock_notes) run.report.warnings.push_back(std::move(w));
   return run;

@@ -7,6 +7,7 @@
 //
 // Pure: no I/O.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct JudgeOptions {
   // Estimate each host's clock offset from packets seen on two hosts and put every sighting on
   // the reference host's clock before judging (when the points are on more than one host).
   bool clocks = true;
+  // Hosts whose clock offset the user gave (--clock HOST=±SECONDS): their clock minus the
+  // reference host's, in ns. Taken instead of an estimate.
+  std::map<std::string, int64_t> given_offsets;
 };
 
 // Clocks, analysis and the run's warnings: the collection's first, then one line per host

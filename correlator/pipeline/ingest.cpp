@@ -103,6 +103,50 @@ void publish(PointProgress& progress, const Point& pt, const pcapfile::Reader& r
   progress.position.store(reader.position(), std::memory_order_relaxed);
 }
 
+// Frames that did not parse as IP, kept aside (a few) to see whether they parse under another
+// link type than the file says: a capture written with the wrong link type is a capture
+// problem to name, not traffic that vanished.
+class LinkProbe {
+ public:
+  void keep(std::span<const uint8_t> frame, uint32_t wire_len, uint32_t linktype) {
+    if (frames_.size() >= kFrames) return;
+    frames_.push_back({std::vector<uint8_t>(frame.begin(), frame.begin() + std::min<std::size_t>(frame.size(), 256)),
+                       wire_len});
+    linktype_ = linktype;
+  }
+  // When most kept frames parse under one other link type, marks the point's capture unusable
+  // (HealthProblem::kLinkType) and says which.
+  void judge(Point& pt, const packet::Options& parse) const {
+    if (frames_.size() < 4) return;
+    static constexpr std::pair<packet::LinkType, const char*> kTypes[] = {
+        {packet::LinkType::kEthernet, "Ethernet (1)"}, {packet::LinkType::kRaw, "raw IP (101)"},
+        {packet::LinkType::kLinuxSll, "Linux cooked v1 (113)"}, {packet::LinkType::kLinuxSll2, "Linux cooked v2 (276)"}};
+    packet::Parsed p;
+    for (const auto& [type, type_name] : kTypes) {
+      if (uint32_t(type) == linktype_) continue;
+      std::size_t ok = 0;
+      for (const Frame& f : frames_) ok += packet::parse(f.bytes, f.wire_len, type, parse, p) == packet::Status::kOk;
+      if (ok * 5 >= frames_.size() * 4) {
+        pt.health.usable = false;
+        pt.health.problem = HealthProblem::kLinkType;
+        pt.health.detail = "the file says link type " + std::to_string(linktype_) + " but its frames parse as " +
+                           type_name + ": " + std::to_string(pt.digested) + " of " + std::to_string(pt.packets) +
+                           " frames could be read as written. Rewrite its link type (editcap -T) or capture again";
+        return;
+      }
+    }
+  }
+
+ private:
+  static constexpr std::size_t kFrames = 32;
+  struct Frame {
+    std::vector<uint8_t> bytes;
+    uint32_t wire_len = 0;
+  };
+  std::vector<Frame> frames_;
+  uint32_t linktype_ = 0;
+};
+
 void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filter, Shard& shard,
                 PointProgress* progress) {
   pcapfile::Reader reader(pt.source);
@@ -115,6 +159,7 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
   packet::Parsed parsed;
   uint32_t checked_link = ~0u;
   bool any = false;
+  LinkProbe probe;
   while (reader.next(pkt)) {
     if (pkt.linktype != checked_link) {
       if (!packet::is_supported(pkt.linktype))
@@ -124,17 +169,20 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
       filter.prepare(pkt.linktype);
       checked_link = pkt.linktype;
     }
-    if (!any) pt.start_ns = pkt.ts_ns;
+    if (!any) pt.first_frame_ns = pt.last_frame_ns = pkt.ts_ns;
     any = true;
-    pt.start_ns = std::min(pt.start_ns, pkt.ts_ns);
-    pt.end_ns = std::max(pt.end_ns, pkt.ts_ns);
+    pt.first_frame_ns = std::min(pt.first_frame_ns, pkt.ts_ns);
+    pt.last_frame_ns = std::max(pt.last_frame_ns, pkt.ts_ns);
     if (((pt.packets + 1) & (kProgressEvery - 1)) == 0 && progress) [[unlikely]]
       publish(*progress, pt, reader);
     if (!packet::account(pt, pkt.data, pkt.wire_len, static_cast<packet::LinkType>(pkt.linktype), opt.parse,
                          parsed, [&](const packet::Parsed& p) {
                            return filter.keep(p, pkt.data, pkt.wire_len, pkt.linktype);
-                         }))
+                         })) {
+      if (parsed.status == packet::Status::kNotIp || parsed.status == packet::Status::kMalformed) [[unlikely]]
+        probe.keep(pkt.data, pkt.wire_len, pkt.linktype);
       continue;
+    }
     shard.sightings.push_back(Sighting{
         parsed.digest, pkt.ts_ns, shard.chains.intern(parsed),
         static_cast<uint16_t>(std::min<uint32_t>(pkt.wire_len, 0xffff)), pt.ord,
@@ -144,17 +192,19 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
       shard.kept.add(pt.ord, parsed.digest, pkt.ts_ns, pkt.wire_len, pkt.linktype, pkt.data, keep);
     }
   }
-  pt.window_known = any;
-  // pcapng statistics blocks: the capture's own window and drops, when the writer said.
+  pt.snaplen = reader.snaplen();
+  // pcapng statistics blocks: the capture's own window and drops, when the writer said (a
+  // window the inventory or --window stated already wins).
   for (const auto& s : reader.interface_stats()) {
-    if (s.start_ns && s.end_ns) {
-      pt.start_ns = any ? std::min(pt.start_ns, *s.start_ns) : *s.start_ns;
-      pt.end_ns = any ? std::max(pt.end_ns, *s.end_ns) : *s.end_ns;
+    if (s.start_ns && s.end_ns && !pt.window_known) {
+      pt.start_ns = *s.start_ns;
+      pt.end_ns = *s.end_ns;
       pt.window_known = true;
     }
     if (s.if_drop) pt.if_drop += *s.if_drop;
     if (s.os_drop) pt.pcap_drop += *s.os_drop;
   }
+  if (pt.packets >= 10 && pt.digested * 20 < pt.packets) probe.judge(pt, opt.parse);
   if (progress) {
     publish(*progress, pt, reader);
     progress->end_ns.store(steady_ns(), std::memory_order_relaxed);

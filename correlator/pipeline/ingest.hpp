@@ -29,7 +29,7 @@ struct IngestOptions {
   std::string filter;             // alias or pcap-filter expression; empty keeps everything
   packet::Options parse;
   AnalysisOptions analysis;
-  bool clocks = false;            // estimate hosts' clock offsets before judging (finish.hpp)
+  bool clocks = true;             // estimate hosts' clock offsets before judging (judge.hpp)
   unsigned threads = 2;           // files read in parallel
   uint16_t keep_bytes = 0;        // --keep-bytes: first bytes of each kept frame into Run::kept
   IngestProgress progress;

@@ -47,14 +47,15 @@ struct Block {
 
 // Formats block `no` (traversals `span`) into `out`: a JSON array with one entry per
 // traversal, [flow, inner_flow, digest, t0_ns - t_min, seen, fate, dir, entry, last_seen,
-// wire_len, tcp_flags, [[ord, dt_ns, wire_len - the traversal's, stack], ...]] (its id is
+// wire_len, tcp_flags, [[ord, dt_ns, wire_len - the traversal's, stack], ...], assumed (only when
+// not 0: schema 4)] (its id is
 // first_id + its index; see schema/0001_initial.sql).
 void format_block(const Run& run, BlockSpan span, uint32_t no, Block& out) {
-  // Bytes at most: 12 numbers of up to 20 digits, 16 punctuation; per sighting 3 + 20 + 5 +
+  // Bytes at most: 13 numbers of up to 20 digits, 16 punctuation; per sighting 3 + 20 + 5 +
   // 10 digits and 6 punctuation.
   std::size_t need = 2;
   for (uint32_t i = span.begin; i < span.end; ++i) {
-    need += 12 * 21 + 8 + std::size_t(run.traversals[i].count) * 44;
+    need += 13 * 21 + 8 + std::size_t(run.traversals[i].count) * 44;
   }
   if (out.text.size() < need) out.text.resize(need + need / 2);
   char* p = out.text.data();
@@ -122,6 +123,10 @@ void format_block(const Run& run, BlockSpan span, uint32_t no, Block& out) {
       *p++ = ']';
     }
     *p++ = ']';
+    if (t.assumed) {
+      *p++ = ',';
+      num(unsigned(t.assumed));
+    }
     *p++ = ']';
   }
   *p++ = ']';
@@ -249,11 +254,14 @@ void write_blocks(sql::Stmt& ins, int64_t run_id, const Run& run,
   }
 }
 
-// A traversal from one entry's numbers (11 scalars, then 4 per sighting); with_sightings
-// false leaves out.sightings empty. False when the entry is malformed.
+// A traversal from one entry's numbers (11 scalars, 4 per sighting, then `assumed` when it is
+// not 0: schema 4); with_sightings false leaves out.sightings empty. False when the entry is
+// malformed.
 bool decode_traversal(const std::vector<int64_t>& v, uint32_t id, int64_t t_min,
                       bool with_sightings, FoundTraversal& out) {
-  if (v.size() < 11 || (v.size() - 11) % 4 != 0) return false;
+  if (v.size() < 11) return false;
+  const std::size_t tail = (v.size() - 11) % 4;
+  if (tail > 1) return false;
   auto ord = [](int64_t x) { return x == kNullNumber ? kNoPoint : uint8_t(x); };
   out.id = id;
   Traversal& t = out.traversal;
@@ -269,10 +277,11 @@ bool decode_traversal(const std::vector<int64_t>& v, uint32_t id, int64_t t_min,
   t.last_seen = ord(v[8]);
   t.wire_len = uint16_t(v[9]);
   t.tcp_flags = uint8_t(v[10]);
-  t.count = uint16_t((v.size() - 11) / 4);
+  t.count = uint16_t((v.size() - 11 - tail) / 4);
+  t.assumed = tail ? uint8_t(v.back()) : uint8_t{0};
   out.sightings.clear();
   if (!with_sightings) return true;
-  for (std::size_t k = 11; k + 3 < v.size(); k += 4) {
+  for (std::size_t k = 11; k + 3 < v.size() - tail; k += 4) {
     PacketSighting ps;
     ps.ord = uint8_t(v[k]);
     ps.ts_ns = t.t0_ns + v[k + 1];

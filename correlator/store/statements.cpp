@@ -17,13 +17,14 @@ struct QueryText {
 constexpr QueryText kQueries[] = {
     {Q::kInsertRun,
      "INSERT INTO runs (started, command, filter, window_start_ns, window_end_ns, sightings, "
-     "warnings, status, writer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+     "warnings, status, writer, clocks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
     {Q::kInsertPoint,
      "INSERT INTO points (run_id, ord, label, role, host, netns, iface, source, packets, bytes, "
      "digested, filtered, truncated, malformed, not_ip, too_deep, unsupported_link, pcap_drop, "
-     "if_drop, records_lost, over_mtu, start_ns, end_ns, window_known) VALUES (?1, ?2, ?3, ?4, "
-     "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
-     "?24)"},
+     "if_drop, records_lost, over_mtu, start_ns, end_ns, window_known, first_frame_ns, "
+     "last_frame_ns, snaplen, clock_offset_ns, clock_unknown, usable, health, health_detail) "
+     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+     "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)"},
     {Q::kInsertFlow,
      "INSERT INTO flows (run_id, id, parent, version, proto, src, dst, sport, dport, label) "
      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
@@ -34,31 +35,33 @@ constexpr QueryText kQueries[] = {
     {Q::kInsertResult,
      "INSERT INTO flow_results (run_id, rank, flow, dir, traversals, judged, delivered, lost, "
      "out_of_window, no_entry, duplicates, seen_at, holes_at, verdict, hop, summary, findings, "
-     "inner_flows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-     "?16, ?17, ?18)"},
+     "inner_flows, seen_any, assumed, assumptions, translations) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+     "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"},
     {Q::kInsertHop,
      "INSERT INTO hops (run_id, rank, flow, dir, idx, from_ord, to_ord, from_label, to_label, "
-     "packets_in, packets_out, lost, loss_pct, inconclusive, why) VALUES (?1, ?2, ?3, ?4, ?5, "
-     "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"},
+     "packets_in, packets_out, lost, loss_pct, inconclusive, why, assumed, delay_samples, "
+     "delay_min_ns, delay_mean_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+     "?14, ?15, ?16, ?17, ?18, ?19)"},
     {Q::kSelectNewestRunId, "SELECT max(id) FROM runs"},
     {Q::kSelectRun,
-     "SELECT started, command, filter, window_start_ns, window_end_ns, sightings, warnings "
+     "SELECT started, command, filter, window_start_ns, window_end_ns, sightings, warnings, clocks "
      "FROM runs WHERE id = ?1"},
     {Q::kSelectPoints,
      "SELECT ord, label, role, host, netns, iface, source, packets, bytes, digested, filtered, "
      "truncated, malformed, not_ip, too_deep, unsupported_link, pcap_drop, if_drop, "
-     "records_lost, over_mtu, start_ns, end_ns, window_known FROM points WHERE run_id = ?1 "
-     "ORDER BY ord"},
+     "records_lost, over_mtu, start_ns, end_ns, window_known, first_frame_ns, last_frame_ns, "
+     "snaplen, clock_offset_ns, clock_unknown, usable, health, health_detail FROM points "
+     "WHERE run_id = ?1 ORDER BY ord"},
     {Q::kSelectFlows,
      "SELECT id, parent, version, proto, src, dst, sport, dport, label FROM flows "
      "WHERE run_id = ?1 ORDER BY id"},
     {Q::kSelectResults,
      "SELECT rank, flow, dir, traversals, judged, delivered, lost, out_of_window, no_entry, "
-     "duplicates, seen_at, holes_at, verdict, hop, summary, findings, inner_flows "
-     "FROM flow_results WHERE run_id = ?1 ORDER BY rank"},
+     "duplicates, seen_at, holes_at, verdict, hop, summary, findings, inner_flows, seen_any, "
+     "assumed, assumptions, translations FROM flow_results WHERE run_id = ?1 ORDER BY rank"},
     {Q::kSelectHops,
-     "SELECT rank, from_ord, to_ord, packets_in, packets_out, lost, inconclusive, why "
-     "FROM hops WHERE run_id = ?1 ORDER BY rank, idx"},
+     "SELECT rank, from_ord, to_ord, packets_in, packets_out, lost, inconclusive, why, assumed, "
+     "delay_samples, delay_min_ns, delay_mean_ns FROM hops WHERE run_id = ?1 ORDER BY rank, idx"},
     {Q::kSelectRuns,
      "SELECT r.id, r.started, r.command, r.filter, "
      "(SELECT count(*) FROM points p WHERE p.run_id = r.id), r.sightings, "
@@ -67,12 +70,14 @@ constexpr QueryText kQueries[] = {
      "FROM runs r ORDER BY r.id DESC"},
     {Q::kUpdateRunFinished,
      "UPDATE runs SET window_start_ns = ?2, window_end_ns = ?3, sightings = ?4, warnings = ?5, "
-     "status = 'complete', writer = NULL WHERE id = ?1"},
+     "clocks = ?6, status = 'complete', writer = NULL WHERE id = ?1"},
     {Q::kUpdatePoint,
      "UPDATE points SET packets = ?3, bytes = ?4, digested = ?5, filtered = ?6, truncated = ?7, "
      "malformed = ?8, not_ip = ?9, too_deep = ?10, unsupported_link = ?11, pcap_drop = ?12, "
      "if_drop = ?13, records_lost = ?14, over_mtu = ?15, start_ns = ?16, end_ns = ?17, "
-     "window_known = ?18, host = ?19, netns = ?20, iface = ?21 WHERE run_id = ?1 AND ord = ?2"},
+     "window_known = ?18, host = ?19, netns = ?20, iface = ?21, first_frame_ns = ?22, "
+     "last_frame_ns = ?23, snaplen = ?24, clock_offset_ns = ?25, clock_unknown = ?26, usable = ?27, "
+     "health = ?28, health_detail = ?29 WHERE run_id = ?1 AND ord = ?2"},
     {Q::kSelectRunStatus, "SELECT status, writer FROM runs WHERE id = ?1"},
     {Q::kInsertStagedChain, "INSERT INTO staged_chains (run_id, id, stack, ip) VALUES (?1, ?2, ?3, ?4)"},
     {Q::kInsertStagedSightings,

@@ -21,6 +21,7 @@
 #include "collector/common/error.hpp"
 #include "correlator/store/blocks.hpp"
 #include "correlator/store/neutron_tables.hpp"
+#include "correlator/store/trust_json.hpp"
 #include "correlator/store/store_impl.hpp"
 #include "correlator/store/writer.hpp"
 #include "schema/schema.hpp"
@@ -191,6 +192,8 @@ int64_t Store::Impl::insert_run(const Report& r, bool capturing) {
   } else {
     q.bind_null(9);
   }
+  const std::string clocks = store_detail::clocks_json(r.clocks);
+  q.bind_text(10, clocks);
   q.run();
   const int64_t run_id = db.last_insert_rowid();
   if (run_id > 0x7fffffff) {
@@ -208,7 +211,10 @@ int64_t Store::Impl::insert_run(const Report& r, bool capturing) {
     ins_point.bind(18, int64_t(p.pcap_drop)).bind(19, int64_t(p.if_drop))
         .bind(20, int64_t(p.records_lost)).bind(21, int64_t(p.over_mtu))
         .bind(22, int64_t(p.start_ns)).bind(23, int64_t(p.end_ns))
-        .bind(24, int64_t(p.window_known ? 1 : 0));
+        .bind(24, int64_t(p.window_known ? 1 : 0)).bind(25, p.first_frame_ns).bind(26, p.last_frame_ns)
+        .bind(27, int64_t(p.snaplen)).bind(28, p.clock_offset_ns).bind(29, int64_t(p.clock_unknown ? 1 : 0))
+        .bind(30, int64_t(p.health.usable ? 1 : 0)).bind_text(31, name(p.health.problem))
+        .bind_text(32, p.health.detail);
     ins_point.run();
   }
 
@@ -225,7 +231,10 @@ void Store::Impl::update_points(int64_t run_id, std::span<const Point> points) {
         .bind(14, int64_t(p.records_lost)).bind(15, int64_t(p.over_mtu))
         .bind(16, int64_t(p.start_ns)).bind(17, int64_t(p.end_ns))
         .bind(18, int64_t(p.window_known ? 1 : 0)).bind_text(19, p.host).bind_text(20, p.netns)
-        .bind_text(21, p.iface);
+        .bind_text(21, p.iface).bind(22, p.first_frame_ns).bind(23, p.last_frame_ns)
+        .bind(24, int64_t(p.snaplen)).bind(25, p.clock_offset_ns).bind(26, int64_t(p.clock_unknown ? 1 : 0))
+        .bind(27, int64_t(p.health.usable ? 1 : 0)).bind_text(28, name(p.health.problem))
+        .bind_text(29, p.health.detail);
     q.run();
   }
 }
@@ -293,13 +302,18 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
     const std::string holes_at = json_array(fr.holes_at);
     const std::string findings = join_lines(fr.findings);
     const std::string inner = json_array(fr.inner_flows);
+    const std::string seen_any = json_array(fr.seen_any);
+    const std::string assumptions = store_detail::assumptions_json(fr.assumptions);
+    const std::string translations = store_detail::translations_json(fr.translations, r.points);
     ins_result.bind(1, run_id).bind(2, int64_t(k)).bind(3, int64_t(fr.flow))
         .bind_text(4, dir_text(fr.dir)).bind(5, int64_t(fr.traversals))
         .bind(6, int64_t(fr.judged)).bind(7, int64_t(fr.delivered)).bind(8, int64_t(fr.lost))
         .bind(9, int64_t(fr.out_of_window)).bind(10, int64_t(fr.no_entry))
         .bind(11, int64_t(fr.duplicates)).bind_text(12, seen_at).bind_text(13, holes_at)
         .bind_text(14, name(fr.verdict)).bind(15, int64_t(fr.hop))
-        .bind_text(16, fr.summary).bind_text(17, findings).bind_text(18, inner);
+        .bind_text(16, fr.summary).bind_text(17, findings).bind_text(18, inner)
+        .bind_text(19, seen_any).bind(20, int64_t(fr.assumed)).bind_text(21, assumptions)
+        .bind_text(22, translations);
     ins_result.run();
     for (std::size_t h = 0; h < fr.hops.size(); ++h) {
       const HopStat& hs = fr.hops[h];
@@ -308,7 +322,8 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
           .bind(7, int64_t(hs.to)).bind_text(8, label_of(hs.from)).bind_text(9, label_of(hs.to))
           .bind(10, int64_t(hs.in)).bind(11, int64_t(hs.out)).bind(12, int64_t(hs.lost))
           .bind(13, hs.loss_pct()).bind(14, int64_t(hs.inconclusive ? 1 : 0))
-          .bind_text(15, hs.why);
+          .bind_text(15, hs.why).bind(16, int64_t(hs.assumed)).bind(17, int64_t(hs.delay_samples))
+          .bind(18, hs.delay_min_ns).bind(19, hs.delay_mean_ns);
       ins_hop.run();
     }
   }
@@ -422,6 +437,7 @@ void Store::Impl::finish_run(int64_t run, Run& analysed) {
       .bind(3, int64_t(r.window_end_ns))
       .bind(4, int64_t(r.sightings))
       .bind_text(5, warnings)
+      .bind_text(6, store_detail::clocks_json(r.clocks))
       .run();
   update_points(run, r.points);
   // Frames staged on a host's own clock follow its sightings onto the reference clock.
@@ -496,6 +512,14 @@ std::vector<Point> Store::Impl::load_points(int64_t id) {
     p.start_ns = q.int_at(20);
     p.end_ns = q.int_at(21);
     p.window_known = q.int_at(22) != 0;
+    p.first_frame_ns = q.int_at(23);
+    p.last_frame_ns = q.int_at(24);
+    p.snaplen = uint32_t(q.int_at(25));
+    p.clock_offset_ns = q.int_at(26);
+    p.clock_unknown = q.int_at(27) != 0;
+    p.health.usable = q.int_at(28) != 0;
+    p.health.problem = store_detail::health_problem(q.text_at(29));
+    p.health.detail = q.text_at(30);
     out.push_back(std::move(p));
   }
   return out;
@@ -565,6 +589,7 @@ Report Store::Impl::load(int64_t id) {
     r.window_end_ns = q.int_at(4);
     r.sightings = uint64_t(q.int_at(5));
     r.warnings = split_lines(q.text_at(6));
+    r.clocks = store_detail::parse_clocks(q.text_at(7), path);
   }
   r.points = load_points(id);
   {
@@ -616,6 +641,10 @@ Report Store::Impl::load(int64_t id) {
       fr.summary = q.text_at(14);
       fr.findings = split_lines(q.text_at(15));
       fr.inner_flows = parse_json_array<uint32_t>(q.text_at(16), path);
+      fr.seen_any = parse_json_array<uint64_t>(q.text_at(17), path);
+      fr.assumed = uint64_t(q.int_at(18));
+      fr.assumptions = store_detail::parse_assumptions(q.text_at(19), path);
+      fr.translations = store_detail::parse_translations(q.text_at(20), path);
       r.results.push_back(std::move(fr));
     }
   }
@@ -633,6 +662,10 @@ Report Store::Impl::load(int64_t id) {
       h.lost = uint64_t(q.int_at(5));
       h.inconclusive = q.int_at(6) != 0;
       h.why = q.text_at(7);
+      h.assumed = uint64_t(q.int_at(8));
+      h.delay_samples = uint64_t(q.int_at(9));
+      h.delay_min_ns = q.int_at(10);
+      h.delay_mean_ns = q.int_at(11);
       r.results[rank].hops.push_back(std::move(h));
     }
   }

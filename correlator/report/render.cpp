@@ -6,6 +6,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include "correlator/report/text.hpp"
+
 namespace pathtrace::report {
 namespace {
 
@@ -24,6 +26,18 @@ const Flow* flow_of(const Report& r, uint32_t id) {
   return id >= 1 && id <= r.flows.size() ? &r.flows[id - 1] : nullptr;
 }
 
+// The first usable point after `from` along `dir` (an unusable point is skipped over), or
+// `from`'s own neighbour when there is none.
+unsigned next_usable(const Report& r, unsigned from, Dir dir) {
+  const unsigned n = unsigned(r.points.size());
+  unsigned o = from;
+  do {
+    o = dir == Dir::kForward ? o + 1 : o - 1;
+  } while (o < n && !r.points[o].health.usable);
+  if (o < n) return o;
+  return dir == Dir::kForward ? std::min(from + 1, n - 1) : (from ? from - 1 : 0);
+}
+
 bool interesting(const FlowResult& f) {
   return f.verdict == VerdictKind::kDisappears || f.verdict == VerdictKind::kPartialLoss ||
          f.verdict == VerdictKind::kInconclusive;
@@ -37,39 +51,58 @@ std::string inner_summary(const Report& r, const FlowResult& f) {
          flow_label(r, f.inner_flows[0]) + ")";
 }
 
+// A delay in the unit that reads best: "+12 µs", "+1.5 ms", "-0.3 s".
+std::string delay_text(int64_t ns) {
+  char buf[32];
+  const double a = double(ns < 0 ? -ns : ns);
+  const char* sign = ns < 0 ? "-" : "+";
+  if (a < 1e3) std::snprintf(buf, sizeof buf, "%s%lld ns", sign, static_cast<long long>(a));
+  else if (a < 1e6) std::snprintf(buf, sizeof buf, "%s%.0f µs", sign, a / 1e3);
+  else if (a < 1e9) std::snprintf(buf, sizeof buf, "%s%.1f ms", sign, a / 1e6);
+  else std::snprintf(buf, sizeof buf, "%s%.2f s", sign, a / 1e9);
+  return buf;
+}
+
+// The table of one flow: every point in travel direction with what it saw of the flow (all
+// its packets, and those judged), the delay from the previous point, and the hop's loss.
 void print_table(std::ostream& out, const Report& r, const FlowResult& f) {
   out << flow_label(r, f.flow) << inner_summary(r, f) << "\n";
-  std::size_t role_w = 4, where_w = 8;
-  for (const auto& p : r.points) {
-    role_w = std::max(role_w, p.role.size());
-    where_w = std::max(where_w, point_where(p).size());
-  }
   const auto ords = travel(r, f.dir);
+  Table t({"point", "role", "where", "seen", "judged", "delay", ""}, {false, false, false, true, true, true, false});
   for (std::size_t i = 0; i < ords.size(); ++i) {
-    const Point& p = r.points[ords[i]];
-    out << "  " << std::left << std::setw(3) << p.label << ' ' << std::setw(int(role_w)) << p.role
-        << ' ' << std::setw(int(where_w)) << point_where(p) << ' ' << std::right << std::setw(9)
-        << (ords[i] < f.seen_at.size() ? f.seen_at[ords[i]] : 0);
+    const uint8_t o = ords[i];
+    const Point& p = r.points[o];
+    std::string delay, note;
     if (i > 0 && i - 1 < f.hops.size()) {
       const HopStat& h = f.hops[i - 1];
+      if (h.delay_samples) delay = delay_text(h.delay_mean_ns);
       if (h.lost > 0) {
         std::ostringstream pct;
-        pct << std::fixed << std::setprecision(h.loss_pct() >= 99.95 || h.lost == h.in ? 0 : 1)
-            << h.loss_pct();
-        out << "   " << (h.inconclusive ? "? " : "✗ ") << h.lost << " lost between "
-            << r.points[h.from].label << " and " << r.points[h.to].label << " (" << pct.str()
-            << "%)" << (h.inconclusive ? " — inconclusive: " + h.why : "");
+        pct << std::fixed << std::setprecision(h.loss_pct() >= 99.95 || h.lost == h.in ? 0 : 1) << h.loss_pct();
+        const uint8_t to = uint8_t(next_usable(r, h.from, f.dir));
+        note = std::string(h.inconclusive ? "? " : "✗ ") + std::to_string(h.lost) + " lost between " +
+               r.points[h.from].label + " and " + r.points[to].label + " (" + pct.str() + "%)" +
+               (h.assumed ? ", " + std::to_string(h.assumed) + " of them assumed" : "") +
+               (h.inconclusive ? " — inconclusive: " + h.why : "");
       }
     }
-    if (ords[i] < f.holes_at.size() && f.holes_at[ords[i]] > 0)
-      out << "   ? missed " << f.holes_at[ords[i]] << " that passed (capture problem here)";
-    out << "\n";
+    if (!p.health.usable) note += std::string(note.empty() ? "" : "; ") + "not evidence: " + name(p.health.problem);
+    if (o < f.holes_at.size() && f.holes_at[o] > 0)
+      note += std::string(note.empty() ? "" : "; ") + "? missed " + std::to_string(f.holes_at[o]) +
+              " that passed (capture problem here)";
+    t.add({p.label, p.role, point_where(p), std::to_string(o < f.seen_any.size() ? f.seen_any[o] : 0),
+           std::to_string(o < f.seen_at.size() ? f.seen_at[o] : 0), delay, note});
   }
+  t.print(out, "  ");
   out << "  → " << f.summary << "\n";
+  for (const auto& a : f.assumptions) out << "  assumes (" << a.kind << "): " << a.text << "\n";
+  for (const auto& x : f.translations)
+    out << "  translated between " << r.points[x.from].label << " and " << r.points[x.to].label << ": " << x.before
+        << " → " << x.after << " (" << x.packets << " packets paired)\n";
   for (const auto& s : f.findings) out << "  · " << s << "\n";
   if (f.out_of_window || f.no_entry || f.duplicates) {
-    out << "  not judged: " << f.out_of_window << " outside the common capture window, "
-        << f.no_entry << " seen at neither end; " << f.duplicates << " duplicate sightings\n";
+    out << "  not judged: " << f.out_of_window << " lost where the next point was not capturing, "
+        << f.no_entry << " not seen where they entered the path; " << f.duplicates << " duplicate sightings\n";
   }
 }
 
@@ -177,7 +210,12 @@ nlohmann::ordered_json to_json(const Report& r) {
                       {"records_lost", p.records_lost}, {"over_mtu", p.over_mtu},
                       {"capture_loss", p.capture_loss()},
                       {"start_ns", p.start_ns},   {"end_ns", p.end_ns},
-                      {"window_known", p.window_known}});
+                      {"window_known", p.window_known},
+                      {"first_frame_ns", p.first_frame_ns}, {"last_frame_ns", p.last_frame_ns},
+                      {"snaplen", p.snaplen},
+                      {"clock_offset_ns", p.clock_offset_ns}, {"clock_unknown", p.clock_unknown},
+                      {"health", {{"usable", p.health.usable}, {"problem", name(p.health.problem)},
+                                  {"detail", p.health.detail}}}});
   }
   j["points"] = std::move(points);
   J flows = J::array();
@@ -194,11 +232,12 @@ nlohmann::ordered_json to_json(const Report& r) {
   j["flows"] = std::move(flows);
   J results = J::array();
   for (const auto& f : r.results) {
-    J path = J::array(), seen = J::object(), holes = J::object(), hops = J::array();
+    J path = J::array(), seen = J::object(), holes = J::object(), seen_any = J::object(), hops = J::array();
     for (uint8_t o : travel(r, f.dir)) {
       path.push_back(r.points[o].label);
       seen[r.points[o].label] = o < f.seen_at.size() ? f.seen_at[o] : 0;
       holes[r.points[o].label] = o < f.holes_at.size() ? f.holes_at[o] : 0;
+      seen_any[r.points[o].label] = o < f.seen_any.size() ? f.seen_any[o] : 0;
     }
     for (const auto& h : f.hops)
       hops.push_back({{"from", r.points[h.from].label},
@@ -208,11 +247,22 @@ nlohmann::ordered_json to_json(const Report& r) {
                       {"lost", h.lost},
                       {"loss_pct", h.loss_pct()},
                       {"inconclusive", h.inconclusive},
-                      {"why", h.why}});
+                      {"why", h.why},
+                      {"assumed", h.assumed},
+                      {"delay_samples", h.delay_samples},
+                      {"delay_min_ns", h.delay_min_ns},
+                      {"delay_mean_ns", h.delay_mean_ns}});
     J headline_hop = nullptr;
     if (f.hop >= 0 && std::size_t(f.hop) < f.hops.size())
       headline_hop = {{"from", r.points[f.hops[f.hop].from].label},
-                      {"to", r.points[f.hops[f.hop].to].label}};
+                      {"to", r.points[next_usable(r, f.hops[f.hop].from, f.dir)].label}};
+    J assumptions = J::array(), translations = J::array();
+    for (const auto& a : f.assumptions) assumptions.push_back({{"kind", a.kind}, {"points", a.points}, {"text", a.text}});
+    for (const auto& t : f.translations)
+      translations.push_back({{"from", r.points[t.from].label}, {"to", r.points[t.to].label}, {"before", t.before},
+                              {"after", t.after}, {"packets", t.packets},
+                              {"text", "translated between " + r.points[t.from].label + " and " +
+                                           r.points[t.to].label + ": " + t.before + " → " + t.after}});
     results.push_back({{"flow", f.flow},
                        {"flow_label", flow_label(r, f.flow)},
                        {"direction", dir_name(f.dir)},
@@ -231,11 +281,20 @@ nlohmann::ordered_json to_json(const Report& r) {
                        {"headline_hop", headline_hop},
                        {"summary", f.summary},
                        {"findings", f.findings},
-                       {"inner_flows", f.inner_flows}});
+                       {"inner_flows", f.inner_flows},
+                       {"seen_any", seen_any},
+                       {"assumed", f.assumed},
+                       {"assumptions", assumptions},
+                       {"translations", translations}});
   }
   j["results"] = std::move(results);
   j["warnings"] = r.warnings;
   j["verdict"] = {{"loss", has_loss(r)}, {"headline", headline(r)}};
+  J clocks = J::array();
+  for (const auto& c : r.clocks)
+    clocks.push_back({{"host", c.host}, {"reference", c.reference}, {"known", c.known}, {"offset_ns", c.offset_ns},
+                      {"error_ns", c.error_ns}, {"samples", c.samples}, {"method", c.method}});
+  j["clocks"] = std::move(clocks);
   return j;
 }
 

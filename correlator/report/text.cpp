@@ -77,6 +77,7 @@ void Table::print(std::ostream& out, std::string_view indent) const {
       const bool last = i + 1 == r.size();
       s += (i ? "  " : "") + (last && !right_[i] ? r[i] : pad(r[i], i < w.size() ? w[i] : 0, right_[i]));
     }
+    while (!s.empty() && s.back() == ' ') s.pop_back();  // empty last columns leave no padding
     out << s << "\n";
   };
   line(header_);

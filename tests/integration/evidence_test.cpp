@@ -331,7 +331,7 @@ TEST_F(Evidence, ReportJsonStructureIsPinned) {
   EXPECT_EQ(shape(j), (V{"format:string", "version:integer", "run:integer", "started:string",
                          "command:string", "filter:string", "window:object", "sightings:integer",
                          "points:array", "flows:array", "results:array", "warnings:array",
-                         "verdict:object"}));
+                         "verdict:object", "clocks:array"}));
   EXPECT_EQ(j["format"], "pathtrace-report");
   EXPECT_EQ(j["version"], 1);
   EXPECT_EQ(shape(j["window"]), (V{"start_ns:integer", "end_ns:integer"}));
@@ -341,7 +341,10 @@ TEST_F(Evidence, ReportJsonStructureIsPinned) {
                "iface:string", "source:string", "packets:integer", "bytes:integer",
                "digested:integer", "filtered:integer", "discarded:object", "pcap_drop:integer",
                "if_drop:integer", "records_lost:integer", "over_mtu:integer",
-               "capture_loss:integer", "start_ns:integer", "end_ns:integer", "window_known:boolean"}));
+               "capture_loss:integer", "start_ns:integer", "end_ns:integer", "window_known:boolean",
+               "first_frame_ns:integer", "last_frame_ns:integer", "snaplen:integer",
+               "clock_offset_ns:integer", "clock_unknown:boolean", "health:object"}));
+  EXPECT_EQ(shape(j["points"][0]["health"]), (V{"usable:boolean", "problem:string", "detail:string"}));
   for (const auto& [k, v] : j["points"][0]["discarded"].items()) EXPECT_TRUE(v.is_number_integer()) << k;
   EXPECT_TRUE(j["points"][0]["discarded"].contains("truncated"));
   ASSERT_GE(j["flows"].size(), 21u) << "the tunnel and its 20 inner TCP flows";
@@ -355,7 +358,8 @@ TEST_F(Evidence, ReportJsonStructureIsPinned) {
                            "out_of_window:integer", "no_entry:integer", "duplicates:integer",
                            "seen_at:object", "holes_at:object", "hops:array", "verdict:string",
                            "headline_hop:object", "summary:string", "findings:array",
-                           "inner_flows:array"}));
+                           "inner_flows:array", "seen_any:object", "assumed:integer", "assumptions:array",
+                           "translations:array"}));
   EXPECT_EQ(res["path"], nlohmann::ordered_json::parse(R"(["G","F","E","D","C","B","A"])"));
   EXPECT_EQ(res["verdict"], "disappears");
   EXPECT_EQ(res["headline_hop"], nlohmann::ordered_json::parse(R"({"from":"C","to":"B"})"));
@@ -364,7 +368,8 @@ TEST_F(Evidence, ReportJsonStructureIsPinned) {
   ASSERT_EQ(res["hops"].size(), 6u);
   EXPECT_EQ(shape(res["hops"][4]), (V{"from:string", "to:string", "in:integer", "out:integer",
                                       "lost:integer", "loss_pct:number", "inconclusive:boolean",
-                                      "why:string"}));
+                                      "why:string", "assumed:integer", "delay_samples:integer",
+                                      "delay_min_ns:integer", "delay_mean_ns:integer"}));
   EXPECT_EQ(res["hops"][4]["lost"], 200);
   EXPECT_EQ(res["inner_flows"].size(), 20u);
   EXPECT_EQ(shape(j["verdict"]), (V{"loss:boolean", "headline:string"}));

@@ -88,7 +88,19 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
   PT_INVARIANT(at == n);
   // A flow never seen at the end it enters by, though right after it: judged from there (the
   // end's capture missed it, or it starts mid-path), saying so. Every traversal settles again.
-  if (override_blind_entries(rep)) rejudge(sightings);
+  bool again = override_blind_entries(rep);
+  // Losses that rest on a point having captured: settle again knowing which flows each point
+  // saw, so that a capture that started late (stopped early) is told from a drop.
+  if (window_assumed_) {
+    for (std::size_t ri = 0; ri < results_.size(); ++ri) {
+      uint64_t mask = 0;
+      for (unsigned p = 0; p < n_; ++p)
+        if (results_[ri].seen_any[p]) mask |= bit(p);
+      flow_seen_[std::size_t(results_[ri].flow) * 2 + std::size_t(results_[ri].dir)] = mask;
+    }
+    again = true;
+  }
+  if (again) rejudge(sightings);
   out.traversals = std::move(travs_);
   out.sightings = std::move(sightings);
 

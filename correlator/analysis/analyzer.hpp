@@ -66,7 +66,7 @@ class Analyzer {
  private:
   // window.cpp
   void setup_points(Report& rep);
-  void window_warnings(Report& rep) const;
+  void window_warnings(Report& rep);
   // Was point `p` capturing at `t` (a time on point `from`'s side of the hop)?
   enum class Capturing : uint8_t { kYes, kNo, kUnknown, kClockUnknown };
   Capturing capturing(unsigned p, int64_t t, unsigned from) const;
@@ -107,6 +107,12 @@ class Analyzer {
   int64_t win_end_ = kMaxTime;
   int64_t time_origin_ = 0;           // when the first point started capturing
   std::vector<uint64_t> not_capturing_;  // per ord: lost packets not judged because it was not capturing
+  std::vector<uint64_t> late_at_, early_at_;  // ... of those, before its capture started / after it stopped
+  // After a first pass, flow id * 2 + dir → the points that saw that flow. A flow a point saw
+  // once it captured, lost before it before its first frame (after its last), ran into a
+  // capture that started late (stopped early): not a drop.
+  std::unordered_map<std::size_t, uint64_t> flow_seen_;
+  uint64_t window_assumed_ = 0;         // losses judged assuming the next point captured
   std::vector<uint64_t> unknown_window_; // per ord: losses it could only be assumed to have seen
   uint64_t usable_ = 0;               // mask of the points whose capture is evidence (Point::health)
   unsigned lo_ = 0, hi_ = 0;          // the first and last usable points: the ends judging uses

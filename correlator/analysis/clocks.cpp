@@ -58,17 +58,29 @@ Edge edge_of(const PairBounds& b) {
 std::vector<HostClock> estimate_clocks(const std::vector<Point>& points,
                                        const std::vector<Sighting>& sightings,
                                        const ClockOptions& opt) {
-  // Hosts in order of first appearance along the path; the first is the reference.
-  std::vector<std::string> hosts;
-  std::vector<int> host_of(points.size(), -1);
-  for (std::size_t i = 0; i < points.size(); ++i) {
-    auto it = std::find(hosts.begin(), hosts.end(), points[i].host);
-    if (it == hosts.end()) {
-      hosts.push_back(points[i].host);
-      it = hosts.end() - 1;
+  // Hosts, the reference first: the host with the most points (the hypervisor most of the path
+  // is on), the first along the path among equals; then the others in order of appearance.
+  std::vector<std::string> seen_order;
+  std::vector<int> count;
+  for (const Point& p : points) {
+    auto it = std::find(seen_order.begin(), seen_order.end(), p.host);
+    if (it == seen_order.end()) {
+      seen_order.push_back(p.host);
+      count.push_back(0);
+      it = seen_order.end() - 1;
     }
-    host_of[i] = int(it - hosts.begin());
+    ++count[std::size_t(it - seen_order.begin())];
   }
+  std::vector<std::string> hosts;
+  if (!seen_order.empty()) {
+    const std::size_t ref = std::size_t(std::max_element(count.begin(), count.end()) - count.begin());
+    hosts.push_back(seen_order[ref]);
+    for (std::size_t h = 0; h < seen_order.size(); ++h)
+      if (h != ref) hosts.push_back(seen_order[h]);
+  }
+  std::vector<int> host_of(points.size(), -1);
+  for (std::size_t i = 0; i < points.size(); ++i)
+    host_of[i] = int(std::find(hosts.begin(), hosts.end(), points[i].host) - hosts.begin());
   std::vector<HostClock> out(hosts.size());
   for (std::size_t h = 0; h < hosts.size(); ++h) out[h].host = hosts[h];
   if (out.empty()) return out;

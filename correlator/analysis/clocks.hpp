@@ -8,7 +8,7 @@
 //        packet a → b (path order + same-host timestamps say so): off(b) − off(a) ≤ t_b − t_a
 //        packet b → a:                                            off(b) − off(a) ≥ t_b − t_a
 //   ──both ways: midpoint ± half the gap; one way: the bound (minimum delay taken as 0)
-//   ──walk from the reference host (the host of the path's first point) ──▶ HostClock each
+//   ──walk from the reference host (the host with the most points) ──▶ HostClock each
 //
 // Direction never comes from cross-host timestamps: a packet's direction is read from the
 // order of the path and from timestamps of two points on the same host; hop order always
@@ -25,7 +25,7 @@ namespace pathtrace {
 // One host's clock relative to the reference host's.
 struct HostClock {
   std::string host;
-  bool reference = false;   // the host of the path's first point: offset 0 by definition
+  bool reference = false;   // the host with the most points: offset 0 by definition
   bool known = false;       // an offset could be estimated (else timestamps are left as they are)
   bool both_ways = false;   // bounded from both sides (traffic in both directions)
   int64_t offset_ns = 0;    // this host's clock minus the reference's (positive: ahead)
@@ -41,7 +41,7 @@ struct ClockOptions {
 
 // Estimates every host's offset from the packets seen on two hosts. `points` in path order
 // (ord == index), sightings referring to them by ord. One entry per distinct host, reference
-// first. Hosts without a packet in common with a host of known offset stay `known = false`.
+// first: the host with the most points (the first along the path among equals). Hosts without a packet in common with a host of known offset stay `known = false`.
 // Never throws on any input; out-of-range ords are ignored.
 std::vector<HostClock> estimate_clocks(const std::vector<Point>& points,
                                        const std::vector<Sighting>& sightings,

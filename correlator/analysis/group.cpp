@@ -182,10 +182,23 @@ void Analyzer::decide(Traversal& t, const int64_t* at) const {
     switch (capturing(next, at[t.last_seen], t.last_seen)) {
       case Capturing::kYes: t.fate = Fate::kLost; break;
       case Capturing::kNo: t.fate = Fate::kOutOfWindow; break;
-      case Capturing::kUnknown:
+      case Capturing::kUnknown: {
+        // A point that saw this flow once it captured, and nothing before its first frame
+        // (after its last), started late (stopped early): the loss is not judged.
+        if (!flow_seen_.empty()) {
+          const auto it = flow_seen_.find(std::size_t(t.flow) * 2 + std::size_t(t.dir));
+          const Point& n = points_[next];
+          const int64_t when = at[t.last_seen];
+          if (it != flow_seen_.end() && (it->second & bit(next)) && n.first_frame_ns &&
+              (when < n.first_frame_ns || when > n.last_frame_ns)) {
+            t.fate = Fate::kOutOfWindow;
+            break;
+          }
+        }
         t.fate = Fate::kLost;
         t.assumed |= kAssumeWindow;
         break;
+      }
       case Capturing::kClockUnknown:
         t.fate = Fate::kLost;
         t.assumed |= kAssumeClock;
@@ -272,6 +285,9 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
         next = t.dir == Dir::kForward ? next + 1 : next - 1;
       } while (!(usable_ & bit(next)));
       ++not_capturing_[next];
+      const Point& n = points_[next];
+      const int64_t start = n.window_known ? n.start_ns : n.first_frame_ns;
+      ++(at[t.last_seen] < start + opt_.guard_ns ? late_at_ : early_at_)[next];
       break;
     }
     case Fate::kNoEntry: {
@@ -310,6 +326,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
       if (t.fate == Fate::kLost && (t.assumed & (kAssumeWindow | kAssumeClock))) {
         ++r.assumed;
         ++assumed_hist_[ri][pos];
+        window_assumed_ += (t.assumed & kAssumeWindow) != 0;
       }
       // Delays between neighbouring usable points that both saw it, per hop in travel order.
       std::vector<Delay>& d = delays_[ri];
@@ -346,6 +363,9 @@ void Analyzer::rejudge(const std::vector<Sighting>& sightings) {
   std::fill(result_index_.begin(), result_index_.end(), 0u);
   std::fill(inner_dirs_.begin(), inner_dirs_.end(), uint8_t{0});
   std::fill(not_capturing_.begin(), not_capturing_.end(), uint64_t{0});
+  std::fill(late_at_.begin(), late_at_.end(), uint64_t{0});
+  std::fill(early_at_.begin(), early_at_.end(), uint64_t{0});
+  window_assumed_ = 0;
   for (Traversal& t : travs_) settle(t, sightings.data() + t.first);
 }
 

@@ -35,6 +35,8 @@ void Analyzer::setup_points(Report& rep) {
   std::unordered_map<std::string, uint32_t> hosts;
   host_of_.resize(n_);
   not_capturing_.assign(n_, 0);
+  late_at_.assign(n_, 0);
+  early_at_.assign(n_, 0);
   unknown_window_.assign(n_, 0);
   usable_ = 0;
   n_usable_ = 0;
@@ -128,13 +130,22 @@ Analyzer::Capturing Analyzer::capturing(unsigned p, int64_t t, unsigned from) co
 
 // Points that were not capturing when packets were lost before them, said only when it cost
 // judged packets; and those whose capture could only be assumed.
-void Analyzer::window_warnings(Report& rep) const {
+void Analyzer::window_warnings(Report& rep) {
   for (unsigned p = 0; p < n_; ++p) {
-    if (not_capturing_[p])
-      rep.warnings.push_back("point " + points_[p].label + " was not capturing when " + u64(not_capturing_[p]) +
-                             " packets lost before it would have passed it (outside its stated capture "
-                             "window or its " + u64(uint64_t(opt_.guard_ns) / 1'000'000) +
-                             " ms guard): they are not judged");
+    if (!not_capturing_[p]) continue;
+    rep.warnings.push_back("point " + points_[p].label + " was not capturing when " + u64(not_capturing_[p]) +
+                           " packets lost before it would have passed it (outside its stated capture "
+                           "window or its " + u64(uint64_t(opt_.guard_ns) / 1'000'000) +
+                           " ms guard, or before its first frame of a flow it saw later): they are not judged");
+    // A partial capture is still evidence while it ran: said, not left out.
+    Point& pt = points_[p];
+    if (!pt.health.usable || pt.health.problem != HealthProblem::kNone) continue;
+    const bool late = late_at_[p] >= early_at_[p];
+    pt.health.problem = late ? HealthProblem::kLate : HealthProblem::kEarly;
+    pt.health.detail = std::string(late ? "its capture started after " : "its capture stopped before ") +
+                       u64(late ? late_at_[p] : early_at_[p]) +
+                       " packets lost before it would have passed it: they are not held against any hop; "
+                       "a capture started before the traffic and stopped after it leaves none out";
   }
 }
 

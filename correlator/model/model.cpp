@@ -22,6 +22,8 @@ const char* name(HealthProblem p) noexcept {
     case HealthProblem::kIdentical: return "identical";
     case HealthProblem::kVlanFilter: return "vlan_filter";
     case HealthProblem::kNothingSeen: return "nothing_seen";
+    case HealthProblem::kLate: return "late";
+    case HealthProblem::kEarly: return "early";
   }
   return "unknown";
 }

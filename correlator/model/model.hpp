@@ -34,12 +34,15 @@ enum class HealthProblem : uint8_t {
   kIdentical,     // the same capture as another point's
   kVlanFilter,    // saw none of what passed it, and frames there are VLAN-tagged: a VLAN-blind filter?
   kNothingSeen,   // saw none of what passed it (a capture filter that missed it, the wrong interface?)
+  kLate,          // usable: its capture started after packets had passed it
+  kEarly,         // usable: its capture stopped before packets passed it
 };
-// "", "not_ip", "linktype", "snaplen", "identical", "vlan_filter", "nothing_seen".
+// "", "not_ip", "linktype", "snaplen", "identical", "vlan_filter", "nothing_seen", "late", "early".
 const char* name(HealthProblem) noexcept;
 
 // Whether a point's capture is evidence. An unusable point is left out of the path: the hops
-// next to it are judged as one (inconclusive where it matters), never blamed on it.
+// next to it are judged as one (inconclusive where it matters), never blamed on it. A usable
+// point may still have a problem: a capture that started late or stopped early.
 struct PointHealth {
   bool usable = true;
   HealthProblem problem = HealthProblem::kNone;

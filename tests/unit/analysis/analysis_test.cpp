@@ -251,7 +251,10 @@ TEST(Analysis, LateStartingPointIsNotBlamed) {
   EXPECT_EQ(run.report.window_end_ns, 10 * kS);
   EXPECT_THAT(run.report.warnings,
               ::testing::Contains("point A was not capturing when 100 packets lost before it would have passed it "
-                                  "(outside its stated capture window or its 100 ms guard): they are not judged"));
+                                  "(outside its stated capture window or its 100 ms guard, or before its first "
+                                  "frame of a flow it saw later): they are not judged"));
+  EXPECT_TRUE(run.report.points[0].health.usable);  // a late capture is still evidence while it ran
+  EXPECT_EQ(run.report.points[0].health.problem, HealthProblem::kLate);
 }
 
 TEST(Analysis, CaptureLossMakesTheHopInconclusive) {

@@ -48,8 +48,10 @@ constexpr std::size_t kMaxExtHeaders = 8;  // IPv6 extension headers per IP laye
 constexpr std::size_t kMaxPayloadBytes = 32;
 constexpr std::size_t kNoLimit = std::numeric_limits<std::size_t>::max();
 
-// What the digest hashes, in wire byte order so every host computes the same value.
-// Only uint8_t members: no padding, no endianness. Hashed up to payload[payload_len].
+// H, the digest's address-independent half: everything the digest covers except what
+// G covers (the innermost flow key: addresses, ports). In wire byte order so every host
+// computes the same value. Only uint8_t members: no padding, no endianness. Hashed up to
+// payload[payload_len]: 28 bytes + K.
 struct DigestBlock {
   uint8_t version;
   uint8_t proto;      // IPv4 protocol / IPv6 final next header
@@ -60,19 +62,40 @@ struct DigestBlock {
   uint8_t frag[2];     // IPv4 flags+offset, IPv6 fragment offset+M
   uint8_t ip_id[4];    // IPv4 identification (2 bytes), IPv6 fragment identification
   uint8_t ip_len[2];   // IPv4 total length, IPv6 payload length
-  uint8_t sport[2];
-  uint8_t dport[2];
   uint8_t seq[4];      // TCP sequence, SCTP verification tag
   uint8_t ack[4];
   uint8_t udp_len[2];
   uint8_t icmp_id[2];  // echo only
   uint8_t icmp_seq[2];
-  uint8_t src[16];
-  uint8_t dst[16];
   uint8_t payload[kMaxPayloadBytes];
 };
-static_assert(sizeof(DigestBlock) == 64 + kMaxPayloadBytes);
+static_assert(sizeof(DigestBlock) == 28 + kMaxPayloadBytes);
 constexpr std::size_t kDigestFixed = offsetof(DigestBlock, payload);
+
+// Seeds keep the two halves apart: a G block that happened to equal an H block must not
+// cancel out to a digest of 0.
+constexpr uint64_t kSeedH = 0;
+constexpr uint64_t kSeedG = 0x9e3779b97f4a7c15ull;
+
+// G: the innermost flow key, field by field in wire order — version, proto, sport, dport,
+// then src and dst (4 bytes each for IPv4, 16 for IPv6): 14 or 38 bytes.
+inline uint64_t hash_flow_key(const FlowKey& k) noexcept {
+  uint8_t b[6 + 32];
+  b[0] = k.version;
+  b[1] = k.proto;
+  b[2] = static_cast<uint8_t>(k.sport >> 8);
+  b[3] = static_cast<uint8_t>(k.sport);
+  b[4] = static_cast<uint8_t>(k.dport >> 8);
+  b[5] = static_cast<uint8_t>(k.dport);
+  if (k.version == 6) {
+    std::memcpy(b + 6, k.src.data(), 16);
+    std::memcpy(b + 22, k.dst.data(), 16);
+    return XXH3_64bits_withSeed(b, 38, kSeedG);
+  }
+  std::memcpy(b + 6, k.src.data(), 4);
+  std::memcpy(b + 10, k.dst.data(), 4);
+  return XXH3_64bits_withSeed(b, 14, kSeedG);
+}
 
 inline void put16(uint8_t* p, uint16_t v) noexcept {
   p[0] = static_cast<uint8_t>(v >> 8);
@@ -194,8 +217,6 @@ class Parser {
     std::memcpy(key.dst.data(), h + 16, 4);
     key.proto = h[9];
     out_.ip_len[ip_] = static_cast<uint16_t>(total);
-    std::memcpy(d_.src, h + 12, 4);
-    std::memcpy(d_.dst, h + 16, 4);
     d_.proto = h[9];
     d_.ip_id[0] = h[4];
     d_.ip_id[1] = h[5];
@@ -225,8 +246,6 @@ class Parser {
     std::memcpy(key.src.data(), h + 8, 16);
     std::memcpy(key.dst.data(), h + 24, 16);
     out_.ip_len[ip_] = static_cast<uint16_t>(plen + 40 > 0xffff ? 0xffff : plen + 40);
-    std::memcpy(d_.src, h + 8, 16);
-    std::memcpy(d_.dst, h + 24, 16);
     d_.ip_len[0] = h[4];
     d_.ip_len[1] = h[5];
     uint8_t nh = h[6];
@@ -341,7 +360,6 @@ class Parser {
   // The UDP layer just parsed carries a tunnel: its source port is entropy, not identity.
   void tunnel_source_port() noexcept {
     out_.ip[ip_].sport = 0;
-    d_.sport[0] = d_.sport[1] = 0;
   }
 
   Status vxlan(std::size_t end) noexcept {
@@ -429,18 +447,19 @@ class Parser {
     FlowKey& key = out_.ip[ip_];
     key.sport = static_cast<uint16_t>((h[0] << 8) | h[1]);
     key.dport = static_cast<uint16_t>((h[2] << 8) | h[3]);
-    std::memcpy(d_.sport, h, 2);
-    std::memcpy(d_.dport, h + 2, 2);
   }
 
-  // Hashes the innermost IP packet's block plus its first K payload bytes.
+  // digest = H ^ G: H over the innermost IP packet's block plus its first K payload bytes,
+  // G over its flow key (which the ports were written into, and a tunnel's source port
+  // zeroed in, as the parse went).
   Status finish() noexcept {
     std::size_t k = opt_.payload_bytes < kMaxPayloadBytes ? opt_.payload_bytes : kMaxPayloadBytes;
     const std::size_t avail = payload_end_ > payload_off_ ? payload_end_ - payload_off_ : 0;
     if (avail < k) k = avail;
     if (!r_.copy_at(payload_off_, d_.payload, k)) return Status::kTruncated;
     d_.payload_len = static_cast<uint8_t>(k);
-    out_.digest = XXH3_64bits(&d_, kDigestFixed + k);
+    out_.digest = XXH3_64bits_withSeed(&d_, kDigestFixed + k, kSeedH) ^
+                  hash_flow_key(out_.ip[out_.n_ip - 1]);
     return Status::kOk;
   }
 
@@ -537,6 +556,12 @@ std::string stack_string(const Parsed& p) {
     }
   }
   return s;
+}
+
+uint64_t address_hash(const FlowKey& innermost) noexcept { return hash_flow_key(innermost); }
+
+uint64_t translation_key(uint64_t digest, const FlowKey& innermost) noexcept {
+  return digest ^ hash_flow_key(innermost);
 }
 
 uint64_t chain_hash(const Parsed& p) noexcept {

@@ -61,7 +61,7 @@ constexpr std::size_t kNoLimit = std::numeric_limits<std::size_t>::max();
 //   then    the first K payload bytes (24 + 8 = 32 bytes in all with the default K: XXH3's
 //           two-multiply path)
 //
-// The parser keeps the words in registers-sized members (numbers whose little-endian bytes
+// The parser keeps the words in 64-bit members (numbers whose little-endian bytes
 // are the block's bytes) and writes them out whole in finish(): XXH3 reads its input as
 // 64-bit words, and a block written byte by byte stalls on store forwarding when it does.
 constexpr std::size_t kDigestWords = 3;
@@ -102,7 +102,8 @@ inline uint64_t wire16(uint16_t v) noexcept {
 inline uint64_t flow_key_word(const FlowKey& k) noexcept {
   return uint64_t{k.version} | uint64_t{k.proto} << 8 | wire16(k.sport) << 16 | wire16(k.dport) << 32;
 }
-// IPv6 out of line: inlined into parse(), its four multiplies ran out of registers.
+// IPv6 out of line: inlined, its four multiplies crowd parse()'s registers (the IPv4 path
+// measured about 1 ns faster per packet with it out).
 [[gnu::noinline]] uint64_t hash_flow_key6(const FlowKey& k) noexcept {
   alignas(8) uint8_t b[8 + 32];
   store_le64(b, flow_key_word(k));

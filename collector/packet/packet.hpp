@@ -8,6 +8,11 @@
 // bridged path does not change (innermost IP addresses, protocol, id, fragment, length,
 // L4 invariants, the first K payload bytes) and none of what it may change (MACs, VLAN
 // tags, TTL/hop limit, DSCP/ECN, checksums, tunnel headers added or removed on the way).
+// It is two halves XORed (digest v2, docs/digest.md):
+//
+//   digest = H(innermost packet without its addresses and ports) ^ G(innermost FlowKey)
+//
+// so that translation_key() = H pairs a packet seen before and after a NAT hop.
 
 #include <array>
 #include <cstddef>
@@ -64,6 +69,11 @@ enum class Status : uint8_t {
 constexpr std::size_t kStatusCount = 6;
 std::string_view name(Status s) noexcept;  // "ok", "truncated", "malformed", "not_ip", "too_deep", "unsupported_link"
 
+// Version of the digest definition. Digests of two versions never compare equal for the
+// same packet: a run must use one. 1 = pathtrace 0.1.0 (one hash over addresses and all);
+// 2 = H ^ G, with translation_key().
+constexpr uint32_t kDigestVersion = 2;
+
 constexpr std::size_t kMaxLayers = 16;
 constexpr std::size_t kMaxIpLayers = 4;
 
@@ -119,6 +129,18 @@ Status parse(std::span<const uint8_t> frame, uint32_t wire_len, LinkType link,
 // An IP layer that carries another IP layer directly is annotated [ipip] or [6in4]
 // (or [4in6], [6in6]). Allocates: call it when interning a new chain, not per packet.
 std::string stack_string(const Parsed& p);
+
+// G, the address half of the digest: a hash of the innermost IP layer's flow key exactly as
+// parse() puts it in Parsed::ip[n_ip - 1] — version, proto, sport, dport, src, dst (only the
+// first 4 bytes of each address when version != 6). Any key is accepted; never fails.
+uint64_t address_hash(const FlowKey& innermost) noexcept;
+
+// H = digest ^ G: what is left of a digest without the innermost addresses and L4 ports.
+// The same packet before and after a NAT hop (addresses and/or TCP/UDP/SCTP ports
+// rewritten, checksums changed) has different digests and the same translation key.
+// `innermost` must be the key of the digest's own packet (its chain's last IP layer);
+// with any other key the result is meaningless, never an error. Digest v2 only.
+uint64_t translation_key(uint64_t digest, const FlowKey& innermost) noexcept;
 
 // A hash of the stack and every IP layer's flow key: equal chains hash equal. Cheap.
 uint64_t chain_hash(const Parsed& p) noexcept;

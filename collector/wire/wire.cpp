@@ -93,6 +93,10 @@ class In {
   std::size_t p_ = 0;
 };
 
+// STATS/BYE carry every FrameCounts counter: a counter added there must be added here too.
+static_assert(sizeof(packet::FrameCounts) == sizeof(uint64_t) * (5 + packet::kStatusCount),
+              "a new packet::FrameCounts counter must be encoded in stats_json and stats_from");
+
 Json stats_json(const Stats& s) {
   Json disc = Json::object();
   for (std::size_t i = 1; i < packet::kStatusCount; ++i)
@@ -199,6 +203,17 @@ std::string decode_json(const char* what, std::span<const uint8_t> payload, uint
       field(j, "token", h.token);
       field(j, "software", h.software);
       field(j, "keep_bytes", h.keep_bytes);
+      h.digest = 1;  // absent: a collector from before digest versions (pathtrace 0.1.0)
+      field(j, "digest", h.digest);
+      if (h.digest == 0) throw std::runtime_error("field 'digest' is 0 (digest versions start at 1)");
+      h.caps.clear();
+      if (auto it = j.find("caps"); it != j.end()) {
+        if (!it->is_array()) throw std::runtime_error("field 'caps' is not an array");
+        for (const auto& c : *it) {
+          if (!c.is_string()) throw std::runtime_error("field 'caps' holds a non-string");
+          h.caps.push_back(c.get<std::string>());
+        }
+      }
       out = std::move(h);
     } else if (type == uint8_t(FrameType::kStats)) {
       out = stats_from(j);
@@ -335,6 +350,8 @@ std::string text_of(std::span<const uint8_t> payload) {
 
 }  // namespace
 
+std::vector<std::string> capabilities() { return {kCapKept, kCapDigest2}; }
+
 std::string type_name(uint8_t type) {
   switch (static_cast<FrameType>(type)) {
     case FrameType::kHello: return "HELLO";
@@ -371,7 +388,8 @@ void Encoder::hello(const Hello& h) {
                       {"host", h.host}, {"netns", h.netns}, {"iface", h.iface},
                       {"linktype", h.linktype}, {"snaplen", h.snaplen}, {"filter", h.filter},
                       {"realtime_ns", h.realtime_ns}, {"monotonic_ns", h.monotonic_ns},
-                      {"token", h.token}, {"software", h.software}, {"keep_bytes", h.keep_bytes}});
+                      {"token", h.token}, {"software", h.software}, {"keep_bytes", h.keep_bytes},
+                      {"digest", h.digest}, {"caps", h.caps}});
   end(s);
 }
 

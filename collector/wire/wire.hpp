@@ -25,9 +25,18 @@
 
 namespace pathtrace::wire {
 
-// Version spoken by this build; carried in HELLO. Bumped on any change a peer of the
-// previous version would misread (binary layouts, new frame types, changed meanings).
+// Frame format version spoken by this build; carried in HELLO. Bumped on any change a peer
+// of the previous version would misread (binary layouts, new frame types, changed meanings),
+// not for optional JSON fields. 2 since pathtrace 0.1.0 (KEPT).
 constexpr uint32_t kWireVersion = 2;
+
+// Capabilities a collector announces in HELLO's "caps" (docs/wire.md): features a peer may
+// check by name instead of by release. A HELLO without "caps" (pathtrace 0.1.0) has none
+// listed, though its wire version 2 implies "kept".
+inline constexpr const char* kCapKept = "kept";        // sends KEPT frames with --keep-bytes
+inline constexpr const char* kCapDigest2 = "digest2";  // digest v2: packet::translation_key applies
+// This build's capabilities.
+std::vector<std::string> capabilities();
 // Largest allowed value of the length field (type byte + payload): 1 MiB.
 constexpr uint32_t kMaxFrame = 1u << 20;
 // Bytes before the payload: u32 length + u8 type.
@@ -65,6 +74,10 @@ struct Hello {
   std::string token;      // shared secret; "" when none
   std::string software;   // "pathtrace 0.1.0"
   uint32_t keep_bytes = 0;  // --keep-bytes: each RECORDS frame is followed by a KEPT frame
+  // How the records' digests were computed (packet::kDigestVersion of the collector). A
+  // decoded HELLO without the field says 1: every collector before digest v2.
+  uint32_t digest = packet::kDigestVersion;
+  std::vector<std::string> caps = capabilities();  // decoded: [] when absent
   bool operator==(const Hello&) const = default;
 };
 

@@ -19,6 +19,10 @@ std::string chain_key(const wire::ChainEntry& c) {
   return k;
 }
 
+std::string software_of(const wire::Hello& h) {
+  return h.software.empty() ? "software not reported" : h.software;
+}
+
 }  // namespace
 
 Collection::Collection(std::vector<Point> points, bool strict)
@@ -40,6 +44,19 @@ int Collection::find_label(const std::string& label) const {
 std::string Collection::admit(const wire::Hello& h) {
   std::lock_guard lk(m_);
   if (h.point.empty()) return "no point label in HELLO";
+  // One digest definition per run: sightings of two versions would never match.
+  if (digest_ != 0 && h.digest != digest_) {
+    std::string why = "point " + h.point + ": its collector computes digest v" +
+                      std::to_string(h.digest) + " (" + software_of(h) + "); the run's other points use v" +
+                      std::to_string(digest_);
+    if (h.digest < digest_) return why + " \u2014 upgrade it";
+    std::string others;
+    for (const Seen& s : seen_) {
+      if (s.digest != digest_) continue;
+      others += (others.empty() ? "" : ", ") + s.label + " (" + s.software + ")";
+    }
+    return why + ": " + others + " \u2014 upgrade them";
+  }
   int i = find_label(h.point);
   if (i < 0) {
     if (strict_) return "unknown point " + h.point;
@@ -55,7 +72,14 @@ std::string Collection::admit(const wire::Hello& h) {
   }
   if (claimed_[static_cast<std::size_t>(i)]) return "point " + h.point + " is already connected";
   claimed_[static_cast<std::size_t>(i)] = true;
+  if (digest_ == 0) digest_ = h.digest;
+  seen_.push_back(Seen{h.point, h.digest, software_of(h)});
   return {};
+}
+
+uint32_t Collection::digest_version() const {
+  std::lock_guard lk(m_);
+  return digest_;
 }
 
 void Collection::on_hello(uint32_t session, const wire::Hello& h, const std::string& peer) {
@@ -70,6 +94,12 @@ void Collection::on_hello(uint32_t session, const wire::Hello& h, const std::str
     status_.emplace_back();
     claimed_.push_back(true);
     i = static_cast<int>(points_.size() - 1);
+  }
+  // Admitted without admit(): nobody checked the digest version, so a mismatch is only
+  // recorded here (take() warns).
+  if (std::none_of(seen_.begin(), seen_.end(), [&](const Seen& s) { return s.label == h.point; })) {
+    if (digest_ == 0) digest_ = h.digest;
+    seen_.push_back(Seen{h.point, h.digest, software_of(h)});
   }
   Point& p = points_[static_cast<std::size_t>(i)];
   if (!h.host.empty() && (p.host.empty() || p.host == "local")) p.host = h.host;
@@ -231,6 +261,12 @@ Collected Collection::take() {
       out.warnings.push_back("point " + p.label + ": " + std::to_string(st.records_lost) +
                              " records lost between collector and correlator");
   }
+  for (const Seen& s : seen_)
+    if (s.digest != digest_)
+      out.warnings.push_back("point " + s.label + ": its collector computes digest v" +
+                             std::to_string(s.digest) + " (" + s.software + "), the run's v" +
+                             std::to_string(digest_) + ": none of its packets can match another point's");
+  out.digest_version = digest_;
   out.points = std::move(points_);
   out.chains = std::move(chains_);
   out.sightings = std::move(sightings_);
@@ -242,6 +278,8 @@ Collected Collection::take() {
   claimed_.clear();
   chain_index_.clear();
   sessions_.clear();
+  seen_.clear();
+  digest_ = 0;
   drained_chains_ = drained_sightings_ = 0;
   return out;
 }

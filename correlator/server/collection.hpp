@@ -36,6 +36,10 @@ struct Collected {
   std::vector<Sighting> sightings;  // chain = index into chains, point = ord
   std::vector<std::string> warnings;  // "point C: session ended without BYE (…): 1234 records kept"
   std::vector<PointStatus> status;  // per point, same order
+  // How every sighting's digest was computed (wire::Hello::digest of the run's collectors):
+  // 0 none connected; 1 pathtrace 0.1.0 (no translation key); 2 packet::translation_key()
+  // applies (pairing across NAT). One value per run: admit() refuses a collector of another.
+  uint32_t digest_version = 0;
 };
 
 class Collection : public Consumer {
@@ -45,8 +49,12 @@ class Collection : public Consumer {
   explicit Collection(std::vector<Point> points = {}, bool strict = false);
 
   // For ServerOptions::admit (thread-safe): "" to admit, or why not ("unknown point Z",
-  // "point C is already connected", "more than 64 points").
+  // "point C is already connected", "more than 64 points", or a collector whose digest
+  // version differs from the run's earlier sessions: "point C: its collector computes
+  // digest v1 (pathtrace 0.1.0); the run's other points use v2 — upgrade it").
   std::string admit(const wire::Hello& hello);
+  // The digest version of the run's sessions so far (0: none admitted yet).
+  uint32_t digest_version() const;
 
   void on_hello(uint32_t session, const wire::Hello& hello, const std::string& peer) override;
   void on_chain(uint32_t session, const wire::ChainEntry& chain) override;
@@ -89,6 +97,15 @@ class Collection : public Consumer {
   std::vector<Point> points_;
   std::vector<PointStatus> status_;
   std::vector<bool> claimed_;  // admit() gave the label to a session
+  uint32_t digest_ = 0;        // digest version of the run's sessions (0: none yet)
+  // Every session's point, digest version and software, in order: for the refusal message
+  // and for a mismatch that came in without admit() (a warning then).
+  struct Seen {
+    std::string label;
+    uint32_t digest = 0;
+    std::string software;
+  };
+  std::vector<Seen> seen_;
   std::unordered_map<uint32_t, Session> sessions_;
   std::vector<Chain> chains_;
   std::unordered_map<std::string, uint32_t> chain_index_;  // chain content → index

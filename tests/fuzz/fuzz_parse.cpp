@@ -41,6 +41,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       for (std::size_t i = 0; i < p.n_ip; ++i) check(p.ip_layer[i] < p.n_layers);
       (void)pk::chain_hash(p);
       if (s == pk::Status::kOk) {
+        // digest = H ^ G, and G is what a correlator recomputes from the CHAIN frame's key,
+        // which carries 4 address bytes for IPv4: the rest must be zero.
+        const pk::FlowKey& inner = p.ip[p.n_ip - 1];
+        check((pk::translation_key(p.digest, inner) ^ pk::address_hash(inner)) == p.digest);
+        for (std::size_t i = 0; i < p.n_ip; ++i) {
+          check(p.ip[i].version == 4 || p.ip[i].version == 6);
+          if (p.ip[i].version == 4)
+            for (std::size_t b = 4; b < 16; ++b) check(p.ip[i].src[b] == 0 && p.ip[i].dst[b] == 0);
+        }
         check(!pk::stack_string(p).empty());
         for (std::size_t i = 0; i < p.n_ip; ++i) check(!pk::to_string(p.ip[i]).empty());
       }

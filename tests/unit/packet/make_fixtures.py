@@ -59,14 +59,22 @@ def ipv6(payload, nh, src, dst, hlim=64, tc=0, flow=0):
 
 
 def tcp(payload, sport=40000, dport=80, seq=0x01020304, ack=0x0A0B0C0D, flags=0x18, win=502,
-        options=b""):
+        options=b"", check=0xBEEF):
     off = 5 + len(options) // 4
-    return struct.pack("!HHIIBBHHH", sport, dport, seq, ack, off << 4, flags, win, 0xBEEF,
+    return struct.pack("!HHIIBBHHH", sport, dport, seq, ack, off << 4, flags, win, check,
                        0) + options + payload
 
 
 def udp(payload, sport=5353, dport=53, length=None):
     return struct.pack("!HHHH", sport, dport, length or 8 + len(payload), 0xCAFE) + payload
+
+
+def l4_csum(segment, proto, src, dst, at):
+    """`segment` with the real TCP/UDP checksum (IPv4 pseudo header) at offset `at`: what a
+    NAT rewrites along with the addresses and ports."""
+    seg = segment[:at] + b"\0\0" + segment[at + 2:]
+    pseudo = a4(src) + a4(dst) + struct.pack("!BBH", 0, proto, len(seg))
+    return seg[:at] + struct.pack("!H", csum(pseudo + seg)) + seg[at + 2:]
 
 
 def icmp(payload, typ=8, code=0, ident=0x4242, seq=7):
@@ -194,6 +202,34 @@ F["eth_ipv4_udp_dns"] = eth(ipv4(udp(DNS), 17, C4, S4), 0x0800)
 F["eth_arp"] = eth(bytes.fromhex("0001080006040001") + MAC_A + a4(C4) + bytes(6) + a4(S4),
                    0x0806, pad=True)
 F["raw_ipv6_udp"] = ipv6(udp(DNS), 17, V6A, V6B)
+# Address translation (docs/digest.md): the same packets before and after a NAT hop.
+# DNAT of a floating IP (Neutron router): 198.18.0.10:80 -> 10.0.0.5:8080, real checksums on
+# both sides, routed (TTL - 1, other MACs). After it, the packet may go on in VXLAN.
+FIP, FIXED = "198.18.0.10", "10.0.0.5"
+fip_tcp = ipv4(l4_csum(tcp(HTTP, dport=80, check=0), 6, C4, FIP, 16), 6, C4, FIP, ident=0x2468)
+dnat_tcp = ipv4(l4_csum(tcp(HTTP, dport=8080, check=0), 6, C4, FIXED, 16), 6, C4, FIXED,
+                ident=0x2468, ttl=63)
+F["eth_ipv4_tcp_fip"] = eth(fip_tcp, 0x0800)
+F["eth_ipv4_tcp_dnat"] = eth(dnat_tcp, 0x0800, src=MAC_C, dst=MAC_D)
+F["eth_ipv4_udp_vxlan_tcp_dnat"] = eth(outer_udp(50000, eth(dnat_tcp, 0x0800, src=MAC_C,
+                                                            dst=MAC_D)), 0x0800)
+F["eth_ipv4_ipip_tcp_fip"] = eth(ipv4(fip_tcp, 4, DIR, RS, ident=0x7778), 0x0800)
+# The next packet of the same connection (IP ID + 1, seq + 27), after the DNAT.
+F["eth_ipv4_tcp_dnat_next"] = eth(ipv4(l4_csum(tcp(HTTP, dport=8080, seq=0x01020304 + 27,
+                                                   check=0), 6, C4, FIXED, 16), 6, C4, FIXED,
+                                       ident=0x2469, ttl=63), 0x0800, src=MAC_C, dst=MAC_D)
+# SNAT with port rewrite (masquerade): 10.0.0.5:5353 -> 203.0.113.1:61000.
+F["eth_ipv4_udp_masq_before"] = eth(ipv4(l4_csum(udp(DNS), 17, FIXED, C4, 6), 17, FIXED, C4,
+                                         ident=0x0bad), 0x0800)
+F["eth_ipv4_udp_masq_after"] = eth(ipv4(l4_csum(udp(DNS, sport=61000), 17, "203.0.113.1", C4, 6),
+                                        17, "203.0.113.1", C4, ident=0x0bad, ttl=63), 0x0800)
+# ICMP echo through SNAT: the identifier kept (Linux does, unless two hosts clash) or rewritten.
+F["eth_ipv4_icmp_snat"] = eth(ipv4(icmp(PING), 1, "203.0.113.1", S4, ttl=63), 0x0800)
+F["eth_ipv4_icmp_snat_id"] = eth(ipv4(icmp(PING, ident=0x4243), 1, "203.0.113.1", S4, ttl=63),
+                                 0x0800)
+# NAT66 / NPTv6: the source prefix rewritten.
+F["eth_ipv6_tcp_nat66"] = eth(ipv6(tcp(HTTP, sport=40001, dport=443, check=0x1357), 6,
+                                   "2001:db8:ffff::1", V6B, hlim=63), 0x86DD)
 # Edges that must stay plain or end early.
 F["eth_ipv4_gre_v1"] = eth(ipv4(struct.pack("!HHHH", 0x3001, 0x880B, 4, 0x1234) + b"\x00" * 8,
                                 47, "10.1.0.1", "10.1.0.2"), 0x0800)

@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/unit/packet/fixtures.hpp"
@@ -87,6 +91,16 @@ const Expect kExpected[] = {
     {"eth_ipv4_udp_4789_no_i_flag", Status::kOk, "eth/ipv4/udp"},
     {"eth_ipv4_udp_6081_version1", Status::kOk, "eth/ipv4/udp"},
     {"eth_ipv4_udp_vxlan_arp", Status::kOk, "eth/ipv4/udp/vxlan/eth"},
+    {"eth_ipv4_tcp_fip", Status::kOk, "eth/ipv4/tcp"},
+    {"eth_ipv4_tcp_dnat", Status::kOk, "eth/ipv4/tcp"},
+    {"eth_ipv4_udp_vxlan_tcp_dnat", Status::kOk, "eth/ipv4/udp/vxlan/eth/ipv4/tcp"},
+    {"eth_ipv4_ipip_tcp_fip", Status::kOk, "eth/ipv4[ipip]/ipv4/tcp"},
+    {"eth_ipv4_tcp_dnat_next", Status::kOk, "eth/ipv4/tcp"},
+    {"eth_ipv4_udp_masq_before", Status::kOk, "eth/ipv4/udp"},
+    {"eth_ipv4_udp_masq_after", Status::kOk, "eth/ipv4/udp"},
+    {"eth_ipv4_icmp_snat", Status::kOk, "eth/ipv4/icmp"},
+    {"eth_ipv4_icmp_snat_id", Status::kOk, "eth/ipv4/icmp"},
+    {"eth_ipv6_tcp_nat66", Status::kOk, "eth/ipv6/tcp"},
     {"eth_arp", Status::kNotIp, ""},
     {"deep_ipv6_ext9", Status::kTooDeep, ""},
     {"bad_ipv4_version", Status::kMalformed, ""},
@@ -376,6 +390,172 @@ TEST(Digest, KZeroStillHashesHeaders) {
                         opt)
                 .status,
             Status::kOk);
+}
+
+// ---- digest v2: H ^ G, and the translation key H -----------------------------------------
+
+// The translation key of a fixture, from its digest and innermost flow key, as the
+// correlator computes it (it has the digest from a record and the key from the CHAIN frame).
+uint64_t tkey_of(std::span<const uint8_t> b, LinkType link = LinkType::kEthernet) {
+  const Parsed p = parse_bytes(b, link);
+  EXPECT_EQ(p.status, Status::kOk) << name(p.status);
+  return translation_key(p.digest, p.ip[p.n_ip - 1]);
+}
+
+TEST(Digest, IsTheTranslationKeyXorTheAddressHashForEveryFixture) {
+  for (const auto& f : fx::kAll) {
+    const Parsed p = parse_bytes(f.bytes, link_of(f.name));
+    if (p.status != Status::kOk) continue;
+    SCOPED_TRACE(f.name);
+    const FlowKey& inner = p.ip[p.n_ip - 1];
+    EXPECT_EQ(translation_key(p.digest, inner) ^ address_hash(inner), p.digest);
+    EXPECT_NE(translation_key(p.digest, inner), p.digest);
+  }
+}
+
+TEST(Digest, DnatChangesTheDigestAndKeepsTheTranslationKey) {
+  // The same TCP segment before a floating-IP DNAT (to 198.18.0.10:80) and after it (to
+  // 10.0.0.5:8080): destination address and port rewritten, IP and TCP checksums recomputed,
+  // TTL decremented, other MACs.
+  const Parsed before = parse_bytes(fx::eth_ipv4_tcp_fip);
+  const Parsed after = parse_bytes(fx::eth_ipv4_tcp_dnat);
+  ASSERT_EQ(before.status, Status::kOk);
+  ASSERT_EQ(after.status, Status::kOk);
+  EXPECT_EQ(to_string(before.ip[0]), "TCP 192.0.2.1:40000 \u2192 198.18.0.10:80");
+  EXPECT_EQ(to_string(after.ip[0]), "TCP 192.0.2.1:40000 \u2192 10.0.0.5:8080");
+  EXPECT_NE(before.digest, after.digest);
+  EXPECT_NE(address_hash(before.ip[0]), address_hash(after.ip[0]));
+  EXPECT_EQ(translation_key(before.digest, before.ip[0]), translation_key(after.digest, after.ip[0]));
+  // The next segment of the connection pairs with nothing above.
+  EXPECT_NE(tkey_of(fx::eth_ipv4_tcp_dnat_next), tkey_of(fx::eth_ipv4_tcp_fip));
+}
+
+TEST(Digest, SnatWithPortRewriteKeepsTheTranslationKey) {
+  EXPECT_NE(digest_of(fx::eth_ipv4_udp_masq_before), digest_of(fx::eth_ipv4_udp_masq_after));
+  EXPECT_EQ(tkey_of(fx::eth_ipv4_udp_masq_before), tkey_of(fx::eth_ipv4_udp_masq_after));
+  EXPECT_NE(digest_of(fx::eth_ipv6_tcp), digest_of(fx::eth_ipv6_tcp_nat66));
+  EXPECT_EQ(tkey_of(fx::eth_ipv6_tcp), tkey_of(fx::eth_ipv6_tcp_nat66));
+}
+
+TEST(Digest, TunnelledCopiesAcrossADnatFollowTodaysRules) {
+  // Wrapped after the DNAT (VXLAN to the compute node): the same digest as the bare
+  // translated packet; wrapped before it (IPIP): the same digest as the bare original.
+  EXPECT_EQ(digest_of(fx::eth_ipv4_udp_vxlan_tcp_dnat), digest_of(fx::eth_ipv4_tcp_dnat));
+  EXPECT_EQ(digest_of(fx::eth_ipv4_ipip_tcp_fip), digest_of(fx::eth_ipv4_tcp_fip));
+  // And all four pair across the translation.
+  const uint64_t h = tkey_of(fx::eth_ipv4_tcp_fip);
+  EXPECT_EQ(tkey_of(fx::eth_ipv4_udp_vxlan_tcp_dnat), h);
+  EXPECT_EQ(tkey_of(fx::eth_ipv4_ipip_tcp_fip), h);
+  EXPECT_EQ(tkey_of(fx::eth_ipv4_tcp_dnat), h);
+}
+
+TEST(Digest, IcmpEchoPairsAcrossSnatOnlyWhenItsIdentifierIsKept) {
+  EXPECT_NE(digest_of(fx::eth_ipv4_icmp_snat), digest_of(fx::eth_ipv4_icmp));
+  EXPECT_EQ(tkey_of(fx::eth_ipv4_icmp_snat), tkey_of(fx::eth_ipv4_icmp));
+  // The echo identifier is in H: a NAT that rewrites it (to tell two hosts' pings apart)
+  // leaves nothing to pair with (docs/digest.md).
+  EXPECT_NE(tkey_of(fx::eth_ipv4_icmp_snat_id), tkey_of(fx::eth_ipv4_icmp));
+}
+
+TEST(Digest, TranslationKeyStillTellsPacketsApart) {
+  // H keeps everything but addresses and ports: other id, seq, payload, length, protocol,
+  // IP version differ.
+  std::vector<std::pair<uint64_t, std::string_view>> seen;
+  for (const auto* n : {"eth_ipv4_tcp", "eth_ipv4_tcp_other_id", "eth_ipv4_tcp_other_seq",
+                        "eth_ipv4_tcp_other_payload", "eth_ipv4_tcp_syn_padded", "eth_ipv4_udp_dns",
+                        "eth_ipv4_icmp", "eth_ipv4_icmp_unreach", "eth_ipv6_tcp", "eth_ipv4_sctp",
+                        "eth_ipv4_esp", "eth_ipv4_frag_later", "eth_ipv4_frag_first_udp",
+                        "eth_ipv6_frag_later", "eth_ipv6_ext_frag_udp", "eth_ipv4_tcp_fip",
+                        "eth_ipv4_tcp_dnat_next", "eth_ipv4_udp_masq_before"}) {
+    const uint64_t h = tkey_of(fixture(n), link_of(n));
+    for (const auto& [other, on] : seen) EXPECT_NE(other, h) << n << " vs " << on;
+    seen.emplace_back(h, n);
+  }
+}
+
+TEST(Digest, AddressHashCoversEveryFieldOfTheKeyAndNothingElse) {
+  const Parsed p = parse_bytes(fx::eth_ipv4_tcp);
+  const FlowKey k = p.ip[0];
+  const uint64_t g = address_hash(k);
+  // IPv4: only the first 4 bytes of each address count.
+  FlowKey pad = k;
+  pad.src[7] = 0x99;
+  pad.dst[15] = 0x42;
+  EXPECT_EQ(address_hash(pad), g);
+  auto differs = [&](auto change) {
+    FlowKey m = k;
+    change(m);
+    return address_hash(m) != g;
+  };
+  EXPECT_TRUE(differs([](FlowKey& m) { m.src[3] ^= 1; }));
+  EXPECT_TRUE(differs([](FlowKey& m) { m.dst[0] ^= 1; }));
+  EXPECT_TRUE(differs([](FlowKey& m) { ++m.sport; }));
+  EXPECT_TRUE(differs([](FlowKey& m) { ++m.dport; }));
+  EXPECT_TRUE(differs([](FlowKey& m) { m.proto = 17; }));
+  EXPECT_TRUE(differs([](FlowKey& m) { std::swap(m.sport, m.dport); }));
+  EXPECT_TRUE(differs([](FlowKey& m) { std::swap(m.src, m.dst); }));
+  // IPv6: all 16 bytes.
+  const FlowKey k6 = parse_bytes(fx::eth_ipv6_tcp).ip[0];
+  FlowKey m6 = k6;
+  m6.src[15] ^= 1;
+  EXPECT_NE(address_hash(m6), address_hash(k6));
+  m6 = k6;
+  m6.dst[4] ^= 1;
+  EXPECT_NE(address_hash(m6), address_hash(k6));
+}
+
+// The documented blocks (docs/digest.md), built by hand, hashed with plain XXH3: what another
+// implementation (a script reading a capture) would do.
+uint64_t xxh3(const std::vector<uint8_t>& b, uint64_t seed = 0) {
+  return XXH3_64bits_withSeed(b.data(), b.size(), seed);
+}
+constexpr uint64_t kSeedG = 0x9e3779b97f4a7c15ull;
+
+TEST(Digest, IsXxh3OfTheDocumentedBlocks) {
+  const std::vector<uint8_t> get_ht = {'G', 'E', 'T', ' ', '/', ' ', 'H', 'T'};
+  // eth_ipv4_tcp: 192.0.2.1:40000 → 203.0.113.20:80, ID 0x1234, DF, total length 67,
+  // seq 0x01020304, ack 0x0a0b0c0d, PSH|ACK, payload "GET / HTTP/1.1...".
+  std::vector<uint8_t> h = {4, 6, 0x18, 0, 0, 8, 0x40, 0x00,      // word 0
+                            0x12, 0x34, 0, 0, 0x00, 0x43, 0, 0,   // word 1
+                            1, 2, 3, 4, 0x0a, 0x0b, 0x0c, 0x0d};  // word 2
+  h.insert(h.end(), get_ht.begin(), get_ht.end());
+  const std::vector<uint8_t> g = {4, 6, 0x9c, 0x40, 0x00, 0x50, 0, 0, 192, 0, 2, 1, 203, 0, 113, 20};
+  const Parsed p = parse_bytes(fx::eth_ipv4_tcp);
+  EXPECT_EQ(address_hash(p.ip[0]), xxh3(g, kSeedG));
+  EXPECT_EQ(translation_key(p.digest, p.ip[0]), xxh3(h));
+  EXPECT_EQ(p.digest, xxh3(h) ^ xxh3(g, kSeedG));
+  // eth_ipv6_tcp: [2001:db8::1]:40001 → [2001:db8::2]:443, payload length 47, no fragment header.
+  std::vector<uint8_t> h6 = {6, 6, 0x18, 0, 0, 8, 0, 0,  0, 0, 0, 0, 0x00, 0x2f, 0, 0,
+                             1, 2, 3, 4, 0x0a, 0x0b, 0x0c, 0x0d};
+  h6.insert(h6.end(), get_ht.begin(), get_ht.end());
+  std::vector<uint8_t> g6 = {6, 6, 0x9c, 0x41, 0x01, 0xbb, 0, 0};
+  for (const uint8_t last : {1, 2}) {
+    const uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last};
+    g6.insert(g6.end(), a, a + 16);
+  }
+  EXPECT_EQ(parse_bytes(fx::eth_ipv6_tcp).digest, xxh3(h6) ^ xxh3(g6, kSeedG));
+  // eth_ipv4_icmp: echo request, ID 0x1234, identifier 0x4242, sequence 7 in word 2.
+  std::vector<uint8_t> hi = {4, 1, 0, 8, 0, 8, 0x40, 0x00,  0x12, 0x34, 0, 0, 0x00, 0x3c, 0, 0,
+                             0x42, 0x42, 0x00, 0x07, 0, 0, 0, 0,
+                             0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17};
+  const std::vector<uint8_t> gi = {4, 1, 0, 0, 0, 0, 0, 0, 192, 0, 2, 1, 203, 0, 113, 20};
+  EXPECT_EQ(parse_bytes(fx::eth_ipv4_icmp).digest, xxh3(hi) ^ xxh3(gi, kSeedG));
+}
+
+// The same values as numbers: the v2 definition may not drift.
+constexpr uint64_t kPinnedDigest = 0x2e8fd1b5acc88823;
+constexpr uint64_t kPinnedTranslationKey = 0x1dd814ca4e4dda9b;
+constexpr uint64_t kPinnedDigest6 = 0x487bf52dfc12504f;
+
+TEST(Digest, VersionTwoValuesArePinned) {
+  // If this fails the digest definition changed: digests of two builds no longer match for
+  // the same packet. Bump kDigestVersion (and docs/digest.md) rather than the numbers.
+  EXPECT_EQ(kDigestVersion, 2u);
+  const Parsed p = parse_bytes(fx::eth_ipv4_tcp);
+  EXPECT_EQ(p.digest, kPinnedDigest);
+  EXPECT_EQ(translation_key(p.digest, p.ip[0]), kPinnedTranslationKey);
+  const Parsed p6 = parse_bytes(fx::eth_ipv6_tcp);
+  EXPECT_EQ(p6.digest, kPinnedDigest6);
 }
 
 // ---- truncation: every fixture cut at every length ----------------------------------------

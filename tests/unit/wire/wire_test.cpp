@@ -58,6 +58,8 @@ std::vector<Frame> every_frame() {
   h.token = "s3cret";
   h.software = "pathtrace 0.1.0";
   h.keep_bytes = 128;
+  h.digest = 2;
+  h.caps = {"kept", "digest2", "some-future-cap"};
 
   ChainEntry c;
   c.id = 3;
@@ -293,6 +295,72 @@ TEST(Wire, EveryMalformedFrameHasItsReason) {
             "BYE frame: field 'discarded' is not an object");
   // Unknown JSON fields are accepted (forward compatible within one wire version).
   EXPECT_EQ(error_of(frame_bytes(0x01, text("{\"wire_version\":1,\"point\":\"C\",\"new\":[1]}"))), "");
+  // digest and caps are optional, but typed.
+  EXPECT_EQ(error_of(frame_bytes(0x01, text("{\"wire_version\":2,\"point\":\"C\",\"digest\":0}"))),
+            "HELLO frame: field 'digest' is 0 (digest versions start at 1)");
+  EXPECT_EQ(error_of(frame_bytes(0x01, text("{\"wire_version\":2,\"point\":\"C\",\"digest\":\"2\"}"))),
+            "HELLO frame: field 'digest' is not an unsigned integer");
+  EXPECT_EQ(error_of(frame_bytes(0x01, text("{\"wire_version\":2,\"point\":\"C\",\"caps\":\"kept\"}"))),
+            "HELLO frame: field 'caps' is not an array");
+  EXPECT_EQ(error_of(frame_bytes(0x01, text("{\"wire_version\":2,\"point\":\"C\",\"caps\":[\"kept\",2]}"))),
+            "HELLO frame: field 'caps' holds a non-string");
+}
+
+TEST(Wire, HelloSaysHowItsDigestsAreComputed) {
+  // This build: digest v2 and its capabilities, in the JSON as docs/wire.md shows them.
+  const Hello mine;
+  EXPECT_EQ(mine.digest, packet::kDigestVersion);
+  EXPECT_EQ(mine.caps, (std::vector<std::string>{"kept", "digest2"}));
+  const auto bytes = encode(mine);
+  const std::string json(bytes.begin() + 5, bytes.end());
+  EXPECT_NE(json.find("\"digest\":2"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"caps\":[\"kept\",\"digest2\"]"), std::string::npos) << json;
+  // A HELLO without them (every collector before digest v2) decodes as digest v1, no caps.
+  const auto old = decode_all(frame_bytes(0x01, text("{\"wire_version\":2,\"point\":\"C\"}")), 1000);
+  ASSERT_EQ(old.size(), 1u);
+  const auto& h = std::get<Hello>(old[0]);
+  EXPECT_EQ(h.digest, 1u);
+  EXPECT_TRUE(h.caps.empty());
+}
+
+TEST(Wire, StatsAndByeCarryEveryFrameCounter) {
+  // Every counter a distinct value (every discard reason included), through STATS and BYE,
+  // and under the names docs/wire.md gives.
+  Stats s;
+  uint64_t v = 1;
+  s.packets = v++;
+  s.bytes = v++;
+  s.digested = v++;
+  s.filtered = v++;
+  for (std::size_t i = 1; i < packet::kStatusCount; ++i) s.discarded[i] = v++;
+  s.over_mtu = v++;
+  s.ps_recv = v++;
+  s.ps_drop = v++;
+  s.ps_ifdrop = v++;
+  s.capture_start_ns = static_cast<int64_t>(v++);
+  s.last_packet_ns = static_cast<int64_t>(v++);
+  s.sent_at_ns = static_cast<int64_t>(v++);
+  s.records_sent = v++;
+  for (const Frame& f : {Frame{s}, Frame{Bye{s, "count reached"}}}) {
+    const auto bytes = encode(f);
+    const auto back = decode_all(bytes, 7);
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_TRUE(back[0] == f) << type_name(bytes[4]);
+    const Stats& got = std::holds_alternative<Stats>(back[0]) ? std::get<Stats>(back[0])
+                                                               : std::get<Bye>(back[0]).stats;
+    EXPECT_EQ(static_cast<const packet::FrameCounts&>(got), static_cast<const packet::FrameCounts&>(s));
+    const std::string json(bytes.begin() + 5, bytes.end());
+    for (const char* name : {"\"packets\":1,", "\"bytes\":2,", "\"digested\":3,", "\"filtered\":4,",
+                             "\"truncated\":", "\"malformed\":", "\"not_ip\":", "\"too_deep\":",
+                             "\"unsupported_link\":", "\"over_mtu\":10,"})
+      EXPECT_NE(json.find(name), std::string::npos) << name << " in " << json;
+  }
+  // discarded[kOk] is not a discard: never sent, so it reads back as 0.
+  Stats ok = s;
+  ok.discarded[0] = 99;
+  const auto back = decode_all(encode(ok), 1000);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(std::get<Stats>(back[0]).discarded[0], 0u);
 }
 
 TEST(Wire, LimitIsConfigurable) {

@@ -106,15 +106,7 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
 
   // 4. Verdicts and findings. A point that missed (nearly) everything that passed it is not
   // evidence: the hops around it are judged across it.
-  {
-    std::vector<uint64_t> holes(n_, 0), seen(n_, 0);
-    for (const FlowResult& r : results_)
-      for (unsigned p = 0; p < n_; ++p) {
-        holes[p] += r.holes_at[p];
-        seen[p] += r.seen_at[p];
-      }
-    find_blind_points(points_, holes, seen, tagged_at_, rep.warnings);
-  }
+  find_blind_points(rep);
   window_warnings(rep);
   judge_results();
   add_findings(out);
@@ -139,6 +131,28 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
   rep.points = std::move(points_);
   out.chains = std::move(chains_);
   return out;
+}
+
+void Analyzer::find_blind_points(Report& rep) {
+  for (unsigned p = 0; p < n_; ++p) {
+    Point& pt = points_[p];
+    if (!pt.health.usable) continue;
+    // A capture that holds nothing while traffic passed it.
+    if (passed_empty_[p] >= 10) {
+      mark_blind(pt, "it captured nothing at all, while " + text::u64(passed_empty_[p]) +
+                         " packets passed it (the points on both sides saw them)",
+                 tagged_at_, rep.warnings);
+      continue;
+    }
+    // A flow that passed it while it captured, and it saw none of it.
+    for (const FlowResult& r : results_) {
+      if (r.holes_at[p] < 10 || r.seen_at[p] > 0) continue;
+      mark_blind(pt, "it saw none of the " + text::u64(r.holes_at[p]) + " packets of " + flows_[r.flow - 1].label +
+                         " that passed it while it captured (the points on both sides saw them)",
+                 tagged_at_, rep.warnings);
+      break;
+    }
+  }
 }
 
 bool Analyzer::override_blind_entries(Report& rep) {

@@ -83,6 +83,9 @@ class Analyzer {
   void rejudge(const std::vector<Sighting>& sightings);
   // Flows never seen at the end they enter by, but right after it: judged from there.
   bool override_blind_entries(Report& rep);
+  // Points that saw none of a flow that passed them while they captured (or that hold nothing
+  // while traffic passed them): not evidence (health.hpp, mark_blind).
+  void find_blind_points(Report& rep);
   // Fate, direction, entry, last point and assumptions of `t` from the points that saw it
   // (t.seen) and when each first did (`at`, by ord).
   void decide(Traversal& t, const int64_t* at) const;
@@ -107,7 +110,9 @@ class Analyzer {
   int64_t win_end_ = kMaxTime;
   int64_t time_origin_ = 0;           // when the first point started capturing
   std::vector<uint64_t> not_capturing_;  // per ord: lost packets not judged because it was not capturing
-  std::vector<uint64_t> late_at_, early_at_;  // ... of those, before its capture started / after it stopped
+  // Per ord: packets that passed it (or were lost before it) before its capture started / after
+  // it stopped; packets that passed it when its capture holds no frame at all.
+  std::vector<uint64_t> late_at_, early_at_, passed_empty_;
   // After a first pass, flow id * 2 + dir → the points that saw that flow. A flow a point saw
   // once it captured, lost before it before its first frame (after its last), ran into a
   // capture that started late (stopped early): not a drop.

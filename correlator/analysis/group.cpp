@@ -319,7 +319,16 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
         do {
           q = t.dir == Dir::kForward ? q - 1 : q + 1;
         } while (!(su & bit(q)));
-        if (capturing(p, at[q], q) == Capturing::kYes) ++r.holes_at[p];
+        if (capturing(p, at[q], q) == Capturing::kYes) {
+          ++r.holes_at[p];
+          return;
+        }
+        // Passed while p's capture was not known to run: before its first frame (or stated
+        // start), after its last (or stated stop), or a capture that holds nothing at all.
+        const Point& pt = points_[p];
+        const int64_t start = pt.window_known ? pt.start_ns : pt.first_frame_ns;
+        if (!pt.window_known && !pt.first_frame_ns) ++passed_empty_[p];
+        else ++(at[q] < start ? late_at_ : early_at_)[p];
       });
       const unsigned pos = t.dir == Dir::kForward ? t.last_seen : last - t.last_seen;
       ++reach_hist_[ri][pos];
@@ -364,6 +373,7 @@ void Analyzer::rejudge(const std::vector<Sighting>& sightings) {
   std::fill(inner_dirs_.begin(), inner_dirs_.end(), uint8_t{0});
   std::fill(not_capturing_.begin(), not_capturing_.end(), uint64_t{0});
   std::fill(late_at_.begin(), late_at_.end(), uint64_t{0});
+  std::fill(passed_empty_.begin(), passed_empty_.end(), uint64_t{0});
   std::fill(early_at_.begin(), early_at_.end(), uint64_t{0});
   window_assumed_ = 0;
   for (Traversal& t : travs_) settle(t, sightings.data() + t.first);

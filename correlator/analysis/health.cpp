@@ -30,16 +30,12 @@ void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
                    std::span<const Sighting> sightings, std::vector<std::string>& warnings,
                    std::vector<uint64_t>* tagged_at) {
   const std::size_t n = points.size();
-  // Per point: a signature of its sightings (order-independent), and how many were VLAN-tagged.
-  std::vector<uint64_t> signature(n, 0), count(n, 0), tags(n, 0);
+  // Per point: how many of its sightings were VLAN-tagged.
+  std::vector<uint64_t> tags(n, 0);
   std::vector<uint8_t> chain_tagged(chains.size(), 0);
   for (std::size_t c = 0; c < chains.size(); ++c) chain_tagged[c] = tagged(chains[c].stack);
   for (const Sighting& s : sightings) {
     if (s.point >= n) continue;
-    uint64_t x = s.digest ^ (uint64_t(s.ts_ns) * 0x9E3779B97F4A7C15ull);
-    x ^= x >> 31;
-    signature[s.point] += x * 0xBF58476D1CE4E5B9ull;
-    ++count[s.point];
     if (s.chain < chain_tagged.size()) tags[s.point] += chain_tagged[s.chain];
   }
 
@@ -63,20 +59,6 @@ void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
                 "capture saved as raw IP reads as garbage)");
       }
       continue;
-    }
-  }
-  // The same capture at two points: identical packets at identical times.
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t j = i + 1; j < n; ++j) {
-      if (count[i] < 10 || count[i] != count[j] || signature[i] != signature[j]) continue;
-      for (std::size_t k : {i, j}) {
-        const std::size_t other = k == i ? j : i;
-        if (points[k].health.usable || points[k].health.problem == HealthProblem::kIdentical)
-          set(points[k], HealthProblem::kIdentical,
-              "its " + u64(count[k]) + " packets are exactly point " + points[other].label +
-                  "'s, at the same nanosecond: the same capture given twice? (two interfaces never "
-                  "stamp every packet alike)");
-      }
     }
   }
   for (const Point& p : points)
@@ -107,21 +89,6 @@ void mark_blind(Point& p, const std::string& saw, const std::vector<uint64_t>& t
     why += ": a capture filter that did not match them, or the wrong interface?";
   set(p, vlan ? HealthProblem::kVlanFilter : HealthProblem::kNothingSeen, why);
   warnings.push_back("point " + point_text(p) + " is not used as evidence: " + why);
-}
-
-void find_blind_points(std::vector<Point>& points, const std::vector<uint64_t>& holes,
-                       const std::vector<uint64_t>& seen, const std::vector<uint64_t>& tagged_at,
-                       std::vector<std::string>& warnings) {
-  const std::size_t n = points.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    Point& p = points[i];
-    if (!p.health.usable || holes[i] < 10 || holes[i] * 10 < (holes[i] + seen[i]) * 9) continue;
-    mark_blind(p,
-               "it saw " + (seen[i] ? "only " + u64(seen[i]) : std::string("none")) + " of the " +
-                   u64(holes[i] + seen[i]) + " packets that passed it while it was capturing (the points on both "
-                   "sides saw them)",
-               tagged_at, warnings);
-  }
 }
 
 }  // namespace pathtrace

@@ -17,20 +17,13 @@ namespace pathtrace {
 // Sets every point's health that is still usable from its counters and sightings:
 //   - kNotIp / kSnaplen: at least 10 frames and under 5 % of them digested, because they do not
 //     parse as IP (a link type that does not match the bytes?) or because they were cut short;
-//   - kIdentical: two points whose sightings are the same packets at the same times.
-// A health set before (ingest found the file's link type wrong) is kept. Adds one warning per
+// A health set before (ingest found the file's link type wrong, or two points' files
+// identical) is kept. Adds one warning per
 // unusable point. `chains` are indexed by Sighting::chain (VLAN-tagged stacks help say why).
 // `tagged_at`, when given, gets per point the number of its sightings that were VLAN-tagged.
 void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
                    std::span<const Sighting> sightings, std::vector<std::string>& warnings,
                    std::vector<uint64_t>* tagged_at = nullptr);
-
-// After the traversals: a usable point that saw (almost) none of the packets that passed it
-// while capturing — the packets its neighbours saw — becomes kBlind, with the likely cause
-// (`holes` and `seen` per point over every flow; `tagged_at` as above): mark_blind().
-void find_blind_points(std::vector<Point>& points, const std::vector<uint64_t>& holes,
-                       const std::vector<uint64_t>& seen, const std::vector<uint64_t>& tagged_at,
-                       std::vector<std::string>& warnings);
 
 // Marks a point that saw none of what passed it unusable (kVlanFilter when frames there are
 // VLAN-tagged — its own or its neighbours' sightings, or a Neutron bridge by role or name —

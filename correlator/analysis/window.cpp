@@ -36,6 +36,7 @@ void Analyzer::setup_points(Report& rep) {
   host_of_.resize(n_);
   not_capturing_.assign(n_, 0);
   late_at_.assign(n_, 0);
+  passed_empty_.assign(n_, 0);
   early_at_.assign(n_, 0);
   unknown_window_.assign(n_, 0);
   usable_ = 0;
@@ -132,11 +133,12 @@ Analyzer::Capturing Analyzer::capturing(unsigned p, int64_t t, unsigned from) co
 // judged packets; and those whose capture could only be assumed.
 void Analyzer::window_warnings(Report& rep) {
   for (unsigned p = 0; p < n_; ++p) {
-    if (!not_capturing_[p]) continue;
-    rep.warnings.push_back("point " + points_[p].label + " was not capturing when " + u64(not_capturing_[p]) +
-                           " packets lost before it would have passed it (outside its stated capture "
-                           "window or its " + u64(uint64_t(opt_.guard_ns) / 1'000'000) +
-                           " ms guard, or before its first frame of a flow it saw later): they are not judged");
+    if (not_capturing_[p])
+      rep.warnings.push_back("point " + points_[p].label + " was not capturing when " + u64(not_capturing_[p]) +
+                             " packets lost before it would have passed it (outside its stated capture "
+                             "window or its " + u64(uint64_t(opt_.guard_ns) / 1'000'000) +
+                             " ms guard, or before its first frame of a flow it saw later): they are not judged");
+    if (!late_at_[p] && !early_at_[p]) continue;
     // A partial capture is still evidence while it ran: said, not left out.
     Point& pt = points_[p];
     if (!pt.health.usable || pt.health.problem != HealthProblem::kNone) continue;
@@ -144,7 +146,7 @@ void Analyzer::window_warnings(Report& rep) {
     pt.health.problem = late ? HealthProblem::kLate : HealthProblem::kEarly;
     pt.health.detail = std::string(late ? "its capture started after " : "its capture stopped before ") +
                        u64(late ? late_at_[p] : early_at_[p]) +
-                       " packets lost before it would have passed it: they are not held against any hop; "
+                       " packets had passed it (or were lost before it): they are not held against any hop; "
                        "a capture started before the traffic and stopped after it leaves none out";
   }
 }

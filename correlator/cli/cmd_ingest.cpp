@@ -63,6 +63,10 @@ int run_ingest(const Args& a, const std::string& command_line) {
   io.progress.enabled = !a.has("quiet");
   io.progress.terminal = isatty(STDERR_FILENO) != 0;
   io.progress.period = progress_period(io.progress.terminal);
+  if (points.size() < 2)
+    throw Error(ExitCode::kUsage, "a path needs at least two points to say where packets vanish (got only " +
+                                      (points.empty() ? std::string("none") : points.front().label) +
+                                      "): give the points on both sides of where they may be lost");
   exclusive(a, {"json", "html"});
 
   const std::string db_path = a.str("db");

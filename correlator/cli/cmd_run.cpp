@@ -55,6 +55,10 @@ int run_run(const Args& a, const std::string& command_line) {
   for (const auto& spec : a.list("point")) points.push_back(inventory::parse_live_point(spec));
   points = inventory::select_points(points, a.str("points"));
   inventory::finalize_path(points);
+  if (points.size() < 2)
+    throw Error(ExitCode::kUsage, "a path needs at least two points to say where packets vanish (got only " +
+                                      (points.empty() ? std::string("none") : points.front().label) +
+                                      "): give the points on both sides of where they may be lost");
 
   pipeline::LiveOptions lo;
   lo.filter = a.str("filter");

@@ -6,9 +6,12 @@
 #include <condition_variable>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+
+#include <xxhash.h>
 
 #include "collector/common/console.hpp"
 #include "collector/common/error.hpp"
@@ -252,6 +255,46 @@ void watch(const std::vector<Point>& points, const std::vector<PointProgress>& p
   if (!opt.terminal && Clock::now() - start >= opt.period) draw();
 }
 
+// Two points given the same file (or byte-identical copies) are the same capture, not two
+// points of a path: both are marked unusable (HealthProblem::kIdentical). Files are hashed only
+// when another point's file has the same size.
+void mark_identical_files(std::vector<Point>& points) {
+  std::vector<std::uintmax_t> sizes(points.size(), 0);
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    std::error_code ec;
+    sizes[i] = std::filesystem::file_size(points[i].source, ec);
+  }
+  std::vector<uint64_t> hashes(points.size(), 0);
+  auto hash_of = [&](std::size_t i) {
+    if (hashes[i]) return hashes[i];
+    XXH3_state_t* st = XXH3_createState();
+    XXH3_64bits_reset(st);
+    std::ifstream in(points[i].source, std::ios::binary);
+    std::vector<char> buf(1 << 20);
+    while (in.read(buf.data(), std::streamsize(buf.size())) || in.gcount() > 0)
+      XXH3_64bits_update(st, buf.data(), std::size_t(in.gcount()));
+    hashes[i] = XXH3_64bits_digest(st) | 1;
+    XXH3_freeState(st);
+    return hashes[i];
+  };
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    for (std::size_t j = i + 1; j < points.size(); ++j) {
+      if (sizes[i] == 0 || sizes[i] != sizes[j]) continue;
+      const bool same_path = points[i].source == points[j].source;
+      if (!same_path && hash_of(i) != hash_of(j)) continue;
+      for (std::size_t k : {i, j}) {
+        Point& p = points[k];
+        const Point& other = points[k == i ? j : i];
+        p.health.usable = false;
+        p.health.problem = HealthProblem::kIdentical;
+        p.health.detail = same_path ? "point " + other.label + " was given the same file (" + p.source + ")"
+                                    : "its file is byte for byte point " + other.label + "'s (" + other.source +
+                                          "): the same capture given twice?";
+      }
+    }
+  }
+}
+
 }  // namespace
 
 Collected read_captures(std::vector<Point> points, const IngestOptions& opt, IngestTimings* timings) {
@@ -316,6 +359,7 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
   for (const auto& e : errors)
     if (e) std::rethrow_exception(e);
 
+  mark_identical_files(points);
   const auto t1 = Clock::now();
   // Merge the shards: one chain table, sightings re-pointed at it.
   // Shard 0's chains keep their indices (they are interned first), so its sightings stay

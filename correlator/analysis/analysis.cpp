@@ -144,13 +144,24 @@ void Analyzer::find_blind_points(Report& rep) {
                  tagged_at_, rep.warnings);
       continue;
     }
-    // A flow that passed it while it captured, and it saw none of it.
-    for (const FlowResult& r : results_) {
-      if (r.holes_at[p] < 10 || r.seen_at[p] > 0) continue;
-      mark_blind(pt, "it saw none of the " + text::u64(r.holes_at[p]) + " packets of " + flows_[r.flow - 1].label +
-                         " that passed it while it captured (the points on both sides saw them)",
-                 tagged_at_, rep.warnings);
-      break;
+    // A flow that passed it while it captured, and it saw none of it; or, where frames are
+    // VLAN-tagged, a flow it saw none of at all, outside its capture's span too (the span of
+    // what a VLAN-blind filter let through says little of when it ran).
+    for (std::size_t ri = 0; ri < results_.size(); ++ri) {
+      const FlowResult& r = results_[ri];
+      if (r.seen_any[p] > 0) continue;
+      if (r.holes_at[p] >= 10) {
+        mark_blind(pt, "it saw none of the " + text::u64(r.holes_at[p]) + " packets of " + flows_[r.flow - 1].label +
+                           " that passed it while it captured (the points on both sides saw them)",
+                   tagged_at_, rep.warnings);
+        break;
+      }
+      if ((outside_[ri] & bit(p)) && r.judged >= 10 && vlan_suspect(pt, tagged_at_)) {
+        mark_blind(pt, "it saw none of the " + text::u64(r.judged) + " packets of " + flows_[r.flow - 1].label +
+                           " that passed it (the points on both sides saw them)",
+                   tagged_at_, rep.warnings);
+        break;
+      }
     }
   }
 }

@@ -146,6 +146,7 @@ class Analyzer {
   std::vector<std::vector<uint64_t>> reach_hist_;
   std::vector<std::vector<uint64_t>> assumed_hist_;  // as reach_hist_, for losses resting on an assumption
   std::vector<uint64_t> entry_missed_;  // per result: not seen at its entry end, but right after it
+  std::vector<uint64_t> outside_;       // per result: points it passed outside their capture
   // flow id * 2 + dir → the point judging takes as that flow's entry end instead of the path's.
   std::unordered_map<std::size_t, unsigned> entry_override_;
   // Per result, per hop position in travel order: delays between its points (sum, min, count).

@@ -92,6 +92,7 @@ uint32_t Analyzer::result_for(uint32_t flow, Dir dir) {
     reach_hist_.emplace_back(n_, 0);
     assumed_hist_.emplace_back(n_, 0);
     entry_missed_.push_back(0);
+    outside_.push_back(0);
     delays_.emplace_back(n_ > 0 ? n_ - 1 : 0);
     LossCharacter c;
     c.flow = flow;
@@ -329,6 +330,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
         const int64_t start = pt.window_known ? pt.start_ns : pt.first_frame_ns;
         if (!pt.window_known && !pt.first_frame_ns) ++passed_empty_[p];
         else ++(at[q] < start ? late_at_ : early_at_)[p];
+        outside_[ri] |= bit(p);
       });
       const unsigned pos = t.dir == Dir::kForward ? t.last_seen : last - t.last_seen;
       ++reach_hist_[ri][pos];
@@ -369,6 +371,7 @@ void Analyzer::rejudge(const std::vector<Sighting>& sightings) {
   delays_.clear();
   characters_.clear();
   entry_missed_.clear();
+  outside_.clear();
   std::fill(result_index_.begin(), result_index_.end(), 0u);
   std::fill(inner_dirs_.begin(), inner_dirs_.end(), uint8_t{0});
   std::fill(not_capturing_.begin(), not_capturing_.end(), uint64_t{0});

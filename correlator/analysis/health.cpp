@@ -67,10 +67,12 @@ void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
   if (tagged_at) *tagged_at = std::move(tags);
 }
 
-bool tagged_here(const Point& p, const std::vector<uint64_t>& tagged_at) noexcept {
-  const std::size_t n = tagged_at.size();
-  for (std::size_t j : {std::size_t(p.ord) - 1, std::size_t(p.ord), std::size_t(p.ord) + 1})
-    if (j < n && tagged_at[j] > 0) return true;
+bool vlan_suspect(const Point& p, const std::vector<uint64_t>& tagged_at) noexcept {
+  const std::size_t n = tagged_at.size(), i = p.ord;
+  // Its own frames are tagged, or both its neighbours' are (a tag that is on both sides of it
+  // is on it too).
+  if (i < n && tagged_at[i] > 0) return true;
+  if (i > 0 && i + 1 < n && tagged_at[i - 1] > 0 && tagged_at[i + 1] > 0) return true;
   // Neutron's provider bridge and br-int carry 802.1Q tags, and so do their veth ends.
   for (const char* hint : {"br-ethx", "br-int", "br-eth", "phy-br", "int-br"})
     if (p.role.find(hint) != std::string::npos || p.iface.find(hint) != std::string::npos) return true;
@@ -81,7 +83,7 @@ void mark_blind(Point& p, const std::string& saw, const std::vector<uint64_t>& t
                 std::vector<std::string>& warnings) {
   std::string why = saw;
   if (p.packets == 0) why += "; its capture holds no frame at all";
-  const bool vlan = tagged_here(p, tagged_at);
+  const bool vlan = vlan_suspect(p, tagged_at);
   if (vlan)
     why += "; frames here are VLAN-tagged: was it captured with a filter like `ip proto 4` instead of "
            "`vlan and ip proto 4`? (pathtrace's --filter aliases match both)";

@@ -31,6 +31,11 @@ void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
 void mark_blind(Point& p, const std::string& saw, const std::vector<uint64_t>& tagged_at,
                 std::vector<std::string>& warnings);
 
+// Whether frames at point `p` are likely VLAN-tagged: its own sightings are, or both its
+// neighbours' are, or it is a Neutron bridge (br-int, br-ethx, their phy-br/int-br veth ends) by
+// role or name. `tagged_at`: per point, its VLAN-tagged sightings.
+bool vlan_suspect(const Point& p, const std::vector<uint64_t>& tagged_at) noexcept;
+
 // Whether a stack string holds an 802.1Q/802.1ad tag ("eth/vlan/ipv4/…").
 bool tagged(const std::string& stack) noexcept;
 

@@ -279,7 +279,8 @@ void mark_identical_files(std::vector<Point>& points) {
   };
   for (std::size_t i = 0; i < points.size(); ++i) {
     for (std::size_t j = i + 1; j < points.size(); ++j) {
-      if (sizes[i] == 0 || sizes[i] != sizes[j]) continue;
+      // Files without a frame (a filter that kept nothing) are alike without being one capture.
+      if (sizes[i] == 0 || sizes[i] != sizes[j] || points[i].packets == 0) continue;
       const bool same_path = points[i].source == points[j].source;
       if (!same_path && hash_of(i) != hash_of(j)) continue;
       for (std::size_t k : {i, j}) {

@@ -134,6 +134,7 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
 }
 
 void Analyzer::find_blind_points(Report& rep) {
+  order_doubt_.assign(results_.size(), kNoPoint);
   for (unsigned p = 0; p < n_; ++p) {
     Point& pt = points_[p];
     if (!pt.health.usable) continue;
@@ -151,9 +152,17 @@ void Analyzer::find_blind_points(Report& rep) {
       const FlowResult& r = results_[ri];
       if (r.seen_any[p] > 0) continue;
       if (r.holes_at[p] >= 10) {
-        mark_blind(pt, "it saw none of the " + text::u64(r.holes_at[p]) + " packets of " + flows_[r.flow - 1].label +
-                           " that passed it while it captured (the points on both sides saw them)",
-                   tagged_at_, rep.warnings);
+        std::string saw = "it saw none of the " + text::u64(r.holes_at[p]) + " packets of " +
+                          flows_[r.flow - 1].label +
+                          " that passed it while it captured (the points on both sides saw them)";
+        if (pt.packets > 0 && !vlan_suspect(pt, tagged_at_)) {
+          // It captured other traffic here: a filter that left this flow out, or a point listed in
+          // the wrong place (after the furthest point that saw the flow, not before it).
+          order_doubt_[ri] = uint8_t(p);
+          saw += ", while it captured " + text::u64(pt.packets) + " frames of other traffic; if it is listed "
+                 "in the wrong place, the flow never reached it";
+        }
+        mark_blind(pt, saw, tagged_at_, rep.warnings);
         break;
       }
       if ((outside_[ri] & bit(p)) && r.judged >= 10 && vlan_suspect(pt, tagged_at_)) {

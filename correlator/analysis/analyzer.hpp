@@ -147,6 +147,10 @@ class Analyzer {
   std::vector<std::vector<uint64_t>> assumed_hist_;  // as reach_hist_, for losses resting on an assumption
   std::vector<uint64_t> entry_missed_;  // per result: not seen at its entry end, but right after it
   std::vector<uint64_t> outside_;       // per result: points it passed outside their capture
+  // Per result: a point that saw none of it while a point listed after it saw it, and that saw
+  // other traffic (so it captured, on this path): either a filter left the flow out or the
+  // point is listed in the wrong place (kNoPoint: none).
+  std::vector<uint8_t> order_doubt_;
   // flow id * 2 + dir → the point judging takes as that flow's entry end instead of the path's.
   std::unordered_map<std::size_t, unsigned> entry_override_;
   // Per result, per hop position in travel order: delays between its points (sum, min, count).

@@ -143,6 +143,30 @@ void Analyzer::judge_results() {
       r.summary = "partial loss " + between(h) + ": " + u64(h.lost) + " of " + u64(h.in) + " lost (" +
                   pct_text(h.lost, h.in) + ")";
     }
+    // A point before the headline hop saw none of the flow although it captured other traffic:
+    // the order the points were given in is in doubt, and with it which hop lost them.
+    if (const uint8_t odd = order_doubt_[ri];
+        odd != kNoPoint && r.verdict != VerdictKind::kInconclusive &&
+        (r.dir == Dir::kForward ? odd : n_ - 1 - odd) <= unsigned(r.hop)) {
+      const HopStat& h = r.hops[std::size_t(r.hop)];
+      const Point& from = points_[h.from];
+      const Point& to = points_[next_usable(h.from)];
+      const Point& b = points_[odd];
+      const std::string lost = u64(h.lost) + " of " + u64(h.in) + " lost after " + point_text(from);
+      Assumption a;
+      a.kind = "order";
+      a.points = {b.label, from.label};
+      a.text = "point " + b.label + ", listed before " + from.label + ", saw none of this flow while " + from.label +
+               " saw it and " + b.label + " captured other traffic: if " + b.label + " comes after " + from.label +
+               " on the path, they were lost between " + from.label + " and " + b.label + "; if " + b.label +
+               "'s capture filter left them out, between " + from.label + " and " + to.label +
+               ". Check the points' order (the inventory's, or --points) and " + b.label + "'s filter";
+      r.verdict = VerdictKind::kInconclusive;
+      r.hop = -1;  // no hop can be named
+      r.summary = "inconclusive: " + lost + ", but the points' order is in doubt: " + a.text;
+      r.assumptions.push_back(std::move(a));
+    }
+    if (r.hop < 0) continue;  // the order is in doubt: no hop is named, here or in the findings
     // What the headline rests on: the next point was capturing, its clock agrees.
     const HopStat& head = r.hops[std::size_t(r.hop)];
     if (head.assumed > 0) {

@@ -125,11 +125,8 @@ std::string address_text(const packet::FlowKey& k, const std::array<uint8_t, 16>
   return buf;
 }
 
-bool has_loss(const Report& r) {
-  return std::any_of(r.results.begin(), r.results.end(), [](const FlowResult& f) {
-    return f.verdict == VerdictKind::kDisappears || f.verdict == VerdictKind::kPartialLoss;
-  });
-}
+// Packets lost, blamed on a hop or not (inconclusive): exit 1.
+bool has_loss(const Report& r) { return std::any_of(r.results.begin(), r.results.end(), interesting); }
 
 std::string headline(const Report& r) {
   for (const auto& f : r.results)

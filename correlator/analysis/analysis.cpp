@@ -109,6 +109,7 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
   find_blind_points(rep);
   window_warnings(rep);
   judge_results();
+  add_translations(out);
   add_findings(out);
   if (inconsistent_) {
     rep.warnings.push_back(text::u64(inconsistent_) +
@@ -202,6 +203,26 @@ bool Analyzer::override_blind_entries(Report& rep) {
   return true;
 }
 
+// Where each translated flow was translated (rule 9): on the result its packets belong to.
+void Analyzer::add_translations(const Run& run) {
+  if (!translations_) return;
+  for (const TranslationGroup& g : *translations_) {
+    const auto it = std::lower_bound(run.traversals.begin(), run.traversals.end(), g.digest,
+                                     [](const Traversal& t, uint64_t d) { return t.digest < d; });
+    if (it == run.traversals.end() || it->digest != g.digest) continue;
+    const std::size_t key = std::size_t(it->flow) * 2 + std::size_t(it->dir);
+    if (key >= result_index_.size() || result_index_[key] == 0) continue;
+    FlowResult& r = results_[result_index_[key] - 1];
+    Translation x;
+    x.from = g.from;
+    x.to = g.to;
+    x.before = g.before;
+    x.after = g.after;
+    x.packets = g.packets;
+    r.translations.push_back(std::move(x));
+  }
+}
+
 // The findings of every result (rule 7): its loss character in numbers, then in words, ahead
 // of the findings judging already made.
 void Analyzer::add_findings(const Run& run) {
@@ -272,16 +293,38 @@ void Analyzer::renumber_flows(Run& out) {
 
 }  // namespace analyzer
 
+namespace {
+
+// analyze(), sorting with `scratch` when given.
+Run analyze_with(std::vector<Point> points, std::vector<Chain> chains, std::vector<Sighting> sightings,
+                 std::vector<Sighting>* scratch, const AnalysisOptions& opt) {
+  std::vector<Point> fresh = points;  // as given: a second analysis starts from them again
+  Run first = analyzer::Analyzer(points, chains, opt).run(std::move(sightings), scratch);
+  // Packets translated at a hop (rule 9): their later sightings take their earlier digest and
+  // everything is analysed again, once.
+  const analyzer::Translations found = analyzer::find_translations(first, opt);
+  if (found.groups.empty()) return first;
+  for (const auto& r : found.renamed) {
+    const Traversal& t = first.traversals[r.traversal];
+    for (uint32_t i = t.first; i < t.first + t.count; ++i) first.sightings[i].digest = r.digest;
+  }
+  analyzer::Analyzer again(fresh, first.chains, opt);
+  again.translated(&found.groups);
+  Run out = again.run(std::move(first.sightings), nullptr);
+  for (const auto& r : found.renamed) out.renamed.emplace(first.traversals[r.traversal].digest, r.digest);
+  return out;
+}
+
+}  // namespace
+
 Run analyze(std::vector<Point> points, std::vector<Chain> chains, std::vector<Sighting> sightings,
             const AnalysisOptions& opt) {
-  analyzer::Analyzer a(points, chains, opt);
-  return a.run(std::move(sightings), nullptr);
+  return analyze_with(std::move(points), std::move(chains), std::move(sightings), nullptr, opt);
 }
 
 Run analyze(std::vector<Point> points, std::vector<Chain> chains, std::vector<Sighting> sightings,
             std::vector<Sighting> scratch, const AnalysisOptions& opt) {
-  analyzer::Analyzer a(points, chains, opt);
-  return a.run(std::move(sightings), &scratch);
+  return analyze_with(std::move(points), std::move(chains), std::move(sightings), &scratch, opt);
 }
 
 }  // namespace pathtrace

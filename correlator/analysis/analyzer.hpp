@@ -20,6 +20,7 @@
 #include "correlator/analysis/analysis.hpp"
 #include "correlator/analysis/character.hpp"
 #include "correlator/analysis/invariant.hpp"
+#include "correlator/analysis/translate.hpp"
 #include "correlator/model/model.hpp"
 
 namespace pathtrace::analyzer {
@@ -62,6 +63,10 @@ class Analyzer {
   // The whole analysis (analyze()). `scratch`: memory to sort with (resized to the
   // sightings' size), or null for a fresh buffer.
   Run run(std::vector<Sighting> sightings, std::vector<Sighting>* scratch);
+  // Before run(): translations a first analysis found (translate.hpp), whose packets' later
+  // sightings now carry their earlier digest. Their later keys count as the earlier ones for
+  // the flow, and each flow result says where it was translated. Must outlive run().
+  void translated(const std::vector<TranslationGroup>* groups) { translations_ = groups; }
 
  private:
   // window.cpp
@@ -98,6 +103,7 @@ class Analyzer {
   void order_results();
   // analysis.cpp
   void add_findings(const Run& run);
+  void add_translations(const Run& run);
   void list_inner_flows();
   void renumber_flows(Run& out);
 
@@ -105,6 +111,7 @@ class Analyzer {
   std::vector<Chain>& chains_;
   const AnalysisOptions& opt_;
   const unsigned n_;
+  const std::vector<TranslationGroup>* translations_ = nullptr;
 
   int64_t win_start_ = kMinTime;      // when every usable point was capturing (for the report)
   int64_t win_end_ = kMaxTime;

@@ -30,6 +30,19 @@ void Analyzer::setup_chains() {
     }
     keys_of_chain_[c] = it->second;
   }
+  // A translated flow's later keys stand for its earlier ones (translate.hpp).
+  if (!translations_) return;
+  for (const TranslationGroup& g : *translations_) {
+    auto id_of = [&](const std::vector<packet::FlowKey>& ip) {
+      bytes.assign(reinterpret_cast<const char*>(ip.data()), ip.size() * sizeof(packet::FlowKey));
+      const auto it = ids.find(bytes);
+      return it == ids.end() ? ~uint32_t{0} : it->second;
+    };
+    const uint32_t before = id_of(g.before_keys), after = id_of(g.after_keys);
+    if (before == ~uint32_t{0} || after == ~uint32_t{0}) continue;
+    for (uint32_t& k : keys_of_chain_)
+      if (k == after) k = before;
+  }
 }
 
 // Number of IP layers, counted from the innermost, whose keys are identical in both lists.

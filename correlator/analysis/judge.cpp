@@ -50,6 +50,10 @@ Run judge(Collected in, const JudgeOptions& opt) {
   Run run = analyze(std::move(in.points), std::move(in.chains), std::move(in.sightings),
                     std::move(in.scratch), opt.analysis);
   run.kept = std::move(in.kept);
+  // Kept frames follow their sightings to the digest before a translation.
+  if (!run.renamed.empty())
+    for (KeptFrame& f : run.kept.frames)
+      if (const auto it = run.renamed.find(f.digest); it != run.renamed.end()) f.digest = it->second;
   run.report.clocks = std::move(infos);
   for (auto& w : in.warnings) run.report.warnings.push_back(std::move(w));
   for (auto& w : clock_notes) run.report.warnings.push_back(std::move(w));

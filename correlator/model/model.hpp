@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "collector/packet/accounting.hpp"
@@ -191,7 +192,7 @@ struct Assumption {
 // An address translation found between two points of a flow's path.
 struct Translation {
   uint8_t from = 0, to = 0;  // ords, in travel direction
-  std::string before, after;  // the flow's label on each side
+  std::string before, after;  // what changed (translation_text): "198.18.1.10" → "198.19.0.5"
   uint64_t packets = 0;        // packets paired across it
 };
 
@@ -290,6 +291,9 @@ struct Run {
   std::vector<Sighting> sightings;    // grouped by traversal: [t.first, t.first + t.count)
   KeptFrames kept;                    // frames' first bytes (--keep-bytes), in any order
   std::optional<NeutronEvidence> neutron;  // discover/explain evidence (run --explain), stored with the run
+  // Packets translated on the path (docs/verdicts.md rule 9): the digest a packet had after the
+  // translation → the one it had before, which its later sightings are stored under.
+  std::unordered_map<uint64_t, uint64_t> renamed;
 };
 
 }  // namespace pathtrace

@@ -109,6 +109,7 @@ constexpr QueryText kQueries[] = {
      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
     {Q::kHasKept, "SELECT EXISTS (SELECT 1 FROM kept_frames WHERE run_id = ?1)"},
     {Q::kShiftKept, "UPDATE kept_frames SET ts_ns = ts_ns - ?3 WHERE run_id = ?1 AND point = ?2"},
+    {Q::kRenameKept, "UPDATE kept_frames SET digest = ?3 WHERE run_id = ?1 AND digest = ?2"},
     {Q::kScanKept,
      "SELECT point, ts_ns, digest, wire_len, linktype, data FROM kept_frames "
      "WHERE run_id = ?1 ORDER BY ts_ns, point"},

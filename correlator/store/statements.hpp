@@ -40,6 +40,7 @@ enum class Q : int {
   kInsertKept,
   kHasKept,
   kShiftKept,
+  kRenameKept,
   kScanKept,
   kSelectKeptDigest,
   kCount

@@ -444,6 +444,9 @@ void Store::Impl::finish_run(int64_t run, Run& analysed) {
   for (const Point& p : r.points)
     if (p.clock_offset_ns)
       stmt(Q::kShiftKept).bind(1, run).bind(2, int64_t(p.ord)).bind(3, p.clock_offset_ns).run();
+  // And translated packets' frames follow their sightings to the digest before the translation.
+  for (const auto& [after, before] : analysed.renamed)
+    stmt(Q::kRenameKept).bind(1, run).bind(2, int64_t(after)).bind(3, int64_t(before)).run();
   write_analysis(run, analysed);
   stmt(Q::kDeleteStagedChains).bind(1, run).run();
   stmt(Q::kDeleteStagedSightings).bind(1, run).run();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "correlator/analysis/translate.hpp"
 #include "tests/unit/analysis/builder.hpp"
 
 namespace pathtrace {
@@ -446,6 +447,110 @@ TEST(Analysis, EmptyRun) {
   EXPECT_TRUE(run.report.results.empty());
   EXPECT_TRUE(run.traversals.empty());
   EXPECT_EQ(run.report.sightings, 0u);
+}
+
+
+// --- Address translation (rule 9): a floating IP's DNAT between D and C on A..E (one host),
+// packets entering at E. A packet's digest before and after the hop differ only by the
+// address hash (digest v2), as the parser computes them.
+
+struct Nat {
+  Builder b;
+  packet::FlowKey before = v4("198.18.1.1", "198.18.1.10", 1);
+  packet::FlowKey after = v4("198.18.1.1", "198.19.0.5", 1);
+  std::vector<uint32_t> ch;  // per ord: the keys seen there
+  Nat() {
+    b.points = simple_points(5);
+    const uint32_t pre = b.chain("eth/ipv4/icmp", {before});
+    const uint32_t post = b.chain("eth/ipv4/icmp", {after});
+    ch = {post, post, post, pre, pre};
+  }
+  // One packet entering at E at `t`, seen at `pre` before the hop and `post` after it.
+  void send(int64_t t, std::vector<unsigned> pre, std::vector<unsigned> post, uint64_t h = 0) {
+    if (h == 0) h = b.fresh_digest();
+    b.send(h ^ packet::address_hash(before), t, pre, ch);
+    if (!post.empty()) b.send(h ^ packet::address_hash(after), t + 5000, post, ch);
+  }
+};
+
+TEST(Analysis, TranslatedPacketsArePairedAcrossTheHopAndDelivered) {
+  Nat n;
+  for (int i = 0; i < 50; ++i) n.send(1 * kS + i * 10 * kMs, {4, 3}, {2, 1, 0});
+  const pathtrace::Run run = n.b.analyze();
+  ASSERT_EQ(run.report.results.size(), 1u);
+  const FlowResult& r = run.report.results[0];
+  EXPECT_EQ(flow_label(run, r.flow), "ICMP 198.18.1.1 \u2192 198.18.1.10");
+  EXPECT_EQ(r.verdict, VerdictKind::kDelivered);
+  EXPECT_EQ(r.delivered, 50u);
+  EXPECT_THAT(r.seen_at, ElementsAre(50, 50, 50, 50, 50));
+  ASSERT_EQ(r.translations.size(), 1u);
+  EXPECT_EQ(r.translations[0].from, 3);
+  EXPECT_EQ(r.translations[0].to, 2);
+  EXPECT_EQ(r.translations[0].before, "198.18.1.10");
+  EXPECT_EQ(r.translations[0].after, "198.19.0.5");
+  EXPECT_EQ(r.translations[0].packets, 50u);
+  // One packet, one digest: the later sightings carry the earlier digest.
+  ASSERT_EQ(run.traversals.size(), 50u);
+  for (const Traversal& t : run.traversals) {
+    EXPECT_EQ(t.count, 5);
+    for (uint32_t i = t.first; i < t.first + t.count; ++i) EXPECT_EQ(run.sightings[i].digest, t.digest);
+  }
+  EXPECT_EQ(run.renamed.size(), 50u);
+}
+
+TEST(Analysis, ALossAfterTheTranslationIsBlamedOnItsOwnHop) {
+  Nat n;
+  for (int i = 0; i < 50; ++i) n.send(1 * kS + i * 10 * kMs, {4, 3}, {2});
+  const pathtrace::Run run = n.b.analyze();
+  ASSERT_EQ(run.report.results.size(), 1u);
+  const FlowResult& r = run.report.results[0];
+  EXPECT_EQ(r.verdict, VerdictKind::kDisappears);
+  EXPECT_EQ(r.summary, "disappears between C (if2) and B (if1): 50 of 50 lost (100%)");
+  ASSERT_EQ(r.translations.size(), 1u);
+}
+
+TEST(Analysis, APacketThatAppearsTwoPointsLaterIsNotTakenForTheTranslatedOne) {
+  Nat n;
+  // C (usable: it sees other traffic) saw none of them: nothing says the hop translated them.
+  for (int i = 0; i < 50; ++i) n.send(1 * kS + i * 10 * kMs, {4, 3}, {1, 0});
+  for (int i = 0; i < 50; ++i) n.send(1 * kS + i * 10 * kMs + kMs, {4, 3}, {2, 1, 0});
+  const pathtrace::Run run = n.b.analyze();
+  const FlowResult* lossy = nullptr;
+  for (const FlowResult& r : run.report.results)
+    if (r.lost) lossy = &r;
+  ASSERT_NE(lossy, nullptr);
+  EXPECT_EQ(lossy->lost, 50u);
+  EXPECT_THAT(lossy->summary, HasSubstr("between D (if3) and C (if2)"));
+}
+
+TEST(Analysis, TwoPacketsThatCouldBeTheTranslatedOneAreNeitherPaired) {
+  Nat n;
+  // The same invariant part twice after the hop: which one it became cannot be told.
+  const packet::FlowKey other = v4("198.18.1.1", "198.19.0.6", 1);
+  const uint32_t o = n.b.chain("eth/ipv4/icmp", {other});
+  for (int i = 0; i < 20; ++i) {
+    const uint64_t h = n.b.fresh_digest();
+    n.send(1 * kS + i * 10 * kMs, {4, 3}, {2, 1, 0}, h);
+    n.b.send(h ^ packet::address_hash(other), 1 * kS + i * 10 * kMs + 9000, {2, 1, 0}, {o, o, o, o, o});
+  }
+  const pathtrace::Run run = n.b.analyze();
+  for (const FlowResult& r : run.report.results) EXPECT_TRUE(r.translations.empty());
+  EXPECT_TRUE(run.renamed.empty());
+}
+
+TEST(Analysis, ATranslationSaysWhatChanged) {
+  using analyzer::translation_text;
+  const auto dnat = translation_text(v4("198.18.1.1", "198.18.1.10", 6, 40000, 8080),
+                                     v4("198.18.1.1", "198.19.0.5", 6, 40000, 80));
+  EXPECT_EQ(dnat.first, "198.18.1.10:8080");
+  EXPECT_EQ(dnat.second, "198.19.0.5:80");
+  const auto snat = translation_text(v4("198.19.0.5", "198.18.1.1", 17, 5353, 53),
+                                     v4("198.18.1.10", "198.18.1.1", 17, 5353, 53));
+  EXPECT_EQ(snat.first, "198.19.0.5");
+  EXPECT_EQ(snat.second, "198.18.1.10");
+  const auto both = translation_text(v4("198.19.0.5", "198.18.1.10", 1), v4("198.18.1.20", "198.19.0.6", 1));
+  EXPECT_EQ(both.first, "198.19.0.5 \u2192 198.18.1.10");
+  EXPECT_EQ(both.second, "198.18.1.20 \u2192 198.19.0.6");
 }
 
 }  // namespace

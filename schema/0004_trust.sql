@@ -1,7 +1,8 @@
 -- pathtrace schema 4: what a verdict rests on (docs/verdicts.md). Points say when their capture
 -- is known to have run (first and last frame), whether their capture is evidence at all
 -- (health) and whether their host's clock could be compared; results say what each point saw
--- of the flow judged or not, and the assumptions and address translations a verdict rests on;
+-- of the flow judged or not (and the aggregates it could not judge), and the assumptions and
+-- address translations a verdict rests on;
 -- hops say how much of their loss is only assumed, and the delay between their points; runs
 -- keep how each host's clock was put on the reference clock. Older rows read as: nothing
 -- assumed, every point usable, clocks as the warnings say.
@@ -19,6 +20,7 @@ ALTER TABLE flow_results ADD COLUMN seen_any     TEXT    NOT NULL DEFAULT '[]'; 
 ALTER TABLE flow_results ADD COLUMN assumed      INTEGER NOT NULL DEFAULT 0;    -- of lost: only under an assumption
 ALTER TABLE flow_results ADD COLUMN assumptions  TEXT    NOT NULL DEFAULT '[]'; -- [{"kind","points":[…],"text"}]
 ALTER TABLE flow_results ADD COLUMN translations TEXT    NOT NULL DEFAULT '[]'; -- [{"from","to","before","after","packets"}]
+ALTER TABLE flow_results ADD COLUMN aggregated   INTEGER NOT NULL DEFAULT 0;    -- TSO/GSO aggregates at the entry end: not judged
 
 ALTER TABLE hops ADD COLUMN assumed       INTEGER NOT NULL DEFAULT 0;  -- of lost: only under an assumption
 ALTER TABLE hops ADD COLUMN delay_samples INTEGER NOT NULL DEFAULT 0;  -- packets seen at both points

@@ -177,13 +177,19 @@ void Analyzer::find_blind_points(Report& rep) {
 }
 
 bool Analyzer::override_blind_entries(Report& rep) {
-  if (n_usable_ < 3) return false;
+  // Aggregates at the entry end of what the next point saw as segments: not judged.
+  for (std::size_t ri = 0; ri < results_.size(); ++ri)
+    if (entry_missed_[ri] && entry_aggregates_[ri])
+      aggregating_[std::size_t(results_[ri].flow) * 2 + std::size_t(results_[ri].dir)] = true;
+  if (n_usable_ < 3) return !aggregating_.empty();
   std::vector<uint64_t> missed_at(n_, 0);
   for (std::size_t ri = 0; ri < results_.size(); ++ri) {
     const FlowResult& r = results_[ri];
-    if (r.judged > 0 || entry_missed_[ri] == 0) continue;
+    if (entry_missed_[ri] == 0) continue;
+    const uint64_t agg = entry_aggregates_[ri];
+    if (r.judged > agg) continue;
     const unsigned end = r.dir == Dir::kForward ? lo_ : hi_;
-    if (r.seen_any[end] > 0) continue;  // the end saw some of it: it was not blind to this flow
+    if (r.seen_any[end] > agg) continue;  // the end saw some of it: it was not blind to this flow
     unsigned after = end;
     do {
       after = r.dir == Dir::kForward ? after + 1 : after - 1;
@@ -191,7 +197,7 @@ bool Analyzer::override_blind_entries(Report& rep) {
     entry_override_[std::size_t(r.flow) * 2 + std::size_t(r.dir)] = after;
     missed_at[end] += entry_missed_[ri];
   }
-  if (entry_override_.empty()) return false;
+  if (entry_override_.empty()) return !aggregating_.empty();
   // An end that captured nothing at all is no evidence for any flow: say why.
   for (unsigned end : {lo_, hi_}) {
     Point& p = points_[end];

@@ -153,6 +153,12 @@ class Analyzer {
   std::vector<std::vector<uint64_t>> reach_hist_;
   std::vector<std::vector<uint64_t>> assumed_hist_;  // as reach_hist_, for losses resting on an assumption
   std::vector<uint64_t> entry_missed_;  // per result: not seen at its entry end, but right after it
+  // Per result: lost right after the entry end, seen only there and only as frames over the
+  // MTU: aggregates (TSO/GSO) when the flow also has packets first seen right after the end.
+  std::vector<uint64_t> entry_aggregates_;
+  // flow id * 2 + dir of the flows whose entry end saw aggregates of what the next point saw as
+  // segments: those aggregates are not judged (settle()).
+  std::unordered_map<std::size_t, bool> aggregating_;
   std::vector<uint64_t> outside_;       // per result: points it passed outside their capture
   // Per result: a point that saw none of it while a point listed after it saw it, and that saw
   // other traffic (so it captured, on this path): either a filter left the flow out or the

@@ -105,6 +105,7 @@ uint32_t Analyzer::result_for(uint32_t flow, Dir dir) {
     reach_hist_.emplace_back(n_, 0);
     assumed_hist_.emplace_back(n_, 0);
     entry_missed_.push_back(0);
+    entry_aggregates_.push_back(0);
     outside_.push_back(0);
     delays_.emplace_back(n_ > 0 ? n_ - 1 : 0);
     LossCharacter c;
@@ -273,6 +274,13 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
     if (v[i].wire_len > opt_.mtu_frame) over_mask |= bit(p);
   }
   decide(t, at);
+  // Seen only at the end it entered by, only as a frame over the MTU: an aggregate (TSO/GSO)
+  // when the next point saw its flow's wire packets as segments (aggregating_).
+  const bool aggregate = (t.fate == Fate::kLost || t.fate == Fate::kNoEntry) && (seen & usable_) != 0 &&
+                         (seen & usable_ & ~over_mask) == 0 && std::popcount(seen & usable_) == 1;
+  if (aggregate && t.fate == Fate::kLost && !aggregating_.empty() &&
+      aggregating_.count(std::size_t(t.flow) * 2 + std::size_t(t.dir)))
+    t.fate = Fate::kNoEntry;
   t.wire_len = t.last_seen != kNoPoint ? v[first_at[t.last_seen]].wire_len : v[0].wire_len;
   const unsigned last = n_ - 1;
 
@@ -305,6 +313,10 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
       break;
     }
     case Fate::kNoEntry: {
+      if (aggregate && !aggregating_.empty() && aggregating_.count(std::size_t(t.flow) * 2 + std::size_t(t.dir))) {
+        ++r.aggregated;
+        break;
+      }
       ++r.no_entry;
       // Seen next to an end, travelling away from it, but not at that end: did the end see
       // this flow at all? (entry_override_, after the first pass)
@@ -347,6 +359,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
       });
       const unsigned pos = t.dir == Dir::kForward ? t.last_seen : last - t.last_seen;
       ++reach_hist_[ri][pos];
+      if (aggregate && t.fate == Fate::kLost) ++entry_aggregates_[ri];
       if (t.fate == Fate::kLost && (t.assumed & (kAssumeWindow | kAssumeClock))) {
         ++r.assumed;
         ++assumed_hist_[ri][pos];
@@ -384,6 +397,7 @@ void Analyzer::rejudge(const std::vector<Sighting>& sightings) {
   delays_.clear();
   characters_.clear();
   entry_missed_.clear();
+  entry_aggregates_.clear();
   outside_.clear();
   std::fill(result_index_.begin(), result_index_.end(), 0u);
   std::fill(inner_dirs_.begin(), inner_dirs_.end(), uint8_t{0});

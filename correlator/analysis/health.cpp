@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "correlator/analysis/analysis.hpp"
 #include "correlator/analysis/text.hpp"
@@ -26,6 +28,19 @@ bool tagged(const std::string& stack) noexcept {
   return stack.find("/vlan") != std::string::npos || stack.find("/qinq") != std::string::npos;
 }
 
+namespace {
+
+// The port of a chain that is UDP to a well-known tunnel port (VXLAN 4789, Linux's VXLAN 8472,
+// VXLAN-GPE 4790, Geneve 6081) with nothing decoded inside it; 0 otherwise.
+uint16_t undecoded_tunnel_port(const Chain& c) {
+  if (c.ip.size() != 1 || c.ip[0].proto != 17) return 0;
+  for (const uint16_t port : {4789, 8472, 4790, 6081})
+    if (c.ip[0].dport == port) return port;
+  return 0;
+}
+
+}  // namespace
+
 void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
                    std::span<const Sighting> sightings, std::vector<std::string>& warnings,
                    std::vector<uint64_t>* tagged_at) {
@@ -39,9 +54,41 @@ void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
     if (s.chain < chain_tagged.size()) tags[s.point] += chain_tagged[s.chain];
   }
 
+  // Per point: its sightings, and those that are UDP to a well-known tunnel port with nothing
+  // decoded inside (VXLAN on Linux's 8472 while the parser expects 4789, say), by port.
+  std::vector<uint64_t> seen(n, 0), tunnel(n, 0);
+  std::vector<uint16_t> chain_port(chains.size(), 0);
+  for (std::size_t c = 0; c < chains.size(); ++c) chain_port[c] = undecoded_tunnel_port(chains[c]);
+  std::vector<std::map<uint16_t, uint64_t>> ports(n);
+  for (const Sighting& s : sightings) {
+    if (s.point >= n || s.chain >= chain_port.size()) continue;
+    ++seen[s.point];
+    if (const uint16_t port = chain_port[s.chain]) {
+      ++tunnel[s.point];
+      ++ports[s.point][port];
+    }
+  }
+  auto mostly_tunnel = [&](std::size_t i) { return tunnel[i] >= 10 && tunnel[i] * 2 >= seen[i]; };
+  auto no_tunnel = [&](std::size_t i) { return seen[i] >= 10 && tunnel[i] * 10 < seen[i]; };
+
   for (std::size_t i = 0; i < n; ++i) {
     Point& p = points[i];
     if (!p.health.usable) continue;
+    // Undecoded tunnel packets next to a point that sees what is inside them: they cannot match.
+    if (mostly_tunnel(i) && ((i > 0 && no_tunnel(i - 1)) || (i + 1 < n && no_tunnel(i + 1)))) {
+      const auto top = std::max_element(ports[i].begin(), ports[i].end(),
+                                        [](const auto& a, const auto& b) { return a.second < b.second; });
+      const std::string port = u64(top->first);
+      const bool geneve = top->first == 6081;
+      set(p, HealthProblem::kVxlanPort,
+          u64(tunnel[i]) + " of its " + u64(seen[i]) + " packets are UDP to port " + port +
+              " and did not decode as " + (geneve ? "Geneve" : "VXLAN") +
+              (top->first == 8472 ? " (8472 is the Linux kernel's VXLAN port; pathtrace expects 4789 unless told)"
+                                  : "") +
+              ": the packets inside them cannot match the next point's. Give " +
+              (geneve ? "--geneve-port " : "--vxlan-port ") + port + " to decode them");
+      continue;
+    }
     const uint64_t digested = p.digested;
     if (p.packets >= 10 && digested * 20 < p.packets) {
       const uint64_t cut = p.discards(packet::Status::kTruncated);

@@ -13,6 +13,8 @@ const char* name(VerdictKind k) noexcept {
   return "unknown";
 }
 
+static_assert(std::size_t(HealthProblem::kEarly) + 1 == kHealthProblemCount);
+
 const char* name(HealthProblem p) noexcept {
   switch (p) {
     case HealthProblem::kNone: return "";
@@ -22,6 +24,7 @@ const char* name(HealthProblem p) noexcept {
     case HealthProblem::kIdentical: return "identical";
     case HealthProblem::kVlanFilter: return "vlan_filter";
     case HealthProblem::kNothingSeen: return "nothing_seen";
+    case HealthProblem::kVxlanPort: return "vxlan_port";
     case HealthProblem::kLate: return "late";
     case HealthProblem::kEarly: return "early";
   }

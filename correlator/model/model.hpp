@@ -35,10 +35,13 @@ enum class HealthProblem : uint8_t {
   kIdentical,     // the same capture as another point's
   kVlanFilter,    // saw none of what passed it, and frames there are VLAN-tagged: a VLAN-blind filter?
   kNothingSeen,   // saw none of what passed it (a capture filter that missed it, the wrong interface?)
+  kVxlanPort,     // its frames are UDP to a tunnel port that did not decode (--vxlan-port, --geneve-port)
   kLate,          // usable: its capture started after packets had passed it
   kEarly,         // usable: its capture stopped before packets passed it
 };
-// "", "not_ip", "linktype", "snaplen", "identical", "vlan_filter", "nothing_seen", "late", "early".
+constexpr std::size_t kHealthProblemCount = 10;
+// "", "not_ip", "linktype", "snaplen", "identical", "vlan_filter", "nothing_seen", "vxlan_port",
+// "late", "early".
 const char* name(HealthProblem) noexcept;
 
 // Whether a point's capture is evidence. An unusable point is left out of the path: the hops
@@ -206,6 +209,9 @@ struct FlowResult {
   uint64_t lost = 0;
   uint64_t out_of_window = 0;
   uint64_t no_entry = 0;
+  // Frames over the MTU at the end the flow entered by, whose wire packets the next point saw as
+  // segments (TSO/GSO): not packets on the wire, not judged (docs/verdicts.md rule 4).
+  uint64_t aggregated = 0;
   uint64_t duplicates = 0;     // extra sightings of the same packet at the same point
   std::vector<uint64_t> seen_at;   // per ord: judged packets of this flow seen there
   std::vector<uint64_t> holes_at;  // per ord: judged packets that passed a point unseen (capture problem there)

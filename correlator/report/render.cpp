@@ -100,9 +100,11 @@ void print_table(std::ostream& out, const Report& r, const FlowResult& f) {
     out << "  translated between " << r.points[x.from].label << " and " << r.points[x.to].label << ": " << x.before
         << " → " << x.after << " (" << x.packets << " packets paired)\n";
   for (const auto& s : f.findings) out << "  · " << s << "\n";
-  if (f.out_of_window || f.no_entry || f.duplicates) {
+  if (f.out_of_window || f.no_entry || f.duplicates || f.aggregated) {
     out << "  not judged: " << f.out_of_window << " lost where the next point was not capturing, "
-        << f.no_entry << " not seen where they entered the path; " << f.duplicates << " duplicate sightings\n";
+        << f.no_entry << " not seen where they entered the path";
+    if (f.aggregated) out << ", " << f.aggregated << " aggregates (TSO/GSO) where they entered";
+    out << "; " << f.duplicates << " duplicate sightings\n";
   }
 }
 
@@ -170,6 +172,9 @@ void print_text(std::ostream& out, const Report& r, const RenderOptions& opt) {
         << flow_label(r, f.flow) << "  " << f.judged << " packets "
         << r.points[ords.front()].label << "→" << r.points[ords.back()].label;
     if (f.verdict != VerdictKind::kDelivered) out << " (" << f.summary << ")";
+    if (f.aggregated)
+      out << " (" << f.aggregated << " TSO/GSO aggregates at " << r.points[ords.front()].label << " and the "
+          << f.no_entry << " segments seen after it not judged)";
     out << "\n";
   }
   if (skipped) out << "… and " << skipped << " more flows (--all shows every flow)\n";
@@ -269,7 +274,7 @@ nlohmann::ordered_json to_json(const Report& r) {
                        {"delivered", f.delivered},
                        {"lost", f.lost},
                        {"out_of_window", f.out_of_window},
-                       {"no_entry", f.no_entry},
+                       {"no_entry", f.no_entry}, {"aggregated", f.aggregated},
                        {"duplicates", f.duplicates},
                        {"seen_at", seen},
                        {"holes_at", holes},

@@ -35,8 +35,8 @@ constexpr QueryText kQueries[] = {
     {Q::kInsertResult,
      "INSERT INTO flow_results (run_id, rank, flow, dir, traversals, judged, delivered, lost, "
      "out_of_window, no_entry, duplicates, seen_at, holes_at, verdict, hop, summary, findings, "
-     "inner_flows, seen_any, assumed, assumptions, translations) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-     "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"},
+     "inner_flows, seen_any, assumed, assumptions, translations, aggregated) VALUES (?1, ?2, ?3, "
+     "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"},
     {Q::kInsertHop,
      "INSERT INTO hops (run_id, rank, flow, dir, idx, from_ord, to_ord, from_label, to_label, "
      "packets_in, packets_out, lost, loss_pct, inconclusive, why, assumed, delay_samples, "
@@ -58,7 +58,7 @@ constexpr QueryText kQueries[] = {
     {Q::kSelectResults,
      "SELECT rank, flow, dir, traversals, judged, delivered, lost, out_of_window, no_entry, "
      "duplicates, seen_at, holes_at, verdict, hop, summary, findings, inner_flows, seen_any, "
-     "assumed, assumptions, translations FROM flow_results WHERE run_id = ?1 ORDER BY rank"},
+     "assumed, assumptions, translations, aggregated FROM flow_results WHERE run_id = ?1 ORDER BY rank"},
     {Q::kSelectHops,
      "SELECT rank, from_ord, to_ord, packets_in, packets_out, lost, inconclusive, why, assumed, "
      "delay_samples, delay_min_ns, delay_mean_ns FROM hops WHERE run_id = ?1 ORDER BY rank, idx"},

@@ -313,7 +313,7 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
         .bind_text(14, name(fr.verdict)).bind(15, int64_t(fr.hop))
         .bind_text(16, fr.summary).bind_text(17, findings).bind_text(18, inner)
         .bind_text(19, seen_any).bind(20, int64_t(fr.assumed)).bind_text(21, assumptions)
-        .bind_text(22, translations);
+        .bind_text(22, translations).bind(23, int64_t(fr.aggregated));
     ins_result.run();
     for (std::size_t h = 0; h < fr.hops.size(); ++h) {
       const HopStat& hs = fr.hops[h];
@@ -648,6 +648,7 @@ Report Store::Impl::load(int64_t id) {
       fr.assumed = uint64_t(q.int_at(18));
       fr.assumptions = store_detail::parse_assumptions(q.text_at(19), path);
       fr.translations = store_detail::parse_translations(q.text_at(20), path);
+      fr.aggregated = uint64_t(q.int_at(21));
       r.results.push_back(std::move(fr));
     }
   }

@@ -92,10 +92,8 @@ std::vector<HostClockInfo> parse_clocks(std::string_view text, const std::string
 }
 
 HealthProblem health_problem(std::string_view n) noexcept {
-  for (auto p : {HealthProblem::kNotIp, HealthProblem::kLinkType, HealthProblem::kSnaplen,
-                 HealthProblem::kIdentical, HealthProblem::kVlanFilter, HealthProblem::kNothingSeen,
-                 HealthProblem::kLate, HealthProblem::kEarly})
-    if (n == name(p)) return p;
+  for (std::size_t i = 1; i < kHealthProblemCount; ++i)
+    if (n == name(HealthProblem(i))) return HealthProblem(i);
   return HealthProblem::kNone;
 }
 

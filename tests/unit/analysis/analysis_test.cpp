@@ -553,5 +553,42 @@ TEST(Analysis, ATranslationSaysWhatChanged) {
   EXPECT_EQ(both.second, "198.18.1.20 \u2192 198.19.0.6");
 }
 
+// --- TSO/GSO: the sender's point A sees 64 KB aggregates, B and C the wire segments.
+
+TEST(Analysis, AggregatesAtTheEntryAreNotJudgedAndTheSegmentsAreJudgedFromTheNextPoint) {
+  Builder b;
+  b.points = simple_points(3);
+  const uint32_t c = b.chain("eth/ipv4/tcp", {v4("198.18.16.1", "198.18.16.2", 6, 40000, 5001)});
+  const std::vector<uint32_t> ch = {c, c, c};
+  for (int i = 0; i < 10; ++i) {
+    b.send(b.fresh_digest(), 1 * kS + i * 10 * kMs, {0}, ch, 65000);  // the aggregate, at A only
+    for (int k = 0; k < 44; ++k) b.send(b.fresh_digest(), 1 * kS + i * 10 * kMs + 20000 + k * 100, {1, 2}, ch, 1514);
+  }
+  const pathtrace::Run run = b.analyze();
+  ASSERT_EQ(run.report.results.size(), 1u);
+  const FlowResult& r = run.report.results[0];
+  EXPECT_EQ(r.verdict, VerdictKind::kDelivered) << r.summary;
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_EQ(r.aggregated, 10u);
+  EXPECT_EQ(r.delivered, 440u);  // the segments, from B on
+  EXPECT_EQ(r.summary, "delivered: 440 of 440 reached C (if2)");
+}
+
+TEST(Analysis, JumboFramesLostAfterTheEntryWithNoSegmentsBeyondAreStillLost) {
+  Builder b;
+  b.points = simple_points(3);
+  const uint32_t c = b.chain("eth/ipv4/udp", {v4("198.18.16.1", "198.18.16.2", 17, 40000, 5001)});
+  const std::vector<uint32_t> ch = {c, c, c};
+  for (int i = 0; i < 20; ++i) b.send(b.fresh_digest(), 1 * kS + i * 10 * kMs, {0, 1, 2}, ch, 1000);
+  for (int i = 0; i < 20; ++i) b.send(b.fresh_digest(), 1 * kS + i * 10 * kMs + kMs, {0}, ch, 9014);
+  const pathtrace::Run run = b.analyze();
+  ASSERT_EQ(run.report.results.size(), 1u);
+  const FlowResult& r = run.report.results[0];
+  EXPECT_EQ(r.verdict, VerdictKind::kPartialLoss) << r.summary;
+  EXPECT_EQ(r.lost, 20u);
+  EXPECT_EQ(r.aggregated, 0u);
+  EXPECT_THAT(r.summary, HasSubstr("between A (if0) and B (if1)"));
+}
+
 }  // namespace
 }  // namespace pathtrace

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <map>
+#include <array>
 #include <string>
 
 #include "correlator/analysis/analysis.hpp"
@@ -30,12 +30,15 @@ bool tagged(const std::string& stack) noexcept {
 
 namespace {
 
-// The port of a chain that is UDP to a well-known tunnel port (VXLAN 4789, Linux's VXLAN 8472,
-// VXLAN-GPE 4790, Geneve 6081) with nothing decoded inside it; 0 otherwise.
-uint16_t undecoded_tunnel_port(const Chain& c) {
+// Well-known tunnel ports: VXLAN, Linux's VXLAN default, VXLAN-GPE, Geneve.
+constexpr std::array<uint16_t, 4> kTunnelPorts = {4789, 8472, 4790, 6081};
+
+// 1 + the index in kTunnelPorts of a chain that is UDP to a tunnel port with nothing decoded
+// inside it; 0 otherwise.
+unsigned undecoded_tunnel_port(const Chain& c) {
   if (c.ip.size() != 1 || c.ip[0].proto != 17) return 0;
-  for (const uint16_t port : {4789, 8472, 4790, 6081})
-    if (c.ip[0].dport == port) return port;
+  for (std::size_t i = 0; i < kTunnelPorts.size(); ++i)
+    if (c.ip[0].dport == kTunnelPorts[i]) return unsigned(i + 1);
   return 0;
 }
 
@@ -45,27 +48,23 @@ void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
                    std::span<const Sighting> sightings, std::vector<std::string>& warnings,
                    std::vector<uint64_t>* tagged_at) {
   const std::size_t n = points.size();
-  // Per point: how many of its sightings were VLAN-tagged.
-  std::vector<uint64_t> tags(n, 0);
-  std::vector<uint8_t> chain_tagged(chains.size(), 0);
-  for (std::size_t c = 0; c < chains.size(); ++c) chain_tagged[c] = tagged(chains[c].stack);
+  // One pass over the sightings, per point: how many it has, how many were VLAN-tagged, and
+  // how many are UDP to a well-known tunnel port with nothing decoded inside (VXLAN on Linux's
+  // 8472 while the parser expects 4789, say), by port. Per chain: bit 0 tagged, bits 1-3 the
+  // index + 1 of its undecoded tunnel port.
+  std::vector<uint64_t> tags(n, 0), seen(n, 0), tunnel(n, 0);
+  std::vector<std::array<uint64_t, kTunnelPorts.size()>> by_port(n);
+  std::vector<uint8_t> chain_kind(chains.size(), 0);
+  for (std::size_t c = 0; c < chains.size(); ++c)
+    chain_kind[c] = uint8_t(tagged(chains[c].stack) | (undecoded_tunnel_port(chains[c]) << 1));
   for (const Sighting& s : sightings) {
-    if (s.point >= n) continue;
-    if (s.chain < chain_tagged.size()) tags[s.point] += chain_tagged[s.chain];
-  }
-
-  // Per point: its sightings, and those that are UDP to a well-known tunnel port with nothing
-  // decoded inside (VXLAN on Linux's 8472 while the parser expects 4789, say), by port.
-  std::vector<uint64_t> seen(n, 0), tunnel(n, 0);
-  std::vector<uint16_t> chain_port(chains.size(), 0);
-  for (std::size_t c = 0; c < chains.size(); ++c) chain_port[c] = undecoded_tunnel_port(chains[c]);
-  std::vector<std::map<uint16_t, uint64_t>> ports(n);
-  for (const Sighting& s : sightings) {
-    if (s.point >= n || s.chain >= chain_port.size()) continue;
+    if (s.point >= n || s.chain >= chain_kind.size()) continue;
+    const uint8_t kind = chain_kind[s.chain];
     ++seen[s.point];
-    if (const uint16_t port = chain_port[s.chain]) {
+    tags[s.point] += kind & 1;
+    if (kind >> 1) {
       ++tunnel[s.point];
-      ++ports[s.point][port];
+      ++by_port[s.point][(kind >> 1) - 1];
     }
   }
   auto mostly_tunnel = [&](std::size_t i) { return tunnel[i] >= 10 && tunnel[i] * 2 >= seen[i]; };
@@ -76,14 +75,14 @@ void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
     if (!p.health.usable) continue;
     // Undecoded tunnel packets next to a point that sees what is inside them: they cannot match.
     if (mostly_tunnel(i) && ((i > 0 && no_tunnel(i - 1)) || (i + 1 < n && no_tunnel(i + 1)))) {
-      const auto top = std::max_element(ports[i].begin(), ports[i].end(),
-                                        [](const auto& a, const auto& b) { return a.second < b.second; });
-      const std::string port = u64(top->first);
-      const bool geneve = top->first == 6081;
+      const auto top = std::size_t(std::max_element(by_port[i].begin(), by_port[i].end()) - by_port[i].begin());
+      const uint16_t top_port = kTunnelPorts[top];
+      const std::string port = u64(top_port);
+      const bool geneve = top_port == 6081;
       set(p, HealthProblem::kVxlanPort,
           u64(tunnel[i]) + " of its " + u64(seen[i]) + " packets are UDP to port " + port +
               " and did not decode as " + (geneve ? "Geneve" : "VXLAN") +
-              (top->first == 8472 ? " (8472 is the Linux kernel's VXLAN port; pathtrace expects 4789 unless told)"
+              (top_port == 8472 ? " (8472 is the Linux kernel's VXLAN port; pathtrace expects 4789 unless told)"
                                   : "") +
               ": the packets inside them cannot match the next point's. Give " +
               (geneve ? "--geneve-port " : "--vxlan-port ") + port + " to decode them");

@@ -94,6 +94,8 @@ void Analyzer::setup_points(Report& rep) {
   }
   if (n_ == 1) rep.warnings.push_back("one point only: a path needs two points to say where packets vanish");
   for (const Point& p : points_) {
+    // A point that is not evidence has its own warning; what it lost of its capture adds nothing.
+    if (!p.health.usable) continue;
     if (const uint64_t lost = p.capture_loss()) {
       std::string parts;
       auto add = [&](uint64_t v, const char* what) {

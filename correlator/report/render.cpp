@@ -274,7 +274,7 @@ nlohmann::ordered_json to_json(const Report& r) {
                        {"delivered", f.delivered},
                        {"lost", f.lost},
                        {"out_of_window", f.out_of_window},
-                       {"no_entry", f.no_entry}, {"aggregated", f.aggregated},
+                       {"no_entry", f.no_entry},
                        {"duplicates", f.duplicates},
                        {"seen_at", seen},
                        {"holes_at", holes},
@@ -287,7 +287,8 @@ nlohmann::ordered_json to_json(const Report& r) {
                        {"seen_any", seen_any},
                        {"assumed", f.assumed},
                        {"assumptions", assumptions},
-                       {"translations", translations}});
+                       {"translations", translations},
+                       {"aggregated", f.aggregated}});
   }
   j["results"] = std::move(results);
   j["warnings"] = r.warnings;

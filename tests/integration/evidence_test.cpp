@@ -355,11 +355,11 @@ TEST_F(Evidence, ReportJsonStructureIsPinned) {
   const auto& res = j["results"][0];
   EXPECT_EQ(shape(res), (V{"flow:integer", "flow_label:string", "direction:string", "path:array",
                            "traversals:integer", "judged:integer", "delivered:integer", "lost:integer",
-                           "out_of_window:integer", "no_entry:integer", "aggregated:integer", "duplicates:integer",
+                           "out_of_window:integer", "no_entry:integer", "duplicates:integer",
                            "seen_at:object", "holes_at:object", "hops:array", "verdict:string",
                            "headline_hop:object", "summary:string", "findings:array",
                            "inner_flows:array", "seen_any:object", "assumed:integer", "assumptions:array",
-                           "translations:array"}));
+                           "translations:array", "aggregated:integer"}));
   EXPECT_EQ(res["path"], nlohmann::ordered_json::parse(R"(["G","F","E","D","C","B","A"])"));
   EXPECT_EQ(res["verdict"], "disappears");
   EXPECT_EQ(res["headline_hop"], nlohmann::ordered_json::parse(R"({"from":"C","to":"B"})"));

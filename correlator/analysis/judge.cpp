@@ -28,6 +28,15 @@ Run judge(Collected in, const JudgeOptions& opt) {
       hc.samples = 0;
       given_hosts.push_back(hc.host);
     }
+    // Whether any point of `host` has a sighting.
+    std::vector<bool> point_saw(in.points.size(), false);
+    for (const Sighting& x : in.sightings)
+      if (x.point < point_saw.size()) point_saw[x.point] = true;
+    auto host_saw = [&](const std::string& host) {
+      for (std::size_t i = 0; i < in.points.size(); ++i)
+        if (in.points[i].host == host && point_saw[i]) return true;
+      return false;
+    };
     apply_clocks(clocks, in.points, in.sightings, &in.kept);
     for (const auto& hc : clocks) {
       HostClockInfo i;
@@ -41,6 +50,8 @@ Run judge(Collected in, const JudgeOptions& opt) {
       i.method = hc.reference ? "reference" : given ? "given" : !hc.known ? "unknown" : hc.both_ways ? "both ways" : "one way";
       infos.push_back(std::move(i));
       if (hc.reference) continue;
+      // A host whose points saw nothing has no timestamp to put on any clock: nothing to say.
+      if (!hc.known && !given && !host_saw(hc.host)) continue;
       clock_notes.push_back(given ? "clock of " + hc.host + " taken as " + text::duration_text(hc.offset_ns) +
                                         (hc.offset_ns >= 0 ? " ahead of " : " behind ") + clocks.front().host +
                                         " (--clock)"

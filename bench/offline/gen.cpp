@@ -79,7 +79,13 @@ void ipv4(uint8_t* p, uint16_t total_len, uint16_t id, uint8_t ttl, uint8_t prot
 
 enum class Kind { kIpip, kTcp, kUdp, kIcmp };
 
+// Which traffic the set carries (--shape).
+enum class Shape {
+  kTunnel,  // one IPIP tunnel, some TCP, UDP, ICMP: few flows (the original set, the default)
+};
+
 struct Options {
+  Shape shape = Shape::kTunnel;
   uint64_t packets = 1000000;
   std::string out = "bench/out";
   double loss_pct = 5.0;
@@ -89,7 +95,7 @@ struct Options {
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
-               "%s\nusage: bench_offline_gen [--packets N] [--out DIR] [--loss-pct P] [--dup-every N] "
+               "%s\nusage: bench_offline_gen [--shape tunnel] [--packets N] [--out DIR] [--loss-pct P] [--dup-every N] "
                "[--snaplen N]\n",
                why);
   std::exit(2);
@@ -104,7 +110,14 @@ Options parse_args(int argc, char** argv) {
       return argv[++i];
     };
     try {
-      if (a == "--packets") {
+      if (a == "--shape") {
+        const std::string v = value();
+        if (v == "tunnel") {
+          o.shape = Shape::kTunnel;
+        } else {
+          usage(("unknown shape " + v).c_str());
+        }
+      } else if (a == "--packets") {
         o.packets = std::stoull(value());
       } else if (a == "--out") {
         o.out = value();
@@ -126,11 +139,9 @@ Options parse_args(int argc, char** argv) {
   return o;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) try {
-  const Options opt = parse_args(argc, argv);
-  std::filesystem::create_directories(opt.out);
+// --shape tunnel: the original set (one IPIP tunnel, some TCP, UDP, ICMP). Its bytes must not
+// change, so that numbers taken before the other shapes existed stay comparable.
+int write_tunnel(const Options& opt) {
 
   std::vector<std::unique_ptr<Writer>> writers;
   std::vector<std::string> paths;
@@ -313,6 +324,18 @@ int main(int argc, char** argv) try {
               static_cast<unsigned long long>(ipip));
   std::printf("expected_duplicates D %llu\n", static_cast<unsigned long long>(dups));
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const Options opt = parse_args(argc, argv);
+  std::filesystem::create_directories(opt.out);
+  switch (opt.shape) {
+    case Shape::kTunnel:
+      return write_tunnel(opt);
+  }
+  return 70;
 } catch (const pathtrace::Error& e) {
   std::fprintf(stderr, "bench_offline_gen: %s\n", e.what());
   return static_cast<int>(e.code());

@@ -7,7 +7,8 @@
 #   tshark -n -r G -T fields -e ip.id     (first 100k packets of G, scaled; single runs only)
 # Every command runs twice (--runs) and the table keeps the faster run (warm page cache), with
 # its CPU time (user + sys) and peak RSS (largest process) from GNU time. "×tcpdump" is tcpdump's
-# wall time divided by the row's: above 1 is faster than tcpdump. Then the loss pathtrace
+# wall time divided by the row's (per packet): above 1 is faster than tcpdump; "(CPU)" the same for
+# CPU time, which other load on the machine disturbs less than wall time. Then the loss pathtrace
 # reported is compared, hop by hop, with the loss the generator made, and the flow counts.
 #
 # usage: bench/offline/run.sh [--shape tunnel|field|fewflows] [--packets N] [--runs N] [--no-tshark]
@@ -194,16 +195,18 @@ for packets in "${size_list[@]}"; do
       label["reader"] = "pcapfile Reader alone (7 files)"
       label["cat"] = "cat F > /dev/null (7 files)"
       label["tshark"] = "tshark -n -T fields -e ip.id (G, first N)"
-      printf "%-42s %10s %8s %7s %9s %11s %9s\n", "what", "packets", "wall s", "CPU s", "peak RSS", "packets/s", "×tcpdump"
+      printf "%-42s %10s %8s %7s %9s %11s %9s %9s\n", "what", "packets", "wall s", "CPU s", "peak RSS", "packets/s",
+        "×tcpdump", "(CPU)"
     }
     { name[NR] = $1; npk[NR] = $2; wall[NR] = $3 / 1e9; cpu[NR] = $4; rss[NR] = $5
-      if ($1 == "tcpdump") tcpdump_pps = $2 / ($3 / 1e9) }
+      if ($1 == "tcpdump") { tcpdump_pps = $2 / ($3 / 1e9); if ($4 != "-" && $4 > 0) tcpdump_cpp = $4 / $2 } }
     END {
       for (i = 1; i <= NR; i++) {
         pps = npk[i] / wall[i]
         r = (rss[i] == "-") ? "-" : sprintf("%.0f MB", rss[i] / 1024)
         x = tcpdump_pps ? sprintf("%.2f×", pps / tcpdump_pps) : "-"
-        printf "%-42s %10d %8.3f %7s %9s %10.2fM %9s\n", label[name[i]], npk[i], wall[i], cpu[i], r, pps / 1e6, x
+        xc = (tcpdump_cpp && cpu[i] != "-" && cpu[i] > 0) ? sprintf("%.2f×", tcpdump_cpp * npk[i] / cpu[i]) : "-"
+        printf "%-42s %10d %8.3f %7s %9s %10.2fM %9s %9s\n", label[name[i]], npk[i], wall[i], cpu[i], r, pps / 1e6, x, xc
       }
     }' "$out/rows"
   if [[ -f $out/best-ingest.err ]]; then

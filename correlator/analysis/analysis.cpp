@@ -92,10 +92,12 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
   // Losses that rest on a point having captured: settle again knowing which flows each point
   // saw, so that a capture that started late (stopped early) is told from a drop.
   if (window_assumed_) {
-    for (std::size_t ri = 0; ri < results_.size(); ++ri) {
+    flow_seen_.assign(flows_.size() * 2 + 2, 0);
+    for (uint32_t ri = 0; ri < results_.size(); ++ri) {
       uint64_t mask = 0;
+      const uint64_t* seen_any = counts(ri, kSeenAny);
       for (unsigned p = 0; p < n_; ++p)
-        if (results_[ri].seen_any[p]) mask |= bit(p);
+        if (seen_any[p]) mask |= bit(p);
       flow_seen_[std::size_t(results_[ri].flow) * 2 + std::size_t(results_[ri].dir)] = mask;
     }
     again = true;
@@ -109,6 +111,7 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
   find_blind_points(rep);
   window_warnings(rep);
   judge_results();
+  fill_point_arrays();
   add_translations(out);
   add_findings(out);
   if (inconsistent_) {
@@ -149,11 +152,11 @@ void Analyzer::find_blind_points(Report& rep) {
     // A flow that passed it while it captured, and it saw none of it; or, where frames are
     // VLAN-tagged, a flow it saw none of at all, outside its capture's span too (the span of
     // what a VLAN-blind filter let through says little of when it ran).
-    for (std::size_t ri = 0; ri < results_.size(); ++ri) {
+    for (uint32_t ri = 0; ri < results_.size(); ++ri) {
       const FlowResult& r = results_[ri];
-      if (r.seen_any[p] > 0) continue;
-      if (r.holes_at[p] >= 10) {
-        std::string saw = "it saw none of the " + text::u64(r.holes_at[p]) + " packets of " +
+      if (counts(ri, kSeenAny)[p] > 0) continue;
+      if (const uint64_t holes = counts(ri, kHoles)[p]; holes >= 10) {
+        std::string saw = "it saw none of the " + text::u64(holes) + " packets of " +
                           flows_[r.flow - 1].label +
                           " that passed it while it captured (the points on both sides saw them)";
         if (pt.packets > 0 && !vlan_suspect(pt, tagged_at_)) {
@@ -183,13 +186,13 @@ bool Analyzer::override_blind_entries(Report& rep) {
       aggregating_[std::size_t(results_[ri].flow) * 2 + std::size_t(results_[ri].dir)] = true;
   if (n_usable_ < 3) return !aggregating_.empty();
   std::vector<uint64_t> missed_at(n_, 0);
-  for (std::size_t ri = 0; ri < results_.size(); ++ri) {
+  for (uint32_t ri = 0; ri < results_.size(); ++ri) {
     const FlowResult& r = results_[ri];
     if (entry_missed_[ri] == 0) continue;
     const uint64_t agg = entry_aggregates_[ri];
     if (r.judged > agg) continue;
     const unsigned end = r.dir == Dir::kForward ? lo_ : hi_;
-    if (r.seen_any[end] > agg) continue;  // the end saw some of it: it was not blind to this flow
+    if (counts(ri, kSeenAny)[end] > agg) continue;  // the end saw some of it: it was not blind to this flow
     unsigned after = end;
     do {
       after = r.dir == Dir::kForward ? after + 1 : after - 1;
@@ -230,12 +233,27 @@ void Analyzer::add_translations(const Run& run) {
 }
 
 // The findings of every result (rule 7): its loss character in numbers, then in words, ahead
-// of the findings judging already made.
+// of the findings judging already made. Only results with something to say get a character:
+// a partial loss, or holes, duplicates or frames over the MTU at some point.
 void Analyzer::add_findings(const Run& run) {
-  characterise(results_, run.traversals, run.sightings, characters_);
+  std::vector<LossCharacter> chars(results_.size());
+  std::vector<uint8_t> telling(results_.size(), 0);
+  for (uint32_t ri = 0; ri < results_.size(); ++ri) {
+    const uint64_t* holes = counts(ri, kHoles);
+    const uint64_t* dups = counts(ri, kDuplicates);
+    const uint64_t* over = counts(ri, kOverMtu);
+    bool any = results_[ri].verdict == VerdictKind::kPartialLoss;
+    for (unsigned p = 0; p < n_ && !any; ++p) any = holes[p] || dups[p] || over[p];
+    if (!any) continue;
+    telling[ri] = 1;
+    chars[ri].duplicates_at.assign(dups, dups + n_);
+    chars[ri].over_mtu_at.assign(over, over + n_);
+  }
+  characterise(results_, run.traversals, run.sightings, chars);
   const FindingsContext ctx{points_, flows_, opt_.mtu_frame, time_origin_};
   for (std::size_t ri = 0; ri < results_.size(); ++ri) {
-    std::vector<std::string> found = describe(characters_[ri], ctx);
+    if (!telling[ri]) continue;
+    std::vector<std::string> found = describe(chars[ri], ctx);
     FlowResult& r = results_[ri];
     r.findings.insert(r.findings.begin(), std::make_move_iterator(found.begin()),
                       std::make_move_iterator(found.end()));

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "collector/common/id_table.hpp"
 #include "correlator/analysis/analysis.hpp"
 #include "correlator/analysis/character.hpp"
 #include "correlator/analysis/invariant.hpp"
@@ -120,10 +121,10 @@ class Analyzer {
   // Per ord: packets that passed it (or were lost before it) before its capture started / after
   // it stopped; packets that passed it when its capture holds no frame at all.
   std::vector<uint64_t> late_at_, early_at_, passed_empty_;
-  // After a first pass, flow id * 2 + dir → the points that saw that flow. A flow a point saw
-  // once it captured, lost before it before its first frame (after its last), ran into a
-  // capture that started late (stopped early): not a drop.
-  std::unordered_map<std::size_t, uint64_t> flow_seen_;
+  // After a first pass, by flow id * 2 + dir: the points that saw that flow (empty before). A
+  // flow a point saw once it captured, lost before it before its first frame (after its last),
+  // ran into a capture that started late (stopped early): not a drop.
+  std::vector<uint64_t> flow_seen_;
   uint64_t window_assumed_ = 0;         // losses judged assuming the next point captured
   std::vector<uint64_t> unknown_window_; // per ord: losses it could only be assumed to have seen
   uint64_t usable_ = 0;               // mask of the points whose capture is evidence (Point::health)
@@ -136,22 +137,44 @@ class Analyzer {
 
   std::vector<uint32_t> keys_of_chain_;               // chain → id of its list of flow keys
   std::vector<const std::vector<packet::FlowKey>*> keys_;  // keys id → the keys
-  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> flows_at_depth_;  // [keys][depth-1]
+  IdTable keys_ids_;                                  // a list of flow keys → its keys id
+  // (top-level, innermost) flow per keys id and depth: [depth_base_[keys id] + depth - 1];
+  // depth_base_ has one more entry, so keys id k has depth_base_[k + 1] - depth_base_[k] layers.
+  std::vector<uint32_t> depth_base_;
+  std::vector<std::pair<uint32_t, uint32_t>> flows_at_depth_;
   struct DepthMemo {
     uint64_t pair = ~uint64_t{0};
     uint32_t depth = 0;
   };
   std::vector<DepthMemo> depth_memo_ = std::vector<DepthMemo>(4096);
-  std::unordered_map<std::string, uint32_t> flow_ids_;  // parent id bytes + key bytes → id
+  IdTable flow_ids_;                 // (parent id, key) → id - 1 (an index into flows_)
   std::vector<Flow> flows_;
   std::vector<uint8_t> inner_dirs_;  // per flow id: bit dir set when seen as an inner flow
 
   std::vector<Traversal> travs_;
-  std::vector<FlowResult> results_;
-  // Per result, beside it: judged traversals by position of last_seen in travel order (for
-  // the hops), and the loss character (duplicates and over-MTU frames counted while grouping).
-  std::vector<std::vector<uint64_t>> reach_hist_;
-  std::vector<std::vector<uint64_t>> assumed_hist_;  // as reach_hist_, for losses resting on an assumption
+  std::vector<FlowResult> results_;  // counts only while grouping: the per-point arrays are in counts_
+  // Per result, per point, flat (no allocation per result): what its FlowResult's per-point
+  // arrays will hold; judged traversals by position of last_seen in travel order (kReach, for
+  // the hops) and those of them resting on an assumption (kAssumed); the loss character's
+  // duplicates and over-MTU frames, counted while grouping. Each kind's n_ counters side by
+  // side (a traversal touches a few cache lines of its result, not one per point).
+  enum Count : unsigned { kSeenAny, kSeenAt, kHoles, kReach, kAssumed, kDuplicates, kOverMtu, kCounts };
+  std::vector<uint64_t> counts_;  // [(ri * kCounts + kind) * n_ + ord or position]
+  uint64_t* counts(uint32_t ri, Count kind) noexcept {
+    return counts_.data() + (std::size_t(ri) * kCounts + kind) * n_;
+  }
+  const uint64_t* counts(uint32_t ri, Count kind) const noexcept {
+    return counts_.data() + (std::size_t(ri) * kCounts + kind) * n_;
+  }
+  // Per result, per hop position in travel order: delays between its points.
+  struct Delay {
+    int64_t sum = 0;
+    int64_t min = kMaxTime;
+    uint64_t n = 0;
+  };
+  std::vector<Delay> delays_;  // [ri * n_ + hop]
+  // Fills each result's per-point arrays (seen_at, holes_at, seen_any) from counts_.
+  void fill_point_arrays();
   std::vector<uint64_t> entry_missed_;  // per result: not seen at its entry end, but right after it
   // Per result: lost right after the entry end, seen only there and only as frames over the
   // MTU: aggregates (TSO/GSO) when the flow also has packets first seen right after the end.
@@ -166,14 +189,6 @@ class Analyzer {
   std::vector<uint8_t> order_doubt_;
   // flow id * 2 + dir → the point judging takes as that flow's entry end instead of the path's.
   std::unordered_map<std::size_t, unsigned> entry_override_;
-  // Per result, per hop position in travel order: delays between its points (sum, min, count).
-  struct Delay {
-    int64_t sum = 0;
-    int64_t min = kMaxTime;
-    uint64_t n = 0;
-  };
-  std::vector<std::vector<Delay>> delays_;
-  std::vector<LossCharacter> characters_;
   std::vector<uint32_t> result_index_;  // flow id * 2 + dir → result index + 1 (0 none)
   uint64_t inconsistent_ = 0;           // traversals whose innermost layer differed
 

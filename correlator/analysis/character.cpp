@@ -36,7 +36,11 @@ void characterise(std::span<const FlowResult> results, std::span<const Traversal
   for (std::size_t ri = 0; ri < results.size(); ++ri) {
     const FlowResult& r = results[ri];
     chars[ri].flow = r.flow;
-    chars[ri].holes_at = r.holes_at;
+    if (std::any_of(r.holes_at.begin(), r.holes_at.end(), [](uint64_t h) { return h != 0; })) {
+      chars[ri].holes_at = r.holes_at;
+    } else {
+      chars[ri].holes_at.clear();
+    }
     chars[ri].headline.reset();
     const std::size_t key = std::size_t(r.flow) * 2 + std::size_t(r.dir);
     if (index.size() <= key) index.resize(key + 1, 0);

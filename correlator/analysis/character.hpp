@@ -68,7 +68,7 @@ struct LossCharacter {
 };
 
 // Fills chars[i] for results[i] (same size, else an invariant failure): `flow`, `holes_at`
-// (copied from the result) and, for every partial-loss result, `headline` from one pass over
+// (copied from the result when it has a hole; else empty) and, for every partial-loss result, `headline` from one pass over
 // `traversals` (plus their sightings, for the wire length at the hop's first point).
 // `duplicates_at` and `over_mtu_at` are left as they are: the analysis counts them while it
 // groups sightings into traversals. Judged traversals of a (flow, direction) with no result

@@ -3,43 +3,58 @@
 // again — and finishes each one on the spot: its flow (the outermost layer every point saw,
 // interned layer by layer), its fate, direction and last point, and its counts added straight
 // into its flow's result (seen, holes, duplicates, over-MTU frames, how far it got). The hot
-// path of the analysis: nothing is allocated per sighting.
+// path of the analysis: nothing is allocated per sighting, and per flow only its label (flows
+// and lists of flow keys are interned by hash, a result's counts live in one flat array).
 
 #include <algorithm>
 #include <bit>
 #include <cstring>
 #include <string>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "correlator/analysis/analyzer.hpp"
 
 namespace pathtrace::analyzer {
 
+namespace {
+
+// Hash of a list of flow keys (a chain's IP layers), or of one key under a parent flow.
+uint64_t keys_hash(const std::vector<packet::FlowKey>& ip) {
+  return XXH3_64bits(ip.data(), ip.size() * sizeof(packet::FlowKey));
+}
+uint64_t flow_hash(uint32_t parent, const packet::FlowKey& key) {
+  return XXH3_64bits_withSeed(&key, sizeof key, parent);
+}
+
+}  // namespace
+
 // Interns each chain's list of flow keys, so traversals compare chains by id.
 void Analyzer::setup_chains() {
-  std::unordered_map<std::string, uint32_t> ids;
+  static_assert(sizeof(packet::FlowKey) == 38, "flow keys are hashed and compared as bytes");
   keys_of_chain_.resize(chains_.size());
-  std::string bytes;
+  auto same_keys = [&](const std::vector<packet::FlowKey>& ip) {
+    return [this, p = &ip](uint32_t id) { return *keys_[id] == *p; };
+  };
   for (std::size_t c = 0; c < chains_.size(); ++c) {
     const auto& ip = chains_[c].ip;
     PT_INVARIANT(!ip.empty());
-    bytes.assign(reinterpret_cast<const char*>(ip.data()), ip.size() * sizeof(packet::FlowKey));
-    auto [it, fresh] = ids.emplace(bytes, uint32_t(keys_.size()));
+    const auto [id, fresh] = keys_ids_.find_or_add(keys_hash(ip), same_keys(ip));
     if (fresh) {
       keys_.push_back(&ip);
-      flows_at_depth_.emplace_back(ip.size(), std::pair<uint32_t, uint32_t>{0, 0});
+      depth_base_.push_back(uint32_t(flows_at_depth_.size()));
+      flows_at_depth_.resize(flows_at_depth_.size() + ip.size(), {0, 0});
     }
-    keys_of_chain_[c] = it->second;
+    keys_of_chain_[c] = id;
   }
+  depth_base_.push_back(uint32_t(flows_at_depth_.size()));  // the end of the last keys id's
   // A translated flow's later keys stand for its earlier ones (translate.hpp).
   if (!translations_) return;
   for (const TranslationGroup& g : *translations_) {
-    auto id_of = [&](const std::vector<packet::FlowKey>& ip) {
-      bytes.assign(reinterpret_cast<const char*>(ip.data()), ip.size() * sizeof(packet::FlowKey));
-      const auto it = ids.find(bytes);
-      return it == ids.end() ? ~uint32_t{0} : it->second;
-    };
-    const uint32_t before = id_of(g.before_keys), after = id_of(g.after_keys);
-    if (before == ~uint32_t{0} || after == ~uint32_t{0}) continue;
+    const uint32_t before = keys_ids_.find(keys_hash(g.before_keys), same_keys(g.before_keys));
+    const uint32_t after = keys_ids_.find(keys_hash(g.after_keys), same_keys(g.after_keys));
+    if (before == IdTable::kNone || after == IdTable::kNone) continue;
     for (uint32_t& k : keys_of_chain_)
       if (k == after) k = before;
   }
@@ -60,25 +75,24 @@ uint32_t Analyzer::common_depth(uint32_t ka, uint32_t kb) {
 
 // The id of the flow `key` one layer inside `parent` (0: a top-level flow), made on first use.
 uint32_t Analyzer::intern_flow(uint32_t parent, const packet::FlowKey& key) {
-  std::string k(sizeof parent + sizeof key, '\0');
-  std::memcpy(k.data(), &parent, sizeof parent);
-  std::memcpy(k.data() + sizeof parent, &key, sizeof key);
-  auto [it, fresh] = flow_ids_.emplace(std::move(k), uint32_t(flows_.size() + 1));
+  const auto [index, fresh] = flow_ids_.find_or_add(flow_hash(parent, key), [&](uint32_t i) {
+    return flows_[i].parent == parent && flows_[i].key == key;
+  });
   if (fresh) {
     Flow f;
-    f.id = it->second;
+    f.id = index + 1;
     f.parent = parent;
     f.key = key;
     f.label = packet::to_string(key);
     flows_.push_back(std::move(f));
     inner_dirs_.push_back(0);
   }
-  return it->second;
+  return index + 1;
 }
 
 // (top-level flow, innermost flow) of a traversal whose chains share `depth` inner layers.
 std::pair<uint32_t, uint32_t> Analyzer::flows_for(uint32_t keys_id, uint32_t depth) {
-  auto& slot = flows_at_depth_[keys_id][depth - 1];
+  auto& slot = flows_at_depth_[depth_base_[keys_id] + depth - 1];
   if (slot.first != 0) return slot;
   const auto& ip = *keys_[keys_id];
   const std::size_t top = ip.size() - depth;
@@ -89,7 +103,8 @@ std::pair<uint32_t, uint32_t> Analyzer::flows_for(uint32_t keys_id, uint32_t dep
   return slot;
 }
 
-// The index of the result of `flow` in direction `dir`, made on first use.
+// The index of the result of `flow` in direction `dir`, made on first use: its counts, and
+// its zeroed counters at the end of counts_ and delays_ (no allocation of its own).
 uint32_t Analyzer::result_for(uint32_t flow, Dir dir) {
   const std::size_t key = std::size_t(flow) * 2 + std::size_t(dir);
   if (result_index_.size() <= key) result_index_.resize(std::max(key + 1, result_index_.size() * 2), 0);
@@ -98,24 +113,24 @@ uint32_t Analyzer::result_for(uint32_t flow, Dir dir) {
     FlowResult r;
     r.flow = flow;
     r.dir = dir;
-    r.seen_at.assign(n_, 0);
-    r.holes_at.assign(n_, 0);
-    r.seen_any.assign(n_, 0);
     results_.push_back(std::move(r));
-    reach_hist_.emplace_back(n_, 0);
-    assumed_hist_.emplace_back(n_, 0);
+    counts_.resize(counts_.size() + std::size_t(kCounts) * n_, 0);
+    delays_.resize(delays_.size() + n_);
     entry_missed_.push_back(0);
     entry_aggregates_.push_back(0);
     outside_.push_back(0);
-    delays_.emplace_back(n_ > 0 ? n_ - 1 : 0);
-    LossCharacter c;
-    c.flow = flow;
-    c.duplicates_at.assign(n_, 0);
-    c.over_mtu_at.assign(n_, 0);
-    characters_.push_back(std::move(c));
     idx = uint32_t(results_.size());
   }
   return idx - 1;
+}
+
+void Analyzer::fill_point_arrays() {
+  for (uint32_t ri = 0; ri < results_.size(); ++ri) {
+    FlowResult& r = results_[ri];
+    r.seen_at.assign(counts(ri, kSeenAt), counts(ri, kSeenAt) + n_);
+    r.holes_at.assign(counts(ri, kHoles), counts(ri, kHoles) + n_);
+    r.seen_any.assign(counts(ri, kSeenAny), counts(ri, kSeenAny) + n_);
+  }
 }
 
 int Analyzer::same_host_direction(uint64_t seen, const int64_t* at) const {
@@ -201,10 +216,10 @@ void Analyzer::decide(Traversal& t, const int64_t* at) const {
         // A point that saw this flow once it captured, and nothing before its first frame
         // (after its last), started late (stopped early): the loss is not judged.
         if (!flow_seen_.empty()) {
-          const auto it = flow_seen_.find(std::size_t(t.flow) * 2 + std::size_t(t.dir));
+          const std::size_t key = std::size_t(t.flow) * 2 + std::size_t(t.dir);
           const Point& n = points_[next];
           const int64_t when = at[t.last_seen];
-          if (it != flow_seen_.end() && (it->second & bit(next)) && n.first_frame_ns &&
+          if (key < flow_seen_.size() && (flow_seen_[key] & bit(next)) && n.first_frame_ns &&
               (when < n.first_frame_ns || when > n.last_frame_ns)) {
             t.fate = Fate::kOutOfWindow;
             break;
@@ -239,7 +254,7 @@ void Analyzer::finish_traversal(Sighting* s, uint32_t first, uint32_t count) {
   t.tcp_flags = v[0].tcp_flags;
   uint64_t seen = 0;
   const uint32_t k0 = keys_of_chain_[v[0].chain];
-  uint32_t depth = uint32_t(keys_[k0]->size());
+  uint32_t depth = depth_base_[k0 + 1] - depth_base_[k0];  // keys_[k0]->size(), without a cache miss
   for (uint32_t i = 0; i < count; ++i) {
     seen |= bit(v[i].point);
     const uint32_t ki = keys_of_chain_[v[i].chain];
@@ -287,17 +302,20 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
   // Counters of the flow's result in this direction.
   const uint32_t ri = result_for(t.flow, t.dir);
   FlowResult& r = results_[ri];
-  LossCharacter& character = characters_[ri];
   ++r.traversals;
-  for_each_bit(seen, [&](unsigned p) { ++r.seen_any[p]; });
+  uint64_t* const seen_any = counts(ri, kSeenAny);
+  for_each_bit(seen, [&](unsigned p) { ++seen_any[p]; });
   const uint32_t dups = count - uint32_t(std::popcount(seen));
   if (dups) {
     r.duplicates += dups;
     for (uint32_t i = 0; i < count; ++i) {
-      if (first_at[v[i].point] != i) ++character.duplicates_at[v[i].point];
+      if (first_at[v[i].point] != i) ++counts(ri, kDuplicates)[v[i].point];
     }
   }
-  for_each_bit(over_mask, [&](unsigned p) { ++character.over_mtu_at[p]; });
+  if (over_mask) {
+    uint64_t* const over = counts(ri, kOverMtu);
+    for_each_bit(over_mask, [&](unsigned p) { ++over[p]; });
+  }
   if (t.inner_flow != t.flow) inner_dirs_[t.inner_flow - 1] |= uint8_t(1u << unsigned(t.dir));
   switch (t.fate) {
     case Fate::kOutOfWindow: {
@@ -336,7 +354,8 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
       ++r.judged;
       const uint64_t su = seen & usable_;
       if (t.fate == Fate::kDelivered) ++r.delivered; else ++r.lost;
-      for_each_bit(su, [&](unsigned p) { ++r.seen_at[p]; });
+      uint64_t* const seen_at = counts(ri, kSeenAt);
+      for_each_bit(su, [&](unsigned p) { ++seen_at[p]; });
       // Usable points it passed unseen while they were capturing: a capture problem there.
       const unsigned lo = std::min(t.entry, t.last_seen), hi = std::max(t.entry, t.last_seen);
       for_each_bit(range_mask(lo, hi) & usable_ & ~su, [&](unsigned p) {
@@ -346,7 +365,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
           q = t.dir == Dir::kForward ? q - 1 : q + 1;
         } while (!(su & bit(q)));
         if (capturing(p, at[q], q) == Capturing::kYes) {
-          ++r.holes_at[p];
+          ++counts(ri, kHoles)[p];
           return;
         }
         // Passed while p's capture was not known to run: before its first frame (or stated
@@ -358,15 +377,15 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
         outside_[ri] |= bit(p);
       });
       const unsigned pos = t.dir == Dir::kForward ? t.last_seen : last - t.last_seen;
-      ++reach_hist_[ri][pos];
+      ++counts(ri, kReach)[pos];
       if (aggregate && t.fate == Fate::kLost) ++entry_aggregates_[ri];
       if (t.fate == Fate::kLost && (t.assumed & (kAssumeWindow | kAssumeClock))) {
         ++r.assumed;
-        ++assumed_hist_[ri][pos];
+        ++counts(ri, kAssumed)[pos];
         window_assumed_ += (t.assumed & kAssumeWindow) != 0;
       }
       // Delays between neighbouring usable points that both saw it, per hop in travel order.
-      std::vector<Delay>& d = delays_[ri];
+      Delay* const d = delays_.data() + std::size_t(ri) * n_;
       int prev = -1;
       for (unsigned k = 0; k < n_; ++k) {
         const unsigned o = t.dir == Dir::kForward ? k : last - k;
@@ -392,10 +411,8 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
 
 void Analyzer::rejudge(const std::vector<Sighting>& sightings) {
   results_.clear();
-  reach_hist_.clear();
-  assumed_hist_.clear();
+  counts_.clear();
   delays_.clear();
-  characters_.clear();
   entry_missed_.clear();
   entry_aggregates_.clear();
   outside_.clear();

@@ -39,14 +39,20 @@ std::string at_text(int64_t ns, int64_t origin) { return "t+" + text::seconds_te
 // lossy hop next to a point that lost captures is not blamed (rules 5 and 6).
 void Analyzer::judge_results() {
   const unsigned hops = n_ > 0 ? n_ - 1 : 0;
-  for (std::size_t ri = 0; ri < results_.size(); ++ri) {
+  std::vector<std::string> named(n_);  // point_text of each point
+  for (unsigned o = 0; o < n_; ++o) named[o] = point_text(points_[o]);
+  for (uint32_t ri = 0; ri < results_.size(); ++ri) {
     FlowResult& r = results_[ri];
-    const std::vector<uint64_t>& reach_hist = reach_hist_[ri];
-    const std::vector<uint64_t>& assumed_hist = assumed_hist_[ri];
+    const uint64_t* const reach_at = counts(ri, kReach);
+    const uint64_t* const assumed_at = counts(ri, kAssumed);
+    const uint64_t* const holes_at = counts(ri, kHoles);
+    const Delay* const delays = delays_.data() + std::size_t(ri) * n_;
     auto ord_at = [&](unsigned pos) { return r.dir == Dir::kForward ? pos : n_ - 1 - pos; };
-    std::vector<uint64_t> reach(n_ + 1, 0);
-    for (unsigned pos = n_; pos-- > 0;) reach[pos] = reach[pos + 1] + reach_hist[pos];
+    uint64_t reach[kMaxPoints + 1];
+    reach[n_] = 0;
+    for (unsigned pos = n_; pos-- > 0;) reach[pos] = reach[pos + 1] + reach_at[pos];
     r.hops.clear();
+    r.hops.reserve(hops);
     for (unsigned k = 0; k < hops; ++k) {
       HopStat h;
       h.from = uint8_t(ord_at(k));
@@ -54,8 +60,8 @@ void Analyzer::judge_results() {
       h.in = reach[k];
       h.out = reach[k + 1];
       h.lost = h.in - h.out;
-      h.assumed = std::min(h.lost, assumed_hist[k]);
-      const Delay& d = delays_[ri][k];
+      h.assumed = std::min(h.lost, assumed_at[k]);
+      const Delay& d = delays[k];
       if (d.n) {
         h.delay_samples = d.n;
         h.delay_min_ns = d.min;
@@ -70,10 +76,10 @@ void Analyzer::judge_results() {
           h.why += "point " + p.label + " lost " + u64(cl) + " packets of its own capture";
           explained = std::max(explained, cl);
         }
-        if (r.holes_at[o] > 0) {
+        if (const uint64_t holes = holes_at[o]) {
           if (!h.why.empty()) h.why += "; ";
-          h.why += "point " + p.label + " missed " + u64(r.holes_at[o]) + " packets of this flow that passed it";
-          explained = std::max(explained, r.holes_at[o]);
+          h.why += "point " + p.label + " missed " + u64(holes) + " packets of this flow that passed it";
+          explained = std::max(explained, holes);
         }
       }
       // A loss its neighbours' own capture problems could account for is not blamed; a bigger
@@ -101,7 +107,7 @@ void Analyzer::judge_results() {
     }
     if (r.lost == 0) {
       r.verdict = VerdictKind::kDelivered;
-      r.summary = "delivered: " + u64(r.delivered) + " of " + u64(r.judged) + " reached " + point_text(*far_end);
+      r.summary = "delivered: " + u64(r.delivered) + " of " + u64(r.judged) + " reached " + named[far_end->ord];
       continue;
     }
     int disappear = -1, worst = -1, worst_any = -1, disappear_any = -1;

@@ -9,11 +9,13 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
+
+#include <time.h>
 
 #include <xxhash.h>
 
 #include "collector/common/console.hpp"
+#include "collector/common/id_table.hpp"
 #include "collector/common/error.hpp"
 #include "collector/packet/accounting.hpp"
 #include "collector/pcapfile/pcapfile.hpp"
@@ -23,54 +25,29 @@
 namespace pathtrace::pipeline {
 namespace {
 
-// Interns chains by chain_hash (64-bit; a collision between two of a run's few thousand
-// chains is about as likely as 1 in 10^12). Open addressing, power-of-two size, 8-byte slots
-// (32 hash bits + index): the table is looked up once per packet while gigabytes of packet
-// data stream through the cache, so it must stay small enough to stay in L2.
+// Interns chains by chain_hash (64-bit; a collision between two of a run's chains — up to
+// millions of them on a busy hypervisor port, where every flow is a chain — is about as likely
+// as 1 in 10^7 at a million). The table is looked up once per packet while gigabytes of packet
+// data stream through the cache: 8-byte slots (IdTable).
 class ChainTable {
  public:
-  ChainTable() : slots_(1024, 0) {}
-
   uint32_t intern(const packet::Parsed& p) {
     const uint64_t h = packet::chain_hash(p);
-    const uint64_t tag = h >> 32;
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-      const uint64_t slot = slots_[i];
-      if (slot == 0) break;
-      const uint32_t index = uint32_t(slot) - 1;
-      if ((slot >> 32) == tag && hashes_[index] == h) return index;
-    }
-    const auto index = static_cast<uint32_t>(chains_.size());
-    Chain c;
-    c.stack = packet::stack_string(p);
-    c.ip.assign(p.ip.begin(), p.ip.begin() + p.n_ip);
-    chains_.push_back(std::move(c));
-    hashes_.push_back(h);
-    if (chains_.size() * 2 > slots_.size()) {
-      rehash(slots_.size() * 2);
-    } else {
-      place(h, index);
+    const auto [index, fresh] = ids_.find_or_add(h, [&](uint32_t id) { return ids_.hash(id) == h; });
+    if (fresh) {
+      Chain c;
+      c.stack = packet::stack_string(p);
+      c.ip.assign(p.ip.begin(), p.ip.begin() + p.n_ip);
+      chains_.push_back(std::move(c));
     }
     return index;
   }
   std::vector<Chain>& chains() { return chains_; }
-  const std::vector<uint64_t>& hashes() const { return hashes_; }
+  uint64_t hash(uint32_t index) const { return ids_.hash(index); }
 
  private:
-  void place(uint64_t h, uint32_t index) {
-    const std::size_t mask = slots_.size() - 1;
-    std::size_t i = h & mask;
-    while (slots_[i] != 0) i = (i + 1) & mask;
-    slots_[i] = ((h >> 32) << 32) | (uint64_t(index) + 1);
-  }
-  void rehash(std::size_t size) {
-    slots_.assign(size, 0);
-    for (uint32_t i = 0; i < hashes_.size(); ++i) place(hashes_[i], i);
-  }
-  std::vector<uint64_t> slots_;   // 0 = empty; else (hash >> 32) << 32 | (index + 1)
+  IdTable ids_;  // chain_hash → index into chains_
   std::vector<Chain> chains_;
-  std::vector<uint64_t> hashes_;  // chain_hash of each chain
 };
 
 // What one reading thread produces for the points it was given.
@@ -91,6 +68,23 @@ constexpr std::size_t kMaxKeptData = 0xffffffffu;
 
 // Progress counters are published every this many packets (a power of two).
 constexpr uint64_t kProgressEvery = 4096;
+
+// The wall clock and the process's CPU time (all threads) at one moment.
+struct Stamp {
+  int64_t wall_ns = 0;
+  int64_t cpu_ns = 0;
+  static Stamp now() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return {std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::steady_clock::now().time_since_epoch()).count(),
+            int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec};
+  }
+  // The phase from `a` to this stamp.
+  IngestTimings::Phase since(const Stamp& a) const {
+    return {double(wall_ns - a.wall_ns) / 1e9, double(cpu_ns - a.cpu_ns) / 1e9};
+  }
+};
 
 int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -299,11 +293,7 @@ void mark_identical_files(std::vector<Point>& points) {
 }  // namespace
 
 Collected read_captures(std::vector<Point> points, const IngestOptions& opt, IngestTimings* timings) {
-  using Clock = std::chrono::steady_clock;
-  const auto t0 = Clock::now();
-  auto secs = [](Clock::time_point a, Clock::time_point b) {
-    return std::chrono::duration<double>(b - a).count();
-  };
+  const Stamp t0 = Stamp::now();
   const unsigned nthreads =
       std::max(1u, std::min<unsigned>(opt.threads, static_cast<unsigned>(points.size())));
   std::vector<Shard> shards(nthreads);
@@ -361,22 +351,23 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
     if (e) std::rethrow_exception(e);
 
   mark_identical_files(points);
-  const auto t1 = Clock::now();
+  const Stamp t1 = Stamp::now();
   // Merge the shards: one chain table, sightings re-pointed at it.
   // Shard 0's chains keep their indices (they are interned first), so its sightings stay
   // where they are; the other shards' sightings are re-pointed and appended.
   std::vector<Chain> chains;
   std::vector<Sighting> sightings = std::move(shards[0].sightings);
-  std::unordered_map<uint64_t, uint32_t> by_hash;
+  IdTable by_hash;  // chain_hash → index into chains
   for (std::size_t s = 0; s < shards.size(); ++s) {
     auto& shard = shards[s];
     std::vector<uint32_t> remap;
     auto& own = shard.chains.chains();
+    remap.reserve(own.size());
     for (std::size_t j = 0; j < own.size(); ++j) {
-      const auto [it, fresh] =
-          by_hash.try_emplace(shard.chains.hashes()[j], static_cast<uint32_t>(chains.size()));
+      const uint64_t h = shard.chains.hash(uint32_t(j));
+      const auto [index, fresh] = by_hash.find_or_add(h, [&](uint32_t id) { return by_hash.hash(id) == h; });
       if (fresh) chains.push_back(std::move(own[j]));
-      remap.push_back(it->second);
+      remap.push_back(index);
     }
     if (s == 0) continue;
     for (Sighting x : shard.sightings) {
@@ -403,8 +394,8 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
   std::vector<Sighting> scratch;
   if (shards.size() > 1) scratch = std::move(shards[1].sightings);
   if (timings) {
-    timings->read_s = secs(t0, t1);
-    timings->merge_s = secs(t1, Clock::now());
+    timings->read = t1.since(t0);
+    timings->merge = Stamp::now().since(t1);
   }
   return Collected{std::move(points), std::move(chains), std::move(sightings), std::move(scratch),
                    std::move(kept), {}};
@@ -412,18 +403,17 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
 
 Run ingest(std::vector<Point> points, const IngestOptions& opt, Store& store, const Report& meta,
            IngestTimings* timings) {
-  using Clock = std::chrono::steady_clock;
   Collected in = read_captures(std::move(points), opt, timings);
-  const auto t0 = Clock::now();
+  const Stamp t0 = Stamp::now();
   JudgeOptions fo;
   fo.analysis = opt.analysis;
   fo.clocks = opt.clocks;
   Run run = judge(std::move(in), fo);
-  const auto t1 = Clock::now();
+  const Stamp t1 = Stamp::now();
   store_run(store, 0, run, meta);
   if (timings) {
-    timings->analyze_s = std::chrono::duration<double>(t1 - t0).count();
-    timings->store_s = std::chrono::duration<double>(Clock::now() - t1).count();
+    timings->analyze = t1.since(t0);
+    timings->store = Stamp::now().since(t1);
   }
   return run;
 }

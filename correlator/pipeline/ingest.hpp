@@ -35,12 +35,17 @@ struct IngestOptions {
   IngestProgress progress;
 };
 
-// Wall time of each ingest phase, for --verbose and the benchmark.
+// Wall time and CPU time (user + system, all threads: on a busy machine the figure to compare)
+// of each ingest phase, for --verbose and the benchmark.
 struct IngestTimings {
-  double read_s = 0;     // read, parse, digest, filter, intern (all threads)
-  double merge_s = 0;    // merge the threads' chains and sightings
-  double analyze_s = 0;  // traversals, windows, verdicts
-  double store_s = 0;    // the SQLite write
+  struct Phase {
+    double wall_s = 0;
+    double cpu_s = 0;
+  };
+  Phase read;     // read, parse, digest, filter, intern (all threads)
+  Phase merge;    // merge the threads' chains and sightings
+  Phase analyze;  // traversals, windows, verdicts
+  Phase store;    // the SQLite write
 };
 
 // Reads every point's file (points[i].source, in path order, ord set) into sightings, on

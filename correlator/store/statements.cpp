@@ -116,6 +116,10 @@ constexpr QueryText kQueries[] = {
     {Q::kSelectKeptDigest,
      "SELECT point, ts_ns, digest, wire_len, linktype, data FROM kept_frames "
      "WHERE run_id = ?1 AND digest = ?2"},
+    {Q::kInsertResultBlock,
+     "INSERT INTO result_blocks (key, run_id, block, count, data) VALUES ((?1 << 32) | ?2, ?1, ?2, ?3, ?4)"},
+    {Q::kSelectResultBlocks,
+     "SELECT data FROM result_blocks WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295 ORDER BY key"},
 };
 static_assert(std::size(kQueries) == std::size_t(Q::kCount), "one entry per Q");
 constexpr bool queries_in_order() {

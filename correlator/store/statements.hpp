@@ -43,6 +43,8 @@ enum class Q : int {
   kRenameKept,
   kScanKept,
   kSelectKeptDigest,
+  kInsertResultBlock,
+  kSelectResultBlocks,
   kCount
 };
 

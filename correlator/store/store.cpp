@@ -18,8 +18,12 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <xxhash.h>
+
 #include "collector/common/error.hpp"
+#include "collector/common/id_table.hpp"
 #include "correlator/store/blocks.hpp"
+#include "correlator/store/result_blocks.hpp"
 #include "correlator/store/neutron_tables.hpp"
 #include "correlator/store/trust_json.hpp"
 #include "correlator/store/store_impl.hpp"
@@ -119,14 +123,6 @@ std::array<uint8_t, 16> parse_address(std::string_view text, uint8_t version) {
   return a;
 }
 
-struct KeyHash {
-  std::size_t operator()(const packet::FlowKey& k) const noexcept {
-    std::size_t h = k.version * 131u + k.proto;
-    for (uint8_t b : k.src) h = h * 31 + b;
-    for (uint8_t b : k.dst) h = h * 31 + b;
-    return h * 65599u + k.sport * 257u + k.dport;
-  }
-};
 // The page cache (KiB): 16 MiB (docs/schema.md, "Performance").
 constexpr std::size_t kCacheKib = 16384;
 // Page cache per kept frame inserted in bulk: its digest index entry (~20 bytes in pages about
@@ -241,8 +237,14 @@ void Store::Impl::update_points(int64_t run_id, std::span<const Point> points) {
 
 void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   const Report& r = run.report;
-  // Flows, and an index from key to ids for the stacks' per-layer flow ids.
-  std::unordered_map<packet::FlowKey, std::vector<const Flow*>, KeyHash> by_key;
+  // Flows, and two indexes for the stacks' per-layer flow ids: by (parent, key), and by key
+  // alone (the first flow with that key).
+  IdTable by_parent_key, by_key;
+  std::vector<const Flow*> parent_key_flow, key_flow;  // by IdTable id
+  auto key_hash = [](const packet::FlowKey& k) { return XXH3_64bits(&k, sizeof k); };
+  auto parent_key_hash = [](uint32_t parent, const packet::FlowKey& k) {
+    return XXH3_64bits_withSeed(&k, sizeof k, parent);
+  };
   auto& ins_flow = stmt(Q::kInsertFlow);
   for (const Flow& f : r.flows) {
     const std::string src = address_text(f.key.src, f.key.version);
@@ -252,7 +254,12 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
         .bind_text(7, dst).bind(8, int64_t(f.key.sport)).bind(9, int64_t(f.key.dport))
         .bind_text(10, f.label);
     ins_flow.run();
-    by_key[f.key].push_back(&f);
+    if (by_parent_key.find_or_add(parent_key_hash(f.parent, f.key), [&](uint32_t i) {
+          return parent_key_flow[i]->parent == f.parent && parent_key_flow[i]->key == f.key;
+        }).second)
+      parent_key_flow.push_back(&f);
+    if (by_key.find_or_add(key_hash(f.key), [&](uint32_t i) { return key_flow[i]->key == f.key; }).second)
+      key_flow.push_back(&f);
   }
 
   auto& ins_stack = stmt(Q::kInsertStack);
@@ -263,12 +270,16 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
     uint32_t parent = 0;
     for (std::size_t l = 0; l < ch.ip.size(); ++l) {
       if (l) ids += ',';
-      uint32_t id = 0;
-      if (auto it = by_key.find(ch.ip[l]); it != by_key.end()) {
-        id = it->second.front()->id;  // prefer the flow nested under the previous layer
-        for (const Flow* f : it->second) {
-          if (f->parent == parent) id = f->id;
-        }
+      const packet::FlowKey& k = ch.ip[l];
+      uint32_t id = 0;  // prefer the flow nested under the previous layer
+      if (const uint32_t i = by_parent_key.find(parent_key_hash(parent, k), [&](uint32_t j) {
+            return parent_key_flow[j]->parent == parent && parent_key_flow[j]->key == k;
+          });
+          i != IdTable::kNone) {
+        id = parent_key_flow[i]->id;
+      } else if (const uint32_t j = by_key.find(key_hash(k), [&](uint32_t x) { return key_flow[x]->key == k; });
+                 j != IdTable::kNone) {
+        id = key_flow[j]->id;
       }
       if (id) {
         append_num(ids, id);
@@ -298,6 +309,7 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   };
   for (std::size_t k = 0; k < r.results.size(); ++k) {
     const FlowResult& fr = r.results[k];
+    if (store_detail::packed(fr, k, r.points.size())) continue;  // into result_blocks, below
     const std::string seen_at = json_array(fr.seen_at);
     const std::string holes_at = json_array(fr.holes_at);
     const std::string findings = join_lines(fr.findings);
@@ -327,6 +339,7 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
       ins_hop.run();
     }
   }
+  store_detail::write_result_blocks(stmt(Q::kInsertResultBlock), run_id, r.results, r.points.size());
   insert_kept(run_id, run.kept, r.points.size());
   if (run.neutron) store_detail::write_neutron(db, run_id, *run.neutron);
 }
@@ -612,11 +625,18 @@ Report Store::Impl::load(int64_t id) {
       r.flows.push_back(std::move(f));
     }
   }
+  // Full rows (flow_results and their hops) and packed ones (result_blocks), placed by rank.
+  std::vector<std::pair<uint32_t, FlowResult>> ranked;
+  auto bad_rank = [&](int64_t rank) {
+    throw Error(ExitCode::kDatabase, "database " + path + ": run " + std::to_string(id) + ": result rank " +
+                                         std::to_string(rank) + " is out of order or given twice");
+  };
   {
     auto& q = stmt(Q::kSelectResults).bind(1, id);
     const sql::ResetOnExit done(q);
     while (q.step()) {
       FlowResult fr;
+      const int64_t rank = q.int_at(0);
       fr.flow = uint32_t(q.int_at(1));
       fr.dir = q.text_at(2) == "reverse" ? Dir::kReverse : Dir::kForward;
       fr.traversals = uint64_t(q.int_at(3));
@@ -649,15 +669,35 @@ Report Store::Impl::load(int64_t id) {
       fr.assumptions = store_detail::parse_assumptions(q.text_at(19), path);
       fr.translations = store_detail::parse_translations(q.text_at(20), path);
       fr.aggregated = uint64_t(q.int_at(21));
-      r.results.push_back(std::move(fr));
+      if (rank < 0 || rank > 0xffffffff) bad_rank(rank);
+      ranked.emplace_back(uint32_t(rank), std::move(fr));
     }
+  }
+  {
+    auto& q = stmt(Q::kSelectResultBlocks).bind(1, id);
+    const sql::ResetOnExit done(q);
+    while (q.step()) {
+      if (!store_detail::read_result_block(q.text_at(0), r.points.size(), ranked)) {
+        throw Error(ExitCode::kDatabase,
+                    "database " + path + ": run " + std::to_string(id) + ": malformed result block");
+      }
+    }
+  }
+  // Ranks are 0, 1, 2, … over both kinds.
+  r.results.resize(ranked.size());
+  std::vector<uint8_t> placed(ranked.size(), 0);
+  for (auto& [rank, fr] : ranked) {
+    if (rank >= ranked.size() || placed[rank]) bad_rank(rank);
+    placed[rank] = 1;
+    r.results[rank] = std::move(fr);
   }
   {
     auto& q = stmt(Q::kSelectHops).bind(1, id);
     const sql::ResetOnExit done(q);
     while (q.step()) {
-      const auto rank = std::size_t(q.int_at(0));
-      if (rank >= r.results.size()) continue;  // orphan hop: nothing to attach it to
+      const auto stored = q.int_at(0);
+      if (stored < 0 || std::size_t(stored) >= r.results.size()) continue;  // orphan hop: nothing to attach it to
+      const auto rank = std::size_t(stored);
       HopStat h;
       h.from = uint8_t(q.int_at(1));
       h.to = uint8_t(q.int_at(2));

@@ -240,7 +240,7 @@ TEST_F(Evidence, QueryRefusesEveryKindOfWrite) {
   // Reading PRAGMAs are fine.
   const Result v = run({"query", "--db", broken_db(), "PRAGMA user_version"});
   EXPECT_EQ(v.code, 0) << v.err;
-  EXPECT_EQ(v.out, "user_version\n────────────\n           4\n(1 row)\n");  // schema 4: 0004_trust.sql
+  EXPECT_EQ(v.out, "user_version\n────────────\n           5\n(1 row)\n");  // schema 5: 0005_result_blocks.sql
 }
 
 TEST_F(Evidence, QueryBadSqlGivesSqlitesMessage) {

@@ -2,6 +2,9 @@
 // clocks disagree, over loopback TCP) the report rebuilt from the database (`report --json`)
 // is the report the command printed (`--json`), points with their host, interface and
 // namespace included. (`run` is checked the same way by the live lab test, lab_live_evidence.)
+// A run of many plain delivered flows (stored packed, in result_blocks) reads back the same in
+// every view: `report --json`, the text and HTML reports, and the `verdicts` and `hop_loss` views
+// through `pathtrace query`.
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -10,7 +13,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -116,6 +123,156 @@ void expect_same_report(const json& printed, const json& rebuilt) {
   for (const auto& [key, value] : printed.items())
     EXPECT_EQ(value, rebuilt[key]) << "key `" << key << "` differs once stored";
   EXPECT_EQ(printed.size(), rebuilt.size());
+}
+
+// An Ethernet + IPv4 + UDP frame whose payload (8 bytes) carries `seq`.
+std::vector<uint8_t> udp_frame(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint16_t ip_id,
+                               uint32_t seq) {
+  std::vector<uint8_t> f(14 + 20 + 8 + 8, 0);
+  f[12] = 0x08;  // IPv4
+  uint8_t* ip = f.data() + 14;
+  ip[0] = 0x45;
+  const uint16_t total = 20 + 8 + 8;
+  ip[2] = uint8_t(total >> 8);
+  ip[3] = uint8_t(total);
+  ip[4] = uint8_t(ip_id >> 8);
+  ip[5] = uint8_t(ip_id);
+  ip[8] = 64;
+  ip[9] = 17;  // UDP
+  for (int i = 0; i < 4; ++i) {
+    ip[12 + i] = uint8_t(src >> (24 - 8 * i));
+    ip[16 + i] = uint8_t(dst >> (24 - 8 * i));
+  }
+  uint8_t* udp = ip + 20;
+  udp[0] = uint8_t(sport >> 8);
+  udp[1] = uint8_t(sport);
+  udp[2] = uint8_t(dport >> 8);
+  udp[3] = uint8_t(dport);
+  udp[5] = 16;
+  for (int i = 0; i < 4; ++i) udp[8 + i] = uint8_t(seq >> (24 - 8 * i));
+  return f;
+}
+
+// Three points A (vm), B, C (nic) that saw: 300 UDP flows of 3 packets each from outside (C
+// first) and, for every third, 2 replies from the VM (A first), all delivered; one flow that
+// loses 5 of its 20 packets between B and A; and a marker every point saw 1 s before and after.
+void write_plain_set(const fs::path& dir) {
+  constexpr int64_t kT0 = 1'700'000'000'000'000'000;
+  constexpr int64_t kDelay[3] = {20'000, 10'000, 0};  // A, B, C: after C
+  std::vector<std::unique_ptr<pcapfile::Writer>> w;
+  for (const char* name : {"A", "B", "C"}) w.push_back(std::make_unique<pcapfile::Writer>((dir / (std::string(name) + ".pcap")).string(), 1));
+  const uint32_t vm = 0xC6120014, outside = 0x64400000;  // 198.18.0.20, 100.64.0.0/16
+  uint16_t id = 1;
+  auto at_all = [&](const std::vector<uint8_t>& f, int64_t t, bool from_vm, bool reaches_a = true) {
+    for (int p = 2; p >= 0; --p) {
+      const int64_t when = from_vm ? t + kDelay[2 - p] : t + kDelay[p];
+      if (p == 0 && !reaches_a) continue;
+      w[std::size_t(p)]->write(when, std::span<const uint8_t>(f.data(), f.size()));
+    }
+  };
+  // Written in time order per file: the marker, then the flows 1 ms apart, then the marker.
+  at_all(udp_frame(outside + 1, vm, 7, 7, id++, 0), kT0, false);
+  int64_t t = kT0 + 1'000'000'000;
+  for (uint32_t i = 0; i < 300; ++i, t += 1'000'000) {
+    const uint32_t client = outside + 2 + i;
+    const auto sport = uint16_t(20000 + i);
+    for (uint32_t k = 0; k < 3; ++k)
+      at_all(udp_frame(client, vm, sport, 53, id++, k), t + int64_t(k) * 100'000, false);
+    if (i % 3 == 0)
+      for (uint32_t k = 0; k < 2; ++k)
+        at_all(udp_frame(vm, client, 53, sport, id++, k), t + 400'000 + int64_t(k) * 100'000, true);
+  }
+  for (uint32_t k = 0; k < 20; ++k, t += 1'000'000)
+    at_all(udp_frame(outside + 1000, vm, 5000, 5001, id++, k), t, false, k % 4 != 0);
+  at_all(udp_frame(outside + 1, vm, 7, 7, id++, 1), t + 1'000'000'000, false);
+  for (auto& x : w) x->close();
+}
+
+TEST_F(Roundtrip, PlainResultsReadBackAsPrintedInEveryView) {
+  write_plain_set(dir_);
+  const std::vector<std::string> points = {"A:vm=" + (dir_ / "A.pcap").string(), "B:qbr=" + (dir_ / "B.pcap").string(),
+                                           "C:nic=" + (dir_ / "C.pcap").string()};
+  auto ingest = [&](const std::string& db_path, std::vector<std::string> args) {
+    args.insert(args.begin(), {"ingest", "--db", db_path, "-q"});
+    args.insert(args.end(), points.begin(), points.end());
+    return run_pathtrace(args, dir_);
+  };
+  const auto printed = ingest(db(), {"--json"});
+  ASSERT_EQ(printed.code, 1) << "a flow lost packets: exit 1\n" << printed.err;
+  const json p = json::parse(printed.out);
+  const json& results = p["results"];
+  // The lossy flow leads; the 300 + 100 others (and the marker) were delivered.
+  ASSERT_EQ(results.size(), 402u);
+  EXPECT_EQ(results[0]["flow_label"], "UDP 100.64.3.232:5000 → 198.18.0.20:5001");
+  EXPECT_EQ(results[0]["verdict"], "partial_loss");
+  EXPECT_EQ(results[0]["lost"], 5);
+  for (std::size_t i = 1; i < results.size(); ++i) EXPECT_EQ(results[i]["verdict"], "delivered") << i;
+  // Most results are stored packed, the lossy one as a full row: both kinds are read back.
+  const auto stored = run_pathtrace({"query", "--db", db(), "--json",
+                                     "SELECT (SELECT count(*) FROM flow_results WHERE run_id = 1) AS full, "
+                                     "(SELECT sum(count) FROM result_blocks WHERE run_id = 1) AS packed"},
+                                    dir_);
+  ASSERT_EQ(stored.code, 0) << stored.err;
+  EXPECT_EQ(json::parse(stored.out), json::parse(R"([{"full": 1, "packed": 401}])"));
+
+  const auto back = run_pathtrace({"report", "--db", db(), "--json"}, dir_);
+  ASSERT_EQ(back.code, 1) << back.err;
+  expect_same_report(p, json::parse(back.out));
+
+  // The verdicts view: one row per result, in the report's order, with its numbers.
+  const auto verdicts = run_pathtrace({"query", "--db", db(), "--json", "SELECT * FROM verdicts WHERE run = 1"}, dir_);
+  ASSERT_EQ(verdicts.code, 0) << verdicts.err;
+  const json v = json::parse(verdicts.out);
+  ASSERT_EQ(v.size(), results.size());
+  std::size_t n_hops = 0;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const json& r = results[i];
+    EXPECT_EQ(v[i]["flow"], r["flow"]) << i;
+    EXPECT_EQ(v[i]["flow_label"], r["flow_label"]) << i;
+    EXPECT_EQ(v[i]["dir"], r["direction"]) << i;
+    EXPECT_EQ(v[i]["verdict"], r["verdict"]) << i;
+    EXPECT_EQ(v[i]["summary"], r["summary"]) << i;
+    EXPECT_EQ(v[i]["judged"], r["judged"]) << i;
+    EXPECT_EQ(v[i]["delivered"], r["delivered"]) << i;
+    EXPECT_EQ(v[i]["lost"], r["lost"]) << i;
+    n_hops += r["hops"].size();
+  }
+  EXPECT_EQ(v[1]["summary"], "delivered: 3 of 3 reached A (vm)") << v[1].dump();
+
+  // The hop_loss view: one row per result and hop, in the report's order.
+  const auto hops = run_pathtrace({"query", "--db", db(), "--json", "SELECT * FROM hop_loss WHERE run_id = 1"}, dir_);
+  ASSERT_EQ(hops.code, 0) << hops.err;
+  const json h = json::parse(hops.out);
+  ASSERT_EQ(h.size(), n_hops);
+  std::size_t row = 0;
+  for (const json& r : results) {
+    for (std::size_t k = 0; k < r["hops"].size(); ++k, ++row) {
+      const json& want = r["hops"][k];
+      const json& got = h[row];
+      EXPECT_EQ(got["flow"], r["flow"]) << row;
+      EXPECT_EQ(got["flow_label"], r["flow_label"]) << row;
+      EXPECT_EQ(got["dir"], r["direction"]) << row;
+      EXPECT_EQ(got["hop"], k) << row;
+      EXPECT_EQ(got["from_label"], want["from"]) << row;
+      EXPECT_EQ(got["to_label"], want["to"]) << row;
+      EXPECT_EQ(got["packets_in"], want["in"]) << row;
+      EXPECT_EQ(got["packets_out"], want["out"]) << row;
+      EXPECT_EQ(got["lost"], want["lost"]) << row;
+      EXPECT_DOUBLE_EQ(got["loss_pct"].get<double>(), std::round(want["loss_pct"].get<double>() * 100) / 100) << row;
+      EXPECT_EQ(got["inconclusive"], want["inconclusive"].get<bool>() ? 1 : 0) << row;
+      EXPECT_EQ(got["why"], want["why"]) << row;
+    }
+  }
+
+  // The text report (every flow) and the HTML page say the same as at ingest.
+  const fs::path html_printed = dir_ / "printed.html", html_back = dir_ / "back.html";
+  const auto text = ingest((dir_ / "again.db").string(), {"--all", "--html", html_printed.string()});
+  ASSERT_EQ(text.code, 1) << text.err;
+  const auto text_back = run_pathtrace({"report", "--db", (dir_ / "again.db").string(), "--all"}, dir_);
+  ASSERT_EQ(text_back.code, 1) << text_back.err;
+  EXPECT_EQ(text.out.substr(0, text.out.rfind("stored as run")), text_back.out);
+  ASSERT_EQ(run_pathtrace({"report", "--db", (dir_ / "again.db").string(), "--html", html_back.string()}, dir_).code, 1);
+  EXPECT_EQ(slurp(html_printed), slurp(html_back));
 }
 
 TEST_F(Roundtrip, IngestReadsBackAsPrinted) {

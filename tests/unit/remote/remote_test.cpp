@@ -214,5 +214,29 @@ TEST(Hosts, InventoryTablesAndDefaults) {
   fs::remove(f);
 }
 
+// Pre-flight compares what an agent speaks, not its release string (docs/remote.md).
+TEST(AgentVersions, AnotherReleaseOfTheSameWireAndDigestIsAccepted) {
+  const AgentVersion mine = parse_version_line(version_line() + "\n");
+  EXPECT_EQ(mine.wire, 2u);
+  EXPECT_EQ(agent_incompatibility(mine), "");
+  const AgentVersion later = parse_version_line("pathtrace 0.3.1 (wire 2; kept, digest2, gzip)");
+  EXPECT_EQ(later.release, "pathtrace 0.3.1");
+  EXPECT_EQ(later.caps, (std::vector<std::string>{"kept", "digest2", "gzip"}));
+  EXPECT_EQ(agent_incompatibility(later), "");
+}
+
+TEST(AgentVersions, OldDigestsAndOtherWireVersionsAreRefusedSayingWhy) {
+  // pathtrace 0.1.0 printed the release alone: wire 2, digest v1.
+  const AgentVersion old = parse_version_line("pathtrace 0.1.0");
+  EXPECT_EQ(old.wire, 2u);
+  EXPECT_EQ(agent_incompatibility(old),
+            "pathtrace 0.1.0 computes digest v1: its packets would match no other point's (upgrade it to 0.2 or later)");
+  EXPECT_EQ(agent_incompatibility(parse_version_line("pathtrace 1.0.0 (wire 3; kept, digest2)")),
+            "pathtrace 1.0.0 speaks wire version 3, this correlator 2 (install a release of wire version 2)");
+  EXPECT_EQ(agent_incompatibility(parse_version_line("bash: pathtrace: command not found")),
+            "not a pathtrace version line");
+  EXPECT_EQ(parse_version_line("pathtrace 9 (wire x; kept)").wire, 0u);
+}
+
 }  // namespace
 }  // namespace pathtrace::remote

@@ -167,7 +167,10 @@ void print_text(std::ostream& out, const Report& r, const RenderOptions& opt) {
       continue;
     }
     ++shown;
-    const auto ords = travel(r, f.dir);
+    // From the first to the last point whose capture is evidence, in travel direction.
+    std::vector<uint8_t> ords = travel(r, f.dir);
+    std::erase_if(ords, [&](uint8_t o) { return !r.points[o].health.usable; });
+    if (ords.empty()) ords = travel(r, f.dir);
     out << (f.verdict == VerdictKind::kDelivered ? "delivered   " : "not judged  ")
         << flow_label(r, f.flow) << "  " << f.judged << " packets "
         << r.points[ords.front()].label << "→" << r.points[ords.back()].label;

@@ -175,6 +175,9 @@ void print_text(std::ostream& out, const Report& r, const RenderOptions& opt) {
         << flow_label(r, f.flow) << "  " << f.judged << " packets "
         << r.points[ords.front()].label << "→" << r.points[ords.back()].label;
     if (f.verdict != VerdictKind::kDelivered) out << " (" << f.summary << ")";
+    for (const auto& x : f.translations)
+      out << " (translated between " << r.points[x.from].label << " and " << r.points[x.to].label << ": " << x.before
+          << " → " << x.after << ")";
     if (f.aggregated)
       out << " (" << f.aggregated << " TSO/GSO aggregates at " << r.points[ords.front()].label << " and the "
           << f.no_entry << " segments seen after it not judged)";

@@ -390,9 +390,10 @@ Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& stor
   JudgeOptions jo;
   for (auto& line : apply_windows(co.stated, in.points, std::vector<bool>(in.points.size()), jo.analysis))
     in.warnings.push_back(std::move(line));
-  for (const auto& [host, lead] : co.stated.clocks) {
+  for (const auto& clock : co.stated.clocks) {
+    const std::string& host = clock.first;
     if (std::any_of(in.points.begin(), in.points.end(), [&](const Point& p) { return p.host == host; }))
-      jo.given_offsets[host] = lead;
+      jo.given_offsets[host] = clock.second;
     else
       in.warnings.push_back("--clock " + host + ": no point was on host " + host + ": not used");
   }

@@ -18,12 +18,14 @@ Run judge(Collected in, const JudgeOptions& opt) {
     // Hosts' clocks disagree: put every host's sightings on the clock of the first point's
     // host before traversals are grouped (hop order still comes from the path only).
     auto clocks = estimate_clocks(in.points, in.sightings);
+    const auto ref_given = opt.given_offsets.find(clocks.front().host);
+    const int64_t ref_lead = ref_given == opt.given_offsets.end() ? 0 : ref_given->second;
     for (HostClock& hc : clocks) {
       const auto given = opt.given_offsets.find(hc.host);
       if (given == opt.given_offsets.end() || hc.reference) continue;
       hc.known = true;
       hc.both_ways = false;
-      hc.offset_ns = given->second;
+      hc.offset_ns = given->second - ref_lead;
       hc.error_ns = 0;
       hc.samples = 0;
       given_hosts.push_back(hc.host);

@@ -126,7 +126,8 @@ void check_host(const HostJob& job, const std::vector<Point>& points, HostCheck&
     while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
     if (const auto nl = why.rfind('\n'); nl != std::string::npos) why = why.substr(nl + 1);
     if (why.empty()) why = "ssh exited with code " + (code ? std::to_string(*code) : std::string("?"));
-    fail_all("ssh: " + why);
+    // ssh says "ssh: connect to host …" itself; its own messages keep their one prefix.
+    fail_all(why.rfind("ssh: ", 0) == 0 ? why : "ssh: " + why);
     return;
   }
   hc.reachable = true;

@@ -73,15 +73,21 @@ void for_each_option(const uint8_t* p, std::size_t len, bool swapped, F&& f) {
 // ---------------------------------------------------------------------------------------
 // Reader
 
-Reader::Reader(const std::string& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int e = errno;
-    if (e == ENOENT) fail("not found");
-    if (e == EACCES || e == EPERM) fail("permission denied");
-    fail(std::string("cannot open: ") + std::strerror(e));
-  }
+Reader::Reader(const std::string& path) : path_(path == "-" ? "standard input" : path) {
+  int fd = -1;
   struct stat st {};
+  if (path == "-") {
+    fd = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) fail(std::string("cannot read: ") + std::strerror(errno));
+  } else {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      const int e = errno;
+      if (e == ENOENT) fail("not found");
+      if (e == EACCES || e == EPERM) fail("permission denied");
+      fail(std::string("cannot open: ") + std::strerror(e));
+    }
+  }
   if (::fstat(fd, &st) != 0) {
     const int e = errno;
     ::close(fd);
@@ -91,21 +97,38 @@ Reader::Reader(const std::string& path) : path_(path) {
     ::close(fd);
     fail("is a directory, not a capture file");
   }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail("not a regular file (pipes and devices cannot be mapped)");
-  }
-  if (st.st_size == 0) {
+  const bool regular = S_ISREG(st.st_mode);
+  if (regular && st.st_size == 0) {
     ::close(fd);
     fail("empty file (0 bytes)");
   }
-  size_ = static_cast<std::size_t>(st.st_size);
-  void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int e = errno;
-  ::close(fd);
-  if (m == MAP_FAILED) fail(std::string("cannot map: ") + std::strerror(e));
-  base_ = static_cast<const uint8_t*>(m);
-  ::madvise(m, size_, MADV_SEQUENTIAL);
+  // A plain regular file is mapped; a compressed one, a pipe or standard input is streamed.
+  uint8_t magic[4] = {};
+  const bool compressed =
+      regular && sniff_codec({magic, std::size_t(std::max<ssize_t>(0, ::pread(fd, magic, sizeof magic, 0)))}) != Codec::kNone;
+  if (regular && !compressed && path != "-") {
+    size_ = static_cast<std::size_t>(st.st_size);
+    void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    const int e = errno;
+    ::close(fd);
+    if (m == MAP_FAILED) fail(std::string("cannot map: ") + std::strerror(e));
+    base_ = static_cast<const uint8_t*>(m);
+    mapped_ = true;
+    file_size_ = size_;
+    ::madvise(m, size_, MADV_SEQUENTIAL);
+  } else {
+    stream_ = std::make_unique<ByteStream>(fd, path_);  // owns fd, even when it throws
+    file_size_ = regular ? static_cast<std::size_t>(st.st_size) : 0;
+    prefetched_ = populated_ = SIZE_MAX;  // nothing to prefetch or populate in a heap buffer
+    while (size_ < kStreamChunk && more()) {
+    }
+    if (size_ == 0 && stream_->cut())
+      fail(std::string("cut short: the ") + name(stream_->codec()) +
+           " data ends before any byte of it could be decompressed");
+    if (size_ == 0)
+      fail(stream_->codec() == Codec::kNone ? std::string("empty (0 bytes)")
+                                            : std::string("empty ") + name(stream_->codec()) + " data (0 bytes)");
+  }
   try {
     const uint8_t shb[4] = {0x0a, 0x0d, 0x0d, 0x0a};
     const std::span<const uint8_t> first(base_, size_ < 4 ? size_ : 4);
@@ -119,25 +142,76 @@ Reader::Reader(const std::string& path) : path_(path) {
       open_pcap();
     }
   } catch (...) {
-    ::munmap(const_cast<uint8_t*>(base_), size_);
+    if (mapped_) ::munmap(const_cast<uint8_t*>(base_), size_);
     base_ = nullptr;
     throw;
   }
 }
 
 Reader::~Reader() {
-  if (base_) ::munmap(const_cast<uint8_t*>(base_), size_);
+  if (mapped_ && base_) ::munmap(const_cast<uint8_t*>(base_), size_);
+}
+
+Codec Reader::codec() const noexcept { return stream_ ? stream_->codec() : Codec::kNone; }
+
+std::size_t Reader::position() const noexcept { return stream_ ? stream_->raw_position() : pos_; }
+
+bool Reader::more() {
+  if (!stream_ || stream_end_) return false;
+  if (pos_ > 0) {  // drop what was read: less than one record or block is left
+    std::memmove(buf_.data(), buf_.data() + pos_, size_ - pos_);
+    size_ -= pos_;
+    consumed_ += pos_;
+    pos_ = 0;
+  }
+  if (buf_.size() - size_ < kStreamChunk) buf_.resize(size_ + kStreamChunk);
+  const std::size_t n = stream_->read(buf_.data() + size_, buf_.size() - size_);
+  base_ = buf_.data();
+  if (n == 0) {
+    stream_end_ = true;
+    return false;
+  }
+  size_ += n;
+  return true;
+}
+
+bool Reader::need(std::size_t n) {
+  while (size_ - pos_ < n)
+    if (!more()) return false;
+  return true;
 }
 
 void Reader::fail(const std::string& what) const { throw Error(ExitCode::kInput, path_ + ": " + what); }
 
-void Reader::truncated(std::size_t record_start, const char* inside) const {
-  if (!inside) fail(truncated_message(size_, records_ + 1));
-  fail("truncated at byte " + std::to_string(size_) + " (inside a " + inside + " at byte " +
-       std::to_string(record_start) + ", after packet record " + std::to_string(records_) + ")");
+bool Reader::cut_short(std::size_t block_start, const char* inside) {
+  if (ended_) return false;
+  const uint64_t end = consumed_ + size_;
+  const bool decompressed = stream_ && stream_->codec() != Codec::kNone;
+  std::string at = "cut short at byte " + std::to_string(end) + (decompressed ? " of its decompressed data" : "");
+  if (!inside) {
+    cut_ = at + " (inside packet record " + std::to_string(records_ + 1) + ")";
+  } else {
+    cut_ = at + " (inside a " + inside + " at byte " + std::to_string(consumed_ + block_start) + ")";
+  }
+  if (decompressed && stream_->cut()) cut_ += std::string(", the ") + name(stream_->codec()) + " data ends early";
+  cut_ += ": read the " + std::to_string(records_) + " records before it";
+  ended_ = true;
+  pos_ = size_;  // nothing more to read
+  return false;
 }
 
-void Reader::corrupt(std::size_t at, const std::string& why) const { fail(corrupt_message(at, why)); }
+bool Reader::at_end() {
+  if (ended_) return false;
+  ended_ = true;
+  if (stream_ && stream_->cut()) {  // the compressed data was cut, at a record's end
+    cut_ = std::string("cut short: the ") + name(stream_->codec()) + " data ends early, after " +
+           std::to_string(consumed_ + size_) + " decompressed bytes: read the " + std::to_string(records_) +
+           " records before it";
+  }
+  return false;
+}
+
+void Reader::corrupt(std::size_t at, const std::string& why) const { fail(corrupt_message(consumed_ + at, why)); }
 
 void Reader::open_pcap() {
   format_ = Format::kPcap;
@@ -151,12 +225,14 @@ void Reader::open_pcap() {
   }
   snaplen_ = pcap_.snaplen;
   linktype_ = pcap_.linktype;
+  interfaces_.push_back({pcap_.linktype, pcap_.snaplen, {}, {}});
+  stats_.resize(1);
   pos_ = kPcapHeaderLen;
 }
 
 void Reader::open_pcapng() {
   format_ = Format::kPcapng;
-  read_shb(0);
+  read_shb();
   // Read the interface descriptions ahead of the first packet so linktype() is known now.
   opening_ = true;
   Packet unused;
@@ -164,15 +240,16 @@ void Reader::open_pcapng() {
   opening_ = false;
 }
 
-// Reads the Section Header Block at `at`: sets the byte order and starts a new interface list.
-void Reader::read_shb(std::size_t at) {
-  const std::size_t left = size_ - at;
-  const bool first = at == 0;
-  if (left < 12) {
+// Reads the Section Header Block at pos_: sets the byte order and starts a new interface list.
+// False when the capture is cut inside it (not the first: that one is an error).
+bool Reader::read_shb() {
+  const bool first = consumed_ + pos_ == 0;
+  if (!need(12)) {
     if (first) fail("header cut short (pcapng section header needs at least 28 bytes, file has " +
                     std::to_string(size_) + ")");
-    truncated(at, "section header block");
+    return cut_short(pos_, "section header block");
   }
+  const std::size_t at = pos_;
   const uint32_t bom = load<uint32_t>(base_ + at + 8, false);
   bool swapped;
   if (bom == kByteOrderMagic) {
@@ -186,20 +263,22 @@ void Reader::read_shb(std::size_t at) {
   if (len < 28 || len % 4 != 0 || len > kMaxBlockLen) {
     corrupt(at, "section header block length " + std::to_string(len) + " is impossible");
   }
-  if (len > left) {
+  if (!need(len)) {
     if (first) fail("header cut short (section header block is " + std::to_string(len) + " bytes, file has " +
                     std::to_string(size_) + ")");
-    truncated(at, "section header block");
+    return cut_short(pos_, "section header block");
   }
-  if (load<uint32_t>(base_ + at + len - 4, swapped) != len) {
-    corrupt(at, "section header block lengths disagree");
+  const uint8_t* b = base_ + pos_;  // need() may have moved the bytes
+  if (load<uint32_t>(b + len - 4, swapped) != len) {
+    corrupt(pos_, "section header block lengths disagree");
   }
-  const uint16_t major = load<uint16_t>(base_ + at + 12, swapped);
-  if (major != 1) corrupt(at, "unsupported pcapng version " + std::to_string(major));
+  const uint16_t major = load<uint16_t>(b + 12, swapped);
+  if (major != 1) corrupt(pos_, "unsupported pcapng version " + std::to_string(major));
   swapped_ = swapped;
   iface_base_ += static_cast<uint32_t>(ifaces_.size());
   ifaces_.clear();
-  pos_ = at + len;
+  pos_ += len;
+  return true;
 }
 
 void Reader::read_idb(const uint8_t* body, std::size_t len, std::size_t at) {
@@ -207,9 +286,14 @@ void Reader::read_idb(const uint8_t* body, std::size_t len, std::size_t at) {
   Iface iface;
   iface.linktype = load<uint16_t>(body, swapped_);
   iface.snaplen = load<uint32_t>(body + 4, swapped_);
+  InterfaceInfo info{iface.linktype, iface.snaplen, {}, {}};
   bool bad_resol = false;
   for_each_option(body + 8, len - 8, swapped_, [&](uint16_t code, const uint8_t* v, uint16_t olen) {
-    if (code == 9 && olen >= 1) {  // if_tsresol
+    if (code == 2 || code == 3) {  // if_name, if_description (UTF-8, maybe NUL-terminated)
+      std::string text(reinterpret_cast<const char*>(v), olen);
+      if (const auto nul = text.find('\0'); nul != std::string::npos) text.resize(nul);
+      (code == 2 ? info.name : info.description) = std::move(text);
+    } else if (code == 9 && olen >= 1) {  // if_tsresol
       const uint8_t r = v[0];
       const unsigned exp = r & 0x7f;
       if (r & 0x80) {
@@ -232,6 +316,7 @@ void Reader::read_idb(const uint8_t* body, std::size_t len, std::size_t at) {
     snaplen_ = iface.snaplen;
   }
   ifaces_.push_back(iface);
+  interfaces_.push_back(std::move(info));
   if (stats_.size() < iface_base_ + ifaces_.size()) stats_.resize(iface_base_ + ifaces_.size());
 }
 
@@ -324,42 +409,47 @@ void Reader::populate() noexcept {
 
 bool Reader::next(Packet& out) {
   if (format_ == Format::kPcapng) return next_pcapng(out);
-  const std::size_t left = size_ - pos_;
-  if (left == 0) return false;
-  // Records are a chain (each header's offset comes from the previous caplen), so the
-  // hardware cannot run ahead on its own: fetch the bytes a few records ahead now.
-  prefetch();
-  const std::span<const uint8_t> rest(base_ + pos_, left);
-  const Decode d = decode_record(pcap_, rest, out);
-  if (d != Decode::kOk) [[unlikely]] {
-    if (d == Decode::kCorrupt) fail(corrupt_record_message(pcap_, rest, pos_));
-    truncated(pos_, nullptr);  // the file ends inside the record
+  for (;;) {
+    const std::size_t left = size_ - pos_;
+    if (left == 0) [[unlikely]] {
+      if (more()) continue;
+      return at_end();
+    }
+    // Records are a chain (each header's offset comes from the previous caplen), so the
+    // hardware cannot run ahead on its own: fetch the bytes a few records ahead now.
+    prefetch();
+    const std::span<const uint8_t> rest(base_ + pos_, left);
+    const Decode d = decode_record(pcap_, rest, out);
+    if (d != Decode::kOk) [[unlikely]] {
+      if (d == Decode::kCorrupt) fail(corrupt_record_message(pcap_, rest, consumed_ + pos_));
+      if (more()) continue;            // a stream: the record's bytes are still coming
+      return cut_short(pos_, nullptr);  // the capture ends inside the record
+    }
+    pos_ += kPcapRecordHeaderLen + out.data.size();
+    ++records_;
+    return true;
   }
-  pos_ += kPcapRecordHeaderLen + out.data.size();
-  ++records_;
-  return true;
 }
 
 bool Reader::next_pcapng(Packet& out) {
   for (;;) {
-    const std::size_t at = pos_;
-    const std::size_t left = size_ - at;
-    if (left == 0) return false;
+    if (size_ == pos_ && !more()) return at_end();
     prefetch();
-    const uint8_t* b = base_ + at;
-    if (left < 4) truncated(at, "block header");
-    const uint32_t type = load<uint32_t>(b, swapped_);
+    if (!need(4)) return cut_short(pos_, "block header");
+    const uint32_t type = load<uint32_t>(base_ + pos_, swapped_);
     const bool is_packet = type == kEpb || type == kSpb || type == kPb;
     if (type == kShbType) {  // byte order may change: read_shb decides
-      read_shb(at);
+      if (!read_shb()) return false;
       continue;
     }
-    if (left < 12) truncated(at, is_packet ? nullptr : block_name(type));
-    const uint32_t len = load<uint32_t>(b + 4, swapped_);
+    if (!need(12)) return cut_short(pos_, is_packet ? nullptr : block_name(type));
+    const uint32_t len = load<uint32_t>(base_ + pos_ + 4, swapped_);
     if (len < 12 || len % 4 != 0 || len > kMaxBlockLen) [[unlikely]] {
-      corrupt(at, "block length " + std::to_string(len) + " is impossible");
+      corrupt(pos_, "block length " + std::to_string(len) + " is impossible");
     }
-    if (len > left) truncated(at, is_packet ? nullptr : block_name(type));
+    if (!need(len)) return cut_short(pos_, is_packet ? nullptr : block_name(type));
+    const std::size_t at = pos_;  // need() may have moved the bytes: positions from here
+    const uint8_t* b = base_ + at;
     if (load<uint32_t>(b + len - 4, swapped_) != len) [[unlikely]] {
       corrupt(at, "block lengths disagree (" + std::to_string(len) + " at the start, " +
                       std::to_string(load<uint32_t>(b + len - 4, swapped_)) + " at the end)");

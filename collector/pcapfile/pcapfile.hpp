@@ -1,21 +1,25 @@
 #pragma once
-// Capture files without libpcap: a memory-mapped reader for pcap (both byte orders,
-// microsecond and nanosecond) and pcapng (any sections, interfaces, EPB/SPB/OPB, ISB
-// statistics), a small pcap writer for tests, the demo and the benchmark generator, and a
-// pcapng writer with named interfaces and per-packet comments (`pathtrace export`).
+// Capture files without libpcap: a reader for pcap (both byte orders, microsecond and
+// nanosecond) and pcapng (any sections, interfaces, EPB/SPB/OPB, ISB statistics) — plain files
+// memory-mapped, gzip/zstd files, pipes and standard input streamed through input.hpp —, a
+// small pcap writer for tests, the demo and the benchmark generator, and a pcapng writer with
+// named interfaces and per-packet comments (`pathtrace export`).
 //
-// Reading is the hot path of `pathtrace ingest`: no copy, no allocation per packet. Classic
-// pcap headers and records are decoded by pcap.hpp, shared with the StreamParser (stream.hpp).
+// Reading is the hot path of `pathtrace ingest`: no copy of a mapped file, no allocation per
+// packet. Classic pcap headers and records are decoded by pcap.hpp, shared with the
+// StreamParser (stream.hpp).
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "collector/pcapfile/input.hpp"
 #include "collector/pcapfile/pcap.hpp"
 
 namespace pathtrace::pcapfile {
@@ -31,12 +35,22 @@ struct InterfaceStats {
   std::optional<uint64_t> os_drop;   // isb_osdrop
 };
 
+// One interface of a capture (pcap: the file's only one), as its description block said.
+struct InterfaceInfo {
+  uint32_t linktype = 0;    // LINKTYPE_*
+  uint32_t snaplen = 0;     // as written (0: none given)
+  std::string name;         // pcapng if_name ("" when not given, and for pcap)
+  std::string description;  // pcapng if_description
+};
+
 // Which of the two formats a Reader found.
 enum class Format { kPcap, kPcapng };
 
-// Opens and maps `path`. Throws pathtrace::Error(ExitCode::kInput) naming the file when it
-// does not exist, cannot be read, is empty, is not pcap/pcapng (saying what the first bytes
-// were), or its header is cut short.
+// Opens `path` ("-": standard input). A plain regular file is memory-mapped; a gzip or zstd
+// file (told by its first bytes, not its name), a pipe or standard input is read as a stream
+// through input.hpp. Throws pathtrace::Error(ExitCode::kInput) naming the file when it does not
+// exist, cannot be read, is empty, is not pcap/pcapng (saying what the first bytes were), its
+// compressed data is corrupt, or its header is cut short.
 class Reader {
  public:
   explicit Reader(const std::string& path);
@@ -46,32 +60,54 @@ class Reader {
 
   // pcap or pcapng, from the first bytes.
   Format format() const noexcept { return format_; }
+  // How the file was compressed (kNone: plain, mapped unless a pipe or standard input).
+  Codec codec() const noexcept;
   // Link type of the first interface (pcap: the file's). 0 if a pcapng has no interface yet.
   uint32_t linktype() const noexcept { return linktype_; }
   // Snapshot length of the first interface (pcap: the file's), as written.
   uint32_t snaplen() const noexcept { return snaplen_; }
+  // The interfaces declared so far, indexed as Packet::interface (across sections); after
+  // the constructor, those declared before the first packet. pcap: one, without a name.
+  const std::vector<InterfaceInfo>& interfaces() const noexcept { return interfaces_; }
 
-  // Reads the next packet into `out` (its data points into the mapping and stays valid while
-  // the Reader lives); returns false at a clean end of file.
-  // Throws Error(kInput) "FILE: truncated at byte N (inside packet record K)" when the file
-  // ends inside a record, and "FILE: corrupt record at byte N: why" for impossible lengths.
+  // Reads the next packet into `out`; returns false at the end of the capture, or where it
+  // was cut short (then cut() says where). Its data stays valid while the Reader lives for a
+  // mapped file, until the next call of next() for a stream.
+  // A capture that ends inside a record or block (killed, disk full, `head -c`, a cut .gz) is
+  // read up to there: cut() then says "cut short at byte N (inside packet record K): read the
+  // K-1 records before it". Throws Error(kInput) "FILE: corrupt record at byte N: why" for
+  // impossible lengths (garbage inside the file), and for corrupt compressed data.
   // Lenient where real tools are: caplen > snaplen is accepted (only caplen > kMaxCaplen is
   // corrupt), and a wire length below the captured length is raised to the captured length.
   // A pcapng Simple Packet Block has no timestamp: it gets the previous packet's (0 if first).
   bool next(Packet& out);
+  // "" while the capture is whole; once next() stopped at a cut, where and how many records
+  // were read (byte offsets count the decompressed bytes of a compressed file).
+  const std::string& cut() const noexcept { return cut_; }
 
-  // Byte offset of the next record, and the file size (for progress reports).
-  std::size_t position() const noexcept { return pos_; }
-  std::size_t file_size() const noexcept { return size_; }
+  // Bytes of the file read so far, and its size (compressed bytes for a compressed file; size
+  // 0 when unknown: a pipe, standard input), for progress reports.
+  std::size_t position() const noexcept;
+  std::size_t file_size() const noexcept { return file_size_; }
 
   // Statistics blocks seen so far (pcapng only), indexed by interface.
   const std::vector<InterfaceStats>& interface_stats() const noexcept { return stats_; }
 
  private:
+  static constexpr std::size_t kStreamChunk = 256 * 1024;  // bytes read from a stream at once
   std::string path_;
-  const uint8_t* base_ = nullptr;
-  std::size_t size_ = 0;
-  std::size_t pos_ = 0;
+  const uint8_t* base_ = nullptr;  // mapped file, or buf_
+  std::size_t size_ = 0;           // bytes at base_
+  std::size_t pos_ = 0;            // next record at base_ + pos_
+  bool mapped_ = false;
+  std::size_t file_size_ = 0;
+  std::unique_ptr<ByteStream> stream_;  // not mapped: where the bytes come from
+  std::vector<uint8_t> buf_;            // stream: the unread bytes (less than a record) and a chunk
+  uint64_t consumed_ = 0;               // stream: capture offset of base_[0]
+  bool stream_end_ = false;             // stream: no more bytes
+  bool ended_ = false;                  // next() has returned false for good
+  std::string cut_;
+  std::vector<InterfaceInfo> interfaces_;
   uint64_t records_ = 0;      // packet records returned so far (for error texts)
   Format format_ = Format::kPcap;
   PcapHeader pcap_;           // pcap: what the global header said
@@ -98,15 +134,18 @@ class Reader {
   long faults_at_start_ = 0;                  // minor faults when the first window began
   void prefetch() noexcept;
   void populate() noexcept;
+  bool more();                  // stream: more bytes after the unread ones; false at the end
+  bool need(std::size_t n);     // at least n unread bytes (reading more from a stream)
   bool next_pcapng(Packet& out);
   void open_pcap();
   void open_pcapng();
-  void read_shb(std::size_t at);
+  bool read_shb();
   void read_idb(const uint8_t* body, std::size_t len, std::size_t at);
   void read_isb(const uint8_t* body, std::size_t len, std::size_t at);
   int64_t to_ns(const Iface& iface, uint64_t ticks) const noexcept;
   [[noreturn]] void fail(const std::string& what) const;
-  [[noreturn]] void truncated(std::size_t record_start, const char* inside) const;
+  bool cut_short(std::size_t block_start, const char* inside);  // records the cut; false
+  bool at_end();                                                 // the clean end (or a cut .gz); false
   [[noreturn]] void corrupt(std::size_t at, const std::string& why) const;
 };
 

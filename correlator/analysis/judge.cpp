@@ -1,6 +1,8 @@
 #include "correlator/analysis/judge.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <map>
 
 #include "correlator/analysis/clocks.hpp"
 #include "correlator/analysis/text.hpp"
@@ -18,12 +20,22 @@ Run judge(Collected in, const JudgeOptions& opt) {
     // Hosts' clocks disagree: put every host's sightings on the clock of the first point's
     // host before traversals are grouped (hop order still comes from the path only).
     auto clocks = estimate_clocks(in.points, in.sightings);
+    const auto ref_given = opt.given_offsets.find(clocks.front().host);
+    const int64_t ref_lead = ref_given == opt.given_offsets.end() ? 0 : ref_given->second;
+    // A given offset the packets contradict (measured both ways, well beyond its error): said.
+    std::map<std::string, std::string> disagree;
     for (HostClock& hc : clocks) {
       const auto given = opt.given_offsets.find(hc.host);
       if (given == opt.given_offsets.end() || hc.reference) continue;
+      const int64_t wanted = given->second - ref_lead;
+      if (hc.known && hc.both_ways &&
+          std::llabs(wanted - hc.offset_ns) > std::max<int64_t>(10'000'000, 10 * hc.error_ns))
+        disagree[hc.host] = "; but " + text::u64(hc.samples) + " packets seen both ways put it " +
+                            text::duration_text(hc.offset_ns) + (hc.offset_ns >= 0 ? " ahead" : " behind") +
+                            " (±" + text::duration_text(hc.error_ns) + "): check the value given";
       hc.known = true;
       hc.both_ways = false;
-      hc.offset_ns = given->second;
+      hc.offset_ns = wanted;
       hc.error_ns = 0;
       hc.samples = 0;
       given_hosts.push_back(hc.host);
@@ -54,7 +66,7 @@ Run judge(Collected in, const JudgeOptions& opt) {
       if (!hc.known && !given && !host_saw(hc.host)) continue;
       clock_notes.push_back(given ? "clock of " + hc.host + " taken as " + text::duration_text(hc.offset_ns) +
                                         (hc.offset_ns >= 0 ? " ahead of " : " behind ") + clocks.front().host +
-                                        " (--clock)"
+                                        " (--clock)" + disagree[hc.host]
                                   : describe(hc, clocks.front().host));
     }
   }

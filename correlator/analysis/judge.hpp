@@ -31,8 +31,9 @@ struct JudgeOptions {
   // Estimate each host's clock offset from packets seen on two hosts and put every sighting on
   // the reference host's clock before judging (when the points are on more than one host).
   bool clocks = true;
-  // Hosts whose clock offset the user gave (--clock HOST=±SECONDS): their clock minus the
-  // reference host's, in ns. Taken instead of an estimate.
+  // Hosts whose clock the user gave (--clock HOST=±SECONDS): how far each runs ahead of true
+  // time, in ns. A given host's offset is its value minus the reference host's (0 when the
+  // reference's is not given), taken instead of an estimate.
   std::map<std::string, int64_t> given_offsets;
 };
 

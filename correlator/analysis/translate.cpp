@@ -24,8 +24,12 @@ namespace {
 
 struct Candidate {
   uint64_t key;    // translation key
+  int64_t t0;      // the traversal's first sighting
   uint32_t trav;   // index into Run::traversals
-  bool operator<(const Candidate& o) const { return key != o.key ? key < o.key : trav < o.trav; }
+  bool operator<(const Candidate& o) const {
+    if (key != o.key) return key < o.key;
+    return t0 != o.t0 ? t0 < o.t0 : trav < o.trav;
+  }
 };
 
 // The next point after `ord` in direction `dir` (or kNoPoint past the end).
@@ -76,15 +80,19 @@ Translations find_translations(const Run& run, const AnalysisOptions& opt) {
   for (uint32_t i = 0; i < run.traversals.size(); ++i) {
     const Traversal& t = run.traversals[i];
     if ((t.fate == Fate::kLost || t.fate == Fate::kOutOfWindow) && t.last_seen != kNoPoint)
-      lost.push_back({packet::translation_key(t.digest, innermost(t)), i});
+      lost.push_back({packet::translation_key(t.digest, innermost(t)), t.t0_ns, i});
     else if (t.fate == Fate::kNoEntry && t.seen)
-      appeared.push_back({packet::translation_key(t.digest, innermost(t)), i});
+      appeared.push_back({packet::translation_key(t.digest, innermost(t)), t.t0_ns, i});
   }
   if (lost.empty() || appeared.empty()) return out;
   std::sort(lost.begin(), lost.end());
   std::sort(appeared.begin(), appeared.end());
-  auto unique_at = [](const std::vector<Candidate>& v, std::size_t i) {
-    return (i == 0 || v[i - 1].key != v[i].key) && (i + 1 == v.size() || v[i + 1].key != v[i].key);
+  // The run of candidates with v[i]'s key: [first, end).
+  auto run_of = [](const std::vector<Candidate>& v, std::size_t i) {
+    std::size_t first = i, end = i + 1;
+    while (first > 0 && v[first - 1].key == v[i].key) --first;
+    while (end < v.size() && v[end].key == v[i].key) ++end;
+    return std::pair<std::size_t, std::size_t>{first, end};
   };
   // One group per (earlier keys, later keys, hop, direction).
   auto bytes_of = [](const std::vector<packet::FlowKey>& ip) {
@@ -96,10 +104,15 @@ Translations find_translations(const Run& run, const AnalysisOptions& opt) {
   for (std::size_t l = 0; l < lost.size(); ++l) {
     while (a < appeared.size() && appeared[a].key < lost[l].key) ++a;
     if (a == appeared.size() || appeared[a].key != lost[l].key) continue;
-    // One packet on each side with this key: anything else is ambiguous, never guessed.
-    if (!unique_at(lost, l) || !unique_at(appeared, a)) continue;
+    // As many packets on each side with this key (identical packets sent again: IP ID 0, the
+    // same datagram): the i-th lost pairs with the i-th to appear, in time order, as they
+    // passed the translating hop. Different counts: ambiguous, never guessed.
+    const auto [l0, l1] = run_of(lost, l);
+    const auto [a0, a1] = run_of(appeared, a);
+    if (l1 - l0 != a1 - a0) continue;
+    const std::size_t pair_a = a0 + (l - l0);
     const Traversal& before = run.traversals[lost[l].trav];
-    const Traversal& after = run.traversals[appeared[a].trav];
+    const Traversal& after = run.traversals[appeared[pair_a].trav];
     if (before.digest == after.digest) continue;
     // Seen only beyond the point it was lost after, first at the next point (or the next
     // point whose capture is evidence).
@@ -133,7 +146,7 @@ Translations find_translations(const Run& run, const AnalysisOptions& opt) {
       out.groups.push_back(std::move(g));
     }
     ++out.groups[it->second].packets;
-    out.renamed.push_back({appeared[a].trav, before.digest});
+    out.renamed.push_back({appeared[pair_a].trav, before.digest});
     group_of.push_back(it->second);
   }
   // The later side's keys are taken for the earlier side's: one later flow can stand for one

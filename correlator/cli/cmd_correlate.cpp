@@ -23,7 +23,7 @@ const CommandSpec kCorrelateSpec{
           {"listen", 0, "ADDR:PORT", "where to listen (a non-loopback address needs --token-file)", "127.0.0.1:7300"},
           {"stdin", 0, "", "read one collector's stream from standard input; listens only with --listen", ""},
           {"token-file", 0, "FILE", "file whose first line is the shared secret collectors present", ""}},
-         {live_options(), report_options()}),
+         {live_options(), window_options(false), report_options()}),
     "pathtrace correlate --points A,B,C --listen 127.0.0.1:7300\n"
     "pathtrace collect --iface eth0 --point A --to 127.0.0.1:7300   # on each host\n"
     "ssh hv1 pathtrace collect --iface eth1 --point G --stdout | pathtrace correlate --points G --stdin",
@@ -46,6 +46,7 @@ int run_correlate(const Args& a, const std::string& command_line) {
   co.listen = co.from_stdin && !a.has("listen") ? std::string() : a.str("listen");
   if (a.has("duration")) co.duration_ms = parse_duration_ms(a.str("duration"), "--duration");
   co.quiet = a.has("quiet");
+  co.stated = stated_from(a, points, "", false);
   exclusive(a, {"json", "html"});
   Store store(a.str("db"), Store::Mode::kReadWrite);
   const Run run = pipeline::correlate(std::move(points), co, store, run_meta(a.str("filter"), command_line));

@@ -7,6 +7,7 @@
 
 #include "collector/common/console.hpp"
 #include "collector/common/error.hpp"
+#include "collector/pcapfile/pcapfile.hpp"
 #include "correlator/cli/commands.hpp"
 #include "correlator/cli/options.hpp"
 #include "correlator/inventory/inventory.hpp"
@@ -18,12 +19,18 @@ namespace pathtrace::cli {
 const CommandSpec kIngestSpec{
     "ingest",
     "read capture files taken at points along a path, store the run, print the verdict",
-    "[--inventory FILE] [OPTIONS] [POINT=FILE...]",
-    "Read one capture file per point (pcap or pcapng), recognise each packet at every point, "
-    "store the run in SQLite and print where each flow stops. POINT is "
-    "LABEL[:ROLE[:IFACE[@HOST]]]=FILE, in path order (first = the VM side), or the points of "
-    "--inventory that have a `file`.",
-    join({{"inventory", 0, "FILE", "TOML inventory whose points have a `file` (docs/inventory.md)", ""},
+    "[--inventory FILE] [OPTIONS] [POINT=FILES...]",
+    "Read the capture files taken at each point (pcap or pcapng, plain, .gz or .zst; several files of "
+    "one point are read as one capture, in time order), recognise each packet at every point, store "
+    "the run in SQLite and print where each flow stops. POINT is LABEL[:ROLE[:IFACE[@HOST]]], in path "
+    "order (first = the VM side); FILES is a file, a comma-separated list, a quoted glob ('/caps/A-*.pcap') "
+    "or - (standard input), with #IFACE to pick one interface of a pcapng file; or the points of "
+    "--inventory that have a `file` or `files`.",
+    join({{"inventory", 0, "FILE", "TOML inventory whose points have a `file` or `files` (docs/inventory.md)", ""},
+          {"point", 0, "POINT=FILES", "a point and its capture files, as the POINT=FILES words", "", true},
+          {"split-interfaces", 0, "FILE",
+           "one point per interface of a pcapng file (labels from the interface names), after the other points",
+           "", true},
           {"order", 0, "A..G|B,C,E", "path order: a range in the given order, or a list", ""},
           {"filter", 0, "EXPR", "alias (ipip, tcp, ...) or pcap-filter expression", ""},
           {"max-transit-ms", 0, "MS", "sightings of one packet further apart start a new traversal", "200"},
@@ -31,23 +38,35 @@ const CommandSpec kIngestSpec{
           {"keep-bytes", 0, "N", "keep the first N bytes of every frame that passes the filter, for `pathtrace export` (0-65535; costs N + ~80 bytes per sighting in the database)", "0"},
           {"quiet", 'q', "", "only the report: no progress lines on stderr", ""},
           {"verbose", 'v', "", "print the time each phase took on stderr", ""},
-          {"points", 0, "POINT=FILE", "the points, in path order", "", false, true}},
-         {digest_options(), report_options()}),
+          {"points", 0, "POINT=FILES", "the points, in path order", "", false, true}},
+         {window_options(true), digest_options(), report_options()}),
     "pathtrace ingest --inventory pcaps/incident-broken/inventory.toml --filter ipip\n"
     "pathtrace ingest --db lab.db --filter ipip A:vm:eth0@vm1=A.pcap B:tap=B.pcap C:qbr=C.pcap\n"
-    "pathtrace ingest --order G..A --filter 'host 198.18.0.20' A=a.pcap G=g.pcap",
-    "0 every judged flow delivered · 1 a flow lost packets · 2 usage · 3 capture file or "
-    "inventory · 4 database"};
+    "pathtrace ingest --order G..A --filter 'host 198.18.0.20' A=a.pcap G=g.pcap\n"
+    "pathtrace ingest --filter ipip A='/caps/A-*.pcap' B=b1.pcap,b2.pcap.gz C=both.pcapng#eth1 D=both.pcapng#0\n"
+    "pathtrace ingest --split-interfaces lost.pcapng --order A..G\n"
+    "zcat G.pcap.gz | pathtrace ingest A=A.pcap G=- --assume-capturing --clock vm1=+30",
+    "0 every judged flow delivered · 1 a flow lost packets · 2 usage (also a multi-interface file with "
+    "no interface picked) · 3 capture file or inventory · 4 database"};
 
 int run_ingest(const Args& a, const std::string& command_line) {
   std::vector<Point> points;
   if (a.has("inventory")) points = inventory::load_inventory(a.str("inventory"));
-  for (const auto& arg : a.list("points")) points.push_back(inventory::parse_point_arg(arg));
+  for (const char* option : {"points", "point"})
+    for (const auto& arg : a.list(option)) points.push_back(inventory::parse_point_arg(arg));
+  for (const auto& file : a.list("split-interfaces")) {
+    if (file == "-")
+      throw Error(ExitCode::kUsage, "--split-interfaces -: standard input can be read only once; save it to a file");
+    pcapfile::Reader reader(file);
+    std::vector<std::pair<std::string, std::string>> names;
+    for (const auto& i : reader.interfaces()) names.emplace_back(i.name, i.description);
+    for (Point& p : inventory::interface_points(file, names)) points.push_back(std::move(p));
+  }
   points = inventory::select_points(points, a.str("order"));
   inventory::finalize_path(points);
   for (const auto& p : points)
-    if (p.source.empty())
-      throw Error(ExitCode::kUsage, "point " + p.label + ": no capture file (inventory `file`)");
+    if (p.files.empty())
+      throw Error(ExitCode::kUsage, "point " + p.label + ": no capture file (inventory `file` or `files`)");
 
   pipeline::IngestOptions io;
   io.filter = a.str("filter");
@@ -60,6 +79,7 @@ int run_ingest(const Args& a, const std::string& command_line) {
   io.analysis.max_transit_ns = static_cast<int64_t>(transit * 1e6);
   io.analysis.guard_ns = static_cast<int64_t>(guard * 1e6);
   io.keep_bytes = uint16_t(a.uint("keep-bytes", 0, 65535));
+  io.stated = stated_from(a, points, a.has("inventory") ? a.str("inventory") : std::string(), true);
   io.progress.enabled = !a.has("quiet");
   io.progress.terminal = isatty(STDERR_FILENO) != 0;
   io.progress.period = progress_period(io.progress.terminal);

@@ -8,6 +8,7 @@
 #include "collector/common/error.hpp"
 #include "correlator/cli/commands.hpp"
 #include "correlator/cli/options.hpp"
+#include "correlator/remote/ssh.hpp"
 #include "correlator/report/text.hpp"
 
 namespace pathtrace::cli {
@@ -125,7 +126,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cmd == "--version" || cmd == "version") {
-      std::cout << "pathtrace " << PATHTRACE_VERSION << "\n";
+      std::cout << remote::version_line() << "\n";
       return 0;
     }
     if (cmd == "--generate") return generate(argc > 2 ? argv[2] : "");

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "collector/common/clock.hpp"
+#include "correlator/inventory/inventory.hpp"
 #include "correlator/report/html.hpp"
 #include "correlator/report/render.hpp"
 
@@ -37,6 +38,51 @@ std::vector<OptionSpec> digest_options() {
       {"vxlan-port", 0, "PORT", "UDP port of VXLAN", "4789"},
       {"geneve-port", 0, "PORT", "UDP port of Geneve", "6081"},
   };
+}
+
+std::vector<OptionSpec> window_options(bool assume) {
+  std::vector<OptionSpec> o = {
+      {"window", 0, "[POINT=]START..END",
+       "when POINT (every point without POINT=) was capturing, on its host's clock: RFC 3339 times, seconds "
+       "since 1970, or +SECONDS after the run's first frame",
+       "", true},
+      {"clock", 0, "HOST=SECONDS",
+       "HOST's clock runs SECONDS ahead (+) or behind (-): taken instead of an estimate", "", true},
+  };
+  if (assume)
+    o.push_back({"assume-capturing", 0, "POINTS",
+                 "these points (comma-separated; all without a value) count as capturing over the span of every "
+                 "point's frames", "", false, false, true});
+  return o;
+}
+
+pipeline::Stated stated_from(const Args& a, const std::vector<Point>& points, const std::string& inventory,
+                             bool hosts_known) {
+  pipeline::Stated st;
+  for (const auto& w : a.list("window")) st.windows.push_back(inventory::parse_window_arg(w));
+  if (a.spec().name == "ingest" && a.has("assume-capturing")) {
+    st.assume = true;
+    const std::string list = a.str("assume-capturing");
+    for (std::size_t start = 0; !list.empty() && start <= list.size();) {
+      const auto comma = std::min(list.find(',', start), list.size());
+      const std::string label = list.substr(start, comma - start);
+      if (label.empty()) throw Error(ExitCode::kUsage, "--assume-capturing '" + list + "': an empty point label");
+      st.assume_points.push_back(label);
+      start = comma + 1;
+    }
+  }
+  std::map<std::string, int64_t> cli;
+  for (const auto& c : a.list("clock")) {
+    const auto [host, lead] = inventory::parse_clock_arg(c);
+    if (!cli.emplace(host, lead).second) throw Error(ExitCode::kUsage, "--clock " + host + " given more than once");
+  }
+  if (!inventory.empty())
+    for (const auto& [name, host] : inventory::load_hosts(inventory))
+      if (host.clock_ns) st.clocks[name] = *host.clock_ns;
+  if (hosts_known) pipeline::check_clocks(cli, points);
+  for (const auto& [host, lead] : cli) st.clocks[host] = lead;
+  pipeline::check_points(st, points);
+  return st;
 }
 
 std::vector<OptionSpec> join(std::vector<OptionSpec> a, std::initializer_list<std::vector<OptionSpec>> more) {

@@ -10,6 +10,7 @@
 #include "collector/common/error.hpp"
 #include "correlator/cli/spec.hpp"
 #include "correlator/model/model.hpp"
+#include "correlator/pipeline/stated.hpp"
 
 namespace pathtrace::cli {
 
@@ -22,6 +23,15 @@ std::vector<OptionSpec> report_options();
 std::vector<OptionSpec> live_options();
 // The digest's knobs (collect, ingest): --payload-bytes, --vxlan-port, --geneve-port.
 std::vector<OptionSpec> digest_options();
+// What the user knows of capture windows and clocks (ingest, correlate): --window, --clock,
+// and with `assume` --assume-capturing.
+std::vector<OptionSpec> window_options(bool assume);
+// Those options, parsed (with the [hosts.NAME] clocks of `inventory`, when not "": --clock
+// wins), and checked against `points` (for --clock, when their hosts are known: `hosts_known`).
+// Throws Error(kUsage) naming the argument.
+pipeline::Stated stated_from(const Args& a, const std::vector<Point>& points, const std::string& inventory,
+                             bool hosts_known);
+
 // `a` followed by every group in `more`.
 std::vector<OptionSpec> join(std::vector<OptionSpec> a, std::initializer_list<std::vector<OptionSpec>> more);
 

@@ -24,7 +24,8 @@ const OptionSpec* find(const CommandSpec& spec, std::string_view name) {
 std::string left_column(const OptionSpec& o) {
   std::string s = o.short_name ? std::string("-") + o.short_name + ", " : std::string("    ");
   s += "--" + std::string(o.name);
-  if (!o.value.empty()) s += " " + std::string(o.value);
+  if (o.optional_value) s += "[=" + std::string(o.value) + "]";
+  else if (!o.value.empty()) s += " " + std::string(o.value);
   return s;
 }
 
@@ -146,6 +147,8 @@ std::optional<Args> parse(const CommandSpec& spec, int argc, char** argv) {
     const std::string help(o.help);
     if (o.value.empty()) {
       add(names, help);
+    } else if (o.optional_value) {
+      add(names, help, cxxopts::value<std::string>()->implicit_value(""));
     } else if (o.repeated || o.positional) {
       add(names, help, cxxopts::value<std::vector<std::string>>());
     } else {
@@ -260,7 +263,7 @@ std::string bash_completion(std::span<const CommandSpec* const> specs) {
       opts += " --" + std::string(o.name);
       if (o.short_name) opts += " -" + std::string(1, o.short_name);
       if (takes_path(o)) files += (files.empty() ? "" : "|") + std::string("--") + std::string(o.name);
-      else if (!o.value.empty()) values += (values.empty() ? "" : "|") + std::string("--") + std::string(o.name);
+      else if (!o.value.empty() && !o.optional_value) values += (values.empty() ? "" : "|") + std::string("--") + std::string(o.name);
     }
     s += "    " + std::string(c->name) + ")\n      opts=\"" + opts + "\"\n";
     if (!files.empty()) s += "      case \"$prev\" in " + files + ") COMPREPLY=($(compgen -f -- \"$cur\")); return;; esac\n";
@@ -301,8 +304,10 @@ std::string zsh_completion(std::span<const CommandSpec* const> specs) {
     s += "    " + std::string(c->name) + ")\n      _arguments -s \\\n";
     for (const auto& o : c->options) {
       const std::string help = quote(o.help.substr(0, o.help.find('.')));
-      std::string spec = "'" + std::string(o.repeated ? "*" : "") + "--" + std::string(o.name) + "[" + help + "]";
-      if (!o.value.empty()) spec += ":" + std::string(o.value) + ":" + (takes_path(o) ? "_files" : " ");
+      std::string spec = "'" + std::string(o.repeated ? "*" : "") + "--" + std::string(o.name) +
+                         (o.optional_value ? "=-" : "") + "[" + help + "]";
+      if (o.optional_value) spec += "::" + std::string(o.value) + ": ";
+      else if (!o.value.empty()) spec += ":" + std::string(o.value) + ":" + (takes_path(o) ? "_files" : " ");
       s += "        " + spec + "' \\\n";
     }
     s += "        '(-h --help)'{-h,--help}'[this help]' \\\n        '*:file:_files'\n      ;;\n";

@@ -28,6 +28,7 @@ struct OptionSpec {
   std::string_view default_value;  // shown once as "(default: …)"; "" = none
   bool repeated = false;         // may be given several times (value required)
   bool positional = false;       // also taken from the words after the options
+  bool optional_value = false;   // `--NAME` alone (value "") or `--NAME=VALUE`, never the next word
 };
 
 // One command: what `help`, the man page and the completions say of it.

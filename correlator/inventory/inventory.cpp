@@ -1,6 +1,11 @@
 #include "correlator/inventory/inventory.hpp"
 
+#include <glob.h>
+
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <toml++/toml.h>
 
@@ -23,14 +28,234 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
+// Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+// Reads `n` digits at s[i..] as a number; false if they are not all digits.
+bool digits(std::string_view s, std::size_t i, std::size_t n, unsigned& out) {
+  if (i + n > s.size()) return false;
+  out = 0;
+  for (std::size_t k = i; k < i + n; ++k) {
+    if (s[k] < '0' || s[k] > '9') return false;
+    out = out * 10 + unsigned(s[k] - '0');
+  }
+  return true;
+}
+
+// "123", "123.456" (seconds, non-negative) → ns; nullopt otherwise.
+std::optional<int64_t> parse_seconds(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  const auto dot = s.find('.');
+  const std::string_view whole = s.substr(0, dot);
+  const std::string_view frac = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
+  if (whole.empty() || whole.size() > 12 || (dot != std::string_view::npos && frac.empty())) return std::nullopt;
+  int64_t sec = 0, ns = 0;
+  for (char c : whole) {
+    if (c < '0' || c > '9') return std::nullopt;
+    sec = sec * 10 + (c - '0');
+  }
+  int64_t scale = 100'000'000;
+  for (char c : frac) {
+    if (c < '0' || c > '9') return std::nullopt;
+    ns += (c - '0') * scale;
+    scale /= 10;
+  }
+  return sec * 1'000'000'000 + ns;
+}
+
+// "+30", "-0.25", "30s": a clock's lead in seconds (at most 10^9) → ns; nullopt otherwise.
+std::optional<int64_t> parse_lead(std::string value) {
+  if (!value.empty() && value.back() == 's') value.pop_back();
+  double v = 0;
+  const char* b = value.data() + (!value.empty() && value[0] == '+' ? 1 : 0);
+  const auto [p, ec] = std::from_chars(b, value.data() + value.size(), v);
+  if (value.empty() || ec != std::errc() || p != value.data() + value.size() || !std::isfinite(v) ||
+      std::fabs(v) > 1e9)
+    return std::nullopt;
+  return static_cast<int64_t>(std::llround(v * 1e9));
+}
+
+// A glob character: the name is a pattern (unless it exists as it is).
+bool has_glob(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
+
+// A time as the inventory gives it: a string (parse_time), a TOML date-time, or a number of
+// seconds since 1970. nullopt when it is none of them.
+std::optional<int64_t> toml_time(const toml::node& v) {
+  if (const auto* str = v.as_string()) return parse_time(trim(str->get()));
+  if (const auto* i = v.as_integer()) {
+    if (i->get() < 0 || i->get() > 999'999'999'999) return std::nullopt;
+    return i->get() * 1'000'000'000;
+  }
+  if (const auto* f = v.as_floating_point()) {
+    const double d = f->get();
+    if (!(d >= 0 && d < 1e12)) return std::nullopt;
+    return static_cast<int64_t>(std::llround(d * 1e9));
+  }
+  if (const auto* dt = v.as_date_time()) {
+    const toml::date_time& t = dt->get();
+    if (!t.offset) return std::nullopt;  // a local time: which zone?
+    const int64_t days = days_from_civil(t.date.year, t.date.month, t.date.day);
+    return ((days * 86400 + t.time.hour * 3600 + t.time.minute * 60 + t.time.second) -
+            int64_t(t.offset->minutes) * 60) * 1'000'000'000 + t.time.nanosecond;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<int64_t> parse_time(std::string_view s) {
+  if (s.find('-') == std::string_view::npos || s.size() < 20) return parse_seconds(s);
+  unsigned y, mo, d, h, mi, sec;
+  if (!digits(s, 0, 4, y) || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' || !digits(s, 8, 2, d) ||
+      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, h) || s[13] != ':' ||
+      !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec))
+    return std::nullopt;
+  static constexpr unsigned kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 ||
+      sec > 60)
+    return std::nullopt;
+  std::size_t i = 19;
+  int64_t frac = 0;
+  if (i < s.size() && s[i] == '.') {
+    int64_t scale = 100'000'000;
+    std::size_t n = 0;
+    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, ++n) {
+      frac += (s[i] - '0') * scale;
+      scale /= 10;
+    }
+    if (n == 0) return std::nullopt;
+  }
+  int64_t offset_s = 0;
+  if (i + 1 == s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+    unsigned oh, om;
+    if (!digits(s, i + 1, 2, oh) || !digits(s, i + 4, 2, om) || oh > 23 || om > 59) return std::nullopt;
+    offset_s = (s[i] == '-' ? -1 : 1) * int64_t(oh * 3600 + om * 60);
+    i += 6;
+  }
+  if (i != s.size()) return std::nullopt;
+  const int64_t days = days_from_civil(y, mo, d);
+  return (days * 86400 + h * 3600 + mi * 60 + sec - offset_s) * 1'000'000'000 + frac;
+}
+
+std::string format_time(int64_t ns) {
+  const int64_t sec = ns >= 0 ? ns / 1'000'000'000 : (ns - 999'999'999) / 1'000'000'000;
+  const int64_t ms = (ns - sec * 1'000'000'000) / 1'000'000;
+  const std::time_t t = static_cast<std::time_t>(sec);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[48];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[64];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, int(ms));
+  return out;
+}
+
+WindowArg parse_window_arg(const std::string& arg) {
+  auto bad = [&](const std::string& why) -> WindowArg {
+    throw Error(ExitCode::kUsage, "--window '" + arg + "': " + why);
+  };
+  WindowArg w;
+  w.text = arg;
+  std::string_view rest = arg;
+  if (const auto eq = rest.find('='); eq != std::string_view::npos) {
+    w.point = trim(rest.substr(0, eq));
+    if (!valid_label(w.point)) return bad("'" + w.point + "' is not a point label");
+    rest = rest.substr(eq + 1);
+  }
+  const auto dots = rest.find("..");
+  if (dots == std::string_view::npos) return bad("expected [POINT=]START..END");
+  auto time = [&](std::string_view t, const char* which) {
+    const std::string text = trim(t);
+    StatedTime st;
+    std::optional<int64_t> v;
+    if (!text.empty() && text[0] == '+') {
+      st.relative = true;
+      v = parse_seconds(std::string_view(text).substr(1));
+    } else {
+      v = parse_time(text);
+    }
+    if (!v)
+      bad(std::string(which) + " '" + text +
+          "' is not a time: give RFC 3339 (2026-12-04T20:47:27Z), seconds since 1970, or +SECONDS after the "
+          "run's first frame");
+    st.ns = *v;
+    return st;
+  };
+  w.start = time(rest.substr(0, dots), "start");
+  w.end = time(rest.substr(dots + 2), "end");
+  if (w.start.relative == w.end.relative && w.end.ns <= w.start.ns) return bad("its end is not after its start");
+  return w;
+}
+
+std::pair<std::string, int64_t> parse_clock_arg(const std::string& arg) {
+  const auto eq = arg.find('=');
+  const std::string host = trim(std::string_view(arg).substr(0, eq == std::string::npos ? 0 : eq));
+  const auto lead = eq == std::string::npos ? std::nullopt : parse_lead(trim(std::string_view(arg).substr(eq + 1)));
+  if (!lead || !valid_label(host))
+    throw Error(ExitCode::kUsage, "--clock '" + arg +
+                                      "': expected HOST=±SECONDS, how far HOST's clock runs ahead (+) or behind (-), "
+                                      "e.g. vm1=+30 or hv2=-0.25");
+  return {host, *lead};
+}
+
+void set_files(Point& p, const std::vector<std::string>& names, const std::string& dir) {
+  namespace fs = std::filesystem;
+  p.files.clear();
+  p.pick.clear();
+  std::string shown;
+  for (const std::string& given : names) {
+    std::string name = trim(given);
+    auto resolve = [&](const std::string& n) {
+      const fs::path f(n);
+      return (n == "-" || f.is_absolute() || dir.empty()) ? n : (fs::path(dir) / f).string();
+    };
+    std::error_code ec;
+    std::string path = resolve(name);
+    if (!fs::exists(path, ec)) {
+      if (const auto hash = name.rfind('#'); hash != std::string::npos && name.find('/', hash) == std::string::npos) {
+        std::string pick = name.substr(hash + 1);
+        if (pick.empty()) usage("point " + p.label + ": '" + name + "': no interface after '#'");
+        if (!p.pick.empty() && p.pick != pick)
+          usage("point " + p.label + ": two interfaces, '" + p.pick + "' and '" + pick + "': a point reads one");
+        p.pick = pick;
+        name = name.substr(0, hash);
+        path = resolve(name);
+      }
+    }
+    if (name.empty()) usage("point " + p.label + ": an empty file name");
+    shown += (shown.empty() ? "" : ",") + path;
+    if (has_glob(name) && !fs::exists(path, ec)) {
+      glob_t g{};
+      const int rc = ::glob(path.c_str(), 0, nullptr, &g);
+      std::vector<std::string> found;
+      for (std::size_t i = 0; rc == 0 && i < g.gl_pathc; ++i) found.emplace_back(g.gl_pathv[i]);
+      ::globfree(&g);
+      if (found.empty()) throw Error(ExitCode::kInput, "point " + p.label + ": '" + path + "' matches no file");
+      p.files.insert(p.files.end(), found.begin(), found.end());
+    } else {
+      p.files.push_back(path);
+    }
+  }
+  if (p.files.empty()) usage("point " + p.label + ": no capture file");
+  p.source = (shown == "-" ? "standard input" : shown) + (p.pick.empty() ? "" : "#" + p.pick);
+}
 
 Point parse_point_arg(std::string_view arg) {
   const auto eq = arg.find('=');
   if (eq == std::string_view::npos)
     usage("point '" + std::string(arg) + "': expected LABEL[:ROLE[:IFACE[@HOST]]]=FILE");
   Point p;
-  p.source = std::string(arg.substr(eq + 1));
+  const std::string files(arg.substr(eq + 1));
   std::string_view spec = arg.substr(0, eq);
   if (const auto at = spec.find('@'); at != std::string_view::npos) {
     p.host = std::string(spec.substr(at + 1));
@@ -48,8 +273,52 @@ Point parse_point_arg(std::string_view arg) {
   if (!valid_label(p.label))
     usage("point '" + std::string(arg) + "': label '" + p.label +
           "' must be 1-32 letters, digits, '-', '_' or '.'");
-  if (p.source.empty()) usage("point " + p.label + ": no capture file after '='");
+  if (files.empty()) usage("point " + p.label + ": no capture file after '='");
+  // A comma-separated list, unless the whole text names a file.
+  std::vector<std::string> names;
+  std::error_code ec;
+  if (std::filesystem::exists(files, ec)) {
+    names.push_back(files);
+  } else {
+    for (std::size_t start = 0; start <= files.size();) {
+      const auto comma = std::min(files.find(',', start), files.size());
+      names.push_back(files.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  set_files(p, names, "");
   return p;
+}
+
+std::vector<Point> interface_points(const std::string& file,
+                                    const std::vector<std::pair<std::string, std::string>>& interfaces) {
+  std::vector<Point> out;
+  for (std::size_t i = 0; i < interfaces.size(); ++i) {
+    const auto& [name, description] = interfaces[i];
+    Point p;
+    const std::string first = name.substr(0, name.find(' '));
+    for (char c : first.substr(0, 32))
+      p.label += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ? c : '_';
+    if (p.label.empty()) p.label = "if" + std::to_string(i);
+    const std::string base = p.label;
+    for (int n = 2; std::any_of(out.begin(), out.end(), [&](const Point& q) { return q.label == p.label; }); ++n)
+      p.label = base.substr(0, 29) + "-" + std::to_string(n);
+    p.iface = first.size() < name.size() ? trim(name.substr(first.size())) : name;
+    // `pathtrace export` describes its interfaces as "point C (qbr) qbrbdd1f2c3-bd@hv1 …".
+    const std::string intro = "point " + first + " (";
+    if (description.rfind(intro, 0) == 0) {
+      const auto close = description.find(')', intro.size());
+      if (close != std::string::npos) p.role = description.substr(intro.size(), close - intro.size());
+      const auto at = description.find('@', close);
+      if (close != std::string::npos && at != std::string::npos)
+        p.host = description.substr(at + 1, description.find(' ', at) - at - 1);
+    }
+    set_files(p, {file}, "");
+    p.pick = std::to_string(i);
+    p.source = file + "#" + p.pick;
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 Point parse_live_point(const std::string& arg) {
@@ -116,10 +385,36 @@ std::vector<Point> load_inventory(const std::string& path) {
     get("file", file, false);
     if (!valid_label(p.label))
       usage(where + ": label '" + p.label + "' must be 1-32 letters, digits, '-', '_' or '.'");
+    const std::string at = "inventory " + path + ": point " + p.label;
     if (p.host.empty()) p.host = "local";
-    if (!file.empty()) {
-      fs::path f(file);
-      p.source = (f.is_absolute() || dir.empty()) ? f.string() : (dir / f).string();
+    std::vector<std::string> names;
+    if (!file.empty()) names.push_back(file);
+    if (const toml::node* v = t->get("files")) {
+      const toml::array* a = v->as_array();
+      if (!a) usage(at + ": 'files' must be an array of strings");
+      for (const auto& f : *a) {
+        if (!f.is_string()) usage(at + ": 'files' must be an array of strings");
+        names.push_back(trim(f.as_string()->get()));
+      }
+      if (!file.empty()) usage(at + ": 'file' and 'files' exclude each other");
+      if (names.empty()) usage(at + ": 'files' is empty");
+    }
+    if (!names.empty()) set_files(p, names, dir.string());
+    const toml::node* start = t->get("start");
+    const toml::node* stop = t->get("stop");
+    if (start || stop) {
+      if (!start || !stop) usage(at + ": '" + std::string(start ? "start" : "stop") + "' without '" +
+                                 (start ? "stop" : "start") + "': a capture window needs both");
+      const auto from = toml_time(*start), to = toml_time(*stop);
+      for (const auto& [key, value] : {std::pair{"start", from}, std::pair{"stop", to}})
+        if (!value)
+          usage(at + ": '" + key +
+                "' is not a time: give RFC 3339 (\"2026-12-04T20:47:27Z\", or a TOML date-time with its offset) "
+                "or seconds since 1970");
+      if (*to <= *from) usage(at + ": its stop is not after its start");
+      p.start_ns = *from;
+      p.end_ns = *to;
+      p.window_known = true;
     }
     points.push_back(std::move(p));
   }
@@ -151,8 +446,9 @@ std::map<std::string, Host> load_hosts(const std::string& path) {
     if (h.name == "local") usage(where + ": 'local' is this machine and cannot be redefined");
     const toml::table* t = node.as_table();
     if (!t) usage(where + ": not a table");
-    for (const auto& [k, v] : *t) {
-      const std::string name(k.str());
+    for (const auto& entry : *t) {
+      const toml::node& v = entry.second;  // not a structured binding: clang 14 cannot capture those
+      const std::string name(entry.first.str());
       auto str = [&]() {
         if (!v.is_string()) usage(where + ": '" + name + "' must be a string");
         return trim(v.as_string()->get());
@@ -180,13 +476,23 @@ std::map<std::string, Host> load_hosts(const std::string& path) {
       } else if (name == "sudo") {
         if (!v.is_boolean()) usage(where + ": 'sudo' must be true or false");
         h.sudo = v.as_boolean()->get();
+      } else if (name == "clock") {
+        std::optional<int64_t> ns;
+        if (v.is_integer() || v.is_floating_point()) {
+          const double d = v.is_integer() ? double(v.as_integer()->get()) : v.as_floating_point()->get();
+          if (std::isfinite(d) && std::fabs(d) <= 1e9) ns = std::llround(d * 1e9);
+        } else if (v.is_string()) {
+          ns = parse_lead(str());
+        }
+        if (!ns) usage(where + ": 'clock' must be the seconds its clock runs ahead (+) or behind (-), e.g. 30 or -0.25");
+        h.clock_ns = ns;
       } else if (name == "mode") {
         const std::string m = str();
         if (m == "agent") h.mode = Host::Mode::kAgent;
         else if (m == "agentless") h.mode = Host::Mode::kAgentless;
         else usage(where + ": mode '" + m + "' must be \"agent\" or \"agentless\"");
       } else {
-        usage(where + ": unknown key '" + name + "' (ssh, port, identity, options, pathtrace, sudo, mode)");
+        usage(where + ": unknown key '" + name + "' (ssh, port, identity, options, pathtrace, sudo, mode, clock)");
       }
     }
     if (h.ssh.empty()) h.ssh = h.name;
@@ -248,6 +554,13 @@ void finalize_path(std::vector<Point>& points) {
         usage("point " + points[i].label + " is given twice (" + points[j].source + ", " +
               points[i].source + ")");
     points[i].ord = static_cast<uint8_t>(i);
+  }
+  std::string stdin_reader;
+  for (const Point& p : points) {
+    if (std::find(p.files.begin(), p.files.end(), "-") == p.files.end()) continue;
+    if (!stdin_reader.empty())
+      usage("points " + stdin_reader + " and " + p.label + " both read standard input ('-'): one point at most");
+    stdin_reader = p.label;
   }
 }
 

@@ -61,7 +61,11 @@ struct Point : packet::FrameCounts {
   std::string host = "local";
   std::string netns;
   std::string iface;          // "qbrbdd1f2c3-bd" (may be empty for files)
-  std::string source;         // capture file path, or "live"
+  std::string source;         // capture file path(s) as one line, "standard input", or "live"
+  // ingest: the capture files read as this point's one capture ("-": standard input), and
+  // the pcapng interface to read of them (its if_name, or its index; "": the only one).
+  std::vector<std::string> files;
+  std::string pick;
   uint8_t ord = 0;            // position along the path
 
   // Capture statistics beyond the frame counters.

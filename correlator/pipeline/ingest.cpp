@@ -18,7 +18,7 @@
 #include "collector/common/id_table.hpp"
 #include "collector/common/error.hpp"
 #include "collector/packet/accounting.hpp"
-#include "collector/pcapfile/pcapfile.hpp"
+#include "collector/pcapfile/capture.hpp"
 #include "collector/capture/packet_filter.hpp"
 #include "correlator/pipeline/progress.hpp"
 
@@ -93,11 +93,11 @@ int64_t steady_ns() {
 }
 
 // Stores the point's counters so far into its progress (relaxed: only a display reads them).
-void publish(PointProgress& progress, const Point& pt, const pcapfile::Reader& reader) {
+void publish(PointProgress& progress, const Point& pt, const pcapfile::Capture& capture) {
   progress.packets.store(pt.packets, std::memory_order_relaxed);
   progress.discarded.store(pt.all_discards(), std::memory_order_relaxed);
   progress.dropped.store(pt.pcap_drop + pt.if_drop, std::memory_order_relaxed);
-  progress.position.store(reader.position(), std::memory_order_relaxed);
+  progress.position.store(capture.position(), std::memory_order_relaxed);
 }
 
 // Frames that did not parse as IP, kept aside (a few) to see whether they parse under another
@@ -144,11 +144,13 @@ class LinkProbe {
   uint32_t linktype_ = 0;
 };
 
+// Reads one point's capture (its files as one, its picked interface) into `shard`; a file cut
+// short adds a line to `warnings`.
 void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filter, Shard& shard,
-                PointProgress* progress) {
-  pcapfile::Reader reader(pt.source);
+                PointProgress* progress, std::vector<std::string>& warnings) {
+  pcapfile::Capture reader(pt.files, pt.pick);
   if (progress) {
-    progress->size.store(reader.file_size(), std::memory_order_relaxed);
+    progress->size.store(reader.size(), std::memory_order_relaxed);
     progress->start_ns.store(steady_ns(), std::memory_order_relaxed);
   }
   const std::size_t keep = opt.keep_bytes;
@@ -161,7 +163,7 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
     if (pkt.linktype != checked_link) {
       if (!packet::is_supported(pkt.linktype))
         throw Error(ExitCode::kInput,
-                    pt.source + ": link type " + std::to_string(pkt.linktype) +
+                    reader.file() + ": link type " + std::to_string(pkt.linktype) +
                         " is not supported (Ethernet 1, raw IP 101/228/229, Linux cooked 113/276)");
       filter.prepare(pkt.linktype);
       checked_link = pkt.linktype;
@@ -191,16 +193,16 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
   }
   pt.snaplen = reader.snaplen();
   // pcapng statistics blocks: the capture's own window and drops, when the writer said (a
-  // window the inventory or --window stated already wins).
-  for (const auto& s : reader.interface_stats()) {
-    if (s.start_ns && s.end_ns && !pt.window_known) {
-      pt.start_ns = *s.start_ns;
-      pt.end_ns = *s.end_ns;
-      pt.window_known = true;
-    }
-    if (s.if_drop) pt.if_drop += *s.if_drop;
-    if (s.os_drop) pt.pcap_drop += *s.os_drop;
+  // window the inventory stated wins; --window is applied after reading, and wins too).
+  const pcapfile::CaptureStats& st = reader.stats();
+  if (st.start_ns && st.end_ns && !pt.window_known) {
+    pt.start_ns = *st.start_ns;
+    pt.end_ns = *st.end_ns;
+    pt.window_known = true;
   }
+  pt.if_drop += st.if_drop;
+  pt.pcap_drop += st.os_drop;
+  for (const std::string& cut : reader.cuts()) warnings.push_back("point " + pt.label + ": " + cut);
   if (pt.packets >= 10 && pt.digested * 20 < pt.packets) probe.judge(pt, opt.parse);
   if (progress) {
     publish(*progress, pt, reader);
@@ -249,33 +251,46 @@ void watch(const std::vector<Point>& points, const std::vector<PointProgress>& p
   if (!opt.terminal && Clock::now() - start >= opt.period) draw();
 }
 
-// Two points given the same file (or byte-identical copies) are the same capture, not two
-// points of a path: both are marked unusable (HealthProblem::kIdentical). Files are hashed only
-// when another point's file has the same size.
+// The bytes of a point's files together (0: unknown, as for standard input).
+std::uintmax_t files_size(const Point& p) {
+  std::uintmax_t total = 0;
+  for (const std::string& f : p.files) {
+    std::error_code ec;
+    const std::uintmax_t n = f == "-" ? 0 : std::filesystem::file_size(f, ec);
+    if (ec || n == 0) return 0;
+    total += n;
+  }
+  return total;
+}
+
+// Two points given the same files (or byte-identical copies) and the same interface are the
+// same capture, not two points of a path: both are marked unusable (HealthProblem::kIdentical).
+// Files are hashed only when another point's files have the same size.
 void mark_identical_files(std::vector<Point>& points) {
   std::vector<std::uintmax_t> sizes(points.size(), 0);
-  for (std::size_t i = 0; i < points.size(); ++i) {
-    std::error_code ec;
-    sizes[i] = std::filesystem::file_size(points[i].source, ec);
-  }
+  for (std::size_t i = 0; i < points.size(); ++i) sizes[i] = files_size(points[i]);
   std::vector<uint64_t> hashes(points.size(), 0);
   auto hash_of = [&](std::size_t i) {
     if (hashes[i]) return hashes[i];
     XXH3_state_t* st = XXH3_createState();
     XXH3_64bits_reset(st);
-    std::ifstream in(points[i].source, std::ios::binary);
     std::vector<char> buf(1 << 20);
-    while (in.read(buf.data(), std::streamsize(buf.size())) || in.gcount() > 0)
-      XXH3_64bits_update(st, buf.data(), std::size_t(in.gcount()));
+    for (const std::string& f : points[i].files) {
+      std::ifstream in(f, std::ios::binary);
+      while (in.read(buf.data(), std::streamsize(buf.size())) || in.gcount() > 0)
+        XXH3_64bits_update(st, buf.data(), std::size_t(in.gcount()));
+    }
     hashes[i] = XXH3_64bits_digest(st) | 1;
     XXH3_freeState(st);
     return hashes[i];
   };
   for (std::size_t i = 0; i < points.size(); ++i) {
     for (std::size_t j = i + 1; j < points.size(); ++j) {
-      // Files without a frame (a filter that kept nothing) are alike without being one capture.
-      if (sizes[i] == 0 || sizes[i] != sizes[j] || points[i].packets == 0) continue;
-      const bool same_path = points[i].source == points[j].source;
+      // Files without a frame (a filter that kept nothing) are alike without being one capture;
+      // two interfaces of one pcapng file are two captures.
+      if (sizes[i] == 0 || sizes[i] != sizes[j] || points[i].packets == 0 || points[i].pick != points[j].pick)
+        continue;
+      const bool same_path = points[i].files == points[j].files;
       if (!same_path && hash_of(i) != hash_of(j)) continue;
       for (std::size_t k : {i, j}) {
         Point& p = points[k];
@@ -298,15 +313,14 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
       std::max(1u, std::min<unsigned>(opt.threads, static_cast<unsigned>(points.size())));
   std::vector<Shard> shards(nthreads);
   std::vector<std::exception_ptr> errors(points.size());
+  std::vector<std::vector<std::string>> warnings(points.size());  // per point: its cut files
   // Biggest files first, each thread taking the next one: the two cores finish together.
   std::vector<std::size_t> order(points.size());
   std::vector<std::uintmax_t> sizes(points.size(), 0);
   std::uintmax_t total_bytes = 0;
   for (std::size_t i = 0; i < points.size(); ++i) {
     order[i] = i;
-    std::error_code ec;
-    sizes[i] = std::filesystem::file_size(points[i].source, ec);
-    if (ec) sizes[i] = 0;
+    sizes[i] = files_size(points[i]);
     total_bytes += sizes[i];
   }
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
@@ -326,7 +340,7 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
     for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
       const std::size_t i = order[k];
       try {
-        read_point(points[i], opt, filter, shards[t], progress.empty() ? nullptr : &progress[i]);
+        read_point(points[i], opt, filter, shards[t], progress.empty() ? nullptr : &progress[i], warnings[i]);
       } catch (const Error& e) {
         errors[i] = std::make_exception_ptr(Error(e.code(), "point " + points[i].label + ": " + e.what()));
       } catch (...) {
@@ -397,17 +411,23 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
     timings->read = t1.since(t0);
     timings->merge = Stamp::now().since(t1);
   }
+  std::vector<std::string> notes;
+  for (auto& w : warnings) notes.insert(notes.end(), w.begin(), w.end());
   return Collected{std::move(points), std::move(chains), std::move(sightings), std::move(scratch),
-                   std::move(kept), {}};
+                   std::move(kept), std::move(notes)};
 }
 
 Run ingest(std::vector<Point> points, const IngestOptions& opt, Store& store, const Report& meta,
            IngestTimings* timings) {
+  std::vector<bool> stated(points.size());
+  for (std::size_t i = 0; i < points.size(); ++i) stated[i] = points[i].window_known;
   Collected in = read_captures(std::move(points), opt, timings);
   const Stamp t0 = Stamp::now();
+  for (auto& line : apply_windows(opt.stated, in.points, stated, opt.analysis)) in.warnings.push_back(std::move(line));
   JudgeOptions fo;
   fo.analysis = opt.analysis;
   fo.clocks = opt.clocks;
+  fo.given_offsets = opt.stated.clocks;
   Run run = judge(std::move(in), fo);
   const Stamp t1 = Stamp::now();
   store_run(store, 0, run, meta);

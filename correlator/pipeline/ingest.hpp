@@ -1,8 +1,8 @@
 #pragma once
-// Offline ingest: capture files (one per point) → sightings → the end every run shares.
+// Offline ingest: capture files (one or more per point) → sightings → the end every run shares.
 //
-//   point files ──(2 threads: mmap read, parse, digest, filter, intern chains)──▶ Collected
-//        ──judge() + store_run() (finish.hpp)──▶ Run (report + traversals), stored
+//   point files ──(2 threads: read (pcapfile::Capture), parse, digest, filter, intern chains)──▶
+//        Collected ──stated windows (stated.hpp)──judge() + store_run() (finish.hpp)──▶ Run, stored
 
 #include <chrono>
 #include <string>
@@ -12,6 +12,7 @@
 #include "correlator/analysis/analysis.hpp"
 #include "correlator/model/model.hpp"
 #include "correlator/pipeline/finish.hpp"
+#include "correlator/pipeline/stated.hpp"
 #include "correlator/store/store.hpp"
 
 namespace pathtrace::pipeline {
@@ -33,6 +34,7 @@ struct IngestOptions {
   unsigned threads = 2;           // files read in parallel
   uint16_t keep_bytes = 0;        // --keep-bytes: first bytes of each kept frame into Run::kept
   IngestProgress progress;
+  Stated stated;                  // --window, --assume-capturing, --clock (after reading)
 };
 
 // Wall time and CPU time (user + system, all threads: on a busy machine the figure to compare)
@@ -48,16 +50,19 @@ struct IngestTimings {
   Phase store;    // the SQLite write
 };
 
-// Reads every point's file (points[i].source, in path order, ord set) into sightings, on
-// opt.threads threads. With keep_bytes N > 0, the result's kept holds the first N bytes of
-// every frame that passed the filter (one per sighting). Throws Error(kInput) "point C: FILE:
-// …" for a missing, empty, truncated, non-pcap file or an unsupported link type; Error(kUsage)
-// for a filter that does not compile, or kept bytes beyond 4 GiB.
+// Reads every point's files (points[i].files and .pick, in path order, ord set) into
+// sightings, on opt.threads threads. With keep_bytes N > 0, the result's kept holds the first
+// N bytes of every frame that passed the filter (one per sighting). A file cut short is read
+// up to the cut, and the result's warnings say so ("point C: FILE: cut short at byte N …").
+// Throws Error(kInput) "point C: FILE: …" for a missing, empty, corrupt, non-pcap file or an
+// unsupported link type; Error(kUsage) for a filter that does not compile, kept bytes beyond
+// 4 GiB, or a multi-interface file without an interface picked.
 Collected read_captures(std::vector<Point> points, const IngestOptions& opt,
                         IngestTimings* timings = nullptr);
 
-// read_captures(), then judge() and store_run() as a new run with `meta`'s started, command
-// and filter. Nothing is stored when reading fails. Throws as read_captures, Error(kDatabase).
+// read_captures(), the stated windows (apply_windows) and clocks, then judge() and store_run()
+// as a new run with `meta`'s started, command and filter. Nothing is stored when reading
+// fails. Throws as read_captures and apply_windows, Error(kDatabase).
 Run ingest(std::vector<Point> points, const IngestOptions& opt, Store& store, const Report& meta,
            IngestTimings* timings = nullptr);
 

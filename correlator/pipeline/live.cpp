@@ -324,7 +324,10 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
 
   server::Collected c = col.take();
   Collected in{std::move(c.points), std::move(c.chains), std::move(c.sightings), {}, {}, std::move(c.warnings)};
-  Run run = judge(std::move(in), JudgeOptions{});
+  JudgeOptions jo;  // the inventory's [hosts.NAME] clock, when stated
+  for (const auto& [name, host] : lo.hosts)
+    if (host.clock_ns) jo.given_offsets[name] = *host.clock_ns;
+  Run run = judge(std::move(in), jo);
   for (auto& w : missing_warnings) run.report.warnings.push_back(std::move(w));
   for (auto& w : warnings) run.report.warnings.push_back(std::move(w));
   if (stop.reason == StopReason::kSignal) run.report.warnings.push_back("the run was " + why);
@@ -384,7 +387,17 @@ Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& stor
   stager.stop_and_flush();
   server::Collected c = col.take();
   Collected in{std::move(c.points), std::move(c.chains), std::move(c.sightings), {}, {}, std::move(c.warnings)};
-  Run run = judge(std::move(in), JudgeOptions{});
+  JudgeOptions jo;
+  for (auto& line : apply_windows(co.stated, in.points, std::vector<bool>(in.points.size()), jo.analysis))
+    in.warnings.push_back(std::move(line));
+  for (const auto& clock : co.stated.clocks) {
+    const std::string& host = clock.first;
+    if (std::any_of(in.points.begin(), in.points.end(), [&](const Point& p) { return p.host == host; }))
+      jo.given_offsets[host] = clock.second;
+    else
+      in.warnings.push_back("--clock " + host + ": no point was on host " + host + ": not used");
+  }
+  Run run = judge(std::move(in), jo);
   if (stop.reason == StopReason::kSignal) run.report.warnings.push_back("the run was " + describe(stop));
   store_run(store, run_id, run, meta);
   return run;

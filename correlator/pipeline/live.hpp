@@ -26,6 +26,7 @@
 
 #include "correlator/inventory/inventory.hpp"
 #include "correlator/model/model.hpp"
+#include "correlator/pipeline/stated.hpp"
 #include "correlator/store/store.hpp"
 
 namespace pathtrace::pipeline {
@@ -85,6 +86,7 @@ struct CorrelateOptions {
   std::string token;         // required of collectors ("" = none; loopback only)
   long long duration_ms = 0; // 0: until every point's collector said BYE (or a signal)
   bool quiet = false;
+  Stated stated;             // --window (over the collectors' own windows), --clock
 };
 
 // Receives the collectors of `points` (labels in path order; host, interface and namespace

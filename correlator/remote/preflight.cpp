@@ -126,7 +126,8 @@ void check_host(const HostJob& job, const std::vector<Point>& points, HostCheck&
     while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
     if (const auto nl = why.rfind('\n'); nl != std::string::npos) why = why.substr(nl + 1);
     if (why.empty()) why = "ssh exited with code " + (code ? std::to_string(*code) : std::string("?"));
-    fail_all("ssh: " + why);
+    // ssh says "ssh: connect to host …" itself; its own messages keep their one prefix.
+    fail_all(why.rfind("ssh: ", 0) == 0 ? why : "ssh: " + why);
     return;
   }
   hc.reachable = true;
@@ -162,9 +163,9 @@ void check_host(const HostJob& job, const std::vector<Point>& points, HostCheck&
     host_error = agent ? "pathtrace not found at '" + h.pathtrace + "' (set `pathtrace = \"/path\"` in [hosts." +
                              h.name + "], or mode = \"agentless\")"
                        : "tcpdump not found (install it, or use agent mode)";
-  } else if (agent && !local_version().empty() && hc.software != local_version()) {
-    host_error = "remote " + hc.software + " differs from local " + local_version() +
-                 " (the wire format must match: install the same version)";
+  } else if (const std::string why = agent ? agent_incompatibility(parse_version_line(hc.software)) : "";
+             !why.empty()) {
+    host_error = "remote " + why;
   } else if (priv == "none") {
     host_error = std::string("no privilege to capture (not root") + (h.sudo ? ", and `sudo -n` fails)" : "; set sudo = true)");
   }

@@ -2,7 +2,11 @@
 
 #include "correlator/remote/ssh.hpp"
 
+#include <algorithm>
+#include <charconv>
+
 #include "collector/packet/filter.hpp"
+#include "collector/wire/wire.hpp"
 
 namespace pathtrace::remote {
 namespace {
@@ -27,6 +31,60 @@ std::string local_version() {
 #else
   return "";
 #endif
+}
+
+std::string version_line() {
+  std::string caps;
+  for (const std::string& c : wire::capabilities()) caps += (caps.empty() ? "" : ", ") + c;
+  const std::string release = local_version().empty() ? std::string("pathtrace") : local_version();
+  return release + " (wire " + std::to_string(wire::kWireVersion) + "; " + caps + ")";
+}
+
+AgentVersion parse_version_line(std::string_view line) {
+  AgentVersion v;
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+  if (line.rfind("pathtrace", 0) != 0) return v;
+  const std::size_t open = line.find(" (wire ");
+  v.release = std::string(line.substr(0, open));
+  if (open == std::string_view::npos) {  // pathtrace 0.1.0: the release alone
+    v.wire = 2;
+    v.caps = {wire::kCapKept};
+    return v;
+  }
+  std::string_view rest = line.substr(open + 7);
+  if (rest.empty() || rest.back() != ')') return AgentVersion{};
+  rest.remove_suffix(1);
+  const std::size_t semi = rest.find(';');
+  const std::string_view num = rest.substr(0, semi);
+  uint32_t w = 0;
+  const auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), w);
+  if (ec != std::errc() || end != num.data() + num.size() || w == 0) return AgentVersion{};
+  v.wire = w;
+  if (semi != std::string_view::npos) {
+    std::string_view list = rest.substr(semi + 1);
+    while (!list.empty()) {
+      const std::size_t comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (!item.empty()) v.caps.emplace_back(item);
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+  return v;
+}
+
+std::string agent_incompatibility(const AgentVersion& v) {
+  if (v.wire == 0) return "not a pathtrace version line";
+  if (v.wire != wire::kWireVersion)
+    return v.release + " speaks wire version " + std::to_string(v.wire) + ", this correlator " +
+           std::to_string(wire::kWireVersion) + " (install a release of wire version " +
+           std::to_string(wire::kWireVersion) + ")";
+  const auto has = [&](const char* cap) { return std::find(v.caps.begin(), v.caps.end(), cap) != v.caps.end(); };
+  if (!has(wire::kCapDigest2))
+    return v.release + " computes digest v1: its packets would match no other point's (upgrade it to 0.2 or later)";
+  return "";
 }
 
 std::string shell_quote(std::string_view text) {

@@ -44,8 +44,26 @@ std::vector<std::string> agent_command(const Host& host, const Point& point, con
 // and prints its counters) when stdin closes, so no tcpdump outlives its ssh session.
 std::vector<std::string> agentless_command(const Host& host, const Point& point, const CaptureSpec& spec);
 
-// This build as `pathtrace --version` prints it ("pathtrace 0.1.0"); "" when built without a
-// version. Pre-flight compares an agent's with it; agentless HELLOs name it.
+// This build's release ("pathtrace 0.2.0"); "" when built without a version. Agentless
+// HELLOs name it.
 std::string local_version();
+
+// What `pathtrace --version` prints: the release, the wire version and the capabilities a
+// collector of this build announces ("pathtrace 0.2.0 (wire 2; kept, digest2)").
+std::string version_line();
+
+// A remote agent's `pathtrace --version` line, read back. pathtrace 0.1.0 printed the release
+// only: wire version 2, capabilities {kept} (docs/wire.md).
+struct AgentVersion {
+  std::string release;             // "pathtrace 0.2.0"
+  uint32_t wire = 0;               // 0: not a pathtrace version line
+  std::vector<std::string> caps;
+};
+AgentVersion parse_version_line(std::string_view line);
+
+// Why an agent of version `v` cannot collect for this correlator, or "" when it can: another
+// wire version, or digests computed another way (the run's points must all agree). Releases
+// may differ.
+std::string agent_incompatibility(const AgentVersion& v);
 
 }  // namespace pathtrace::remote

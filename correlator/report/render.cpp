@@ -167,11 +167,17 @@ void print_text(std::ostream& out, const Report& r, const RenderOptions& opt) {
       continue;
     }
     ++shown;
-    const auto ords = travel(r, f.dir);
+    // From the first to the last point whose capture is evidence, in travel direction.
+    std::vector<uint8_t> ords = travel(r, f.dir);
+    std::erase_if(ords, [&](uint8_t o) { return !r.points[o].health.usable; });
+    if (ords.empty()) ords = travel(r, f.dir);
     out << (f.verdict == VerdictKind::kDelivered ? "delivered   " : "not judged  ")
         << flow_label(r, f.flow) << "  " << f.judged << " packets "
         << r.points[ords.front()].label << "→" << r.points[ords.back()].label;
     if (f.verdict != VerdictKind::kDelivered) out << " (" << f.summary << ")";
+    for (const auto& x : f.translations)
+      out << " (translated between " << r.points[x.from].label << " and " << r.points[x.to].label << ": " << x.before
+          << " → " << x.after << ")";
     if (f.aggregated)
       out << " (" << f.aggregated << " TSO/GSO aggregates at " << r.points[ords.front()].label << " and the "
           << f.no_entry << " segments seen after it not judged)";

@@ -590,5 +590,24 @@ TEST(Analysis, JumboFramesLostAfterTheEntryWithNoSegmentsBeyondAreStillLost) {
   EXPECT_THAT(r.summary, HasSubstr("between A (if0) and B (if1)"));
 }
 
+TEST(Analysis, IdenticalPacketsSentAgainArePairedInTheOrderTheyPassed) {
+  Nat n;
+  // The same datagram five times (IP ID 0, same payload): the same invariant part each time.
+  const uint64_t h = n.b.fresh_digest();
+  for (int i = 0; i < 5; ++i) n.send(1 * kS + i * 300 * kMs, {4, 3}, {2, 1, 0}, h);
+  const pathtrace::Run run = n.b.analyze();
+  ASSERT_EQ(run.report.results.size(), 1u);
+  const FlowResult& r = run.report.results[0];
+  EXPECT_EQ(r.verdict, VerdictKind::kDelivered) << r.summary;
+  EXPECT_EQ(r.delivered, 5u);
+  ASSERT_EQ(r.translations.size(), 1u);
+  EXPECT_EQ(r.translations[0].packets, 5u);
+  // Each traversal is one packet: five sightings, 1 µs apart, none 300 ms away.
+  for (const Traversal& t : run.traversals) {
+    EXPECT_EQ(t.count, 5);
+    EXPECT_LT(run.sightings[t.first + t.count - 1].ts_ns - run.sightings[t.first].ts_ns, kMs);
+  }
+}
+
 }  // namespace
 }  // namespace pathtrace

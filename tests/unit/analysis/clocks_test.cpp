@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "correlator/analysis/analysis.hpp"
+#include "correlator/analysis/judge.hpp"
 
 namespace pathtrace {
 namespace {
@@ -172,6 +173,42 @@ TEST(Clocks, SameHostOrNothingInCommonLeavesTimestampsAlone) {
   apply_clocks(clocks, q.points, hv_only);
   EXPECT_EQ(hv_only.size(), before.size());
   for (std::size_t i = 0; i < before.size(); ++i) EXPECT_EQ(hv_only[i].ts_ns, before[i].ts_ns);
+}
+
+TEST(Clocks, AGivenOffsetThePacketsContradictIsUsedAndSaidToBeWrong) {
+  Incident r = make_incident();
+  shift_host(r, "vm1", 500 * kMs);
+  JudgeOptions opt;
+  opt.given_offsets["vm1"] = 30 * kS;  // a typo for 0.5 s
+  Collected in;
+  in.points = r.points;
+  in.chains = r.chains;
+  in.sightings = r.sightings;
+  const pathtrace::Run run = judge(std::move(in), opt);
+  std::string note;
+  for (const auto& w : run.report.warnings)
+    if (w.rfind("clock of vm1", 0) == 0) note = w;
+  EXPECT_EQ(note.rfind("clock of vm1 taken as 30.000 s ahead of hv1 (--clock); but 40 packets seen both ways put it "
+                       "500.000 ms ahead (±",
+                       0),
+            0u)
+      << note;
+  EXPECT_NE(note.find("check the value given"), std::string::npos) << note;
+  ASSERT_EQ(run.report.clocks.size(), 2u);
+  EXPECT_EQ(run.report.clocks[1].method, "given");
+  EXPECT_EQ(run.report.clocks[1].offset_ns, 30 * kS);
+  // A right one is taken without a word more.
+  Incident ok = make_incident();
+  shift_host(ok, "vm1", 500 * kMs);
+  opt.given_offsets["vm1"] = 500 * kMs;
+  Collected in2;
+  in2.points = ok.points;
+  in2.chains = ok.chains;
+  in2.sightings = ok.sightings;
+  for (const auto& w : judge(std::move(in2), opt).report.warnings)
+    if (w.rfind("clock of vm1", 0) == 0) {
+      EXPECT_EQ(w, "clock of vm1 taken as 500.000 ms ahead of hv1 (--clock)");
+    }
 }
 
 }  // namespace

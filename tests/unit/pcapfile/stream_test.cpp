@@ -53,6 +53,9 @@ Outcome read_file(const Bytes& bytes) {
     Reader r(p.string());
     Packet pkt;
     while (r.next(pkt)) o.packets.push_back(copy(pkt));
+    // The Reader reads a cut file up to the cut ("cut short at byte N (inside packet record
+    // K): read the …"); a stream that ends there fails with the same place.
+    if (!r.cut().empty()) o.error = "truncated at" + r.cut().substr(12, r.cut().find("): read") - 11);
   } catch (const Error& e) {
     o.error = e.what();
     const std::string prefix = p.string() + ": ";

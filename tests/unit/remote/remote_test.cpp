@@ -4,6 +4,8 @@
 // tests/unit/pcapfile/stream_test.cpp, the agentless pump in agentless_test.cpp.)
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include "collector/common/error.hpp"
 #include "correlator/inventory/inventory.hpp"
 #include "collector/common/process.hpp"
+#include "correlator/remote/preflight.hpp"
 #include "correlator/remote/remote.hpp"
 
 namespace pathtrace::remote {
@@ -173,6 +176,36 @@ TEST(Watchdog, StopsTheCommandWhenStdinCloses) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
 }
 
+// A host that refuses the connection: ssh's own "ssh: connect to host …" reaches the user with
+// one "ssh: " prefix, not two. (Loopback, a port nothing listens on.)
+TEST(Preflight, SshsOwnMessageKeepsOnePrefix) {
+  if (std::system("command -v ssh >/dev/null 2>&1") != 0) GTEST_SKIP() << "ssh is not installed";
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(s, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  ::close(s);  // the port is free again: nothing listens on it
+  const int port = ntohs(a.sin_port);
+  Host h;
+  h.name = "dead";
+  h.ssh = "root@127.0.0.1";
+  h.port = port;
+  Point p;
+  p.label = "C";
+  p.host = "dead";
+  p.iface = "eth0";
+  std::map<std::string, HostCheck> hosts_out;
+  const auto checks = preflight({p}, {{"dead", h}}, hosts_out);
+  ASSERT_EQ(checks.size(), 1u);
+  EXPECT_FALSE(checks[0].ok);
+  EXPECT_EQ(checks[0].detail, "point C@dead: host dead (root@127.0.0.1): ssh: connect to host 127.0.0.1 port " +
+                                  std::to_string(port) + ": Connection refused");
+}
+
 TEST(Hosts, InventoryTablesAndDefaults) {
   const fs::path f = fs::temp_directory_path() / ("pt-hosts-" + std::to_string(::getpid()) + ".toml");
   {
@@ -212,6 +245,30 @@ TEST(Hosts, InventoryTablesAndDefaults) {
   }
   EXPECT_THROW(load_hosts(f.string()), Error);  // a destination that ssh would take as an option
   fs::remove(f);
+}
+
+// Pre-flight compares what an agent speaks, not its release string (docs/remote.md).
+TEST(AgentVersions, AnotherReleaseOfTheSameWireAndDigestIsAccepted) {
+  const AgentVersion mine = parse_version_line(version_line() + "\n");
+  EXPECT_EQ(mine.wire, 2u);
+  EXPECT_EQ(agent_incompatibility(mine), "");
+  const AgentVersion later = parse_version_line("pathtrace 0.3.1 (wire 2; kept, digest2, gzip)");
+  EXPECT_EQ(later.release, "pathtrace 0.3.1");
+  EXPECT_EQ(later.caps, (std::vector<std::string>{"kept", "digest2", "gzip"}));
+  EXPECT_EQ(agent_incompatibility(later), "");
+}
+
+TEST(AgentVersions, OldDigestsAndOtherWireVersionsAreRefusedSayingWhy) {
+  // pathtrace 0.1.0 printed the release alone: wire 2, digest v1.
+  const AgentVersion old = parse_version_line("pathtrace 0.1.0");
+  EXPECT_EQ(old.wire, 2u);
+  EXPECT_EQ(agent_incompatibility(old),
+            "pathtrace 0.1.0 computes digest v1: its packets would match no other point's (upgrade it to 0.2 or later)");
+  EXPECT_EQ(agent_incompatibility(parse_version_line("pathtrace 1.0.0 (wire 3; kept, digest2)")),
+            "pathtrace 1.0.0 speaks wire version 3, this correlator 2 (install a release of wire version 2)");
+  EXPECT_EQ(agent_incompatibility(parse_version_line("bash: pathtrace: command not found")),
+            "not a pathtrace version line");
+  EXPECT_EQ(parse_version_line("pathtrace 9 (wire x; kept)").wire, 0u);
 }
 
 }  // namespace

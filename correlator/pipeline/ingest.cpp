@@ -265,24 +265,38 @@ std::uintmax_t files_size(const Point& p) {
 
 // Two points given the same files (or byte-identical copies) and the same interface are the
 // same capture, not two points of a path: both are marked unusable (HealthProblem::kIdentical).
-// Files are hashed only when another point's files have the same size.
+// Files are hashed only when another point's files have the same size, and whole only when
+// their first MiB is alike too (captures of one traffic at two points often have the same size:
+// their first frames already differ in time stamps and TTLs).
 void mark_identical_files(std::vector<Point>& points) {
   std::vector<std::uintmax_t> sizes(points.size(), 0);
   for (std::size_t i = 0; i < points.size(); ++i) sizes[i] = files_size(points[i]);
-  std::vector<uint64_t> hashes(points.size(), 0);
-  auto hash_of = [&](std::size_t i) {
-    if (hashes[i]) return hashes[i];
+  constexpr std::uintmax_t kHead = 1 << 20;
+  // XXH3 of the first `limit` bytes of point i's files together (| 1: never 0).
+  auto hash_files = [&](std::size_t i, std::uintmax_t limit) {
     XXH3_state_t* st = XXH3_createState();
     XXH3_64bits_reset(st);
     std::vector<char> buf(1 << 20);
+    std::uintmax_t left = limit;
     for (const std::string& f : points[i].files) {
       std::ifstream in(f, std::ios::binary);
-      while (in.read(buf.data(), std::streamsize(buf.size())) || in.gcount() > 0)
+      while (left > 0 && (in.read(buf.data(), std::streamsize(std::min<std::uintmax_t>(buf.size(), left))) ||
+                          in.gcount() > 0)) {
         XXH3_64bits_update(st, buf.data(), std::size_t(in.gcount()));
+        left -= std::uintmax_t(in.gcount());
+      }
     }
-    hashes[i] = XXH3_64bits_digest(st) | 1;
+    const uint64_t h = XXH3_64bits_digest(st) | 1;
     XXH3_freeState(st);
-    return hashes[i];
+    return h;
+  };
+  std::vector<uint64_t> heads(points.size(), 0), hashes(points.size(), 0);
+  auto head_of = [&](std::size_t i) { return heads[i] ? heads[i] : (heads[i] = hash_files(i, kHead)); };
+  auto hash_of = [&](std::size_t i) {
+    return hashes[i] ? hashes[i] : (hashes[i] = hash_files(i, ~std::uintmax_t{0}));
+  };
+  auto alike = [&](std::size_t i, std::size_t j) {
+    return head_of(i) == head_of(j) && (sizes[i] <= kHead || hash_of(i) == hash_of(j));
   };
   for (std::size_t i = 0; i < points.size(); ++i) {
     for (std::size_t j = i + 1; j < points.size(); ++j) {
@@ -291,7 +305,7 @@ void mark_identical_files(std::vector<Point>& points) {
       if (sizes[i] == 0 || sizes[i] != sizes[j] || points[i].packets == 0 || points[i].pick != points[j].pick)
         continue;
       const bool same_path = points[i].files == points[j].files;
-      if (!same_path && hash_of(i) != hash_of(j)) continue;
+      if (!same_path && !alike(i, j)) continue;
       for (std::size_t k : {i, j}) {
         Point& p = points[k];
         const Point& other = points[k == i ? j : i];

@@ -242,6 +242,45 @@ TEST_F(Cli, OnePointIsRefused) {
   EXPECT_FALSE(fs::exists(db())) << "nothing stored";
 }
 
+using json = nlohmann::json;
+
+// A capture of `n` copies of one TCP frame, 1 ms apart, whose last frame's TCP sequence number
+// is `last_seq`: files of the same size that differ only at the end (> 1 MiB for n = 30,000).
+std::string long_pcap(const fs::path& path, int n, uint8_t last_seq) {
+  pathtrace::pcapfile::Writer w(path.string(), 1);
+  std::vector<uint8_t> f = {
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00,                                   // eth
+      0x45, 0, 0, 40, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 198, 18, 0, 1, 198, 18, 0, 20,  // ipv4
+      0x9c, 0x40, 0, 22, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0};  // tcp
+  for (int i = 0; i < n; ++i) {
+    if (i == n - 1) f[14 + 20 + 7] = last_seq;
+    w.write(1'000'000'000 + int64_t(i) * 1'000'000, f);
+  }
+  w.close();
+  return path.string();
+}
+
+TEST_F(Cli, ACopyOfAPointsFileIsTheSameCaptureAndAFileAlikeOnlyAtFirstIsNot) {
+  // B and C: the same bytes up to the last frame; D: a byte-for-byte copy of C at another path.
+  const std::string a = long_pcap(dir_ / "a.pcap", 30000, 1), b = long_pcap(dir_ / "b.pcap", 30000, 2),
+                    c = long_pcap(dir_ / "c.pcap", 30000, 3);
+  fs::copy_file(c, dir_ / "d.pcap");
+  ASSERT_GT(fs::file_size(b), std::uintmax_t(1) << 20);
+  ASSERT_EQ(fs::file_size(b), fs::file_size(c));
+  const auto r = run({"ingest", "--db", db(), "--json", "-q", "A=" + a, "B=" + b, "C=" + c,
+                      "D=" + (dir_ / "d.pcap").string()});
+  ASSERT_TRUE(json::accept(r.out)) << r.out << r.err;
+  const json points = json::parse(r.out)["points"];
+  ASSERT_EQ(points.size(), 4u);
+  for (int i : {0, 1}) EXPECT_NE(points[i]["health"]["problem"], "identical") << points[i].dump();
+  for (int i : {2, 3}) {
+    EXPECT_EQ(points[i]["health"]["problem"], "identical") << points[i].dump();
+    EXPECT_FALSE(points[i]["health"]["usable"]) << points[i].dump();
+  }
+  EXPECT_NE(points[3]["health"]["detail"].get<std::string>().find("byte for byte point C's"), std::string::npos)
+      << points[3].dump();
+}
+
 TEST_F(Cli, DuplicateLabel) {
   const auto a = tiny_pcap("a.pcap");
   const auto r = run({"ingest", "--db", db(), "A=" + a, "A=" + a});

@@ -151,8 +151,10 @@ std::map<std::string, Host> load_hosts(const std::string& path) {
     if (h.name == "local") usage(where + ": 'local' is this machine and cannot be redefined");
     const toml::table* t = node.as_table();
     if (!t) usage(where + ": not a table");
-    for (const auto& [k, v] : *t) {
-      const std::string name(k.str());
+    for (const auto& entry : *t) {
+      // Not a structured binding: clang 14 cannot capture one in the lambda below.
+      const std::string name(entry.first.str());
+      const toml::node& v = entry.second;
       auto str = [&]() {
         if (!v.is_string()) usage(where + ": '" + name + "' must be a string");
         return trim(v.as_string()->get());

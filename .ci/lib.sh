@@ -1,6 +1,6 @@
 # Sourced by .ci/run and the job scripts: announcing and timing jobs, configuring builds.
-# Every job prints "ci: JOB start" and "ci: JOB ok|FAILED in M:SS (cpu U s; load L)", and
-# ci_summary prints one line per job at the end.
+# Every job prints "ci: ===== JOB: start" and "ci: ===== JOB: ok|FAILED in M:SS (cpu U s; load
+# L)", and ci_summary prints one line per job at the end.
 
 CI_NPROC=$(nproc)
 CI_SUMMARY=${CI_SUMMARY:-$(mktemp /tmp/pathtrace-ci-summary.XXXXXX)}
@@ -28,7 +28,7 @@ ci_job() {
   what=ok
   [ $rc -eq 0 ] || what="FAILED (exit $rc)"
   echo "ci: ===== $name: $what in $(ci_fmt $((end - start))) (cpu ${cpu} s; load $load0 → $(ci_load)) ====="
-  printf '%-9s %-15s %6s wall %6s s cpu   load %s → %s\n' "$name" "$what" \
+  printf '%-14s %-15s %6s wall %6s s cpu   load %s → %s\n' "$name" "$what" \
     "$(ci_fmt $((end - start)))" "$cpu" "$load0" "$(ci_load)" >>"$CI_SUMMARY"
   return $rc
 }
@@ -47,6 +47,7 @@ ci_summary() {
   echo
   echo "ci: ===== summary ($CI_NPROC cores) ====="
   cat "$CI_SUMMARY"
+  rm -f "$CI_SUMMARY"
 }
 
 # ci_configure DIR CMAKE-ARGS...: a Ninja build tree with warnings as errors.
@@ -56,3 +57,6 @@ ci_configure() {
 }
 
 ci_build() { cmake --build "$1" -j"$CI_NPROC"; }
+
+# ci_has_label DIR LABEL: true when the build tree DIR registers a test with LABEL.
+ci_has_label() { ctest --test-dir "$1" -N -L "$2" | grep -q '^Total Tests: [1-9]'; }

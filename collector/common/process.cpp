@@ -171,8 +171,8 @@ bool have_tool(std::string_view tool) {
   std::string_view rest = path ? path : "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
   while (true) {
     const auto colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    if (dir.empty()) dir = ".";
+    const std::string_view entry = rest.substr(0, colon);
+    const std::string dir(entry.empty() ? std::string_view(".") : entry);
     const std::string file = dir + "/" + std::string(tool);
     struct stat st {};
     if (stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(file.c_str(), X_OK) == 0)

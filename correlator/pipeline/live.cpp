@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -294,8 +295,16 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
   std::this_thread::sleep_for(std::chrono::nanoseconds(AnalysisOptions{}.guard_ns) + 50ms);
   std::optional<Explainer> explainer;
   if (lo.explain) {
-    explainer.emplace(points, lo.ovs_db, lo.hosts);
-    explainer->snap_before();  // counters before the traffic
+    // Discovery and the counters before the traffic run commands, over ssh for remote hosts:
+    // on a loaded machine that takes longer than a remote collector waits for a heartbeat
+    // (10 s), so the heartbeats go on meanwhile.
+    auto snap = std::async(std::launch::async, [&] {
+      explainer.emplace(points, lo.ovs_db, lo.hosts);
+      explainer->snap_before();
+    });
+    while (snap.wait_for(100ms) != std::future_status::ready)
+      for (auto& c : collectors) c.heartbeat();
+    snap.get();  // rethrows what the snapshot threw
   }
   meta.points = points;
   for (Point& p : meta.points) p.source = "live";

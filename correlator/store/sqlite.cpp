@@ -204,7 +204,8 @@ bool Stmt::step() {
   const int rc = sqlite3_step(st_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  std::string what = "\"" + std::string(sql().substr(0, 60)) + "\"";
+  std::string what(1, '"');
+  what.append(sql().substr(0, 60)).push_back('"');
   sqlite3_reset(st_);
   db_->fail(what);
 }

@@ -59,7 +59,7 @@ class Evidence : public ::testing::Test {
 
   Result run(const std::vector<std::string>& args) {
     std::string cmd = quote(PATHTRACE_BIN);
-    for (const auto& a : args) cmd += " " + quote(a);
+    for (const auto& a : args) cmd.append(" ").append(quote(a));
     return sh(cmd, *dir_);
   }
 

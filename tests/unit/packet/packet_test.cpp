@@ -533,11 +533,9 @@ TEST(Digest, IsXxh3OfTheDocumentedBlocks) {
   std::vector<uint8_t> h6 = {6, 6, 0x18, 0, 0, 8, 0, 0,  0, 0, 0, 0, 0x00, 0x2f, 0, 0,
                              1, 2, 3, 4, 0x0a, 0x0b, 0x0c, 0x0d};
   h6.insert(h6.end(), get_ht.begin(), get_ht.end());
-  std::vector<uint8_t> g6 = {6, 6, 0x9c, 0x41, 0x01, 0xbb, 0, 0};
-  for (const uint8_t last : {1, 2}) {
-    const uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last};
-    g6.insert(g6.end(), a, a + 16);
-  }
+  const std::vector<uint8_t> g6 = {6, 6, 0x9c, 0x41, 0x01, 0xbb, 0, 0,
+                                   0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+                                   0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
   EXPECT_EQ(parse_bytes(fx::eth_ipv6_tcp).digest, xxh3(h6) ^ xxh3(g6, kSeedG));
   // eth_ipv4_icmp: echo request, ID 0x1234, sequence 7 in word 2, identifier 0x4242 in G as
   // both ports.

@@ -78,7 +78,8 @@ std::string Collection::admit(const wire::Hello& h) {
   if (claimed_[static_cast<std::size_t>(i)]) return "point " + h.point + " is already connected";
   claimed_[static_cast<std::size_t>(i)] = true;
   if (digest_ == 0) digest_ = h.digest;
-  seen_.push_back(Seen{h.point, h.digest, software_of(h)});
+  if (std::none_of(seen_.begin(), seen_.end(), [&](const Seen& s) { return s.label == h.point; }))
+    seen_.push_back(Seen{h.point, h.digest, software_of(h)});  // once per point, reconnects included
   return {};
 }
 

@@ -287,6 +287,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // Hands every whole frame on, in order; parks (holding the frame, not reading) when the
   // queue has no room for it, and reads again once everything decoded has gone.
   void drain() {
+    if (parked_) {  // room came: the deadline counts again (the wait was ours, not the collector's)
+      parked_ = false;
+      arm_deadline(srv_->opt.read_timeout, "no data");
+    }
     for (;;) {
       if (closed_) return;
       if (!held_) {
@@ -300,6 +304,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         held_ = std::move(f);
       }
       if (admitted_ && !srv_->room_for(cost_of(*held_))) {
+        parked_ = true;
+        timer_.cancel();
         auto self = this->shared_from_this();
         srv_->park([self] { self->drain(); });
         return;
@@ -566,6 +572,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   wire::Stats last_stats_;
   bool has_stats_ = false;
   bool admitted_ = false, claimed_ = false, ended_ = false, closed_ = false, reading_ = false;
+  bool parked_ = false;  // waiting for queue room, its deadline stopped
 };
 
 }  // namespace
@@ -578,9 +585,11 @@ void Server::Impl::start_session(Stream stream, std::string peer, bool tcp) {
   // at once, so it is never the oldest for long).
   if (tcp && unadmitted.size() > opt.max_unauthenticated) {
     const uint32_t oldest = unadmitted.front();
-    if (auto it = sessions.find(oldest); it != sessions.end())
-      it->second("closed: more than " + std::to_string(opt.max_unauthenticated) +
-                 " connections without HELLO (the oldest goes)");
+    if (auto it = sessions.find(oldest); it != sessions.end()) {
+      const auto close = it->second;  // a copy: closing erases the map's entry
+      close("closed: more than " + std::to_string(opt.max_unauthenticated) +
+            " connections without HELLO (the oldest goes)");
+    }
   }
 }
 

@@ -31,7 +31,7 @@
 //
 // Who times out: a TCP connection's HELLO deadline (hello_timeout from the accept, however
 // much it sends), then each admitted session's read deadline (no bytes for read_timeout →
-// ended uncleanly). Who closes: the session itself (errors, BYE, REJECT written, a limit), or
+// ended uncleanly; stopped while the session waits for queue room). Who closes: the session itself (errors, BYE, REJECT written, a limit), or
 // Server::stop().
 
 #include <atomic>

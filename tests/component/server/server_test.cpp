@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -376,6 +377,36 @@ TEST(Server, SlowConsumerKeepsTheQueueUnderItsCap) {
   EXPECT_GT(c.parked, 0u);
   srv.stop();
   EXPECT_EQ(col.take().sightings.size(), 600000u);
+}
+
+// A consumer that stalls for 400 ms on its first batch.
+struct StallingCollection : Collection {
+  std::atomic<bool> stalled{false};
+  void on_records(uint32_t s, uint64_t seq, std::span<const wire::Record> r) override {
+    if (!stalled.exchange(true)) std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    Collection::on_records(s, seq, r);
+  }
+};
+
+// While a session waits for room in the queue it reads nothing: that silence is the
+// correlator's, and its read deadline must not end the session for it.
+TEST(Server, ASessionWaitingForQueueRoomIsNotTimedOut) {
+  Log log;
+  StallingCollection col;
+  ServerOptions opt;
+  opt.log = log.sink();
+  opt.read_timeout = std::chrono::milliseconds(150);
+  opt.queue_records = 2000;
+  Server srv(opt, col);
+  srv.start();
+  fake_collector(srv.port(), "A", 10240, true);
+  ASSERT_TRUE(srv.wait_idle(5s)) << log.all();
+  srv.stop();
+  const auto got = col.take();
+  ASSERT_EQ(got.points.size(), 1u);
+  EXPECT_TRUE(got.status[0].clean) << got.status[0].end_reason;
+  EXPECT_EQ(got.status[0].records, 10240u);
+  EXPECT_GT(srv.counters().parked, 0u);
 }
 
 // A correlator that listens nowhere and reads one collector stream from a pipe, as the stdout

@@ -32,6 +32,28 @@ std::vector<OptionSpec> live_options() {
   };
 }
 
+std::vector<OptionSpec> limit_options() {
+  // The defaults as text: the tables are constant data, and the numbers must be the server's.
+  static const server::SessionLimits d;
+  static const std::string records = std::to_string(d.records), bytes = std::to_string(d.bytes),
+                           chains = std::to_string(d.chains), gaps = std::to_string(d.gaps);
+  return {
+      {"max-records", 0, "N", "records one collector may send (by sequence number); beyond, its session ends", records},
+      {"max-bytes", 0, "N", "bytes one collector may send; beyond, its session ends", bytes},
+      {"max-chains", 0, "N", "flows (CHAIN frames) one collector may announce; beyond, its session ends", chains},
+      {"max-gaps", 0, "N", "times one collector's sequence numbers may skip; beyond, its session ends", gaps},
+  };
+}
+
+server::SessionLimits session_limits(const Args& a) {
+  server::SessionLimits l;
+  l.records = a.uint("max-records", 1, UINT64_MAX);
+  l.bytes = a.uint("max-bytes", 1, UINT64_MAX);
+  l.chains = a.uint("max-chains", 1, UINT64_MAX);
+  l.gaps = a.uint("max-gaps", 0, UINT64_MAX);
+  return l;
+}
+
 std::vector<OptionSpec> digest_options() {
   return {
       {"payload-bytes", 0, "N", "L4 payload bytes hashed into the digest, 0-32", "8"},

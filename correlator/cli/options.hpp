@@ -11,6 +11,7 @@
 #include "correlator/cli/spec.hpp"
 #include "correlator/model/model.hpp"
 #include "correlator/pipeline/stated.hpp"
+#include "correlator/server/server.hpp"
 
 namespace pathtrace::cli {
 
@@ -21,6 +22,11 @@ constexpr const char* kDefaultDb = "pathtrace.db";
 std::vector<OptionSpec> report_options();
 // Options of the live commands (run, correlate): --filter, --duration, --count, --idle, -q.
 std::vector<OptionSpec> live_options();
+// What one collector may send the correlator (run, correlate): --max-records, --max-bytes,
+// --max-chains, --max-gaps (docs/security.md).
+std::vector<OptionSpec> limit_options();
+// Those options' values (defaults: server::SessionLimits's).
+server::SessionLimits session_limits(const Args& a);
 // The digest's knobs (collect, ingest): --payload-bytes, --vxlan-port, --geneve-port.
 std::vector<OptionSpec> digest_options();
 // What the user knows of capture windows and clocks (ingest, correlate): --window, --clock,

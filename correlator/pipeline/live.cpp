@@ -186,7 +186,9 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
   server::Collection col(points, /*strict=*/true);
   server::ServerOptions so;
   so.listen.clear();  // every stream is a pipe: local collectors' stdout, ssh sessions
+  so.limits = lo.limits;
   so.admit = [&col](const wire::Hello& h) { return col.admit(h); };
+  so.release = [&col](const wire::Hello& h) { col.release(h); };
   so.on_signal = [](int sig) { stop_signal().store(sig); };
   so.log = [](const std::string& line) { Console::err().line("pathtrace correlator: " + line); };
   so.info = lo.quiet ? std::function<void(const std::string&)>([](const std::string&) {}) : so.log;
@@ -354,7 +356,10 @@ Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& stor
   server::ServerOptions so;
   so.listen = co.listen;
   so.token = co.token;
+  so.require_token = co.require_token;
+  so.limits = co.limits;
   so.admit = [&col](const wire::Hello& h) { return col.admit(h); };
+  so.release = [&col](const wire::Hello& h) { col.release(h); };
   so.on_signal = [](int sig) { stop_signal().store(sig); };
   so.log = [](const std::string& line) { Console::err().line("pathtrace correlator: " + line); };
   so.info = co.quiet ? std::function<void(const std::string&)>([](const std::string&) {}) : so.log;

@@ -27,6 +27,7 @@
 #include "correlator/inventory/inventory.hpp"
 #include "correlator/model/model.hpp"
 #include "correlator/pipeline/stated.hpp"
+#include "correlator/server/server.hpp"
 #include "correlator/store/store.hpp"
 
 namespace pathtrace::pipeline {
@@ -71,6 +72,7 @@ struct LiveOptions {
   bool explain = false;        // attribute the loss to a filtering rule (Neutron)
   std::string ovs_db;          // for discovery and ovs-ofctl
   std::string run_name;        // sent in every HELLO
+  server::SessionLimits limits;  // what each collector may send (--max-records, ...)
 };
 
 // Captures at every point until a stop condition, judges and stores the run (staged in `store`
@@ -84,6 +86,8 @@ struct CorrelateOptions {
   std::string listen;        // "ADDR:PORT", "" = streams only
   bool from_stdin = false;   // one collector stream on standard input
   std::string token;         // required of collectors ("" = none; loopback only)
+  bool require_token = false;  // refuse to listen without a token, even on loopback
+  server::SessionLimits limits;  // what each collector may send (--max-records, ...)
   long long duration_ms = 0; // 0: until every point's collector said BYE (or a signal)
   bool quiet = false;
   Stated stated;             // --window (over the collectors' own windows), --clock

@@ -431,15 +431,25 @@ std::pair<std::string, std::string> Store::Impl::stored_status(int64_t run) {
 }
 
 std::string Store::Impl::fail_run(int64_t run, const std::string& reason) noexcept {
-  try {
-    sql::Txn txn(db);
-    stmt(Q::kUpdateRunFailed).bind(1, run).bind_text(2, reason).run();
-    txn.commit();
-    live.erase(run);
-    return {};
-  } catch (const std::exception& e) {
-    return e.what();
+  auto mark = [&]() -> std::string {
+    try {
+      sql::Txn txn(db);
+      stmt(Q::kUpdateRunFailed).bind(1, run).bind_text(2, reason).run();
+      txn.commit();
+      live.erase(run);
+      return {};
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+  };
+  std::string why = mark();
+  // A full disk: the WAL's frames into the file (pages it has already) and the WAL truncated
+  // free what the one-row update needs.
+  if (why.find("database or disk is full") != std::string::npos) {
+    db.try_query_text("PRAGMA wal_checkpoint(TRUNCATE)");
+    why = mark();
   }
+  return why;
 }
 
 int64_t Store::Impl::find_run(const std::string& text) {

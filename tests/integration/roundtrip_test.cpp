@@ -248,4 +248,50 @@ TEST_F(Roundtrip, ALockedDatabaseStopsTheRunReportsWhatItCommittedAndMarksItFail
       << rep.out << rep.err;
 }
 
+// A full disk in the middle of a live run: the first batch that does not fit stops the run at
+// once; the run is marked failed all the same (the WAL, checkpointed and truncated, makes room
+// for that one row). The database lives on a 4 MiB tmpfs in a mount namespace of its own.
+TEST_F(Roundtrip, AFullDiskStopsTheRunAndMarksItFailed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for a small tmpfs (unshare -m, mount)";
+  const fs::path mnt = dir_ / "mnt";
+  fs::create_directories(mnt);
+  const std::string script =
+      "set -u; D=" + quote(mnt.string()) + "; O=" + quote(dir_.string()) + "; PT=" + quote(PATHTRACE_BIN) + "\n"
+      "mount -t tmpfs -o size=4m pathtrace-test \"$D\" || exit 77\n"
+      "\"$PT\" correlate --db \"$D/t.db\" --listen 127.0.0.1:0 --points A,B --filter ipip --duration 60s"
+      " >\"$O/out\" 2>\"$O/err\" </dev/null &\n"
+      "pid=$!\n"
+      "for i in $(seq 200); do \"$PT\" runs --db \"$D/t.db\" 2>/dev/null | grep -q capturing && break; sleep 0.05; done\n"
+      "dd if=/dev/zero of=\"$D/fill\" bs=64k 2>/dev/null\n"
+      "touch \"$O/full\"\n"
+      "wait $pid; echo $? >\"$O/rc\"\n"
+      "\"$PT\" runs --db \"$D/t.db\" >\"$O/runs\" 2>&1\n";
+  { std::ofstream(dir_ / "full.sh") << script; }
+  ASSERT_EQ(sh("unshare -m bash " + quote((dir_ / "full.sh").string()) + " >" + quote((dir_ / "script.log").string()) +
+                   " 2>&1 &",
+               dir_)
+                .code,
+            0);
+  for (int i = 0; i < 200 && !fs::exists(dir_ / "full"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(fs::exists(dir_ / "full")) << slurp(dir_ / "script.log") << slurp(dir_ / "err");
+  const std::string err0 = slurp(dir_ / "err");
+  const auto at = err0.find("listening on 127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << err0;
+  send_to(uint16_t(std::stoi(err0.substr(at + 23))), stream_of(source("pcaps/incident-broken/A.pcap"), "A", "vm1", "eth0", "", 0));
+  for (int i = 0; i < 300 && !fs::exists(dir_ / "runs"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(fs::exists(dir_ / "runs")) << "correlate did not stop: " << slurp(dir_ / "err");
+  EXPECT_EQ(slurp(dir_ / "rc"), "4\n");
+  const std::string err = slurp(dir_ / "err");
+  EXPECT_NE(err.find(": database or disk is full; capture stopped: run 1 marked failed; its report covers what it "
+                     "committed (pathtrace report --run 1)\n"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(slurp(dir_ / "out").find("run 1 stopped: the database could not be written: analysed from the 0 sightings"),
+            std::string::npos)
+      << slurp(dir_ / "out");
+  const std::string listed = slurp(dir_ / "runs");
+  EXPECT_NE(listed.find("  failed  2 points  0 sightings"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("database or disk is full"), std::string::npos) << listed;
+}
+
 }  // namespace

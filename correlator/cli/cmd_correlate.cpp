@@ -52,8 +52,9 @@ int run_correlate(const Args& a, const std::string& command_line) {
   co.stated = stated_from(a, points, "", false);
   exclusive(a, {"json", "html"});
   Store store(a.str("db"), Store::Mode::kReadWrite);
-  const Run run = pipeline::correlate(std::move(points), co, store, run_meta(a.str("filter"), command_line));
-  return print_report(std::cout, run.report, a, store.path());
+  return print_live_run(std::cout, a, store, [&] {
+    return pipeline::correlate(std::move(points), co, store, run_meta(a.str("filter"), command_line));
+  });
 }
 
 }  // namespace pathtrace::cli

@@ -80,8 +80,9 @@ int run_run(const Args& a, const std::string& command_line) {
   lo.limits = session_limits(a);
   exclusive(a, {"json", "html"});
   Store store(a.str("db"), Store::Mode::kReadWrite);  // fails before capturing
-  const Run run = pipeline::run_live(std::move(points), lo, store, run_meta(lo.filter, command_line));
-  return print_report(std::cout, run.report, a, store.path());
+  return print_live_run(std::cout, a, store, [&] {
+    return pipeline::run_live(std::move(points), lo, store, run_meta(lo.filter, command_line));
+  });
 }
 
 }  // namespace pathtrace::cli

@@ -2,13 +2,18 @@
 //
 //   G (nic) → F (br-ethx) → E (qvo) → D (qvb) → C (qbr) → B (tap) → A (vm)
 //   F and G frames carry 802.1Q VLAN 100; TTL differs per point; a few µs per hop.
-//   Known loss: --loss-pct of the IPIP packets vanish between C and B (seen G..C, not B, A).
+//   --shape tunnel (default): one IPIP tunnel, some TCP, UDP, ICMP, all entering at G; the
+//     original set, unchanged. --shape field: one busy VM port, both directions, ≥ 100k flows
+//     per 500k packets; --shape fewflows: 64 long TCP flows (see write_sessions below).
+//   Known loss: tunnel: --loss-pct of the IPIP packets vanish between C and B (seen G..C, not
+//     B, A); field and fewflows add --loss-out-pct of outbound segments between E and F.
 //   Known duplicates: every --dup-every'th packet is captured twice at D.
 //   Every point also sees one ICMP marker 300 ms before and after the traffic (capture window).
 //
 // Prints what it wrote and, for run.sh, machine-readable lines:
-//   expected_loss C B <lost> <ipip_packets>
+//   expected_loss FROM TO <lost> <of>     (one per hop with loss, FROM → TO in travel order)
 //   expected_duplicates D <n>
+//   expected_flows <n>                    (field, fewflows: top-level flows as pathtrace keys them)
 
 #include <algorithm>
 #include <array>

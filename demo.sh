@@ -24,8 +24,9 @@ offline() {
 if [ "$(id -u)" -ne 0 ]; then offline "not root, so no lab"; exit $?; fi
 if ! command -v ovsdb-server >/dev/null; then offline "Open vSwitch is not installed"; exit $?; fi
 trap 'bash "$LAB" down "$P" >/dev/null 2>&1' EXIT
-if ! bash "$LAB" up "$P" >/tmp/pathtrace-demo-lab.log 2>&1; then
-  offline "the lab could not be built here (see /tmp/pathtrace-demo-lab.log)"
+lablog=$(mktemp -d /tmp/pathtrace-demo.XXXXXX)/lab.log  # 0700: no name planted in advance
+if ! bash "$LAB" up "$P" >"$lablog" 2>&1; then
+  offline "the lab could not be built here (see $lablog)"
   exit $?
 fi
 inv=$(mktemp /tmp/pathtrace-demo.XXXXXX.toml)

@@ -43,10 +43,10 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 # Depends from the binary's own libraries (dpkg-shlibdeps): libc6, libpcap0.8, libsqlite3-0,
-# libstdc++6, libgcc-s1.
+# libstdc++6, libgcc-s1, libxxhash0.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "tcpdump, openssh-client, sqlite3")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "Captures (or reads captures) at named points along a network path, recognises the same\n packet at every point by an invariant digest, stores every sighting in SQLite and says\n at which hop each flow disappears, with numbers per point and per hop.")
+    "Captures (or reads captures) at named points along a network path, recognises the same\npacket at every point by an invariant digest, stores every sighting in SQLite and says\nat which hop each flow disappears, with numbers per point and per hop.")
 set(CPACK_STRIP_FILES ON)
 include(CPack)

@@ -22,6 +22,7 @@
 
 #include "collector/common/clock.hpp"
 #include "collector/common/error.hpp"
+#include "collector/common/log_text.hpp"
 #include "collector/packet/filter.hpp"
 #include "collector/wire/record_stream.hpp"
 
@@ -327,14 +328,14 @@ int Collector::run() {
         wire::Decoder::Result res;
         while ((res = m.from_peer.next(f)) == wire::Decoder::Result::kFrame) {
           if (std::holds_alternative<wire::Reject>(f)) {
-            m.failure = "correlator rejected the session: " + std::get<wire::Reject>(f).reason;
+            m.failure = "correlator rejected the session: " + escape_text(std::get<wire::Reject>(f).reason);
             ok = false;
           } else if (std::holds_alternative<wire::Stop>(f)) {
             reason = "stop requested";
           }
         }
         if (res == wire::Decoder::Result::kError) {
-          m.failure = "bad frame from the correlator: " + m.from_peer.error();
+          m.failure = "bad frame from the correlator: " + escape_text(m.from_peer.error());
           ok = false;
         }
       }

@@ -1,5 +1,7 @@
 #include "collector/common/process.hpp"
 
+#include "collector/common/log_text.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -171,8 +173,8 @@ bool have_tool(std::string_view tool) {
   std::string_view rest = path ? path : "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
   while (true) {
     const auto colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    if (dir.empty()) dir = ".";
+    const std::string_view entry = rest.substr(0, colon);
+    const std::string dir(entry.empty() ? std::string_view(".") : entry);
     const std::string file = dir + "/" + std::string(tool);
     struct stat st {};
     if (stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(file.c_str(), X_OK) == 0)
@@ -222,6 +224,11 @@ std::string self_exe() {
 }
 
 void relay_lines(UniqueFd fd, const std::function<void(const std::string&)>& f) {
+  // A line as it may be printed: without a CRLF's CR, escaped (it comes from another program).
+  const auto emit = [&f](std::string_view line) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty()) f(escape_text(line));
+  };
   std::string pending;
   char buf[4096];
   for (;;) {
@@ -230,11 +237,11 @@ void relay_lines(UniqueFd fd, const std::function<void(const std::string&)>& f) 
     if (n <= 0) break;
     pending.append(buf, std::size_t(n));
     for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
-      if (nl) f(pending.substr(0, nl));
+      emit(std::string_view(pending).substr(0, nl));
       pending.erase(0, nl + 1);
     }
   }
-  if (!pending.empty()) f(pending);
+  emit(pending);
 }
 
 }  // namespace pathtrace

@@ -98,7 +98,9 @@ bool have_tool(std::string_view tool);
 std::string self_exe();
 
 // Reads `fd` (a child's stderr) until EOF and calls `f` with each line, without its newline
-// (the last one even when it has none; empty lines are skipped). Closes fd. For a thread.
+// (or CRLF), escaped for printing (escape_text: another program's bytes, perhaps a remote
+// host's, never reach the terminal raw); the last line even when it has none; empty lines
+// are skipped. Closes fd. For a thread.
 void relay_lines(UniqueFd fd, const std::function<void(const std::string&)>& f);
 
 }  // namespace pathtrace

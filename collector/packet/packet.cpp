@@ -56,7 +56,8 @@ constexpr std::size_t kNoLimit = std::numeric_limits<std::size_t>::max();
 //   word 0  version · proto · TCP flags & 0x3f · ICMP type · ICMP code · payload length · fragment (2)
 //   word 1  identification (IPv4: 2 bytes + 2 zero; IPv6 fragment header: 4) · IP length (2) · UDP length (2)
 //   word 2  the L4 sequence word, by protocol (word 0 says which):
-//           TCP sequence (4) · acknowledgement (4); ICMP echo identifier (2) · sequence (2) · 0 (4);
+//           TCP sequence (4) · acknowledgement (4); ICMP echo sequence (2) · 0 (6) (its identifier
+//           is in the flow key, G, like a port);
 //           SCTP verification tag (4) · 0 (4); otherwise 0
 //   then    the first K payload bytes (24 + 8 = 32 bytes in all with the default K: XXH3's
 //           two-multiply path)
@@ -434,7 +435,11 @@ class Parser {
     if (h[0] == echo_req || h[0] == echo_rep) {
       hl = 8;
       if (Status s = l4_fits(hl, end); s != Status::kOk) return s;
-      h_[2] = load_le32(h + 4);  // identifier, sequence
+      // The identifier is the echo's "port" (a NAT may rewrite it, as it rewrites ports): in
+      // the flow key (G), both ends; the sequence number in H.
+      FlowKey& key = out_.ip[ip_];
+      key.sport = key.dport = static_cast<uint16_t>((h[4] << 8) | h[5]);
+      h_[2] = uint64_t{h[6]} | uint64_t{h[7]} << 8;  // sequence
     }
     if (!push(p)) return Status::kTooDeep;
     r_.skip(hl);
@@ -632,8 +637,10 @@ std::string to_string(const FlowKey& key) {
     }
     return s;
   };
-  return proto_name(key.proto) + " " + addr(key.src, key.sport) + " \u2192 " +
-         addr(key.dst, key.dport);
+  std::string s = proto_name(key.proto) + " " + addr(key.src, key.sport) + " \u2192 " + addr(key.dst, key.dport);
+  // An ICMP echo's identifier (its flow key carries it as both ports).
+  if ((key.proto == kIpProtoIcmp || key.proto == kIpProtoIcmp6) && key.sport) s += " id " + std::to_string(key.sport);
+  return s;
 }
 
 }  // namespace pathtrace::packet

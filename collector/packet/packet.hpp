@@ -92,7 +92,8 @@ struct FlowKey {
 };
 
 // "IPIP 198.51.100.7 → 203.0.113.20", "TCP 192.0.2.1:40000 → 203.0.113.20:80",
-// "UDP [2001:db8::1]:53 → [2001:db8::2]:5353". Allocates: not for the hot path.
+// "UDP [2001:db8::1]:53 → [2001:db8::2]:5353", "ICMP 192.0.2.1 → 203.0.113.20 id 4660" (an echo's
+// identifier). Allocates: not for the hot path.
 std::string to_string(const FlowKey& key);
 // Protocol name for an IP protocol number: "ICMP", "IPIP", "TCP", "UDP", "GRE", "proto 99".
 std::string proto_name(uint8_t ip_proto);

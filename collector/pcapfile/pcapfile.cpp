@@ -527,10 +527,10 @@ bool Reader::next_pcapng(Packet& out) {
 // ---------------------------------------------------------------------------------------
 // Writer
 
-Writer::Writer(const std::string& path, uint32_t linktype, uint32_t snaplen, bool nanos)
+Writer::Writer(const std::string& path, uint32_t linktype, uint32_t snaplen, bool nanos, Existing existing)
     : path_(path), nanos_(nanos), buf_(1 << 20), snaplen_(snaplen) {
-  f_ = std::fopen(path.c_str(), "wb");
-  if (!f_) throw Error(ExitCode::kInput, path + ": cannot create: " + std::strerror(errno));
+  out_.emplace(path, existing);
+  f_ = out_->stream();
   std::setvbuf(f_, reinterpret_cast<char*>(buf_.data()), _IOFBF, buf_.size());
   uint8_t h[kPcapHeaderLen];
   const uint32_t magic = nanos ? kPcapMagicNs : kPcapMagicUs;
@@ -543,16 +543,18 @@ Writer::Writer(const std::string& path, uint32_t linktype, uint32_t snaplen, boo
   std::memcpy(h + 12, &zero, 4);
   std::memcpy(h + 16, &snaplen, 4);
   std::memcpy(h + 20, &linktype, 4);
-  if (std::fwrite(h, 1, sizeof h, f_) != sizeof h) {
-    const int e = errno;
-    std::fclose(f_);
-    f_ = nullptr;
-    throw Error(ExitCode::kInput, path + ": cannot write: " + std::strerror(e));
-  }
+  if (std::fwrite(h, 1, sizeof h, f_) != sizeof h)
+    throw Error(ExitCode::kInput, path + ": cannot write: " + std::strerror(errno));
 }
 
 Writer::~Writer() {
-  if (f_) std::fclose(f_);
+  // Written out unless an exception is unwinding: then the file is not created.
+  if (f_ && std::uncaught_exceptions() == unwinding_) {
+    try {
+      close();
+    } catch (...) {  // a destructor cannot report it: close() does
+    }
+  }
 }
 
 void Writer::write(int64_t ts_ns, std::span<const uint8_t> data, uint32_t wire_len) {
@@ -573,10 +575,8 @@ void Writer::write(int64_t ts_ns, std::span<const uint8_t> data, uint32_t wire_l
 
 void Writer::close() {
   if (!f_) return;
-  const bool bad = std::ferror(f_) != 0;
-  const int rc = std::fclose(f_);
   f_ = nullptr;
-  if (bad || rc != 0) throw Error(ExitCode::kInput, path_ + ": cannot write: " + std::strerror(errno));
+  out_->commit();
 }
 
 // ------------------------------------------------------------------ pcapng writer
@@ -635,10 +635,10 @@ struct BlockBuilder {
 
 }  // namespace
 
-PcapngWriter::PcapngWriter(const std::string& path, const std::string& application)
+PcapngWriter::PcapngWriter(const std::string& path, const std::string& application, Existing existing)
     : path_(path), buf_(1 << 20) {
-  f_ = std::fopen(path.c_str(), "wb");
-  if (!f_) throw Error(ExitCode::kInput, path + ": cannot create: " + std::strerror(errno));
+  out_.emplace(path, existing);
+  f_ = out_->stream();
   std::setvbuf(f_, reinterpret_cast<char*>(buf_.data()), _IOFBF, buf_.size());
   BlockBuilder b{block_};
   b.begin(kShbType);
@@ -649,17 +649,17 @@ PcapngWriter::PcapngWriter(const std::string& path, const std::string& applicati
   b.option(kShbUserAppl, application);
   b.end_options();
   b.finish();
-  try {
-    put();
-  } catch (...) {
-    std::fclose(f_);  // the destructor does not run for a constructor that throws
-    f_ = nullptr;
-    throw;
-  }
+  put();  // a throw here: out_ removes the file
 }
 
 PcapngWriter::~PcapngWriter() {
-  if (f_) std::fclose(f_);
+  // Written out unless an exception is unwinding: then the file is not created.
+  if (f_ && std::uncaught_exceptions() == unwinding_) {
+    try {
+      close();
+    } catch (...) {  // a destructor cannot report it: close() does
+    }
+  }
 }
 
 void PcapngWriter::put() {
@@ -711,10 +711,8 @@ void PcapngWriter::write(uint32_t iface, int64_t ts_ns, std::span<const uint8_t>
 
 void PcapngWriter::close() {
   if (!f_) return;
-  const bool bad = std::ferror(f_) != 0;
-  const int rc = std::fclose(f_);
   f_ = nullptr;
-  if (bad || rc != 0) throw Error(ExitCode::kInput, path_ + ": cannot write: " + std::strerror(errno));
+  out_->commit();
 }
 
 }  // namespace pathtrace::pcapfile

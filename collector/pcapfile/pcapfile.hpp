@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <exception>
 #include <optional>
 #include <span>
 #include <string>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "collector/pcapfile/input.hpp"
+#include "collector/common/output_file.hpp"
 #include "collector/pcapfile/pcap.hpp"
 
 namespace pathtrace::pcapfile {
@@ -149,34 +151,45 @@ class Reader {
   [[noreturn]] void corrupt(std::size_t at, const std::string& why) const;
 };
 
-// Writes a classic pcap file (nanosecond magic by default). Throws Error(kInput) naming the
-// file if it cannot be created or written. Used by tests, the lab tooling and bench/.
+// Writes a classic pcap file (nanosecond magic by default), created as every output file is
+// (collector/common/output_file.hpp: 0600, beside it until close(), never through a link; an
+// existing file is replaced unless `existing` is kRefuse). Throws Error(kUsage) naming the
+// file if it cannot be created or put in place, Error(kInput) if a write fails. Used by
+// `export`, tests, the lab tooling and bench/.
+// The snapshot length a Writer's header gives when none is asked for.
+inline constexpr uint32_t kDefaultSnaplen = 262144;
+
 class Writer {
  public:
-  Writer(const std::string& path, uint32_t linktype, uint32_t snaplen = 262144, bool nanos = true);
-  ~Writer();  // flushes and closes
+  Writer(const std::string& path, uint32_t linktype, uint32_t snaplen = kDefaultSnaplen, bool nanos = true,
+         Existing existing = Existing::kReplace);
+  ~Writer();  // close(), unless an exception is unwinding (then no file is left)
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
   // Appends one record; data beyond snaplen is cut (wire_len keeps the original length).
   void write(int64_t ts_ns, std::span<const uint8_t> data, uint32_t wire_len);
   // Appends one record whose wire length is its captured length.
   void write(int64_t ts_ns, std::span<const uint8_t> data) { write(ts_ns, data, static_cast<uint32_t>(data.size())); }
-  // Flushes and closes now, throwing Error(kInput) if the data could not be written.
+  // Flushes, closes and puts the file in place now, throwing Error(kUsage) if the data could not
+  // be written.
   void close();
 
  private:
   std::string path_;
-  std::FILE* f_ = nullptr;
   bool nanos_;
-  std::vector<uint8_t> buf_;
+  std::vector<uint8_t> buf_;  // the stream's buffer: declared first, destroyed after out_ closes the stream
   uint32_t snaplen_ = 0;
+  std::optional<OutputFile> out_;
+  std::FILE* f_ = nullptr;  // out_'s stream until close()
+  int unwinding_ = std::uncaught_exceptions();
 };
 
 // Writes a pcapng file: one section (in the host's byte order; shb_userappl), an Interface
 // Description Block per add_interface() (if_name, if_description, if_tsresol 9: nanosecond
 // timestamps) and an Enhanced Packet Block per packet, with its original length and an
-// optional opt_comment. Throws Error(kInput) naming the file if it cannot be created or
-// written.
+// optional opt_comment. Created as the Writer's file is (0600, never through a link, put in
+// place by close()). Throws Error(kUsage) naming the file if it cannot be created or put in
+// place, Error(kInput) if a write fails.
 class PcapngWriter {
  public:
   struct Interface {
@@ -186,8 +199,9 @@ class PcapngWriter {
     std::string description;   // if_description ("": none)
   };
   // Creates `path` and writes the Section Header Block naming `application`.
-  explicit PcapngWriter(const std::string& path, const std::string& application = "pathtrace");
-  ~PcapngWriter();  // flushes and closes
+  explicit PcapngWriter(const std::string& path, const std::string& application = "pathtrace",
+                        Existing existing = Existing::kReplace);
+  ~PcapngWriter();  // close(), unless an exception is unwinding (then no file is left)
   PcapngWriter(const PcapngWriter&) = delete;
   PcapngWriter& operator=(const PcapngWriter&) = delete;
   // Writes an Interface Description Block; returns the interface's index (0, 1, ...).
@@ -198,16 +212,19 @@ class PcapngWriter {
   // opt_comment.
   void write(uint32_t iface, int64_t ts_ns, std::span<const uint8_t> data, uint32_t wire_len,
              std::string_view comment = {});
-  // Flushes and closes now, throwing Error(kInput) if the data could not be written.
+  // Flushes, closes and puts the file in place now, throwing Error(kUsage) if the data could not
+  // be written.
   void close();
 
  private:
   void put();  // writes block_
   std::string path_;
-  std::FILE* f_ = nullptr;
-  std::vector<uint8_t> buf_;
+  std::vector<uint8_t> buf_;        // the stream's buffer: declared first, destroyed after out_ closes the stream
   std::vector<uint32_t> snaplens_;  // per interface
   std::vector<uint8_t> block_;      // the block being built, reused
+  std::optional<OutputFile> out_;
+  std::FILE* f_ = nullptr;          // out_'s stream until close()
+  int unwinding_ = std::uncaught_exceptions();
 };
 
 }  // namespace pathtrace::pcapfile

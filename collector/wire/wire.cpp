@@ -562,9 +562,9 @@ Decoder::Result Decoder::next(Frame& out) {
   const uint32_t len = get_u32(buf_.data() + pos_);
   // The limit is checked before waiting for (or buffering) any of the payload.
   if (len > max_frame_) {
-    const std::string limit = max_frame_ % (1u << 20) == 0
-                                  ? std::to_string(max_frame_ >> 20) + " MiB"
-                                  : std::to_string(max_frame_) + " bytes";
+    const std::string limit = max_frame_ % (1u << 20) == 0   ? std::to_string(max_frame_ >> 20) + " MiB"
+                              : max_frame_ % (1u << 10) == 0 ? std::to_string(max_frame_ >> 10) + " KiB"
+                                                             : std::to_string(max_frame_) + " bytes";
     return fail("frame length " + std::to_string(len) + " exceeds " + limit);
   }
   if (len == 0) return fail("frame length 0 (at least 1: the type byte)");

@@ -223,6 +223,10 @@ class Decoder {
 
   explicit Decoder(uint32_t max_frame = kMaxFrame) : max_frame_(max_frame) {}
 
+  // Changes the frame length limit from the next frame on (a correlator allows a stranger
+  // only a HELLO-sized frame, an admitted collector kMaxFrame).
+  void set_max_frame(uint32_t max_frame) noexcept { max_frame_ = max_frame; }
+
   // Appends bytes to the internal buffer (ignored once failed).
   void feed(std::span<const uint8_t> bytes);
   // Decodes the next whole frame into `out`: kFrame, kNeedMore (feed more bytes), or kError

@@ -45,6 +45,7 @@ std::string address(const packet::FlowKey& k, const std::array<uint8_t, 16>& a) 
 }
 
 bool has_ports(const packet::FlowKey& k) { return k.proto == 6 || k.proto == 17 || k.proto == 132; }
+bool is_icmp(const packet::FlowKey& k) { return k.proto == 1 || k.proto == 58; }
 
 std::string end_text(const packet::FlowKey& k, const std::array<uint8_t, 16>& a, uint16_t port, bool port_changed) {
   std::string s = address(k, a);
@@ -58,11 +59,14 @@ std::pair<std::string, std::string> translation_text(const packet::FlowKey& befo
   const bool ports = has_ports(before) && has_ports(after);
   const bool src = before.src != after.src || (ports && before.sport != after.sport);
   const bool dst = before.dst != after.dst || (ports && before.dport != after.dport);
+  // An ICMP echo's identifier (both "ports" of its key) rewritten with the address.
+  const bool id = is_icmp(before) && is_icmp(after) && before.sport != after.sport;
   auto side = [&](const packet::FlowKey& k, const packet::FlowKey& other) {
     const std::string s = end_text(k, k.src, k.sport, ports && k.sport != other.sport);
     const std::string d = end_text(k, k.dst, k.dport, ports && k.dport != other.dport);
-    if (src && dst) return s + " → " + d;
-    return src ? s : d;
+    const std::string echo = id ? " id " + std::to_string(k.sport) : "";
+    if (src && dst) return s + " → " + d + echo;
+    return (src ? s : dst ? d : std::string("echo")) + echo;
   };
   return {side(before, after), side(after, before)};
 }

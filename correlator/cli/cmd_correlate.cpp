@@ -22,12 +22,13 @@ const CommandSpec kCorrelateSpec{
     join({{"points", 0, "A,B,C", "the path, in order: the labels the collectors announce (required)", ""},
           {"listen", 0, "ADDR:PORT", "where to listen (a non-loopback address needs --token-file)", "127.0.0.1:7300"},
           {"stdin", 0, "", "read one collector's stream from standard input; listens only with --listen", ""},
-          {"token-file", 0, "FILE", "file whose first line is the shared secret collectors present", ""}},
-         {live_options(), window_options(false), report_options()}),
+          {"token-file", 0, "FILE", "file whose first line is the shared secret collectors present", ""},
+          {"require-token", 0, "", "refuse to start without --token-file, even on loopback (other local users can connect there)", ""}},
+         {live_options(), window_options(false), limit_options(), report_options()}),
     "pathtrace correlate --points A,B,C --listen 127.0.0.1:7300\n"
     "pathtrace collect --iface eth0 --point A --to 127.0.0.1:7300   # on each host\n"
     "ssh hv1 pathtrace collect --iface eth1 --point G --stdout | pathtrace correlate --points G --stdin",
-    "0 every judged flow delivered · 1 a flow lost packets · 2 usage · 4 database"};
+    "0 every judged flow delivered · 1 a flow lost packets · 2 usage (also: --require-token without --token-file, a blank token file) · 4 database"};
 
 int run_correlate(const Args& a, const std::string& command_line) {
   if (!a.has("points"))
@@ -42,6 +43,8 @@ int run_correlate(const Args& a, const std::string& command_line) {
   inventory::finalize_path(points);
   pipeline::CorrelateOptions co;
   if (a.has("token-file")) co.token = read_token_file(a.str("token-file"));
+  co.require_token = a.has("require-token");
+  co.limits = session_limits(a);
   co.from_stdin = a.has("stdin");
   co.listen = co.from_stdin && !a.has("listen") ? std::string() : a.str("listen");
   if (a.has("duration")) co.duration_ms = parse_duration_ms(a.str("duration"), "--duration");
@@ -49,8 +52,9 @@ int run_correlate(const Args& a, const std::string& command_line) {
   co.stated = stated_from(a, points, "", false);
   exclusive(a, {"json", "html"});
   Store store(a.str("db"), Store::Mode::kReadWrite);
-  const Run run = pipeline::correlate(std::move(points), co, store, run_meta(a.str("filter"), command_line));
-  return print_report(std::cout, run.report, a, store.path());
+  return print_live_run(std::cout, a, store, [&] {
+    return pipeline::correlate(std::move(points), co, store, run_meta(a.str("filter"), command_line));
+  });
 }
 
 }  // namespace pathtrace::cli

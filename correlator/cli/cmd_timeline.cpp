@@ -13,14 +13,14 @@ namespace pathtrace::cli {
 const CommandSpec kTimelineSpec{
     "timeline",
     "the sightings of a run in time order: one packet, one flow, or the lost packets",
-    "[--db FILE] [--run N] [--flow ID | --packet DIGEST | --lost] [--point LABEL] [--limit N] [--json]",
+    "[--db FILE] [--run RUN] [--flow ID | --packet DIGEST | --lost] [--point LABEL] [--limit N] [--json]",
     "The sightings of a stored run in time order: point, host, interface, layer stack, wire "
     "length, and the delay since the previous point on the same host that saw the packet. Pick "
     "one packet (--packet, the digest the output shows), one flow (--flow, a top-level or inner "
     "flow id), or list the packets that vanished (--lost) with the last point that saw them. "
     "Reads the database without writing.",
     {{"db", 0, "FILE", "SQLite database", kDefaultDb},
-     {"run", 0, "N", "run id (default: the newest)", ""},
+     {"run", 0, "RUN", "run id or name (`runs --name`; default: the newest)", ""},
      {"flow", 0, "ID", "only this flow (ids: `pathtrace query 'SELECT id, label FROM flows'`)", ""},
      {"packet", 0, "DIGEST", "only this packet: its 16-hex-digit digest", ""},
      {"lost", 0, "", "the packets that entered the path and vanished, with the last point that saw them", ""},
@@ -42,13 +42,13 @@ int run_timeline(const Args& a, const std::string&) {
     if (!q.packet)
       throw Error(ExitCode::kUsage, "--packet " + a.str("packet") + ": not a digest (16 hex digits, as timeline prints it)");
   }
-  q.run = a.has("run") ? a.int64("run") : 0;
   if (a.has("flow")) q.flow = uint32_t(a.uint("flow", 0, UINT32_MAX));
   q.lost = a.has("lost");
   q.point = a.str("point");
   q.limit = std::size_t(a.uint("limit", 0, UINT32_MAX));
   q.json = a.has("json");
   Store store(a.str("db"), Store::Mode::kReadOnly);
+  q.run = run_arg(a, store);
   evidence::print_timeline(std::cout, store, q);
   return 0;
 }

@@ -7,6 +7,8 @@
 
 #include "collector/common/clock.hpp"
 #include "correlator/inventory/inventory.hpp"
+#include "correlator/evidence/trips.hpp"
+#include "correlator/pipeline/finish.hpp"
 #include "correlator/report/html.hpp"
 #include "correlator/report/render.hpp"
 
@@ -16,7 +18,8 @@ std::vector<OptionSpec> report_options() {
   return {
       {"db", 0, "FILE", "SQLite database to store the run in", kDefaultDb},
       {"json", 0, "", "print the report as JSON (docs/report-json.md) instead of text", ""},
-      {"html", 0, "FILE.html", "also write the report as one self-contained HTML page", ""},
+      {"html", 0, "FILE.html", "also write the report as one self-contained HTML page (0600; refused if it exists)", ""},
+      {"force", 0, "", "replace the --html file if it exists", ""},
       {"all", 0, "", "a table for every flow, not only the ones that lost packets", ""},
       {"fail-on-loss", 0, "", "accepted for old scripts: a flow that lost packets always exits 1", ""},
   };
@@ -30,6 +33,28 @@ std::vector<OptionSpec> live_options() {
       {"idle", 0, "DURATION", "stop after this long without a new packet", ""},
       {"quiet", 'q', "", "only the report: no progress, no connection log (errors are still shown)", ""},
   };
+}
+
+std::vector<OptionSpec> limit_options() {
+  // The defaults as text: the tables are constant data, and the numbers must be the server's.
+  static const server::SessionLimits d;
+  static const std::string records = std::to_string(d.records), bytes = std::to_string(d.bytes),
+                           chains = std::to_string(d.chains), gaps = std::to_string(d.gaps);
+  return {
+      {"max-records", 0, "N", "records one collector may send (by sequence number); beyond, its session ends", records},
+      {"max-bytes", 0, "N", "bytes one collector may send; beyond, its session ends", bytes},
+      {"max-chains", 0, "N", "flows (CHAIN frames) one collector may announce; beyond, its session ends", chains},
+      {"max-gaps", 0, "N", "times one collector's sequence numbers may skip; beyond, its session ends", gaps},
+  };
+}
+
+server::SessionLimits session_limits(const Args& a) {
+  server::SessionLimits l;
+  l.records = a.uint("max-records", 1, UINT64_MAX);
+  l.bytes = a.uint("max-bytes", 1, UINT64_MAX);
+  l.chains = a.uint("max-chains", 1, UINT64_MAX);
+  l.gaps = a.uint("max-gaps", 0, UINT64_MAX);
+  return l;
 }
 
 std::vector<OptionSpec> digest_options() {
@@ -117,6 +142,10 @@ std::string read_token_file(const std::string& path) {
   return line.substr(b, e - b + 1);
 }
 
+int64_t run_arg(const Args& args, Store& store) {
+  return args.has("run") ? store.find_run(args.str("run")) : 0;
+}
+
 Report run_meta(const std::string& filter, const std::string& command_line) {
   Report meta;
   meta.started = now_iso8601();
@@ -140,7 +169,7 @@ int print_report(std::ostream& out, const Report& report, const Args& args, cons
   const bool page_only = args.spec().name == "report" && args.has("html");
   if (args.has("html")) {
     const std::string path = args.str("html");
-    report::write_html_file(path, report);
+    report::write_html_file(path, report, args.has("force") ? Existing::kReplace : Existing::kRefuse);
     (page_only ? out : std::cerr) << "wrote " << path << " (run " << report.run_id << ")\n";
   }
   if (args.has("json")) {
@@ -152,6 +181,23 @@ int print_report(std::ostream& out, const Report& report, const Args& args, cons
     report::print_text(out, report, ro);
   }
   return report::has_loss(report) ? int(ExitCode::kLoss) : 0;
+}
+
+int print_live_run(std::ostream& out, const Args& args, Store& store, const std::function<Run()>& live) {
+  try {
+    const Run run = live();
+    return print_report(out, run.report, args, store.path());
+  } catch (const pipeline::StoreFailed& failed) {
+    try {
+      const Report stored = store.load(failed.run());
+      const Run committed = evidence::analyse_committed(store, stored, "stopped: the database could not be written");
+      print_report(out, committed.report, args, store.path());
+    } catch (const Error& e) {
+      std::cerr << "pathtrace " << args.spec().name << ": what run " << failed.run()
+                << " committed cannot be read either: " << e.what() << "\n";
+    }
+    throw;
+  }
 }
 
 std::string join_args(int argc, char** argv) {

@@ -3,6 +3,7 @@
 // report is printed (text, --json, --html) with the exit code one rule gives every command
 // that judges a run (docs/cli.md#exit-codes).
 
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -11,6 +12,8 @@
 #include "correlator/cli/spec.hpp"
 #include "correlator/model/model.hpp"
 #include "correlator/pipeline/stated.hpp"
+#include "correlator/server/server.hpp"
+#include "correlator/store/store.hpp"
 
 namespace pathtrace::cli {
 
@@ -21,6 +24,11 @@ constexpr const char* kDefaultDb = "pathtrace.db";
 std::vector<OptionSpec> report_options();
 // Options of the live commands (run, correlate): --filter, --duration, --count, --idle, -q.
 std::vector<OptionSpec> live_options();
+// What one collector may send the correlator (run, correlate): --max-records, --max-bytes,
+// --max-chains, --max-gaps (docs/security.md).
+std::vector<OptionSpec> limit_options();
+// Those options' values (defaults: server::SessionLimits's).
+server::SessionLimits session_limits(const Args& a);
 // The digest's knobs (collect, ingest): --payload-bytes, --vxlan-port, --geneve-port.
 std::vector<OptionSpec> digest_options();
 // What the user knows of capture windows and clocks (ingest, correlate): --window, --clock,
@@ -44,6 +52,10 @@ long long parse_duration_ms(const std::string& text, const std::string& what);
 // first line never means "no token").
 std::string read_token_file(const std::string& path);
 
+// The run --run names (an id, or a name given with `runs --name`), 0 when --run is not given
+// (the newest). Throws Error(kUsage) "FILE has no run N" / "FILE has no run named NAME".
+int64_t run_arg(const Args& args, Store& store);
+
 // A run's record before it is stored: started now, the command line, --filter.
 Report run_meta(const std::string& filter, const std::string& command_line);
 
@@ -52,6 +64,11 @@ Report run_meta(const std::string& filter, const std::string& command_line);
 // --json with --html (Error(kUsage)). Returns the exit code every judging command shares:
 // 1 when a flow lost packets, else 0.
 int print_report(std::ostream& out, const Report& report, const Args& args, const std::string& db_path);
+
+// Runs a live run (`run`, `correlate`) and prints its report as print_report() does. When its
+// database writes fail (pipeline::StoreFailed) it prints the report of what the run committed
+// and rethrows the error (exit 4).
+int print_live_run(std::ostream& out, const Args& args, Store& store, const std::function<Run()>& live);
 
 // Refuses (Error(kUsage)) options of `names` given together: "--json and --html exclude each other".
 void exclusive(const Args& args, std::initializer_list<const char*> names);

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -79,14 +78,15 @@ std::string verdict_text(const Report& r, const Traversal& t) {
 // frame of another is an error naming it), no interfaces, no comments.
 class Output {
  public:
-  Output(const std::string& path, const Report& r, ExportFormat format) : path_(path), r_(r), format_(format) {
-    if (format_ == ExportFormat::kPcapng) ng_.emplace(path, "pathtrace export");
+  Output(const std::string& path, const Report& r, ExportFormat format, Existing existing)
+      : path_(path), r_(r), format_(format), existing_(existing) {
+    if (format_ == ExportFormat::kPcapng) ng_.emplace(path, "pathtrace export", existing);
   }
 
   void write(const KeptFrame& f, std::span<const uint8_t> bytes, const Traversal& t) {
     if (format_ == ExportFormat::kPcap) {
       if (!pcap_) {
-        pcap_.emplace(path_, f.linktype);
+        pcap_.emplace(path_, f.linktype, pcapfile::kDefaultSnaplen, true, existing_);
         pcap_linktype_ = f.linktype;
       }
       if (f.linktype != pcap_linktype_)
@@ -104,7 +104,7 @@ class Output {
   // Describes the points if no packet did (an empty selection), and closes the file.
   void close() {
     if (format_ == ExportFormat::kPcap) {
-      if (!pcap_) pcap_.emplace(path_, 1);
+      if (!pcap_) pcap_.emplace(path_, 1, pcapfile::kDefaultSnaplen, true, existing_);
       pcap_->close();
       return;
     }
@@ -140,6 +140,7 @@ class Output {
   std::string path_;
   const Report& r_;
   ExportFormat format_;
+  Existing existing_;
   std::optional<pcapfile::PcapngWriter> ng_;
   std::optional<pcapfile::Writer> pcap_;
   uint32_t pcap_linktype_ = 0;
@@ -169,6 +170,7 @@ ExportSummary export_pcapng(Store& store, const ExportRequest& req) {
   const std::string& out_path = req.path;
   const bool lost = req.lost;
   const uint32_t flow = req.flow.value_or(0);
+  check_output_path(out_path, req.existing);  // before the run is read (a .pcap is created at its first frame)
   const StoredRun stored = open_run(store, req.run);
   const Report& r = stored.report;
   const int64_t run = r.run_id;
@@ -181,7 +183,7 @@ ExportSummary export_pcapng(Store& store, const ExportRequest& req) {
                            "…` or `pathtrace run --keep-bytes 128 …`, then export that run");
   if (stored.analysed)
     std::cerr << "pathtrace export: " << run_name
-              << (stored.status == RunStatus::kCapturing ? " is still capturing" : " was interrupted")
+              << (stored.status == RunStatus::kCapturing ? " is still capturing" : stored.status == RunStatus::kFailed ? " failed" : " was interrupted")
               << ": exporting the sightings and frames it committed so far\n";
 
   // The selected traversals and their sightings, in time order.
@@ -205,7 +207,7 @@ ExportSummary export_pcapng(Store& store, const ExportRequest& req) {
 
   std::optional<Output> out;
   try {
-    out.emplace(out_path, r, req.format);
+    out.emplace(out_path, r, req.format, req.existing);
   } catch (const Error& e) {
     throw Error(ExitCode::kUsage, e.what());  // a bad -w path, like report --html
   }
@@ -240,9 +242,7 @@ ExportSummary export_pcapng(Store& store, const ExportRequest& req) {
     }
     out->close();
   } catch (const Error& e) {
-    out.reset();
-    std::error_code ec;
-    std::filesystem::remove(out_path, ec);  // no half-written file
+    // Unwinding destroys `out` uncommitted: no half-written file, an existing one untouched.
     if (e.code() == ExitCode::kInput) throw Error(ExitCode::kUsage, e.what());
     throw;
   }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "collector/common/output_file.hpp"
 #include "correlator/model/model.hpp"
 #include "correlator/store/store.hpp"
 
@@ -37,6 +38,7 @@ struct ExportRequest {
   std::optional<uint32_t> flow;  // only this flow (top-level or inner id)
   std::string path;              // the file to write
   ExportFormat format = ExportFormat::kPcapng;
+  Existing existing = Existing::kRefuse;  // a file at `path`: refused, or replaced (--force)
 };
 // What was written.
 struct ExportSummary {
@@ -44,9 +46,11 @@ struct ExportSummary {
   uint64_t missing = 0;  // selected sightings that had no kept bytes
 };
 
-// Writes the selected packets' kept frames to req.path (nothing is left behind on failure).
-// A capturing or interrupted run exports what it committed. Throws Error: kUsage (unknown run
-// or flow, a run without kept frames, an output file that cannot be written), kDatabase.
+// Writes the selected packets' kept frames to req.path, created as every output file is
+// (collector/common/output_file.hpp: 0600, never through a link; on failure nothing is left
+// behind and a file already there is untouched). A capturing or interrupted run exports what
+// it committed. Throws Error: kUsage (unknown run or flow, a run without kept frames, an
+// output file that exists (req.existing kRefuse) or cannot be written), kDatabase.
 ExportSummary export_pcapng(Store& store, const ExportRequest& req);
 
 }  // namespace pathtrace::evidence

@@ -34,9 +34,20 @@ bool pragma_reads(std::string_view name, const char* arg) {
   return false;
 }
 
-// The authorizer: reading, selecting, functions, recursive CTEs and read-only PRAGMAs.
-// Everything else is denied, and the first denial is remembered in `denied` for the error
-// message.
+// True for the "UPDATE of sqlite_master" SQLite asks about while it sets up a table-valued
+// PRAGMA function (`pragma_table_info('points')`: the virtual table declares its columns).
+// The PRAGMA itself is then asked about as any PRAGMA; a real UPDATE of the schema table is
+// still refused: it does not prepare (sqlite_master may not be modified) and would not be a
+// read-only statement.
+bool declares_pragma_table(const sql::Action& a) {
+  if (a.code != sql::Action::kUpdateCode || !a.arg1) return false;
+  const std::string_view table = a.arg1;
+  return table == "sqlite_master" || table == "sqlite_schema";
+}
+
+// The authorizer: reading, selecting, functions, recursive CTEs and read-only PRAGMAs, also
+// as table-valued functions. Everything else is denied, and the first denial is remembered in
+// `denied` for the error message.
 bool allowed(const sql::Action& a, std::string& denied) {
   using Kind = sql::Action::Kind;
   switch (a.kind) {
@@ -46,6 +57,7 @@ bool allowed(const sql::Action& a, std::string& denied) {
       if (a.arg1 && pragma_reads(a.arg1, a.arg2)) return true;
       break;
     case Kind::kOther:
+      if (declares_pragma_table(a)) return true;
       break;
   }
   if (denied.empty()) denied = a.text();
@@ -110,14 +122,35 @@ nlohmann::ordered_json json_value(const sql::Stmt& s, int i) {
   }
 }
 
-// A read-only connection with the authorizer above, and the first action it refused.
+// A read-only connection with the authorizer above and the limits for SQL a person typed,
+// and the first action it refused.
 struct ReadOnlyConnection {
-  explicit ReadOnlyConnection(const std::string& path) : db(path, true) {
+  ReadOnlyConnection(const std::string& path, const sql::UntrustedLimits& limits) : db(path, true), limits(limits) {
     // The first read: a file that is not SQLite fails here ("file is not a database").
-    db.exec("PRAGMA busy_timeout = 5000; PRAGMA query_only = 1; SELECT count(*) FROM sqlite_schema",
-            "read schema");
+    db.set_busy_timeout(5000);
+    db.exec("PRAGMA query_only = 1; SELECT count(*) FROM sqlite_schema", "read schema");
     db.set_authorizer([this](const sql::Action& a) { return allowed(a, denied); });
+    db.limit_untrusted(limits);
   }
+
+  // The user's SQL failed with SQLite's `message`: Error(kUsage), saying which limit stopped
+  // it when one did.
+  [[noreturn]] void fail(const std::string& message) const {
+    if (db.timed_out())
+      throw Error(ExitCode::kUsage, "query stopped after " + seconds(limits.timeout_ms) +
+                                        " (--timeout " + seconds(limits.timeout_ms) + "; 0 for none)");
+    if (message == "out of memory")
+      throw Error(ExitCode::kUsage, "query stopped: it needs more than " + mib(limits.heap_bytes) +
+                                        " of memory (the limit of pathtrace query)");
+    if (message == "string or blob too big")
+      throw Error(ExitCode::kUsage, "SQL error: string or blob too big (pathtrace query allows " +
+                                        mib(limits.max_length) + ")");
+    throw Error(ExitCode::kUsage, "SQL error: " + message);
+  }
+  static std::string seconds(long long ms) {
+    return ms % 1000 ? std::to_string(ms) + " ms" : std::to_string(ms / 1000) + " s";
+  }
+  static std::string mib(int64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
   ReadOnlyConnection(const ReadOnlyConnection&) = delete;
   ReadOnlyConnection& operator=(const ReadOnlyConnection&) = delete;
 
@@ -129,10 +162,11 @@ struct ReadOnlyConnection {
       case sql::Stmt::StepResult::kError: break;
     }
     if (!denied.empty()) throw Error(ExitCode::kUsage, refused("", denied));
-    throw Error(ExitCode::kUsage, "SQL error: " + db.last_error());
+    fail(db.last_error());
   }
 
   sql::Db db;
+  sql::UntrustedLimits limits;
   std::string denied;  // the first action the authorizer refused, spelled for a person
 };
 
@@ -217,8 +251,8 @@ std::size_t print_result(ReadOnlyConnection& c, sql::Stmt& s, QueryFormat format
 }  // namespace
 
 std::size_t run_query(const std::string& path, const std::string& sql, QueryFormat format,
-                      std::ostream& out) {
-  ReadOnlyConnection c(path);
+                      std::ostream& out, const sql::UntrustedLimits& limits) {
+  ReadOnlyConnection c(path, limits);
   // Prepare (and so authorize) every statement before running any.
   sql::Script script = sql::prepare_script(c.db, sql);
   // In text order: a statement that would write is named before a later one that failed.
@@ -226,7 +260,7 @@ std::size_t run_query(const std::string& path, const std::string& sql, QueryForm
     if (!s.read_only()) throw Error(ExitCode::kUsage, refused(s.sql(), "not a read-only statement"));
   if (!script.error.empty()) {
     if (!c.denied.empty()) throw Error(ExitCode::kUsage, refused(script.failed_text, c.denied));
-    throw Error(ExitCode::kUsage, "SQL error: " + script.error);
+    c.fail(script.error);
   }
   if (script.statements.empty()) throw Error(ExitCode::kUsage, "no SQL statement given");
   std::size_t rows = 0, sets = 0;

@@ -221,7 +221,7 @@ void print_timeline(std::ostream& out, Store& store, const TimelineQuery& q) {
   if (analysed) {
     for (const auto& c : stored.analysed->chains) view.stacks.push_back(c.stack);
     std::cerr << "pathtrace timeline: run " << run
-              << (stored.status == RunStatus::kCapturing ? " is still capturing" : " was interrupted")
+              << (stored.status == RunStatus::kCapturing ? " is still capturing" : stored.status == RunStatus::kFailed ? " failed" : " was interrupted")
               << ": its timeline is analysed from the sightings committed so far\n";
   } else {
     view.stacks = store.stacks(run);

@@ -7,29 +7,38 @@
 
 namespace pathtrace::evidence {
 
+Run analyse_committed(Store& store, const Report& stored, const std::string& state) {
+  const int64_t id = stored.run_id;
+  std::vector<Point> points;
+  std::vector<Chain> chains;
+  std::vector<Sighting> sightings;
+  store.load_staged(id, points, chains, sightings);
+  const std::size_t committed = sightings.size();
+  Run run = judge(Collected{std::move(points), std::move(chains), std::move(sightings), {}, {}, {}});
+  Report& r = run.report;
+  r.run_id = id;
+  r.started = stored.started;
+  r.command = stored.command;
+  r.filter = stored.filter;
+  r.warnings.insert(r.warnings.begin(), "run " + std::to_string(id) + " " + state + ": analysed from the " +
+                                            std::to_string(committed) +
+                                            " sightings committed before it stopped (nothing is written back)");
+  return run;
+}
+
 StoredRun open_run(Store& store, int64_t run) {
   StoredRun out;
   out.report = store.load(run);
-  const int64_t id = out.report.run_id;
-  out.status = store.status(id);
+  out.status = store.status(out.report.run_id);
   if (out.status != RunStatus::kComplete) {
-    std::vector<Point> points;
-    std::vector<Chain> chains;
-    std::vector<Sighting> sightings;
-    store.load_staged(id, points, chains, sightings);
-    const std::size_t committed = sightings.size();
-    out.analysed = judge(Collected{std::move(points), std::move(chains), std::move(sightings), {}, {}, {}});
-    Report& r = out.analysed->report;
-    r.run_id = id;
-    r.started = out.report.started;
-    r.command = out.report.command;
-    r.filter = out.report.filter;
-    r.warnings.insert(r.warnings.begin(),
-                      "run " + std::to_string(id) +
-                          (out.status == RunStatus::kCapturing ? " is still capturing" : " was interrupted") +
-                          ": analysed from the " + std::to_string(committed) +
-                          " sightings committed before it stopped (nothing is written back)");
-    out.report = r;
+    std::string state = out.status == RunStatus::kCapturing ? "is still capturing" : "was interrupted";
+    if (out.status == RunStatus::kFailed) {
+      state = "failed";
+      for (const RunSummary& s : store.runs())
+        if (s.id == out.report.run_id) state += " (" + s.failure + ")";
+    }
+    out.analysed = analyse_committed(store, out.report, state);
+    out.report = out.analysed->report;
   }
   return out;
 }

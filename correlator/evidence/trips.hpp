@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "correlator/model/model.hpp"
@@ -26,9 +27,15 @@ struct StoredRun {
   std::optional<Run> analysed;  // a capturing or interrupted run: analysed from its staged sightings
 };
 
-// Loads run `run` (0: the newest); analyses a capturing or interrupted run from what it
+// Loads run `run` (0: the newest); analyses a capturing, interrupted or failed run from what it
 // committed. Throws Error(kUsage) "FILE has no run N" / "FILE has no runs yet".
 StoredRun open_run(Store& store, int64_t run);
+
+// The analysis of what live run `stored.run_id` committed (its staged points and sightings),
+// with `stored`'s started, command and filter, and a first warning "run N <state>: analysed
+// from the K sightings committed before it stopped (nothing is written back)". `state` says
+// what became of it: "was interrupted", "failed (…)".
+Run analyse_committed(Store& store, const Report& stored, const std::string& state);
 
 // Calls f(trip) for every traversal of the run, in id order, that want(traversal) accepts
 // (sightings are decoded only for those).

@@ -6,7 +6,12 @@
 #include <charconv>
 #include <cmath>
 #include <ctime>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string_view>
+#include <utility>
 #include <toml++/toml.h>
 
 #include "collector/common/error.hpp"
@@ -106,6 +111,182 @@ std::optional<int64_t> toml_time(const toml::node& v) {
             int64_t(t.offset->minutes) * 60) * 1'000'000'000 + t.time.nanosecond;
   }
   return std::nullopt;
+}
+
+// The code point of the UTF-8 sequence at t[i] and its length, or {0, 0} when it is not valid
+// UTF-8 (cut short, overlong, a surrogate, above U+10FFFF).
+std::pair<char32_t, std::size_t> utf8_at(std::string_view t, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(i + k < t.size() ? t[i + k] : 0); };
+  const unsigned char c = b(0);
+  const std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+  if (n == 0 || c > 0xF4) return {0, 0};
+  char32_t cp = c & (0x7F >> n);
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((b(k) & 0xC0) != 0x80) return {0, 0};
+    cp = (cp << 6) | (b(k) & 0x3F);
+  }
+  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {0, 0};
+  return {cp, n};
+}
+
+// `\uXXXX` or `\UXXXXXXXX`: the TOML escape of a code point.
+std::string toml_escape(char32_t cp) {
+  char buf[12];
+  std::snprintf(buf, sizeof buf, cp <= 0xFFFF ? "\\u%04X" : "\\U%08X", static_cast<unsigned>(cp));
+  return buf;
+}
+
+// An inventory's text made ASCII without changing what it says, or where and why it cannot be.
+struct AsciiToml {
+  std::string text;
+  std::size_t line = 0, col = 0;  // of the error (1-based); 0: none
+  const char* error = nullptr;
+};
+
+// toml++ 3.3 (Debian 12's) reaches __builtin_unreachable — undefined behaviour — when it asks
+// whether some non-ASCII characters are whitespace (U+00A1-U+0499, U+2D3E-U+3137, U+FB66-
+// U+FEFE), which it does outside strings, after a line-ending backslash in a multi-line string
+// and while it reads values (found by tests/fuzz/fuzz_inventory). So it is given ASCII only:
+// a non-ASCII character in a basic string becomes its \u escape, a literal string holding one
+// becomes the basic string that says the same, one in a comment a '?', and one anywhere else
+// (where TOML allows none) or bytes that are not UTF-8 are an error found here. Only the
+// columns of toml++'s own messages can move (on lines with such characters).
+AsciiToml ascii_toml(std::string_view t) {
+  enum class In { kCode, kComment, kBasic, kMultiBasic } in = In::kCode;
+  AsciiToml out;
+  std::size_t line = 1, line_start = 0;
+  auto fail = [&](std::size_t at, const char* why) {
+    out.line = line;
+    out.col = at - line_start + 1;
+    out.error = why;
+    return out;
+  };
+  auto quotes = [&](std::size_t at, char q) {  // the number of `q` from `at` on
+    std::size_t n = 0;
+    while (at + n < t.size() && t[at + n] == q) ++n;
+    return n;
+  };
+  auto ascii = [](char b) { return static_cast<unsigned char>(b) < 0x80; };
+  std::size_t i = t.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;  // a UTF-8 byte order mark
+  out.text.reserve(t.size());
+  while (i < t.size()) {
+    const char c = t[i];
+    if (c == '\n') {
+      out.text += c;
+      ++i;
+      ++line;
+      line_start = i;
+      if (in == In::kComment || in == In::kBasic) in = In::kCode;
+      continue;
+    }
+    if (!ascii(c)) {
+      const auto [cp, len] = utf8_at(t, i);
+      if (!len) return fail(i, "not UTF-8");
+      if (in == In::kCode) return fail(i, "a non-ASCII character outside a string or comment");
+      out.text += in == In::kComment ? std::string("?") : toml_escape(cp);
+      i += len;
+      continue;
+    }
+    if (in == In::kComment) {
+      out.text += c;
+      ++i;
+      continue;
+    }
+    if (in == In::kBasic || in == In::kMultiBasic) {
+      if (c == '\\' && i + 1 < t.size() && t[i + 1] != '\n') {
+        if (!ascii(t[i + 1])) return fail(i, "an escape of a non-ASCII character");
+        out.text.append(t.substr(i, 2));  // an escape: the next byte does not end the string
+        i += 2;
+        continue;
+      }
+      std::size_t n = 1;
+      if (c == '"' && in == In::kBasic) {
+        in = In::kCode;
+      } else if (c == '"' && quotes(i, '"') >= 3) {
+        n = std::min<std::size_t>(quotes(i, '"'), 5);  // """ ends it, with up to two quotes of its own
+        in = In::kCode;
+      }
+      out.text.append(t.substr(i, n));
+      i += n;
+      continue;
+    }
+    if (c == '#') {
+      in = In::kComment;
+    } else if (c == '"') {
+      const std::size_t n = std::min<std::size_t>(quotes(i, '"'), 3);
+      if (n != 2) in = n == 3 ? In::kMultiBasic : In::kBasic;  // n == 2: an empty string
+      out.text.append(n, '"');
+      i += n;
+      continue;
+    } else if (c == '\'') {
+      // A literal string: as it is, unless it holds a non-ASCII character; then as the basic
+      // string that says the same (backslashes and double quotes escaped).
+      const bool multi = quotes(i, '\'') >= 3;
+      const std::size_t open = multi ? 3 : 1;
+      std::size_t end = i + open, close = 0;
+      for (; end < t.size(); ++end) {
+        if (!multi && (t[end] == '\'' || t[end] == '\n')) {
+          close = t[end] == '\'' ? 1 : 0;
+          break;
+        }
+        if (multi && quotes(end, '\'') >= 3) {
+          close = std::min<std::size_t>(quotes(end, '\''), 5);
+          break;
+        }
+      }
+      const std::string_view body = t.substr(i + open, end - i - open);
+      if (std::all_of(body.begin(), body.end(), ascii)) {
+        out.text.append(t.substr(i, end + close - i));
+      } else {
+        const std::string quote = multi ? "\"\"\"" : "\"";
+        out.text += quote;
+        for (std::size_t k = 0; k < body.size();) {
+          if (!ascii(body[k])) {
+            const auto [cp, len] = utf8_at(body, k);
+            if (!len) return fail(i + open + k, "not UTF-8");
+            out.text += toml_escape(cp);
+            k += len;
+            continue;
+          }
+          if (body[k] == '\\' || body[k] == '"') out.text += '\\';
+          out.text += body[k++];
+        }
+        if (close > 3) out.text.append(close - 3, '\'');  // quotes of the string before its '''
+        if (close) out.text += quote;
+      }
+      for (std::size_t k = i; k < end + close; ++k) {
+        if (t[k] == '\n') {
+          ++line;
+          line_start = k + 1;
+        }
+      }
+      i = end + close;
+      continue;
+    }
+    out.text += c;
+    ++i;
+  }
+  return out;
+}
+
+// The inventory at `path` parsed. Throws Error(kInput) "inventory FILE:LINE:COL: why".
+toml::table parse_toml(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) throw Error(ExitCode::kInput, "inventory " + path + ": cannot be read");
+  const AsciiToml doc = ascii_toml(text.str());
+  if (doc.error)
+    throw Error(ExitCode::kInput, "inventory " + path + ":" + std::to_string(doc.line) + ":" +
+                                      std::to_string(doc.col) + ": " + doc.error);
+  try {
+    return toml::parse(doc.text, path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    throw Error(ExitCode::kInput, "inventory " + path + ":" + std::to_string(where.line) + ":" +
+                                      std::to_string(where.column) + ": " + std::string(e.description()));
+  }
 }
 
 }  // namespace
@@ -347,15 +528,7 @@ std::vector<Point> load_inventory(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(ExitCode::kInput, "inventory " + path + ": no such file");
-  toml::table doc;
-  try {
-    doc = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    const auto& where = e.source().begin;
-    throw Error(ExitCode::kInput, "inventory " + path + ":" + std::to_string(where.line) + ":" +
-                                      std::to_string(where.column) + ": " +
-                                      std::string(e.description()));
-  }
+  const toml::table doc = parse_toml(path);
   const fs::path dir = fs::path(path).parent_path();
   std::vector<Point> points;
   const toml::array* arr = doc["point"].as_array();
@@ -424,15 +597,7 @@ std::vector<Point> load_inventory(const std::string& path) {
 std::map<std::string, Host> load_hosts(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(ExitCode::kInput, "inventory " + path + ": no such file");
-  toml::table doc;
-  try {
-    doc = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    const auto& where = e.source().begin;
-    throw Error(ExitCode::kInput, "inventory " + path + ":" + std::to_string(where.line) + ":" +
-                                      std::to_string(where.column) + ": " +
-                                      std::string(e.description()));
-  }
+  const toml::table doc = parse_toml(path);
   std::map<std::string, Host> out;
   const toml::node* hosts_node = doc.get("hosts");
   if (!hosts_node) return out;

@@ -74,7 +74,8 @@ NeutronEvidence Explainer::attribute(Report& rep) {
     hint.proto = f.key.proto;
     hint.src = report::address_text(f.key, f.key.src);
     hint.dst = report::address_text(f.key, f.key.dst);
-    if (f.key.dport) hint.dport = f.key.dport;
+    // A port, not an ICMP echo's identifier (which the key carries as its ports).
+    if (f.key.dport && (f.key.proto == 6 || f.key.proto == 17 || f.key.proto == 132)) hint.dport = f.key.dport;
     if (discovery_) hint.port_uuid = discovery_->port;
     // The namespaces of the hop's two points hold the layers that could have dropped.
     auto on_hop = [&](const neutron::ExplainTarget& t) {

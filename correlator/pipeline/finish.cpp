@@ -13,4 +13,16 @@ void store_run(Store& store, int64_t staged_run, Run& run, const Report& meta) {
   }
 }
 
+StoreFailed store_failed(Store& store, int64_t run, const Error& error) {
+  const std::string what = error.what();
+  const std::string id = std::to_string(run);
+  const std::string not_marked = store.fail_run(run, what);
+  return StoreFailed(what + "; capture stopped: run " + id +
+                         (not_marked.empty() ? " marked failed"
+                                             : " could not be marked failed (" + not_marked +
+                                                   "), it reads as interrupted once pathtrace exits") +
+                         "; its report covers what it committed (pathtrace report --run " + id + ")",
+                     run);
+}
+
 }  // namespace pathtrace::pipeline

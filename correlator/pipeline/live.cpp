@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -47,6 +48,7 @@ std::string describe(const Stop& s) {
     case StopReason::kCollectorExited:
       return "the collector of point " + s.point + " exited (code " + std::to_string(s.code) + ")";
     case StopReason::kAllEnded: return "every collector finished";
+    case StopReason::kStoreFailed: return "the database could not be written";
   }
   return "stopped";
 }
@@ -89,9 +91,9 @@ std::vector<std::string> progress_lines(const server::Collection& col, double el
 }
 
 // Waits for the stop condition; returns why it stopped.
-Stop wait_for_stop(server::Collection& col, std::vector<Child>& collectors,
-                          const std::vector<Point>& points, Child* traffic,
-                          const LiveOptions& lo, std::vector<std::string>& warnings) {
+Stop wait_for_stop(server::Collection& col, const Stager& stager, std::vector<Child>& collectors,
+                   const std::vector<Point>& points, Child* traffic, const LiveOptions& lo,
+                   std::vector<std::string>& warnings) {
   const auto start = Clock::now();
   Console& console = Console::err();
   const auto period = progress_period(console.terminal());
@@ -109,6 +111,7 @@ Stop wait_for_stop(server::Collection& col, std::vector<Child>& collectors,
       last_print = now;
     }
     if (const int sig = stop_signal().load()) return Stop{StopReason::kSignal, sig, {}, 0};
+    if (stager.failed()) return Stop{StopReason::kStoreFailed};
     const auto st = col.status();
     uint64_t total = 0, max_records = 0;
     for (const auto& s : st) {
@@ -137,6 +140,27 @@ Stop wait_for_stop(server::Collection& col, std::vector<Child>& collectors,
       return Stop{StopReason::kIdle};
     if (traffic_done && now - *traffic_done >= std::chrono::milliseconds(lo.settle_ms))
       return Stop{StopReason::kTrafficFinished};
+  }
+}
+
+// The last flush of a live run, after its collectors stopped: a write that failed then or
+// earlier (the reason capture stopped) marks the run failed and throws StoreFailed.
+void flush_or_fail(Stager& stager, Store& store, int64_t run_id) {
+  try {
+    stager.stop_and_flush();
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::kDatabase) throw;
+    throw store_failed(store, run_id, e);
+  }
+}
+
+// store_run() for a staged live run: a failure marks it failed and throws StoreFailed.
+void store_live_run(Store& store, int64_t run_id, Run& run, const Report& meta) {
+  try {
+    store_run(store, run_id, run, meta);
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::kDatabase) throw;
+    throw store_failed(store, run_id, e);
   }
 }
 
@@ -185,7 +209,9 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
   server::Collection col(points, /*strict=*/true);
   server::ServerOptions so;
   so.listen.clear();  // every stream is a pipe: local collectors' stdout, ssh sessions
+  so.limits = lo.limits;
   so.admit = [&col](const wire::Hello& h) { return col.admit(h); };
+  so.release = [&col](const wire::Hello& h) { col.release(h); };
   so.on_signal = [](int sig) { stop_signal().store(sig); };
   so.log = [](const std::string& line) { Console::err().line("pathtrace correlator: " + line); };
   so.info = lo.quiet ? std::function<void(const std::string&)>([](const std::string&) {}) : so.log;
@@ -294,8 +320,16 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
   std::this_thread::sleep_for(std::chrono::nanoseconds(AnalysisOptions{}.guard_ns) + 50ms);
   std::optional<Explainer> explainer;
   if (lo.explain) {
-    explainer.emplace(points, lo.ovs_db, lo.hosts);
-    explainer->snap_before();  // counters before the traffic
+    // Discovery and the counters before the traffic run commands, over ssh for remote hosts:
+    // on a loaded machine that takes longer than a remote collector waits for a heartbeat
+    // (10 s), so the heartbeats go on meanwhile.
+    auto snap = std::async(std::launch::async, [&] {
+      explainer.emplace(points, lo.ovs_db, lo.hosts);
+      explainer->snap_before();
+    });
+    while (snap.wait_for(100ms) != std::future_status::ready)
+      for (auto& c : collectors) c.heartbeat();
+    snap.get();  // rethrows what the snapshot threw
   }
   meta.points = points;
   for (Point& p : meta.points) p.source = "live";
@@ -304,7 +338,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
   std::vector<std::string> warnings;
   std::optional<Child> traffic;
   if (!lo.traffic.empty()) traffic = Child::spawn({"/bin/sh", "-c", lo.traffic});
-  const Stop stop = wait_for_stop(col, collectors, points, traffic ? &*traffic : nullptr, lo, warnings);
+  const Stop stop = wait_for_stop(col, stager, collectors, points, traffic ? &*traffic : nullptr, lo, warnings);
   const std::string why = describe(stop);
   if (!lo.quiet) Console::err().line(why + ": stopping");
   if (traffic && !traffic->poll()) {
@@ -315,7 +349,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
   stop_all();
   if (explainer) explainer->snap_after();  // ... and after the capture
   remotes.clear();  // joins the relays: every remote stream has ended
-  stager.stop_and_flush();
+  flush_or_fail(stager, store, run_id);
   for (std::size_t i = 0; i < collectors.size(); ++i)
     if (auto code = collectors[i].exit_code(); code && *code != 0)
       warnings.push_back("point " + points[i].label + (is_local(points[i]) ? "" : "@" + points[i].host) +
@@ -333,7 +367,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
   if (stop.reason == StopReason::kSignal) run.report.warnings.push_back("the run was " + why);
   if (stop.reason == StopReason::kCollectorExited) run.report.warnings.push_back("the run stopped early: " + why);
   if (explainer) run.neutron = explainer->attribute(run.report);
-  store_run(store, run_id, run, meta);
+  store_live_run(store, run_id, run, meta);
   return run;
 }
 
@@ -345,7 +379,10 @@ Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& stor
   server::ServerOptions so;
   so.listen = co.listen;
   so.token = co.token;
+  so.require_token = co.require_token;
+  so.limits = co.limits;
   so.admit = [&col](const wire::Hello& h) { return col.admit(h); };
+  so.release = [&col](const wire::Hello& h) { col.release(h); };
   so.on_signal = [](int sig) { stop_signal().store(sig); };
   so.log = [](const std::string& line) { Console::err().line("pathtrace correlator: " + line); };
   so.info = co.quiet ? std::function<void(const std::string&)>([](const std::string&) {}) : so.log;
@@ -372,6 +409,7 @@ Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& stor
       stop = Stop{StopReason::kSignal, sig, {}, 0};
       break;
     }
+    if (stager.failed()) break;  // flush_or_fail() below says why
     if (co.duration_ms && Clock::now() - start >= std::chrono::milliseconds(co.duration_ms)) {
       stop = Stop{StopReason::kDuration};
       break;
@@ -384,7 +422,7 @@ Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& stor
   srv.stop_collectors("correlator finished");
   srv.wait_idle(5s);
   srv.stop();
-  stager.stop_and_flush();
+  flush_or_fail(stager, store, run_id);
   server::Collected c = col.take();
   Collected in{std::move(c.points), std::move(c.chains), std::move(c.sightings), {}, {}, std::move(c.warnings)};
   JudgeOptions jo;
@@ -399,7 +437,7 @@ Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& stor
   }
   Run run = judge(std::move(in), jo);
   if (stop.reason == StopReason::kSignal) run.report.warnings.push_back("the run was " + describe(stop));
-  store_run(store, run_id, run, meta);
+  store_live_run(store, run_id, run, meta);
   return run;
 }
 

@@ -10,9 +10,11 @@
 //                      │           ◀─pipe── agentless pump ◀── ssh HOST tcpdump -w -
 //                      │ Stager ──every 250 ms──▶ Store (a killed run keeps what it committed)
 //     --traffic CMD ──▶ child                               stdin closed = stop
-//     stop: duration │ count │ idle │ traffic done │ signal │ a collector exited
+//     stop: duration │ count │ idle │ traffic done │ signal │ a collector exited │ a write failed
 //                      ▼
 //     judge() ─▶ [explain] ─▶ store_run() (finish.hpp: the end every run shares)
+//     a write failed (staging, the last flush, store_run) ─▶ collectors stopped, run marked
+//     failed, StoreFailed thrown (finish.hpp): the CLI prints what was committed
 //
 // Who times out: start-up (every point must say HELLO within start_timeout_ms), the stop
 // (collectors get stdin EOF, then SIGTERM after 5 s, then SIGKILL).
@@ -27,6 +29,7 @@
 #include "correlator/inventory/inventory.hpp"
 #include "correlator/model/model.hpp"
 #include "correlator/pipeline/stated.hpp"
+#include "correlator/server/server.hpp"
 #include "correlator/store/store.hpp"
 
 namespace pathtrace::pipeline {
@@ -40,6 +43,7 @@ enum class StopReason : uint8_t {
   kSignal,           // SIGINT/SIGTERM
   kCollectorExited,  // a collector ended before it was asked to
   kAllEnded,         // correlate: every collector said BYE
+  kStoreFailed,      // the database could not be written (Stager::failed)
 };
 struct Stop {
   StopReason reason = StopReason::kDuration;
@@ -71,27 +75,32 @@ struct LiveOptions {
   bool explain = false;        // attribute the loss to a filtering rule (Neutron)
   std::string ovs_db;          // for discovery and ovs-ofctl
   std::string run_name;        // sent in every HELLO
+  server::SessionLimits limits;  // what each collector may send (--max-records, ...)
 };
 
 // Captures at every point until a stop condition, judges and stores the run (staged in `store`
 // from the moment every point captures). Returns the stored run (report.run_id set).
 // Throws Error(kUsage) for a point without an interface or a bad filter, Error(kRemote) when a
 // remote host fails pre-flight (unless keep_going), Error(kCapture) when a point does not
-// start capturing, Error(kDatabase) when the store fails.
+// start capturing, Error(kDatabase) when the store fails before capturing, StoreFailed once
+// the run has begun (capture stops at the first failed write).
 Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, const Report& meta);
 
 struct CorrelateOptions {
   std::string listen;        // "ADDR:PORT", "" = streams only
   bool from_stdin = false;   // one collector stream on standard input
   std::string token;         // required of collectors ("" = none; loopback only)
+  bool require_token = false;  // refuse to listen without a token, even on loopback
+  server::SessionLimits limits;  // what each collector may send (--max-records, ...)
   long long duration_ms = 0; // 0: until every point's collector said BYE (or a signal)
   bool quiet = false;
   Stated stated;             // --window (over the collectors' own windows), --clock
 };
 
 // Receives the collectors of `points` (labels in path order; host, interface and namespace
-// come from their HELLOs), until each has ended, the duration passes or a signal; judges and
-// stores the run like run_live. Throws Error(kUsage) for a bad address, Error(kDatabase).
+// come from their HELLOs), until each has ended, the duration passes, a signal or a failed
+// write; judges and stores the run like run_live. Throws Error(kUsage) for a bad address,
+// Error(kDatabase) before the run begins, StoreFailed after.
 Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& store, const Report& meta);
 
 }  // namespace pathtrace::pipeline

@@ -50,6 +50,7 @@ void Stager::loop() {
       flush_once();
     } catch (...) {
       error_ = std::current_exception();
+      failed_.store(true);
       return;
     }
     lk.lock();

@@ -5,8 +5,11 @@
 //
 //   server::Collection ──drain_new()/take_kept()──▶ Stager thread ──append()/update_points()──▶ Store
 //
-// Who times out: nobody; the thread wakes every 250 ms and on stop.
+// Who times out: nobody; the thread wakes every 250 ms and on stop. A write that fails (the
+// store's busy timeout passed, the disk is full) ends the thread: failed() says so at once, so
+// that the run stops capturing instead of collecting what it can no longer store.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -31,6 +34,8 @@ class Stager {
 
   // Final flush and join; rethrows a database error from the thread. Idempotent.
   void stop_and_flush();
+  // True once a flush failed (the thread has ended; stop_and_flush() rethrows the error).
+  bool failed() const noexcept { return failed_.load(); }
 
  private:
   void flush_once();
@@ -43,6 +48,7 @@ class Stager {
   std::condition_variable cv_;
   bool stop_ = false;
   std::exception_ptr error_;
+  std::atomic<bool> failed_{false};
   std::thread thread_;
 };
 

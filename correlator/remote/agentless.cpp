@@ -17,6 +17,7 @@
 #include "collector/common/clock.hpp"
 #include "collector/common/console.hpp"
 #include "collector/common/error.hpp"
+#include "collector/common/log_text.hpp"
 #include "collector/common/process.hpp"
 #include "collector/packet/accounting.hpp"
 #include "collector/pcapfile/stream.hpp"
@@ -135,7 +136,7 @@ void RemoteStream::pump(int in_fd, int err_fd, UniqueFd& out) {
     failed = true;
   };
   auto on_err_line = [&](const std::string& line) {
-    relay_line(line);
+    relay_line(escape_text(line));  // the remote tcpdump's bytes: never raw to the terminal
     unsigned long long n = 0;
     char what[32] = {0};
     if (std::sscanf(line.c_str(), "%llu packets dropped by %31s", &n, what) == 2) {

@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <vector>
 
@@ -342,14 +341,14 @@ void write_html(std::ostream& o, const Report& r) {
   o << "</main>\n</body>\n</html>\n";
 }
 
-void write_html_file(const std::string& path, const Report& r) {
+void write_html_file(const std::string& path, const Report& r, Existing existing) {
   std::ostringstream s;
   write_html(s, r);
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw Error(ExitCode::kUsage, "cannot write " + path + ": " + std::strerror(errno));
-  f << s.str();
-  f.flush();
-  if (!f) throw Error(ExitCode::kUsage, "cannot write " + path + ": " + std::strerror(errno));
+  const std::string page = s.str();
+  OutputFile out(path, existing);
+  if (std::fwrite(page.data(), 1, page.size(), out.stream()) != page.size())
+    throw Error(ExitCode::kUsage, path + ": cannot write: " + std::strerror(errno));
+  out.commit();
 }
 
 }  // namespace pathtrace::report

@@ -7,6 +7,7 @@
 #include <ostream>
 #include <string>
 
+#include "collector/common/output_file.hpp"
 #include "correlator/model/model.hpp"
 
 namespace pathtrace::report {
@@ -15,8 +16,10 @@ namespace pathtrace::report {
 // empty runs): it draws what is there.
 void write_html(std::ostream& out, const Report& report);
 
-// Writes the HTML report to the file `path` (replaced if present). Throws
-// Error(kUsage) "cannot write PATH: <reason>" when the file cannot be written.
-void write_html_file(const std::string& path, const Report& report);
+// Writes the HTML report to the file `path` as every output file is written
+// (collector/common/output_file.hpp: 0600, whole or not at all, never through a link; a file
+// already there is refused unless `existing` is kReplace). Throws Error(kUsage) naming the
+// file when it exists (kRefuse) or cannot be created or written.
+void write_html_file(const std::string& path, const Report& report, Existing existing);
 
 }  // namespace pathtrace::report

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "collector/common/log_text.hpp"
+
 namespace pathtrace::server {
 namespace {
 
@@ -33,6 +35,7 @@ Collection::Collection(std::vector<Point> points, bool strict)
   }
   status_.resize(points_.size());
   claimed_.resize(points_.size(), false);
+  before_.resize(points_.size());
 }
 
 int Collection::find_label(const std::string& label) const {
@@ -44,6 +47,7 @@ int Collection::find_label(const std::string& label) const {
 std::string Collection::admit(const wire::Hello& h) {
   std::lock_guard lk(m_);
   if (h.point.empty()) return "no point label in HELLO";
+  if (escape_text(h.point, 64) != h.point) return "point label " + escape_text(h.point, 64) + " is not plain text";
   // One digest definition per run: sightings of two versions would never match.
   if (digest_ != 0 && h.digest != digest_) {
     std::string why = "point " + h.point + ": its collector computes digest v" +
@@ -68,13 +72,20 @@ std::string Collection::admit(const wire::Hello& h) {
     points_.push_back(p);
     status_.emplace_back();
     claimed_.push_back(false);
+    before_.emplace_back();
     i = static_cast<int>(points_.size() - 1);
   }
   if (claimed_[static_cast<std::size_t>(i)]) return "point " + h.point + " is already connected";
   claimed_[static_cast<std::size_t>(i)] = true;
   if (digest_ == 0) digest_ = h.digest;
-  seen_.push_back(Seen{h.point, h.digest, software_of(h)});
+  if (std::none_of(seen_.begin(), seen_.end(), [&](const Seen& s) { return s.label == h.point; }))
+    seen_.push_back(Seen{h.point, h.digest, software_of(h)});  // once per point, reconnects included
   return {};
+}
+
+void Collection::release(const wire::Hello& h) {
+  std::lock_guard lk(m_);
+  if (const int i = find_label(h.point); i >= 0) claimed_[static_cast<std::size_t>(i)] = false;
 }
 
 uint32_t Collection::digest_version() const {
@@ -87,12 +98,13 @@ void Collection::on_hello(uint32_t session, const wire::Hello& h, const std::str
   int i = find_label(h.point);
   if (i < 0) {  // admitted without admit() (no admit hook installed)
     Point p;
-    p.label = h.point;
+    p.label = escape_text(h.point, 64);
     p.ord = static_cast<uint8_t>(points_.size());
     p.source = "live";
     points_.push_back(p);
     status_.emplace_back();
     claimed_.push_back(true);
+    before_.emplace_back();
     i = static_cast<int>(points_.size() - 1);
   }
   // Admitted without admit(): nobody checked the digest version, so a mismatch is only
@@ -102,12 +114,16 @@ void Collection::on_hello(uint32_t session, const wire::Hello& h, const std::str
     seen_.push_back(Seen{h.point, h.digest, software_of(h)});
   }
   Point& p = points_[static_cast<std::size_t>(i)];
-  if (!h.host.empty() && (p.host.empty() || p.host == "local")) p.host = h.host;
-  p.netns = h.netns;
-  p.iface = h.iface;
+  // What a collector says of itself is printed in reports: escaped like every text from the network.
+  if (!h.host.empty() && (p.host.empty() || p.host == "local")) p.host = escape_text(h.host, 256);
+  p.netns = escape_text(h.netns, 256);
+  p.iface = escape_text(h.iface, 256);
   p.source = "live";
   PointStatus& st = status_[static_cast<std::size_t>(i)];
   st.connected = true;
+  ++st.sessions;
+  st.ended = st.clean = false;  // a reconnecting collector: its point is running again
+  st.end_reason.clear();
   st.peer = peer;
   sessions_[session] = Session{static_cast<uint8_t>(i), {}, h.linktype, h.keep_bytes > 0, {}};
 }
@@ -165,13 +181,29 @@ void Collection::on_gap(uint32_t session, uint64_t expected, uint64_t got) {
   points_[it->second.ord].records_lost += got - expected;
 }
 
-void Collection::apply_stats(Point& p, const wire::Stats& s) {
-  static_cast<packet::FrameCounts&>(p) = static_cast<const packet::FrameCounts&>(s);
-  p.pcap_drop = s.ps_drop;
-  p.if_drop = s.ps_ifdrop;
+// The point's counters: its ended sessions' plus this session's (cumulative) statistics; its
+// window: this session's, or an ended session's when that one was longer.
+void Collection::apply_stats(std::size_t ord, const wire::Stats& s) {
+  Point& p = points_[ord];
+  const Before& b = before_[ord];
+  packet::FrameCounts& f = p;
+  f = s;
+  f.packets += b.frames.packets;
+  f.bytes += b.frames.bytes;
+  f.digested += b.frames.digested;
+  f.filtered += b.frames.filtered;
+  f.over_mtu += b.frames.over_mtu;
+  for (std::size_t k = 0; k < f.discarded.size(); ++k) f.discarded[k] += b.frames.discarded[k];
+  p.pcap_drop = b.pcap_drop + s.ps_drop;
+  p.if_drop = b.if_drop + s.ps_ifdrop;
   if (s.capture_start_ns) {
     p.start_ns = s.capture_start_ns;
     p.end_ns = std::max({s.sent_at_ns, s.last_packet_ns, s.capture_start_ns});
+    p.window_known = true;
+  }
+  if (b.end_ns - b.start_ns > p.end_ns - p.start_ns) {
+    p.start_ns = b.start_ns;
+    p.end_ns = b.end_ns;
     p.window_known = true;
   }
 }
@@ -180,7 +212,7 @@ void Collection::on_stats(uint32_t session, const wire::Stats& s) {
   std::lock_guard lk(m_);
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
-  apply_stats(points_[it->second.ord], s);
+  apply_stats(it->second.ord, s);
   auto& st = status_[it->second.ord];
   ++st.stats_frames;
   st.last_stats_ns = s.sent_at_ns;
@@ -192,24 +224,38 @@ void Collection::on_end(uint32_t session, const SessionEnd& e) {
   if (it == sessions_.end()) return;
   const uint8_t ord = it->second.ord;
   Point& p = points_[ord];
-  if (e.has_stats) apply_stats(p, e.final_stats);
-  p.records_lost = e.records_lost;  // gaps + tail the statistics promised
+  Before& b = before_[ord];
+  if (e.has_stats) apply_stats(ord, e.final_stats);
+  // Gaps + the tail the statistics promised, over every session: records lost on the way,
+  // across a reconnect too, are the point's own capture loss.
+  p.records_lost = b.records_lost + e.records_lost;
   PointStatus& st = status_[ord];
   st.ended = true;
   st.clean = e.clean;
   st.end_reason = e.reason;
-  st.records_lost = e.records_lost;
+  st.records_lost = p.records_lost;
   if (e.has_stats) st.last_stats_ns = e.final_stats.sent_at_ns;
-  if (!e.clean && st.records && p.window_known) {
+  int64_t start = e.has_stats ? e.final_stats.capture_start_ns : 0;
+  int64_t end = e.has_stats ? std::max({e.final_stats.sent_at_ns, e.final_stats.last_packet_ns, start}) : 0;
+  if (!e.clean && st.records && start) {
     // Unclean end: the capture window closes at the last thing we know it saw.
-    int64_t last = p.end_ns;
     for (auto s = sightings_.rbegin(); s != sightings_.rend() && s - sightings_.rbegin() < 100000; ++s)
       if (s->point == ord) {
-        last = std::max(last, s->ts_ns);
+        end = std::max(end, s->ts_ns);
         break;
       }
-    p.end_ns = last;
   }
+  if (start && end - start >= p.end_ns - p.start_ns) {
+    p.start_ns = start;
+    p.end_ns = end;
+  }
+  // What the next session of this point (a reconnect) starts from.
+  b.frames = p;
+  b.pcap_drop = p.pcap_drop;
+  b.if_drop = p.if_drop;
+  b.records_lost = p.records_lost;
+  b.start_ns = p.start_ns;
+  b.end_ns = p.end_ns;
   sessions_.erase(it);
 }
 
@@ -257,9 +303,13 @@ Collected Collection::take() {
     else if (!st.clean)
       out.warnings.push_back("point " + p.label + ": session ended without BYE (" + st.end_reason +
                              "): " + std::to_string(st.records) + " records kept");
+    if (st.sessions > 1)
+      out.warnings.push_back("point " + p.label + ": its collector reconnected (" + std::to_string(st.sessions) +
+                             " sessions): its capture is judged within its longest session only (a packet "
+                             "that passed it between two sessions is never blamed on a hop)");
     if (st.records_lost)
       out.warnings.push_back("point " + p.label + ": " + std::to_string(st.records_lost) +
-                             " records lost between collector and correlator");
+                             " records lost between collector and correlator (its own capture loss)");
   }
   for (const Seen& s : seen_)
     if (s.digest != digest_)
@@ -276,6 +326,7 @@ Collected Collection::take() {
   sightings_.clear();
   status_.clear();
   claimed_.clear();
+  before_.clear();
   chain_index_.clear();
   sessions_.clear();
   seen_.clear();

@@ -18,6 +18,7 @@ namespace pathtrace::server {
 // What the collection knows about one point's session(s).
 struct PointStatus {
   bool connected = false;   // a HELLO arrived
+  uint32_t sessions = 0;    // HELLOs admitted: more than 1 when its collector reconnected
   bool ended = false;       // the session is over
   bool clean = false;       // ... with a BYE
   std::string end_reason;   // BYE's reason or why it ended without one
@@ -53,6 +54,10 @@ class Collection : public Consumer {
   // version differs from the run's earlier sessions: "point C: its collector computes
   // digest v1 (pathtrace 0.1.0); the run's other points use v2 — upgrade it").
   std::string admit(const wire::Hello& hello);
+  // For ServerOptions::release (thread-safe): the session admit() let in for this HELLO's
+  // point has ended; a collector may connect for the point again. Its next session adds to
+  // the point's records and counters, and take() says the point reconnected.
+  void release(const wire::Hello& hello);
   // The digest version of the run's sessions so far (0: none admitted yet).
   uint32_t digest_version() const;
 
@@ -78,7 +83,9 @@ class Collection : public Consumer {
   // (replacing its contents). Analysis does not need them: they go straight to the store.
   void take_kept(KeptFrames& out);
   // Moves everything out (the collection is empty afterwards). Points that never connected
-  // keep window_known = false and get a warning.
+  // keep window_known = false and get a warning. A point whose collector reconnected keeps
+  // the capture window of its longest session only: while no collector ran there it was not
+  // capturing, and a packet that passed it then must not look lost at a hop.
   Collected take();
 
  private:
@@ -89,14 +96,22 @@ class Collection : public Consumer {
     bool keeps_bytes = false;             // HELLO's keep_bytes > 0
     std::vector<wire::Record> last_batch;  // the records a KEPT frame refers to
   };
-  void apply_stats(Point& p, const wire::Stats& s);
+  // What a point's ended sessions add up to, and the longest window among them: a
+  // reconnected point's counters are these plus its current session's.
+  struct Before {
+    packet::FrameCounts frames;
+    uint64_t pcap_drop = 0, if_drop = 0, records_lost = 0;
+    int64_t start_ns = 0, end_ns = 0;  // longest window of an ended session (0, 0: none)
+  };
+  void apply_stats(std::size_t ord, const wire::Stats& s);
   int find_label(const std::string& label) const;
 
   mutable std::mutex m_;
   bool strict_;
   std::vector<Point> points_;
   std::vector<PointStatus> status_;
-  std::vector<bool> claimed_;  // admit() gave the label to a session
+  std::vector<bool> claimed_;  // admit() gave the label to a session (until release())
+  std::vector<Before> before_;  // per point
   uint32_t digest_ = 0;        // digest version of the run's sessions (0: none yet)
   // Every session's point, digest version and software, in order: for the refusal message
   // and for a mismatch that came in without admit() (a warning then).

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "collector/common/error.hpp"
+#include "collector/common/log_text.hpp"
 
 namespace pathtrace::server {
 namespace asio = boost::asio;
@@ -70,21 +71,47 @@ struct Server::Impl {
   bool closing = false;
 
   // io-thread-only state.
-  std::size_t reserved = 0;          // kReadReserve per read in flight
   std::vector<std::function<void()>> parked;
   bool resume_posted = false;
   uint32_t next_session = 1;
   std::unordered_map<uint32_t, std::function<void(const std::string&)>> sessions;  // id → close(reason)
   std::unordered_map<uint32_t, std::function<void(const std::string&)>> stoppers;  // id → send STOP
+  std::deque<uint32_t> unadmitted;   // TCP sessions without HELLO yet, oldest first
+  std::size_t tcp_open = 0;          // TCP sessions not closed
+  asio::steady_timer accept_timer{io};
+  uint64_t accept_failures = 0;      // in a row, since the last accept that worked
+  std::chrono::steady_clock::time_point accept_failing_since;
+  std::string accept_error;          // the last failure's message
+  RepeatLimiter repeats;             // lines about strangers and gaps
+  asio::steady_timer repeats_timer{io};
+  bool repeats_armed = false;
 
   std::atomic<uint64_t> c_sessions{0}, c_active{0}, c_rejected{0}, c_proto{0}, c_records{0},
-      c_high{0}, c_parked{0};
-  std::atomic<int64_t> c_open{0};     // connections and streams not yet closed (incl. not yet started)
+      c_high{0}, c_parked{0}, c_dropped{0}, c_accept_errors{0};
+  std::atomic<int64_t> c_open{0};     // streams (incl. not yet started) and admitted connections not yet closed
 
   Impl(ServerOptions o, Consumer& c) : opt(std::move(o)), consumer(c) {
     if (!opt.log)
       opt.log = [](const std::string& s) { std::fprintf(stderr, "pathtrace correlator: %s\n", s.c_str()); };
     if (!opt.info) opt.info = opt.log;
+  }
+
+  // -- log (io thread) --
+  // A line of `kind` that may come in floods (strangers' connections, gaps): a few per 10 s
+  // pass, the rest are counted and the count is logged when the period is over.
+  void log_repeated(const std::string& kind, std::string line) {
+    for (auto& l : repeats.pass(kind, std::move(line))) opt.log(l);
+    if (repeats.holding() && !repeats_armed) {
+      repeats_armed = true;
+      repeats_timer.expires_after(std::chrono::seconds(10));
+      repeats_timer.async_wait([this](error_code ec) {
+        repeats_armed = false;
+        if (!ec) flush_repeats();
+      });
+    }
+  }
+  void flush_repeats() {
+    for (auto& l : repeats.flush()) opt.log(l);
   }
 
   // -- queue (io thread pushes, consumer thread pops) --
@@ -95,10 +122,11 @@ struct Server::Impl {
     if (queued > c_high.load()) c_high.store(queued);
     qcv.notify_one();
   }
-  // True when one more read's worst case fits under the cap (io thread).
-  bool room_for_read() {
+  // True when a frame of `cost` record-equivalents fits under the cap now (io thread). An
+  // empty queue takes any frame, so a cap below one frame's records still moves.
+  bool room_for(std::size_t cost) {
     std::lock_guard lk(qm);
-    return queued + reserved + kReadReserve <= opt.queue_records;
+    return queued == 0 || queued + cost <= opt.queue_records;
   }
   void park(std::function<void()> resume) {
     ++c_parked;
@@ -170,9 +198,10 @@ struct Server::Impl {
   }
 
   void do_accept();
+  void accept_failed(const error_code& ec);
   void wait_signal();
   template <typename Stream>
-  void start_session(Stream stream, std::string peer, bool can_write);
+  void start_session(Stream stream, std::string peer, bool tcp);
 };
 
 namespace {
@@ -182,52 +211,50 @@ namespace {
 template <typename Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(Server::Impl* srv, Stream stream, uint32_t id, std::string peer,
-          bool can_write)
-      : srv_(srv), stream_(std::move(stream)), timer_(srv_->io), id_(id),
-        peer_(std::move(peer)), can_write_(can_write) {}
+  Session(Server::Impl* srv, Stream stream, uint32_t id, std::string peer, bool tcp)
+      : srv_(srv), stream_(std::move(stream)), timer_(srv_->io), id_(id), peer_(escape_text(peer)),
+        tcp_(tcp), buf_(kHelloBuffer), decoder_(kMaxHelloFrame) {}
 
   void start() {
-    ++srv_->c_open;
+    if (!tcp_) ++srv_->c_open;  // a TCP connection counts once admitted: strangers keep nobody waiting
     auto self = this->shared_from_this();
     srv_->sessions[id_] = [self](const std::string& why) { self->end_unclean(why); };
-    if (can_write_)
+    if (tcp_) {
+      ++srv_->tcp_open;
       srv_->stoppers[id_] = [self](const std::string& why) {
         if (self->admitted_ && !self->closed_) self->send(wire::encode(wire::Stop{why}), false);
       };
-    arm_deadline();
+      srv_->unadmitted.push_back(id_);
+      arm_deadline(srv_->opt.hello_timeout, "no HELLO");
+    } else {
+      arm_deadline(srv_->opt.read_timeout, "no data");
+    }
     read();
   }
 
  private:
   std::string who() const {
-    return "session " + std::to_string(id_) + " (" + peer_ +
-           (hello_.point.empty() ? std::string() : ", point " + hello_.point) + ")";
+    return "session " + std::to_string(id_) + " (" + peer_ + (label_.empty() ? std::string() : ", point " + label_) + ")";
   }
+  std::string point() const { return label_.empty() ? who() : "point " + label_; }
 
-  void arm_deadline() {
-    timer_.expires_after(srv_->opt.read_timeout);
+  // The deadline: `what` within `after` ("no HELLO within 5000 ms") ends the session.
+  void arm_deadline(std::chrono::milliseconds after, const char* what) {
+    timer_.expires_after(after);
     auto self = this->shared_from_this();
-    timer_.async_wait([self](error_code ec) {
+    timer_.async_wait([self, after, what](error_code ec) {
       if (ec || self->closed_) return;
-      self->end_unclean("no data for " + std::to_string(self->srv_->opt.read_timeout.count()) +
-                        " ms (read deadline)");
+      self->end_unclean(std::string(what) + " within " + std::to_string(after.count()) +
+                        (self->admitted_ ? " ms (read deadline)" : " ms of connecting"));
     });
   }
 
   void read() {
-    if (closed_ || reading_) return;
-    if (!srv_->room_for_read()) {
-      auto self = this->shared_from_this();
-      srv_->park([self] { self->read(); });
-      return;
-    }
+    if (closed_ || reading_ || held_) return;
     reading_ = true;
-    srv_->reserved += kReadReserve;
     auto self = this->shared_from_this();
     stream_.async_read_some(asio::buffer(buf_), [self](error_code ec, std::size_t n) {
       self->reading_ = false;
-      self->srv_->reserved -= kReadReserve;
       self->on_read(ec, n);
     });
   }
@@ -241,16 +268,50 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         end_unclean("read error: " + ec.message());
       return;
     }
-    arm_deadline();
+    // A stranger's HELLO deadline counts from the accept, whatever arrives meanwhile.
+    if (admitted_ || !tcp_) arm_deadline(srv_->opt.read_timeout, "no data");
+    bytes_ += n;
+    if (admitted_ && bytes_ > srv_->opt.limits.bytes)
+      return over_limit("more than " + std::to_string(srv_->opt.limits.bytes) + " bytes", "--max-bytes");
     decoder_.feed(std::span<const uint8_t>(buf_.data(), n));
-    wire::Frame f;
+    drain();
+  }
+
+  // Record-equivalents a frame costs in the queue.
+  static std::size_t cost_of(const wire::Frame& f) {
+    if (auto* r = std::get_if<wire::Records>(&f)) return r->records.size() + 1;  // + a possible gap
+    if (auto* k = std::get_if<wire::Kept>(&f)) return k->lens.size() + k->data.size() / 64;
+    return 1;
+  }
+
+  // Hands every whole frame on, in order; parks (holding the frame, not reading) when the
+  // queue has no room for it, and reads again once everything decoded has gone.
+  void drain() {
+    if (parked_) {  // room came: the deadline counts again (the wait was ours, not the collector's)
+      parked_ = false;
+      arm_deadline(srv_->opt.read_timeout, "no data");
+    }
     for (;;) {
-      const auto r = decoder_.next(f);
-      if (r == wire::Decoder::Result::kNeedMore) break;
-      if (r == wire::Decoder::Result::kError) {
-        protocol_error(decoder_.error());
+      if (closed_) return;
+      if (!held_) {
+        wire::Frame f;
+        const auto r = decoder_.next(f);
+        if (r == wire::Decoder::Result::kNeedMore) break;
+        if (r == wire::Decoder::Result::kError) {
+          protocol_error(escape_text(decoder_.error()));
+          return;
+        }
+        held_ = std::move(f);
+      }
+      if (admitted_ && !srv_->room_for(cost_of(*held_))) {
+        parked_ = true;
+        timer_.cancel();
+        auto self = this->shared_from_this();
+        srv_->park([self] { self->drain(); });
         return;
       }
+      wire::Frame f = std::move(*held_);
+      held_.reset();
       if (!handle(f) || closed_) return;
     }
     read();
@@ -258,38 +319,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // False when the session is over (closed or closing).
   bool handle(wire::Frame& f) {
-    if (!admitted_) {
-      if (!std::holds_alternative<wire::Hello>(f)) {
-        reject("HELLO expected first, got " + frame_name(f));
-        return false;
-      }
-      hello_ = std::get<wire::Hello>(f);
-      if (hello_.wire_version != wire::kWireVersion) {
-        reject("wire version " + std::to_string(hello_.wire_version) +
-               " not supported (this correlator speaks " + std::to_string(wire::kWireVersion) + ")");
-        return false;
-      }
-      if (!srv_->opt.token.empty() && !equal_secret(hello_.token, srv_->opt.token)) {
-        reject(hello_.token.empty() ? "token required" : "wrong token");
-        return false;
-      }
-      if (srv_->opt.admit) {
-        if (std::string why = srv_->opt.admit(hello_); !why.empty()) {
-          reject(why);
-          return false;
-        }
-      }
-      admitted_ = true;
-      ++srv_->c_sessions;
-      ++srv_->c_active;
-      srv_->opt.info(who() + ": collector " + hello_.host + " iface " + hello_.iface +
-                    (hello_.netns.empty() ? "" : " netns " + hello_.netns) + " connected");
-      hello_.token.clear();  // do not keep the secret around
-      srv_->push(id_, 1, HelloEvent{hello_, peer_});
-      return true;
-    }
+    if (!admitted_) return admit(f);
+    const SessionLimits& lim = srv_->opt.limits;
     if (auto* c = std::get_if<wire::ChainEntry>(&f)) {
       if (c->id >= (1u << 20)) return protocol_error("chain id " + std::to_string(c->id) + " too large"), false;
+      if (++chains_ > lim.chains)
+        return over_limit("more than " + std::to_string(lim.chains) + " chains (flows)", "--max-chains"), false;
       if (c->id >= announced_.size()) announced_.resize(c->id + 1, false);
       announced_[c->id] = true;
       srv_->push(id_, 1, std::move(*c));
@@ -303,14 +338,24 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                               std::to_string(k->lens.size()) +
                               " records) does not follow its RECORDS frame"),
                false;
-      const std::size_t cost = k->lens.size() + k->data.size() / 64;
+      const std::size_t cost = cost_of(f);
       srv_->push(id_, cost, std::move(*k));
       return true;
     }
     if (auto* r = std::get_if<wire::Records>(&f)) {
+      const std::size_t n = r->records.size();
+      if (r->seq > UINT64_MAX - n)
+        return protocol_error("RECORDS seq " + std::to_string(r->seq) + " + " + std::to_string(n) +
+                              " records passes 2^64"),
+               false;
       if (r->seq < next_seq_)
         return protocol_error("RECORDS seq " + std::to_string(r->seq) + " goes back (expected " +
                               std::to_string(next_seq_) + ")"),
+               false;
+      if (r->seq + n > lim.records)
+        return over_limit("more than " + std::to_string(lim.records) + " records (RECORDS seq " +
+                              std::to_string(r->seq) + " + " + std::to_string(n) + ")",
+                          "--max-records"),
                false;
       for (const auto& rec : r->records)
         if (rec.chain >= announced_.size() || !announced_[rec.chain])
@@ -318,12 +363,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                                 " before its CHAIN frame"),
                  false;
       if (r->seq > next_seq_) {
+        if (++gaps_ > lim.gaps)
+          return over_limit("more than " + std::to_string(lim.gaps) + " sequence gaps", "--max-gaps"), false;
         lost_ += r->seq - next_seq_;
-        srv_->opt.log(who() + ": " + std::to_string(r->seq - next_seq_) + " records lost (seq " +
-                      std::to_string(next_seq_) + " → " + std::to_string(r->seq) + ")");
+        srv_->log_repeated("gap " + std::to_string(id_),
+                           who() + ": " + std::to_string(r->seq - next_seq_) + " records lost (seq " +
+                               std::to_string(next_seq_) + " → " + std::to_string(r->seq) + ")");
         srv_->push(id_, 1, GapEvent{next_seq_, r->seq});
       }
-      const std::size_t n = r->records.size();
       last_records_seq_ = r->seq;
       last_records_n_ = n;
       next_seq_ = r->seq + n;
@@ -333,18 +380,68 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return true;
     }
     if (auto* s = std::get_if<wire::Stats>(&f)) {
+      if (!stats_fit(*s)) return false;
       last_stats_ = *s;
       has_stats_ = true;
       srv_->push(id_, 1, *s);
       return true;
     }
     if (auto* b = std::get_if<wire::Bye>(&f)) {
+      if (!stats_fit(b->stats)) return false;
       last_stats_ = b->stats;
       has_stats_ = true;
-      finish(true, b->reason);
+      finish(true, escape_text(b->reason));
       return false;
     }
     return protocol_error(frame_name(f) + " frame from a collector"), false;
+  }
+
+  // The first frame: HELLO, version, token, the admit hook. False when refused.
+  bool admit(wire::Frame& f) {
+    if (!std::holds_alternative<wire::Hello>(f)) {
+      reject("HELLO expected first, got " + frame_name(f));
+      return false;
+    }
+    hello_ = std::move(std::get<wire::Hello>(f));
+    label_ = escape_text(hello_.point, 64);
+    if (hello_.wire_version != wire::kWireVersion) {
+      reject("wire version " + std::to_string(hello_.wire_version) + " not supported (this correlator speaks " +
+             std::to_string(wire::kWireVersion) + ")");
+      return false;
+    }
+    if (!srv_->opt.token.empty() && !equal_secret(hello_.token, srv_->opt.token)) {
+      reject(hello_.token.empty() ? "token required" : "wrong token");
+      return false;
+    }
+    hello_.token.clear();  // do not keep the secret around
+    if (srv_->opt.admit) {
+      if (std::string why = srv_->opt.admit(hello_); !why.empty()) {
+        reject(escape_text(why));
+        return false;
+      }
+      claimed_ = true;
+    }
+    admitted_ = true;
+    std::erase(srv_->unadmitted, id_);
+    if (tcp_) ++srv_->c_open;
+    ++srv_->c_sessions;
+    ++srv_->c_active;
+    decoder_.set_max_frame(wire::kMaxFrame);
+    buf_.resize(kReadBuffer);
+    arm_deadline(srv_->opt.read_timeout, "no data");
+    srv_->opt.info(who() + ": collector " + escape_text(hello_.host) + " iface " + escape_text(hello_.iface) +
+                   (hello_.netns.empty() ? "" : " netns " + escape_text(hello_.netns)) + " connected");
+    srv_->push(id_, 1, HelloEvent{hello_, peer_});
+    return true;
+  }
+
+  // A STATS or BYE must not promise more records than the limit allows.
+  bool stats_fit(const wire::Stats& s) {
+    if (s.records_sent <= srv_->opt.limits.records) return true;
+    over_limit("more than " + std::to_string(srv_->opt.limits.records) + " records (its statistics say " +
+                   std::to_string(s.records_sent) + " sent)",
+               "--max-records");
+    return false;
   }
 
   static std::string frame_name(const wire::Frame& f) {
@@ -354,23 +451,40 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   bool protocol_error(const std::string& why) {
     ++srv_->c_proto;
-    srv_->opt.log(who() + ": " + why + "; closing");
-    if (admitted_) finish(false, "protocol error: " + why);
+    if (admitted_) {
+      srv_->opt.log(who() + ": " + why + "; closing");
+      finish(false, "protocol error: " + why);
+    } else {
+      srv_->log_repeated("unadmitted", who() + ": " + why + "; closing");
+    }
     close();
     return false;
   }
 
+  // An admitted session sent more than SessionLimits allow: it ends, naming the point and the
+  // option that raises the limit; a TCP collector is told why (REJECT) and exits.
+  void over_limit(const std::string& what, const char* option) {
+    const std::string why = point() + ": " + what + ", the limit per session (raise it with " + option + ")";
+    srv_->opt.log(who() + ": " + why + "; closing");
+    finish(false, why);
+    if (tcp_) send(wire::encode(wire::Reject{why}), true);
+    else close();
+  }
+
   void reject(const std::string& why) {
     ++srv_->c_rejected;
-    srv_->opt.log(who() + ": rejected: " + why);
-    if (can_write_) send(wire::encode(wire::Reject{why}), true);
+    srv_->log_repeated("rejected", who() + ": rejected: " + why);
+    if (tcp_) send(wire::encode(wire::Reject{why}), true);
     else close();
   }
 
   void end_unclean(const std::string& why) {
     if (closed_) return;
     if (admitted_ && !ended_) srv_->opt.log(who() + ": ended without BYE: " + why);
-    else if (!admitted_) srv_->opt.log(who() + ": " + why);
+    else if (!admitted_) {
+      if (tcp_) ++srv_->c_dropped;
+      srv_->log_repeated("unadmitted", who() + ": " + why);
+    }
     if (admitted_) finish(false, why);
     close();
   }
@@ -393,6 +507,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     else if (clean)
       srv_->opt.log(who() + ": BYE (" + why + "), " + std::to_string(received_) + " records" +
                     (e.records_lost ? ", " + std::to_string(e.records_lost) + " lost" : ""));
+    if (claimed_ && srv_->opt.release) srv_->opt.release(hello_);  // its point may reconnect
     srv_->push(id_, 1, std::move(e));
     srv_->session_ended();
     if (clean) close();  // nothing may follow BYE; the collector waits for this close
@@ -400,7 +515,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // One write in flight; a capped queue (only REJECT/STOP travel this way).
   void send(std::vector<uint8_t> bytes, bool close_after) {
-    if (closed_ || !can_write_) return;
+    if (closed_ || !tcp_) return;
     if (out_.size() >= 4) return;  // cap: a collector that does not read gets no more
     out_.push_back({std::move(bytes), close_after});
     if (out_.size() == 1) write_next();
@@ -421,9 +536,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     error_code ec;
     timer_.cancel();
     stream_.close(ec);
+    held_.reset();
     srv_->sessions.erase(id_);
     srv_->stoppers.erase(id_);
-    srv_->connection_closed();
+    if (tcp_) {
+      --srv_->tcp_open;
+      if (!admitted_) std::erase(srv_->unadmitted, id_);
+    }
+    if (!tcp_ || admitted_) srv_->connection_closed();
   }
 
   struct Out {
@@ -435,30 +555,42 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   asio::steady_timer timer_;
   uint32_t id_;
   std::string peer_;
-  bool can_write_;
-  std::array<uint8_t, kReadBuffer> buf_{};
+  std::string label_;  // the HELLO's point label, escaped for logs
+  bool tcp_;           // a network connection (a stranger until admitted; can be written to)
+  std::vector<uint8_t> buf_;  // kHelloBuffer until admitted, then kReadBuffer
   wire::Decoder decoder_;
+  std::optional<wire::Frame> held_;  // decoded, waiting for room in the queue
   std::deque<Out> out_;
   wire::Hello hello_;
   std::vector<bool> announced_;
   uint64_t next_seq_ = 0, received_ = 0, lost_ = 0;
+  uint64_t bytes_ = 0, chains_ = 0, gaps_ = 0;  // against SessionLimits
   // The RECORDS frame a KEPT frame must directly follow.
   bool last_was_records_ = false;
   uint64_t last_records_seq_ = 0;
   std::size_t last_records_n_ = 0;
   wire::Stats last_stats_;
   bool has_stats_ = false;
-  bool admitted_ = false, ended_ = false, closed_ = false, reading_ = false;
+  bool admitted_ = false, claimed_ = false, ended_ = false, closed_ = false, reading_ = false;
+  bool parked_ = false;  // waiting for queue room, its deadline stopped
 };
 
 }  // namespace
 
 template <typename Stream>
-void Server::Impl::start_session(Stream stream, std::string peer, bool can_write) {
+void Server::Impl::start_session(Stream stream, std::string peer, bool tcp) {
   const uint32_t id = next_session++;
-  std::make_shared<Session<Stream>>(this, std::move(stream), id, std::move(peer),
-                                    can_write)
-      ->start();
+  std::make_shared<Session<Stream>>(this, std::move(stream), id, std::move(peer), tcp)->start();
+  // One stranger too many: the one that has waited longest goes (a real collector says HELLO
+  // at once, so it is never the oldest for long).
+  if (tcp && unadmitted.size() > opt.max_unauthenticated) {
+    const uint32_t oldest = unadmitted.front();
+    if (auto it = sessions.find(oldest); it != sessions.end()) {
+      const auto close = it->second;  // a copy: closing erases the map's entry
+      close("closed: more than " + std::to_string(opt.max_unauthenticated) +
+            " connections without HELLO (the oldest goes)");
+    }
+  }
 }
 
 void Server::Impl::wait_signal() {
@@ -473,16 +605,45 @@ void Server::Impl::do_accept() {
   Impl* self = this;
   acceptor.async_accept([self](error_code ec, tcp::socket sock) {
     if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
-    if (!ec) {
-      error_code e2;
-      const auto ep = sock.remote_endpoint(e2);
-      std::string peer = e2 ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+    if (ec) return self->accept_failed(ec);
+    if (self->accept_failures) {
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - self->accept_failing_since).count();
+      self->opt.log("accept: working again after " + std::to_string(self->accept_failures) + " failures in " +
+                    std::to_string(secs).substr(0, std::to_string(secs).find('.') + 2) + " s (" +
+                    self->accept_error + ")");
+      self->accept_failures = 0;
+    }
+    error_code e2;
+    const auto ep = sock.remote_endpoint(e2);
+    std::string peer = e2 ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+    if (self->tcp_open >= self->opt.max_connections) {
+      ++self->c_dropped;
+      self->log_repeated("unadmitted", "connection from " + peer + " closed: " +
+                                           std::to_string(self->opt.max_connections) + " connections open already");
+      sock.close(e2);
+    } else {
       sock.set_option(tcp::no_delay(true), e2);
       self->start_session(std::move(sock), std::move(peer), true);
-    } else {
-      self->opt.log("accept: " + ec.message());
     }
     self->do_accept();
+  });
+}
+
+// Out of descriptors (EMFILE, ENFILE) or memory: accepting again at once would fail again at
+// once, forever, at full speed. Connections wait in the listen backlog while descriptors are
+// freed (strangers' HELLO deadlines, sessions that end); the accept is retried every 100 ms,
+// and the failure is logged once, with its count when accepting works again.
+void Server::Impl::accept_failed(const error_code& ec) {
+  ++c_accept_errors;
+  accept_error = ec.message();
+  if (accept_failures++ == 0) {
+    accept_failing_since = std::chrono::steady_clock::now();
+    opt.log("accept: " + accept_error + ": retrying every 100 ms (connections wait in the backlog)");
+  }
+  accept_timer.expires_after(std::chrono::milliseconds(100));
+  accept_timer.async_wait([this](error_code e) {
+    if (!e && acceptor.is_open()) do_accept();
   });
 }
 
@@ -507,6 +668,8 @@ Server::Server(ServerOptions opt, Consumer& consumer)
   if (!addr.is_loopback() && m.opt.token.empty())
     throw Error(ExitCode::kUsage, "listening on " + l +
                                       " (not loopback) requires a shared secret (--token-file)");
+  if (m.opt.require_token && m.opt.token.empty())
+    throw Error(ExitCode::kUsage, "--require-token: no shared secret given (--token-file)");
   const tcp::endpoint ep(addr, static_cast<uint16_t>(std::stoul(port)));
   m.acceptor.open(ep.protocol(), ec);
   if (!ec) m.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -585,9 +748,15 @@ void Server::stop() {
       error_code ec;
       self->acceptor.close(ec);
       if (self->signals) self->signals->cancel(ec);
+      self->accept_timer.cancel();
       auto list = self->sessions;  // copy: close() erases
       for (auto& [id, f] : list) f("correlator stopping");
       self->parked.clear();
+      if (self->accept_failures)
+        self->opt.log("accept: " + std::to_string(self->accept_failures) + " failures (" + self->accept_error +
+                      ") until the correlator stopped");
+      self->repeats_timer.cancel();
+      self->flush_repeats();
       self->work.reset();  // run() returns once the aborted handlers have run
       done.set_value();
     });
@@ -608,8 +777,17 @@ void Server::stop() {
 
 ServerCounters Server::counters() const {
   const Impl& m = *impl_;
-  return {m.c_sessions.load(), m.c_active.load(), m.c_rejected.load(), m.c_proto.load(),
-          m.c_records.load(), m.c_high.load(), m.c_parked.load()};
+  ServerCounters c;
+  c.sessions = m.c_sessions.load();
+  c.active = m.c_active.load();
+  c.rejected = m.c_rejected.load();
+  c.dropped = m.c_dropped.load();
+  c.accept_errors = m.c_accept_errors.load();
+  c.protocol_errors = m.c_proto.load();
+  c.records = m.c_records.load();
+  c.queue_high_water = m.c_high.load();
+  c.parked = m.c_parked.load();
+  return c;
 }
 
 }  // namespace pathtrace::server

@@ -4,7 +4,7 @@
 // translations — is most of a busy run's results (a hypervisor port: 100,000 short flows, all
 // delivered), and one flow_results row plus a hops row per hop each would be most of its
 // SQLite work. Such results go into rows of result_blocks instead: a block of them as one
-// compact JSON array (schema/0005_result_blocks.sql, docs/schema.md "result_blocks"), and the
+// compact JSON array (schema/0006_result_blocks.sql, docs/schema.md "result_blocks"), and the
 // views verdicts and hop_loss unpack them beside the full rows. This file owns both directions.
 
 #include <cstdint>

@@ -6,11 +6,18 @@
 #include "correlator/store/sqlite.hpp"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <utility>
 
+#include "collector/common/console.hpp"
 #include "collector/common/error.hpp"
+#include "collector/common/output_file.hpp"
 
 namespace pathtrace::sql {
 namespace {
@@ -32,7 +39,37 @@ Action::Kind kind_of(int code) noexcept {
   }
 }
 
+bool is_symlink(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+// An SQLite URI naming `path` (percent-encoded) with `query`, for SQLITE_OPEN_URI.
+std::string file_uri(const std::string& path, const char* query) {
+  std::string uri = "file:";
+  for (const char c : path) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
+        std::strchr("/-_.~", c)) {
+      uri += c;
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", u);
+      uri += hex;
+    }
+  }
+  return uri + "?" + query;
+}
+
+int64_t steady_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
+
+const int Action::kUpdateCode = SQLITE_UPDATE;
 
 std::string Action::text() const {
   auto s = [](const char* p) { return std::string(p ? p : ""); };
@@ -60,24 +97,85 @@ std::string Action::text() const {
   }
 }
 
-Db::Db(const std::string& path, bool read_only) : path_(path), read_only_(read_only) {
-  const int flags = read_only ? SQLITE_OPEN_READONLY
-                              : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+void Db::open(const std::string& name, int flags) {
+  const int rc = sqlite3_open_v2(name.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
     db_ = nullptr;
-    throw Error(ExitCode::kDatabase, "database " + path + ": cannot open: " + msg);
+    throw Error(ExitCode::kDatabase, "database " + path_ + ": cannot open: " + msg);
   }
   sqlite3_extended_result_codes(db_, 1);
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::Db(const std::string& path, bool read_only) : path_(path), read_only_(read_only) {
+  if (!read_only) {
+    for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {
+      if (is_symlink(path + suffix))
+        throw Error(ExitCode::kDatabase, "database " + path + ": " + path + suffix +
+                                             " is a symbolic link: refused (pathtrace does not "
+                                             "write through links; give the file's real path)");
+    }
+    // SQLite would create the file under the umask (0644); its journal and WAL take the mode
+    // of the main file, so creating that one owner-only covers them all.
+    if (!create_new_file(path) && errno != EEXIST)
+      throw Error(ExitCode::kDatabase, "database " + path + ": cannot create: " + std::strerror(errno));
+    open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW);
+    return;
+  }
+  open(path, SQLITE_OPEN_READONLY);
+  // The first read opens the journal or the WAL's index: a WAL database whose -shm this user
+  // cannot create or open fails here (SQLITE_CANTOPEN, SQLITE_READONLY_CANTINIT).
+  if (sqlite3_exec(db_, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr) == SQLITE_OK) return;
+  const int primary = sqlite3_extended_errcode(db_) & 0xff;
+  if (primary != SQLITE_CANTOPEN && primary != SQLITE_READONLY) return;  // the caller's first read says why
+  sqlite3_close_v2(db_);
+  db_ = nullptr;
+  open(file_uri(path, "immutable=1"), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+  immutable_ = true;
+  struct stat wal {};
+  if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0)
+    Console::err().line("pathtrace: note: database " + path + " is read without its write-ahead log " + path +
+                        "-wal (no write access here): what a writer committed since its last checkpoint "
+                        "is not shown");
+}
+
+Db::~Db() {
+  sqlite3_close_v2(db_);
+  if (heap_limited_) sqlite3_hard_heap_limit64(previous_heap_limit_);
+}
+
+void Db::limit_untrusted(const UntrustedLimits& limits) {
+  sqlite3_limit(db_, SQLITE_LIMIT_LENGTH, limits.max_length);
+  sqlite3_limit(db_, SQLITE_LIMIT_SQL_LENGTH, limits.max_sql_length);
+  sqlite3_limit(db_, SQLITE_LIMIT_ATTACHED, 0);
+  if (!heap_limited_) previous_heap_limit_ = sqlite3_hard_heap_limit64(-1);
+  sqlite3_hard_heap_limit64(limits.heap_bytes);
+  heap_limited_ = true;
+  timed_out_ = false;
+  if (limits.timeout_ms > 0) {
+    deadline_ns_ = steady_ns() + limits.timeout_ms * 1000000;
+    sqlite3_progress_handler(db_, 1000, &Db::progress, this);  // every 1000 VM instructions
+  }
+}
+
+int Db::progress(void* self) noexcept {
+  auto* db = static_cast<Db*>(self);
+  if (db->deadline_ns_ == 0 || steady_ns() < db->deadline_ns_) return 0;
+  db->timed_out_ = true;
+  return 1;  // interrupts the statement
+}
+
+void Db::set_busy_timeout(int ms) {
+  sqlite3_busy_timeout(db_, ms);
+  busy_timeout_ms_ = ms;
+}
 
 void Db::fail(std::string_view what) const {
-  throw Error(ExitCode::kDatabase,
-              "database " + path_ + ": " + std::string(what) + ": " + sqlite3_errmsg(db_));
+  std::string msg = "database " + path_ + ": " + std::string(what) + ": " + sqlite3_errmsg(db_);
+  if ((sqlite3_extended_errcode(db_) & 0xff) == SQLITE_BUSY && busy_timeout_ms_ > 0)
+    msg += " (by another process, for more than " + std::to_string(busy_timeout_ms_ / 1000) + " s)";
+  throw Error(ExitCode::kDatabase, msg);
 }
 
 void Db::exec(std::string_view sql, std::string_view what) {
@@ -204,7 +302,8 @@ bool Stmt::step() {
   const int rc = sqlite3_step(st_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  std::string what = "\"" + std::string(sql().substr(0, 60)) + "\"";
+  std::string what(1, '"');
+  what.append(sql().substr(0, 60)).push_back('"');
   sqlite3_reset(st_);
   db_->fail(what);
 }

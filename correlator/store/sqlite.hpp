@@ -35,6 +35,7 @@ struct Action {
     kPragma,     // a PRAGMA (arg1 its name, arg2 its argument or null)
     kOther,      // anything else: a write, DDL, ATTACH, a transaction, ...
   };
+  static const int kUpdateCode;  // SQLITE_UPDATE, for callers without <sqlite3.h>
   Kind kind = Kind::kOther;
   int code = 0;                // SQLite's action code (SQLITE_INSERT, ...)
   const char* arg1 = nullptr;  // may be null
@@ -49,11 +50,26 @@ struct Action {
 // makes the prepare fail ("not authorized"). Must not throw (a throw counts as false).
 using Authorizer = std::function<bool(const Action& action)>;
 
+// Limits for SQL a person typed (`pathtrace query`, docs/security.md).
+struct UntrustedLimits {
+  long long timeout_ms = 10000;          // wall time of the whole text; 0: none
+  int64_t heap_bytes = 512ll << 20;      // SQLite's memory, process-wide (hard heap limit)
+  int max_length = 100 << 20;            // largest string or BLOB a statement may make
+  int max_sql_length = 1 << 20;          // the SQL text
+};
+
 // One connection to one database file.
 class Db {
  public:
-  // Opens `path` read-write (creating it) or read-only (SQLITE_OPEN_READONLY). Throws
-  // Error(kDatabase) "database FILE: cannot open: <sqlite message>" on failure.
+  // Opens `path` read-write or read-only (SQLITE_OPEN_READONLY).
+  // Read-write: a missing file is created 0600 (collector/common/output_file.hpp), and neither
+  // the file nor its -journal, -wal or -shm may be a symbolic link (a link planted there
+  // would redirect the writes). Read-only: when the file cannot be read the normal way because
+  // its write-ahead log cannot be opened (a WAL database on a read-only mount, or in a folder
+  // this user cannot write), it is opened immutable (SQLite's `immutable=1`: the main file
+  // only, no locks), immutable() says so, and a note on stderr says what is not seen when the
+  // -wal file holds anything. Throws Error(kDatabase) "database FILE: cannot
+  // open: <why>" on failure.
   Db(const std::string& path, bool read_only);
   ~Db();
   Db(const Db&) = delete;
@@ -69,7 +85,11 @@ class Db {
   // statement fails or returns no row. SQLite's failures are not thrown: for PRAGMAs whose
   // refusal is an answer (journal_mode keeps the old mode when it cannot switch).
   std::string try_query_text(std::string_view sql);
-  // Throws Error(kDatabase) "database FILE: <what>: <the connection's last error>".
+  // Makes a statement that meets another connection's lock retry for up to `ms` before it
+  // fails with SQLITE_BUSY (sqlite3_busy_timeout).
+  void set_busy_timeout(int ms);
+  // Throws Error(kDatabase) "database FILE: <what>: <the connection's last error>", for a lock
+  // held past the busy timeout "…: database is locked (by another process, for more than 10 s)".
   [[noreturn]] void fail(std::string_view what) const;
   // SQLite's message for the connection's last failure ("not an error" when none).
   std::string last_error() const;
@@ -86,6 +106,18 @@ class Db {
   const std::string& path() const noexcept { return path_; }
   // True when opened read-only.
   bool read_only() const noexcept { return read_only_; }
+  // True when opened immutable (read-only fallback): what the write-ahead log holds is not
+  // seen, and a writer's changes meanwhile are not noticed.
+  bool immutable() const noexcept { return immutable_; }
+
+  // For SQL a person typed: the limits of `limits` on this connection (sqlite3_limit: string
+  // and BLOB length, SQL length, no ATTACH), SQLite's hard heap limit for the process, and a
+  // deadline `timeout_ms` from now, checked by a progress handler that interrupts the
+  // statement running past it. A statement stopped so fails with "interrupted", and
+  // timed_out() is then true; one over the heap limit fails with "out of memory".
+  void limit_untrusted(const UntrustedLimits& limits);
+  // True once the deadline of limit_untrusted() has interrupted a statement.
+  bool timed_out() const noexcept { return timed_out_; }
 
  private:
   friend class Stmt;
@@ -94,10 +126,19 @@ class Db {
   friend Script prepare_script(Db& db, std::string_view text);
   static int authorize(void* self, int code, const char* a1, const char* a2, const char*,
                        const char*) noexcept;
+  static int progress(void* self) noexcept;
+  // sqlite3_open_v2 of `name` with `flags`; throws "cannot open" naming path_.
+  void open(const std::string& name, int flags);
 
   sqlite3* db_ = nullptr;
   std::string path_;
   bool read_only_ = false;
+  bool immutable_ = false;
+  bool timed_out_ = false;
+  int busy_timeout_ms_ = 0;
+  int64_t deadline_ns_ = 0;  // steady clock; 0: none
+  bool heap_limited_ = false;
+  int64_t previous_heap_limit_ = 0;  // restored by the destructor
   Authorizer authorizer_;
 };
 

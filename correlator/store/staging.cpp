@@ -67,6 +67,7 @@ std::vector<packet::FlowKey> unpack_keys(std::string_view b) {
 }  // namespace
 
 int64_t Store::Impl::begin_run(const Report& meta) {
+  use_wal();
   sql::Txn txn(db);
   const int64_t run_id = insert_run(meta, true);
   txn.commit();
@@ -121,7 +122,7 @@ void Store::Impl::append(int64_t run, std::span<const Chain> chains, uint32_t fi
 bool Store::Impl::load_staged(int64_t run, std::vector<Point>& points, std::vector<Chain>& chains,
                               std::vector<Sighting>& sightings) {
   sql::ReadTxn snapshot(db);
-  if (stored_status(run).first != "capturing") return false;
+  if (stored_status(run).first == "complete") return false;
   points = load_points(run);
   chains.clear();
   {

@@ -66,8 +66,8 @@ constexpr QueryText kQueries[] = {
      "SELECT r.id, r.started, r.command, r.filter, "
      "(SELECT count(*) FROM points p WHERE p.run_id = r.id), r.sightings, "
      "(SELECT CASE WHEN fr.summary <> '' THEN fr.summary ELSE fr.verdict END "
-     " FROM flow_results fr WHERE fr.run_id = r.id AND fr.rank = 0), r.status, r.writer "
-     "FROM runs r ORDER BY r.id DESC"},
+     " FROM flow_results fr WHERE fr.run_id = r.id AND fr.rank = 0), r.status, r.writer, "
+     "r.name, r.failure FROM runs r ORDER BY r.id DESC"},
     {Q::kUpdateRunFinished,
      "UPDATE runs SET window_start_ns = ?2, window_end_ns = ?3, sightings = ?4, warnings = ?5, "
      "clocks = ?6, status = 'complete', writer = NULL WHERE id = ?1"},
@@ -116,6 +116,12 @@ constexpr QueryText kQueries[] = {
     {Q::kSelectKeptDigest,
      "SELECT point, ts_ns, digest, wire_len, linktype, data FROM kept_frames "
      "WHERE run_id = ?1 AND digest = ?2"},
+    {Q::kUpdateRunFailed,
+     "UPDATE runs SET status = 'failed', failure = ?2, writer = NULL "
+     "WHERE id = ?1 AND status = 'capturing'"},
+    {Q::kUpdateRunName, "UPDATE runs SET name = ?2 WHERE id = ?1"},
+    {Q::kSelectRunByName, "SELECT id FROM runs WHERE name = ?1"},
+    {Q::kDeleteRun, "DELETE FROM runs WHERE id = ?1"},
     {Q::kInsertResultBlock,
      "INSERT INTO result_blocks (key, run_id, block, count, data) VALUES ((?1 << 32) | ?2, ?1, ?2, ?3, ?4)"},
     {Q::kSelectResultBlocks,

@@ -43,6 +43,10 @@ enum class Q : int {
   kRenameKept,
   kScanKept,
   kSelectKeptDigest,
+  kUpdateRunFailed,
+  kUpdateRunName,
+  kSelectRunByName,
+  kDeleteRun,
   kInsertResultBlock,
   kSelectResultBlocks,
   kCount

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cstddef>
 #include <filesystem>
@@ -123,6 +124,8 @@ std::array<uint8_t, 16> parse_address(std::string_view text, uint8_t version) {
   return a;
 }
 
+// How long a write waits for another connection's lock before it fails (docs/schema.md).
+constexpr int kBusyTimeoutMs = 10000;
 // The page cache (KiB): 16 MiB (docs/schema.md, "Performance").
 constexpr std::size_t kCacheKib = 16384;
 // Page cache per kept frame inserted in bulk: its digest index entry (~20 bytes in pages about
@@ -133,7 +136,7 @@ constexpr std::size_t kKeptIndexBytes = 48;
 
 void Store::Impl::configure_and_migrate() {
   const std::string& path = db.path();
-  db.exec("PRAGMA busy_timeout = 5000", "set busy_timeout");
+  db.set_busy_timeout(kBusyTimeoutMs);
   // The first read: a file that is not SQLite fails here ("file is not a database").
   const int64_t version = db.query_int("PRAGMA user_version", "read schema version");
   const int latest = schema::latest_version();
@@ -154,14 +157,16 @@ void Store::Impl::configure_and_migrate() {
     return;
   }
   // Tuned for the bulk save of a run (docs/schema.md, "Performance"): 32 KiB pages cut the
-  // B-tree and WAL-frame work per byte against 4-16 KiB (page_size only takes effect on a
-  // new file, before the first table and before WAL); a 16 MiB cache is as fast as a
-  // bigger one here, since WAL spills dirty pages by appending.
+  // B-tree and journal work per byte against 4-16 KiB (page_size only takes effect on a new
+  // file, before the first table); a 16 MiB cache is as fast as a bigger one here.
+  // The file rests in rollback-journal mode (docs/schema.md, "Journal mode"): a person without
+  // write access can read it. A live run switches to WAL (begin_run) and the writer switches
+  // back when it closes the file. FULL: a rollback journal is synced before the file changes.
   if (version == 0) db.exec("PRAGMA page_size = 32768", "set page_size");
-  db.exec("PRAGMA journal_mode = WAL", "set journal_mode");
-  db.exec("PRAGMA synchronous = NORMAL", "set synchronous");
-  db.exec("PRAGMA foreign_keys = ON", "set foreign_keys");
+  db.exec("PRAGMA synchronous = FULL", "set synchronous");
   db.exec("PRAGMA cache_size = -" + std::to_string(kCacheKib), "set cache_size");
+  // Before foreign keys are on: a migration that rebuilds a table (0005) drops the old one,
+  // which must not cascade.
   for (const auto& m : schema::migrations()) {
     if (m.version <= version) continue;
     sql::Txn txn(db);
@@ -169,6 +174,7 @@ void Store::Impl::configure_and_migrate() {
     db.exec("PRAGMA user_version = " + std::to_string(m.version), "set schema version");
     txn.commit();
   }
+  db.exec("PRAGMA foreign_keys = ON", "set foreign_keys");
 }
 
 int64_t Store::Impl::insert_run(const Report& r, bool capturing) {
@@ -392,7 +398,8 @@ namespace {
 
 // Sets the journal mode and returns the one in force, "" when SQLite refused (it keeps the
 // old mode when it cannot switch: another connection has the file open, a statement is
-// active, a read-only file). Never throws: staying in WAL is always correct.
+// active, a read-only file). Never throws: either mode is correct, the switch is for speed
+// (WAL: readers beside a live writer) or for readers (rollback: no -wal and -shm needed).
 std::string set_journal_mode(sql::Db& db, const char* mode) {
   if (db.read_only()) return {};
   return db.try_query_text(std::string("PRAGMA journal_mode = ") + mode);
@@ -400,27 +407,31 @@ std::string set_journal_mode(sql::Db& db, const char* mode) {
 
 }  // namespace
 
-int64_t Store::Impl::save(Run& run) {
-  // A whole run written at once: with a rollback journal every new page is written once
-  // (pages beyond the old end of file need no journal); in WAL mode it is written twice,
-  // into the WAL and again by the checkpoint, each with its fsync. Switch for the bulk
-  // write when this is the only connection, and back to WAL (readers beside live writers)
-  // after. Atomicity is the same: one transaction either way.
-  const bool rollback = set_journal_mode(db, "DELETE") == "delete";
-  auto back_to_wal = [&] {
-    if (rollback) set_journal_mode(db, "WAL");
-  };
-  int64_t run_id = 0;
+void Store::Impl::use_wal() {
+  // In WAL mode NORMAL cannot corrupt the file; it only may lose the last commits on power loss.
+  if (set_journal_mode(db, "WAL") == "wal") db.exec("PRAGMA synchronous = NORMAL", "set synchronous");
+}
+
+void Store::Impl::close() noexcept {
+  if (db.read_only()) return;
   try {
-    sql::Txn txn(db);
-    run_id = insert_run(run.report, false);
-    write_analysis(run_id, run);
-    txn.commit();
-  } catch (...) {
-    back_to_wal();
-    throw;
+    // Everything in the WAL into the file, then rollback mode: the file alone is the database
+    // again, and `report`/`query` read it without write access. Only when no other connection
+    // has the file open (SQLite refuses the switch otherwise: that writer switches later).
+    db.try_query_text("PRAGMA wal_checkpoint(TRUNCATE)");
+    set_journal_mode(db, "DELETE");
+  } catch (...) {  // closing anyway: the file is consistent in either mode
   }
-  back_to_wal();
+}
+
+int64_t Store::Impl::save(Run& run) {
+  // A whole run written at once, in the rollback-journal mode the file rests in: every new
+  // page is written once (pages beyond the old end of file need no journal); in WAL mode it
+  // would be written twice, into the WAL and again by the checkpoint, each with its fsync.
+  sql::Txn txn(db);
+  const int64_t run_id = insert_run(run.report, false);
+  write_analysis(run_id, run);
+  txn.commit();
   run.report.run_id = run_id;
   return run_id;
 }
@@ -430,6 +441,73 @@ std::pair<std::string, std::string> Store::Impl::stored_status(int64_t run) {
   const sql::ResetOnExit done(q);
   if (!q.step()) throw Error(ExitCode::kUsage, db.path() + " has no run " + std::to_string(run));
   return {std::string(q.text_at(0)), std::string(q.text_at(1))};
+}
+
+std::string Store::Impl::fail_run(int64_t run, const std::string& reason) noexcept {
+  auto mark = [&]() -> std::string {
+    try {
+      sql::Txn txn(db);
+      stmt(Q::kUpdateRunFailed).bind(1, run).bind_text(2, reason).run();
+      txn.commit();
+      live.erase(run);
+      return {};
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+  };
+  std::string why = mark();
+  // A full disk: the WAL's frames into the file (pages it has already) and the WAL truncated
+  // free what the one-row update needs.
+  if (why.find("database or disk is full") != std::string::npos) {
+    db.try_query_text("PRAGMA wal_checkpoint(TRUNCATE)");
+    why = mark();
+  }
+  return why;
+}
+
+int64_t Store::Impl::find_run(const std::string& text) {
+  int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (!text.empty() && ec == std::errc() && end == text.data() + text.size()) {
+    stored_status(id);  // "FILE has no run N"
+    return id;
+  }
+  auto& q = stmt(Q::kSelectRunByName).bind_text(1, text);
+  const sql::ResetOnExit done(q);
+  if (!q.step()) throw Error(ExitCode::kUsage, db.path() + " has no run named '" + text + "'");
+  return q.int_at(0);
+}
+
+void Store::Impl::name_run(int64_t run, const std::string& name) {
+  const bool shape = !name.empty() && name.size() <= 64 &&
+                     std::isalpha(static_cast<unsigned char>(name.front())) &&
+                     std::all_of(name.begin(), name.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+                     });
+  if (!shape)
+    throw Error(ExitCode::kUsage, "run name '" + name + "': letters, digits, '.', '_' and '-', starting with a "
+                                                        "letter, at most 64 characters");
+  sql::Txn txn(db);
+  stored_status(run);
+  {
+    auto& q = stmt(Q::kSelectRunByName).bind_text(1, name);
+    const sql::ResetOnExit done(q);
+    if (q.step() && q.int_at(0) != run)
+      throw Error(ExitCode::kUsage, "run name '" + name + "' is taken by run " + std::to_string(q.int_at(0)) +
+                                        " in " + db.path());
+  }
+  stmt(Q::kUpdateRunName).bind(1, run).bind_text(2, name).run();
+  txn.commit();
+}
+
+void Store::Impl::delete_run(int64_t run) {
+  sql::Txn txn(db);
+  const auto [status, writer] = stored_status(run);
+  if (store_detail::run_status(status, writer) == RunStatus::kCapturing)
+    throw Error(ExitCode::kUsage, "run " + std::to_string(run) + " is still capturing (" +
+                                      store_detail::writer_text(writer) + "): stop it before deleting it");
+  stmt(Q::kDeleteRun).bind(1, run).run();  // every other table: ON DELETE CASCADE
+  txn.commit();
 }
 
 void Store::Impl::require_capturing(int64_t run) {
@@ -730,6 +808,10 @@ std::vector<RunSummary> Store::Impl::runs() {
     s.sightings = uint64_t(q.int_at(5));
     s.verdict = q.null_at(6) ? std::string("no flows") : std::string(q.text_at(6));
     s.status = store_detail::run_status(q.text_at(7), q.text_at(8));
+    if (s.status == RunStatus::kCapturing || s.status == RunStatus::kInterrupted)
+      s.writer = store_detail::writer_text(q.text_at(8));
+    s.name = q.text_at(9);
+    s.failure = q.text_at(10);
     out.push_back(std::move(s));
   }
   return out;
@@ -745,7 +827,7 @@ Store::Store(const std::string& path, Mode mode) {
   impl_->configure_and_migrate();
 }
 
-Store::~Store() = default;
+Store::~Store() { impl_->close(); }
 
 int64_t Store::save(Run& run) { return impl_->save(run); }
 
@@ -787,6 +869,18 @@ bool Store::load_staged(int64_t run, std::vector<Point>& points, std::vector<Cha
 }
 
 RunStatus Store::status(int64_t run) { return impl_->status(run); }
+
+std::string Store::fail_run(int64_t run, const std::string& reason) noexcept {
+  return impl_->fail_run(run, reason);
+}
+
+int64_t Store::find_run(const std::string& id_or_name) { return impl_->find_run(id_or_name); }
+
+void Store::name_run(int64_t run, const std::string& name) { impl_->name_run(run, name); }
+
+void Store::delete_run(int64_t run) { impl_->delete_run(run); }
+
+void Store::vacuum() { impl_->db.exec("VACUUM", "vacuum"); }
 
 void Store::Impl::scan_traversals(int64_t run, const std::function<bool(const Traversal&)>& want,
                                   const std::function<void(const FoundTraversal&)>& f) {
@@ -842,6 +936,7 @@ const char* name(RunStatus s) noexcept {
     case RunStatus::kCapturing: return "capturing";
     case RunStatus::kComplete: return "complete";
     case RunStatus::kInterrupted: return "interrupted";
+    case RunStatus::kFailed: return "failed";
   }
   return "complete";
 }

@@ -20,8 +20,10 @@ enum class RunStatus : uint8_t {
   kCapturing = 0,    // a live run whose writing process is still running
   kComplete = 1,     // analysed and stored
   kInterrupted = 2,  // a live run whose writer is gone: only its staged sightings are there
+  kFailed = 3,       // a live run stopped because the database could not be written: its staged
+                     // sightings are there, RunSummary::failure says why
 };
-// "capturing", "complete", "interrupted".
+// "capturing", "complete", "interrupted", "failed".
 const char* name(RunStatus) noexcept;
 
 // One sighting of a packet found by find_packet(), spelled out.
@@ -52,6 +54,9 @@ struct RunSummary {
   uint64_t sightings = 0;
   std::string verdict;  // headline of the most interesting flow
   RunStatus status = RunStatus::kComplete;
+  std::string name;     // "" when not named
+  std::string writer;   // capturing or interrupted: "pid 1234 on hv1" (who writes/wrote it)
+  std::string failure;  // failed: the database error that stopped it
 };
 
 class Store {
@@ -104,15 +109,37 @@ class Store {
   // whose bytes lie outside kept.data or whose point is not one of the run's, Error(kDatabase)
   // on a write failure or a run that is not capturing, Error(kUsage) "FILE has no run N".
   void append_kept(int64_t run, const KeptFrames& kept);
-  // What a capturing or interrupted run has committed: its points, staged chains and
+  // What a capturing, interrupted or failed run has committed: its points, staged chains and
   // sightings (in arrival order), read in one snapshot. False (outputs untouched) for a
   // complete run. Throws Error(kUsage) "FILE has no run N".
   bool load_staged(int64_t run, std::vector<Point>& points, std::vector<Chain>& chains,
                    std::vector<Sighting>& sightings);
-  // capturing / complete / interrupted. A run stays "capturing" in the file while its writer
-  // lives; once that process (same boot, pid and start time) is gone it reads as interrupted.
-  // Throws Error(kUsage) "FILE has no run N".
+  // capturing / complete / interrupted / failed. A run stays "capturing" in the file while its
+  // writer lives; once that process (same boot, pid and start time) is gone it reads as
+  // interrupted. Throws Error(kUsage) "FILE has no run N".
   RunStatus status(int64_t run);
+  // Marks a capturing run failed because the database could not be written, with the reason
+  // (the staged rows stay: `report` analyses them). Never throws: the database may still be
+  // unwritable (locked, full); returns "" when marked, else why it could not be (the run then
+  // reads as interrupted once this process is gone).
+  std::string fail_run(int64_t run, const std::string& reason) noexcept;
+
+  // ---- naming and deleting (`pathtrace runs --name`, `--delete`)
+  // The id of the run `id_or_name` names: a number is an id, anything else a name. Throws
+  // Error(kUsage) "FILE has no run N" / "FILE has no run named NAME".
+  int64_t find_run(const std::string& id_or_name);
+  // Names run `run` (replacing its name): letters, digits, '.', '_' and '-', starting with a
+  // letter, at most 64 characters, not another run's name. Throws Error(kUsage) naming the
+  // name for any other, "FILE has no run N".
+  void name_run(int64_t run, const std::string& name);
+  // Deletes run `run` and every row of it (points, flows, traversals, results, hops, staged
+  // rows, kept frames, Neutron evidence) in one transaction. Refuses a run whose writer is
+  // still capturing (Error(kUsage) naming its pid and host). Throws Error(kUsage) "FILE has no
+  // run N", Error(kDatabase) on a write failure (then nothing is deleted).
+  void delete_run(int64_t run);
+  // Rebuilds the file to give deleted runs' pages back to the file system (VACUUM: needs as
+  // much free space as the file, and no other connection writing). Throws Error(kDatabase).
+  void vacuum();
 
   // Every traversal of the packet with this digest in run `run`, by id, with its sightings:
   // reads only the blocks whose digest range holds it (docs/schema.md, "Finding one packet").

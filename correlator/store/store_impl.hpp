@@ -42,9 +42,19 @@ struct Store::Impl {
     return s->reset();
   }
 
-  // Sets the connection up (busy timeout; for writing: WAL, page and cache size, foreign
-  // keys) and applies the migrations this file lacks. Throws Error(kDatabase) as Store().
+  // Sets the connection up (busy timeout; for writing: page and cache size, synchronous,
+  // foreign keys) and applies the migrations this file lacks. Throws Error(kDatabase) as
+  // Store().
   void configure_and_migrate();
+  // WAL mode (and synchronous NORMAL) when SQLite can switch: for a live run, so that readers
+  // read beside it.
+  void use_wal();
+  // For the destructor: checkpoints and leaves WAL mode when this is the only connection.
+  void close() noexcept;
+  std::string fail_run(int64_t run, const std::string& reason) noexcept;
+  int64_t find_run(const std::string& text);
+  void name_run(int64_t run, const std::string& name);
+  void delete_run(int64_t run);
   // Inserts the runs row (status capturing with this process as writer, or complete) and
   // the points; returns the id. In the caller's transaction.
   int64_t insert_run(const Report& r, bool capturing);

@@ -41,7 +41,20 @@ std::string start_time(long pid) {
 
 std::string this_writer() {
   const long pid = long(getpid());
-  return boot_id() + " " + std::to_string(pid) + " " + start_time(pid);
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  for (char* c = host; *c; ++c)
+    if (*c == ' ') *c = '_';  // one word
+  return boot_id() + " " + std::to_string(pid) + " " + start_time(pid) + " " + host;
+}
+
+std::string writer_text(std::string_view writer) {
+  std::istringstream in{std::string(writer)};
+  std::string boot, start, host;
+  long pid = 0;
+  if (!(in >> boot >> pid) || pid <= 0) return {};
+  in >> start >> host;
+  return "pid " + std::to_string(pid) + (host.empty() ? "" : " on " + host);
 }
 
 bool writer_alive(std::string_view writer) {
@@ -56,6 +69,7 @@ bool writer_alive(std::string_view writer) {
 }
 
 RunStatus run_status(std::string_view status, std::string_view writer) {
+  if (status == "failed") return RunStatus::kFailed;
   if (status != "capturing") return RunStatus::kComplete;
   return writer_alive(writer) ? RunStatus::kCapturing : RunStatus::kInterrupted;
 }

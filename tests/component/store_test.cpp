@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -263,7 +264,8 @@ TEST_F(StoreTest, MigratesAVersionZeroDatabase) {
   EXPECT_EQ(raw(db_, "PRAGMA user_version"), std::to_string(schema::latest_version()) + "\n");
   EXPECT_EQ(raw(db_, "SELECT name FROM sqlite_schema WHERE type = 'view' ORDER BY name"),
             "hop_loss\nlost_packets\nobservations\ntimeline\ntraversals\nverdicts\n");
-  EXPECT_EQ(raw(db_, "PRAGMA journal_mode"), "wal\n");
+  // Closed, the file rests in rollback-journal mode: readable without write access.
+  EXPECT_EQ(raw(db_, "PRAGMA journal_mode"), "delete\n");
 }
 
 TEST_F(StoreTest, ReadOnlyRefusesWrites) {
@@ -288,7 +290,7 @@ TEST_F(StoreTest, UnwritablePathsNameTheFile) {
   const std::string missing_dir = (dir_ / "no" / "such" / "dir" / "x.db").string();
   auto [code, msg] = error_of([&] { Store store(missing_dir, Store::Mode::kReadWrite); });
   EXPECT_EQ(code, ExitCode::kDatabase);
-  EXPECT_EQ(msg, "database " + missing_dir + ": cannot open: unable to open database file");
+  EXPECT_EQ(msg, "database " + missing_dir + ": cannot create: No such file or directory");
 
   const std::string a_dir = dir_.string();
   std::tie(code, msg) = error_of([&] { Store store(a_dir, Store::Mode::kReadWrite); });
@@ -573,6 +575,10 @@ TEST_F(StoreTest, AWriterKilledMidAppendLeavesWhatItCommitted) {
   EXPECT_EQ(raw(db_, "PRAGMA integrity_check"), "ok\n");
   EXPECT_EQ(store.status(2), RunStatus::kInterrupted);
   EXPECT_EQ(store.runs()[0].status, RunStatus::kInterrupted);
+  // Which process it was, so that a person can tell (`runs`: "interrupted (pid N on HOST is gone)").
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  EXPECT_EQ(store.runs()[0].writer, "pid " + std::to_string(child) + " on " + host);
   EXPECT_EQ(store.status(1), RunStatus::kComplete);
   std::vector<Point> points;
   std::vector<Chain> chains;
@@ -594,6 +600,93 @@ TEST_F(StoreTest, AWriterKilledMidAppendLeavesWhatItCommitted) {
   EXPECT_EQ(store.runs()[0].sightings, got.size());
   std::printf("writer killed after %u committed batches; %zu sightings load back\n", committed,
               got.size());
+}
+
+TEST_F(StoreTest, AFailedRunSaysWhyAndKeepsWhatItCommitted) {
+  const pathtrace::Run meta = test::big_run(3, 0);
+  Store store(db_, Store::Mode::kReadWrite);
+  const int64_t id = store.begin_run(meta.report);
+  const std::vector<Sighting> batch = by_time(meta);
+  store.append(id, meta.chains, 0, batch);
+  const std::string why = "database " + db_ + ": commit: database or disk is full";
+  EXPECT_EQ(store.fail_run(id, why), "");
+  EXPECT_EQ(store.status(id), RunStatus::kFailed);
+  const auto runs = store.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, RunStatus::kFailed);
+  EXPECT_EQ(runs[0].failure, why);
+  EXPECT_EQ(runs[0].writer, "");
+  EXPECT_EQ(raw(db_, "SELECT status, failure, writer IS NULL FROM runs"), "failed|" + why + "|1\n");
+  // What it committed is there for `report` to analyse; nothing more can be staged.
+  std::vector<Point> points;
+  std::vector<Chain> chains;
+  std::vector<Sighting> got;
+  ASSERT_TRUE(store.load_staged(id, points, chains, got));
+  EXPECT_EQ(got.size(), batch.size());
+  auto [code, msg] = error_of([&] { store.append(id, {}, 0, batch); });
+  EXPECT_EQ(code, ExitCode::kDatabase);
+  EXPECT_EQ(msg, "database " + db_ + ": run 1 is not capturing");
+  // A second failure does not overwrite the first reason.
+  EXPECT_EQ(store.fail_run(id, "later"), "");
+  EXPECT_EQ(store.runs()[0].failure, why);
+}
+
+TEST_F(StoreTest, ALockedDatabaseFailsAfterTheBusyTimeoutNamingTheLock) {
+  Store store(db_, Store::Mode::kReadWrite);
+  const pathtrace::Run meta = test::big_run(3, 0);
+  const int64_t id = store.begin_run(meta.report);
+  // Another process's `BEGIN IMMEDIATE` (the sqlite3 shell's), held past the busy timeout.
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto [code, msg] = error_of([&] { store.append(id, meta.chains, 0, by_time(meta)); });
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(code, ExitCode::kDatabase);
+  EXPECT_EQ(msg, "database " + db_ + ": begin transaction: database is locked (by another process, for more than 10 s)");
+  EXPECT_GE(waited, 9.5);  // retried all that time
+  // Marking it failed meets the same lock: said, not thrown.
+  EXPECT_NE(store.fail_run(id, msg).find("database is locked"), std::string::npos);
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  EXPECT_EQ(store.fail_run(id, msg), "");
+  EXPECT_EQ(store.status(id), RunStatus::kFailed);
+}
+
+TEST_F(StoreTest, Schema5KeepsTheRowsOfAnOlderDatabase) {
+  // A schema-4 file with a run and its points, as pathtrace 0.2 left it.
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
+    for (const auto& m : schema::migrations()) {
+      if (m.version > 4) break;
+      ASSERT_EQ(sqlite3_exec(h, std::string(m.sql).c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << m.name;
+    }
+    ASSERT_EQ(sqlite3_exec(h,
+                           "PRAGMA user_version = 4; PRAGMA foreign_keys = ON;"
+                           "INSERT INTO runs (id, started, command, window_start_ns, window_end_ns, sightings, status, writer) "
+                           "VALUES (1, '2024-01-01T00:00:00Z', 'pathtrace run', 0, 0, 5, 'capturing', 'x 1 2');"
+                           "INSERT INTO points (run_id, ord, label) VALUES (1, 0, 'A'), (1, 1, 'B');",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(h);
+  }
+  {
+    Store store(db_, Store::Mode::kReadWrite);
+    EXPECT_EQ(store.runs().size(), 1u);
+    EXPECT_EQ(store.runs()[0].status, RunStatus::kInterrupted);
+    EXPECT_EQ(store.fail_run(1, "disk full"), "");
+  }
+  EXPECT_EQ(raw(db_, "PRAGMA user_version"), "6\n");
+  EXPECT_EQ(raw(db_, "SELECT run_id, label FROM points ORDER BY ord"), "1|A\n1|B\n");  // not cascaded away
+  EXPECT_EQ(raw(db_, "SELECT id, sightings, status, failure FROM runs"), "1|5|failed|disk full\n");
+  EXPECT_EQ(raw(db_, "PRAGMA foreign_key_check"), "");
+  // Deleting the run now cascades to its points: the references name the rebuilt table.
+  {
+    Store store(db_, Store::Mode::kReadWrite);
+    store.delete_run(1);
+  }
+  EXPECT_EQ(raw(db_, "SELECT count(*) FROM points"), "0\n");
 }
 
 TEST_F(StoreTest, FindPacketReadsOnlyItsBlock) {

@@ -16,8 +16,9 @@
 # capture.txt (what was sent, how each point was captured, tcpdump's counters).
 #
 # Hygiene: every namespace is named ${P}-… with P = $PTC_PREFIX or "ptc" + 4 random hex digits;
-# the Neutron lab (tests/lab/neutron_lab.sh, used as is) gets the same prefix; OVS daemons run
-# inside a lab namespace with their state under a mktemp -d work dir. Leftovers of the same
+# the Neutron lab (tests/lab/neutron_lab.sh, used as is) and the Neutron L3 lab of the NAT sets
+# (tests/lab/neutron_l3_lab.sh, its state in its own mktemp -d dir) get the same prefix; OVS
+# daemons run inside a lab namespace with their state under a mktemp -d work dir. Leftovers of the same
 # prefix are removed first, and a trap removes everything on success, failure and Ctrl-C.
 # Nothing is created or changed in the root namespace; addresses are from 198.18.0.0/15 and
 # 2001:db8::/32; neighbours are static; IPv6 is off except in the IPv6 case.
@@ -90,6 +91,7 @@ teardown_all() {
   local l pid ns
   for l in "${!CAP_PID[@]}"; do kill -INT "${CAP_PID[$l]}" 2>/dev/null || true; done
   "$LAB/neutron_lab.sh" down "$P" >/dev/null 2>&1 || true
+  "$LAB/neutron_l3_lab.sh" down "$P" >/dev/null 2>&1 || true
   kill_ns_procs
   for ns in $(my_netns); do ip netns del "$ns" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -975,30 +977,41 @@ case_both-directions-ping() {
   markers "$CH_A" 198.18.11.2
   uncap_all
   chain_inv "a pings b and b pings a at once; b's echo requests dropped between C (p2) and B (p1)"
-  local req_c req_b rep_a
+  local req_c req_b rep_a id_a id_b
   req_c=$(npk "$CUR/C.pcap" 'icmp[0] = 8 and src host 198.18.11.2')
   req_b=$(npk "$CUR/B.pcap" 'icmp[0] = 8 and src host 198.18.11.2')
   rep_a=$(npk "$CUR/A.pcap" 'icmp[0] = 0 and src host 198.18.11.2')
   [[ $req_c -eq 100 && $req_b -eq 0 && $rep_a -eq 100 ]] || die "both-directions-ping: req C=$req_c B=$req_b, replies at A=$rep_a"
+  # Each ping is a flow of its own: its echo identifier is in the flow key, like a port.
+  id_a=$(tcpdump -nr "$CUR/A.pcap" -c 1 'icmp[0] = 8 and src host 198.18.11.1' 2>/dev/null | sed -n 's/.*echo request, id \([0-9]*\),.*/\1/p')
+  id_b=$(tcpdump -nr "$CUR/C.pcap" -c 1 'icmp[0] = 8 and src host 198.18.11.2' 2>/dev/null | sed -n 's/.*echo request, id \([0-9]*\),.*/\1/p')
+  [[ -n $id_a && -n $id_b && $id_a != "$id_b" ]] || die "both-directions-ping: echo identifiers a=$id_a b=$id_b"
   chain_down
   cat >"$CUR/expected.toml" <<EOF
-why = "ping both ways at once, b's echo requests dropped C→B: b→a carries $rep_a delivered replies and $req_c lost requests; a→b is intact"
-exit = 0
+why = "ping both ways at once, b's echo requests dropped C→B: b's ping (id $id_b) loses all $req_c requests there; a's ping (id $id_a) is intact both ways, its $rep_a replies from b included"
+exit = 1                               # a flow lost packets (docs/cli.md#exit-codes)
 
 [[flow]]
-label = "ICMP 198.18.11.2 → 198.18.11.1"
-direction = "reverse"
-verdict = "partial_loss"
+label = "ICMP 198.18.11.2 → 198.18.11.1 id $id_b"
+verdict = "disappears"
 hop = ["C", "B"]
 lost = $req_c
-delivered = $rep_a
+delivered = 0
 
 [[flow]]
-label = "ICMP 198.18.11.1 → 198.18.11.2"
+label = "ICMP 198.18.11.1 → 198.18.11.2 id $id_a"
 direction = "forward"
 verdict = "delivered"
 lost = 0
 delivered = 100
+must_not_blame = [["B", "C"], ["C", "B"]]
+
+[[flow]]
+label = "ICMP 198.18.11.2 → 198.18.11.1 id $id_a"
+direction = "reverse"
+verdict = "delivered"
+lost = 0
+delivered = $rep_a
 must_not_blame = [["B", "C"], ["C", "B"]]
 EOF
 }
@@ -1414,81 +1427,30 @@ EOF
 }
 
 # ================================================================== NAT =======================
-#  ${P}-ext eth0 198.18.1.1 ─veth─ eth1 [br-ex] qgp ─veth─ qg-… (${P}-qrouter: 198.18.1.2 + FIP
-#  198.18.1.10, DNAT → 198.19.0.5, SNAT back) qr-… 198.19.0.1 ─veth─ qrp [br-int] tap… ─veth─ eth0 ${P}-vm 198.19.0.5
-readonly NAT_PORT_QG="7a3f0c1e-2b4d-4e6f-8a9b-0c1d2e3f4a5b" NAT_PORT_QR="5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f"
-readonly NAT_PORT_VM="d00dfeed-1234-4567-89ab-cdef01234567"
+# The Neutron L3 lab, used as is (tests/lab/neutron_l3_lab.sh, docs/lab.md "The L3 variant"),
+# under the corpus prefix: ${P}-ext ─ ${P}-hv br-ex ─ ${P}-qrouter qg-… (floating IP
+# 198.18.1.10, DNAT → 198.19.0.5, SNAT back) qr-… ─ ${P}-hv br-int ─ tap… ─ ${P}-vm 198.19.0.5.
+# The points, their namespaces and interfaces come from the lab's own inventory.
+L3LAB="$LAB/neutron_l3_lab.sh"
 nat_up() {
-  local qg="qg-${NAT_PORT_QG:0:11}" qr="qr-${NAT_PORT_QR:0:11}" tap="tap${NAT_PORT_VM:0:11}"
-  NAT_QG=$qg NAT_QR=$qr NAT_TAP=$tap
-  ns_new ext hv qrouter vm
-  local R="${P}-qrouter" H="${P}-hv"
-  ip -n "${P}-ext" link add eth0 type veth peer name eth1 netns "$H"
-  ip -n "$R" link add "$qg" type veth peer name qgp netns "$H"
-  ip -n "$R" link add "$qr" type veth peer name qrp netns "$H"
-  ip -n "$H" link add "$tap" type veth peer name eth0 netns "${P}-vm"
-  ip -n "$H" link add br-ex type bridge stp_state 0 forward_delay 0
-  ip -n "$H" link add br-int type bridge stp_state 0 forward_delay 0
-  ip -n "$H" link set eth1 master br-ex
-  ip -n "$H" link set qgp master br-ex
-  ip -n "$H" link set qrp master br-int
-  ip -n "$H" link set "$tap" master br-int
-  local d
-  for d in eth1 qgp qrp "$tap" br-ex br-int; do ip -n "$H" link set "$d" up; done
-  ip -n "${P}-ext" link set eth0 address 02:70:74:01:00:01
-  ip -n "$R" link set "$qg" address fa:16:3e:00:01:02
-  ip -n "$R" link set "$qr" address fa:16:3e:00:00:01
-  ip -n "${P}-vm" link set eth0 address fa:16:3e:00:00:05
-  ip -n "${P}-ext" addr add 198.18.1.1/24 dev eth0
-  ip -n "$R" addr add 198.18.1.2/24 dev "$qg"
-  ip -n "$R" addr add 198.18.1.10/32 dev "$qg"
-  ip -n "$R" addr add 198.19.0.1/24 dev "$qr"
-  ip -n "${P}-vm" addr add 198.19.0.5/24 dev eth0
-  ip -n "${P}-ext" link set eth0 up
-  ip -n "$R" link set "$qg" up
-  ip -n "$R" link set "$qr" up
-  ip -n "${P}-vm" link set eth0 up
-  ip -n "${P}-vm" route add default via 198.19.0.1
-  ip netns exec "${P}-vm" iptables -w -A INPUT -p udp -j DROP
-  ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-  ip -n "${P}-ext" neigh replace 198.18.1.10 lladdr fa:16:3e:00:01:02 dev eth0 nud permanent
-  ip -n "$R" neigh replace 198.18.1.1 lladdr 02:70:74:01:00:01 dev "$qg" nud permanent
-  ip -n "$R" neigh replace 198.19.0.5 lladdr fa:16:3e:00:00:05 dev "$qr" nud permanent
-  ip -n "${P}-vm" neigh replace 198.19.0.1 lladdr fa:16:3e:00:00:01 dev eth0 nud permanent
-  # The floating IP as the Neutron L3 agent renders it (nat table of the qrouter namespace).
-  local ipt=(ip netns exec "$R" iptables -w -t nat)
-  "${ipt[@]}" -N neutron-l3-agent-PREROUTING
-  "${ipt[@]}" -N neutron-l3-agent-OUTPUT
-  "${ipt[@]}" -N neutron-l3-agent-POSTROUTING
-  "${ipt[@]}" -N neutron-l3-agent-float-snat
-  "${ipt[@]}" -N neutron-l3-agent-snat
-  "${ipt[@]}" -A PREROUTING -j neutron-l3-agent-PREROUTING
-  "${ipt[@]}" -A OUTPUT -j neutron-l3-agent-OUTPUT
-  "${ipt[@]}" -A POSTROUTING -j neutron-l3-agent-POSTROUTING
-  "${ipt[@]}" -A neutron-l3-agent-POSTROUTING -j neutron-l3-agent-snat
-  "${ipt[@]}" -A neutron-l3-agent-snat -j neutron-l3-agent-float-snat
-  "${ipt[@]}" -A neutron-l3-agent-PREROUTING -d 198.18.1.10/32 -i "$qg" -j DNAT --to-destination 198.19.0.5
-  "${ipt[@]}" -A neutron-l3-agent-OUTPUT -d 198.18.1.10/32 -j DNAT --to-destination 198.19.0.5
-  "${ipt[@]}" -A neutron-l3-agent-float-snat -s 198.19.0.5/32 -j SNAT --to-source 198.18.1.10 --random-fully
-  note "qrouter nat table: $(ip netns exec "$R" iptables -w -t nat -S | grep -E 'DNAT|SNAT' | tr '\n' ';')"
-  sleep 2
+  "$L3LAB" up "$P"
+  eval "$("$L3LAB" env "$P")"
+  note "lab: tests/lab/neutron_l3_lab.sh up $P (floating IP $PTL3_FIP → $PTL3_VM_IP in $PTL3_NS_QROUTER)"
+  note "qrouter nat table: $(ip netns exec "$PTL3_NS_QROUTER" iptables -w -t nat -S | grep -E 'DNAT|SNAT' | tr '\n' ';')"
 }
+nat_down() { "$L3LAB" down "$P"; }
 nat_record() {
-  cap A "${P}-vm" eth0
-  cap B "${P}-hv" "$NAT_TAP"
-  cap C "${P}-qrouter" "$NAT_QR"
-  cap D "${P}-qrouter" "$NAT_QG"
-  cap E "${P}-hv" eth1
-  markers "${P}-ext" 198.18.1.10
-  ip netns exec "${P}-ext" ping -q -n -c 100 -i 0.01 -W 1 198.18.1.10 >>"$CUR/capture.txt" 2>&1 || true
-  markers "${P}-ext" 198.18.1.10
+  PTLAB_INV_HOSTS=names PTLAB_INV_FILES=1 "$L3LAB" inventory "$P" >"$CUR/inventory.toml"
+  local label ns ifc
+  while read -r label ns ifc; do
+    cap "$label" "$ns" "$ifc"
+  done < <(python3 -c 'import sys, tomllib
+for p in tomllib.load(open(sys.argv[1], "rb"))["point"]: print(p["label"], p["netns"], p["iface"])' "$CUR/inventory.toml")
+  [[ ${#CAP_PID[@]} -eq 5 ]] || die "the L3 lab's inventory should have five points"
+  markers "$PTL3_NS_EXT" "$PTL3_FIP"
+  ip netns exec "$PTL3_NS_EXT" ping -q -n -c 100 -i 0.01 -W 1 "$PTL3_FIP" >>"$CUR/capture.txt" 2>&1 || true
+  markers "$PTL3_NS_EXT" "$PTL3_FIP"
   uncap_all
-  inv_header "floating IP 198.18.1.10 → fixed IP 198.19.0.5 through a Neutron-style qrouter namespace; VM side first"
-  inv A vm vm1 eth0 "${P}-vm"
-  inv B tap hv1 "$NAT_TAP" "${P}-hv"
-  inv C qr hv1 "$NAT_QR" "${P}-qrouter"
-  inv D qg hv1 "$NAT_QG" "${P}-qrouter"
-  inv E nic hv1 eth1 "${P}-hv"
 }
 
 case_nat-delivered() {
@@ -1496,7 +1458,7 @@ case_nat-delivered() {
   nat_record
   local a; a=$(npk "$CUR/A.pcap" 'icmp[0] = 8 and dst host 198.19.0.5')
   [[ $a -eq 100 ]] || die "nat-delivered: A saw $a requests"
-  ns_del ext hv qrouter vm
+  nat_down
   cat >"$CUR/expected.toml" <<'EOF'
 why = "ping to a floating IP: DNAT 198.18.1.10 → 198.19.0.5 between D (qg) and C (qr), replies SNATed back; nothing lost"
 exit = 0
@@ -1528,16 +1490,16 @@ EOF
 
 case_nat-drop-after-dnat() {
   nat_up
-  tc_drop "${P}-hv" "$NAT_TAP" egress --ipv4-proto 1 --icmp-type 8
+  tc_drop "$PTL3_NS_HV" "$PTL3_TAP" egress --ipv4-proto 1 --icmp-type 8
   note "echo requests are dropped at the tap's egress in the hypervisor (before B's capture): after the DNAT, between C (qr) and B (tap)"
   nat_record
   local c a
   c=$(npk "$CUR/C.pcap" 'icmp[0] = 8'); a=$(npk "$CUR/A.pcap" icmp)
   [[ $c -eq 100 && $a -eq 0 ]] || die "nat-drop-after-dnat: C=$c A=$a"
-  ns_del ext hv qrouter vm
+  nat_down
   cat >"$CUR/expected.toml" <<'EOF'
 why = "floating-IP DNAT between D and C, then the requests are dropped between C (qr) and B (tap): blame C→B, not the translating hop"
-exit = 0
+exit = 1                               # a flow lost packets (docs/cli.md#exit-codes)
 
 [[flow]]
 label = ["ICMP 198.18.1.1 → 198.18.1.10", "ICMP 198.18.1.1 → 198.19.0.5"]

@@ -10,6 +10,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -144,11 +145,13 @@ TEST_F(Export, TheBytesAreThoseOfTheOriginalCaptures) {
   const std::string out = file("bytes.pcapng");
   ASSERT_EQ(run({"export", "--db", db(), "--run", "1", "--lost", "-w", out}).code, 0);
   // Interface i is point i (A..G, all Ethernet): each packet is a frame of that point's file.
-  std::map<uint32_t, std::set<std::vector<uint8_t>>> original;
+  // Frames as std::string: g++ 12 -O3 warns falsely (-Wstringop-overread) on std::set<std::vector>.
+  const auto bytes = [](std::span<const uint8_t> d) { return std::string(d.begin(), d.end()); };
+  std::map<uint32_t, std::set<std::string>> original;
   for (uint32_t i = 0; i < 7; ++i) {
     pathtrace::pcapfile::Reader in(source("pcaps/incident-broken/") + char('A' + i) + ".pcap");
     pathtrace::pcapfile::Packet p;
-    while (in.next(p)) original[i].emplace(p.data.begin(), p.data.begin() + std::min<std::size_t>(p.data.size(), 128));
+    while (in.next(p)) original[i].insert(bytes(p.data.first(std::min<std::size_t>(p.data.size(), 128))));
   }
   pathtrace::pcapfile::Reader exported(out);
   pathtrace::pcapfile::Packet p;
@@ -156,7 +159,7 @@ TEST_F(Export, TheBytesAreThoseOfTheOriginalCaptures) {
   while (exported.next(p)) {
     ++n;
     ASSERT_GE(p.interface, 2u);  // C..G
-    EXPECT_TRUE(original[p.interface].count(std::vector<uint8_t>(p.data.begin(), p.data.end())))
+    EXPECT_TRUE(original[p.interface].count(bytes(p.data)))
         << "packet " << n << " is not a frame of point " << char('A' + p.interface);
   }
   EXPECT_EQ(n, 1000u);
@@ -248,7 +251,7 @@ TEST_F(Export, IngestProgressIsQuietForAFastIngestAndWithQuiet) {
   std::vector<std::string> quiet = args;
   quiet.push_back("--quiet");
   std::string cmd = "PATHTRACE_PROGRESS_MS=0 " + quote(PATHTRACE_BIN);
-  for (const auto& a : quiet) cmd += " " + quote(a);
+  for (const auto& a : quiet) cmd.append(" ").append(quote(a));
   r = sh(cmd, *dir_);
   ASSERT_EQ(r.code, 1) << r.err;
   EXPECT_EQ(r.err, "");

@@ -56,7 +56,7 @@ inline Result sh(const std::string& cmdline, const fs::path& dir) {
 // Runs `pathtrace ARGS...` (every argument quoted).
 inline Result run_pathtrace(const std::vector<std::string>& args, const fs::path& dir) {
   std::string cmd = quote(PATHTRACE_BIN);
-  for (const auto& a : args) cmd += " " + quote(a);
+  for (const auto& a : args) cmd.append(" ").append(quote(a));
   return sh(cmd, dir);
 }
 

@@ -343,4 +343,112 @@ TEST_F(Roundtrip, CorrelateAppliesClocksAndReadsBackAsPrinted) {
   expect_same_report(printed, json::parse(back.out));
 }
 
+// The database locked by another process in the middle of a live run (the sqlite3 shell's
+// `BEGIN IMMEDIATE`): the correlator retries for the busy timeout, then stops capturing at
+// once, prints the report of what it had committed, and exits 4 with the database's error;
+// the run is marked failed with that reason (`runs` shows it) once the lock is gone.
+TEST_F(Roundtrip, ALockedDatabaseStopsTheRunReportsWhatItCommittedAndMarksItFailed) {
+  const std::string set = source("pcaps/incident-broken/");
+  const std::string cmd = quote(PATHTRACE_BIN) + " correlate --db " + quote(db()) +
+                          " --listen 127.0.0.1:0 --points A,B --filter ipip --duration 60s" +
+                          " >" + quote((dir_ / "out").string()) + " 2>" + quote((dir_ / "err").string()) +
+                          " </dev/null; echo $? >" + quote((dir_ / "rc").string());
+  ASSERT_EQ(sh("(" + cmd + ") &", dir_).code, 0);
+  uint16_t port = 0;
+  for (int i = 0; i < 200 && !port; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::string err = slurp(dir_ / "err");
+    const auto at = err.find("listening on 127.0.0.1:");
+    if (at != std::string::npos) port = uint16_t(std::stoi(err.substr(at + 23)));
+  }
+  ASSERT_NE(port, 0) << slurp(dir_ / "err");
+  auto runs = [&] { return run_pathtrace({"runs", "--db", db()}, dir_).out; };
+  // Point A's stream is staged (committed) ...
+  send_to(port, stream_of(set + "A.pcap", "A", "vm1", "eth0", "", 0));
+  std::string listed;
+  for (int i = 0; i < 100; ++i) {
+    listed = runs();
+    if (listed.find(" 0 sightings") == std::string::npos && listed.find(" sightings") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_NE(listed.find("capturing (pid "), std::string::npos) << listed;
+  // ... then another process locks the file for 14 s, and point B's stream arrives.
+  const fs::path ready = dir_ / "locked";
+  ASSERT_EQ(sh("python3 -c 'import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+               "c.execute(\"BEGIN IMMEDIATE\"); open(sys.argv[2], \"w\").close(); time.sleep(14)' " +
+                   quote(db()) + " " + quote(ready.string()) + " &",
+               dir_).code,
+            0);
+  for (int i = 0; i < 100 && !fs::exists(ready); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(fs::exists(ready)) << "the locker did not start (python3's sqlite3)";
+  send_to(port, stream_of(set + "B.pcap", "B", "hv1", "tapbdd1f2c3-bd", "", 0));
+  for (int i = 0; i < 600 && !fs::exists(dir_ / "rc"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(fs::exists(dir_ / "rc")) << "correlate did not stop: " << slurp(dir_ / "err");
+  EXPECT_EQ(slurp(dir_ / "rc"), "4\n") << slurp(dir_ / "err");
+  const std::string err = slurp(dir_ / "err");
+  EXPECT_NE(err.find("pathtrace correlate: database " + db() +
+                     ": begin transaction: database is locked (by another process, for more than 10 s); "
+                     "capture stopped: run 1 marked failed; its report covers what it committed "
+                     "(pathtrace report --run 1)\n"),
+            std::string::npos)
+      << err;
+  const std::string out = slurp(dir_ / "out");
+  EXPECT_NE(out.find("run 1 stopped: the database could not be written: analysed from the "), std::string::npos) << out;
+  EXPECT_EQ(out.find(" 0 sightings committed"), std::string::npos) << out;
+  listed = runs();
+  EXPECT_EQ(listed.find("run 1  "), 0u) << listed;
+  EXPECT_NE(listed.find("  failed  2 points  "), std::string::npos) << listed;
+  EXPECT_NE(listed.find("\n    database " + db() + ": begin transaction: database is locked"), std::string::npos) << listed;
+  // `report` analyses what it committed, saying why it stopped.
+  const auto rep = run_pathtrace({"report", "--db", db(), "--run", "1"}, dir_);
+  EXPECT_NE(rep.out.find("run 1 failed (database " + db() + ": begin transaction: database is locked"), std::string::npos)
+      << rep.out << rep.err;
+}
+
+// A full disk in the middle of a live run: the first batch that does not fit stops the run at
+// once; the run is marked failed all the same (the WAL, checkpointed and truncated, makes room
+// for that one row). The database lives on a 4 MiB tmpfs in a mount namespace of its own.
+TEST_F(Roundtrip, AFullDiskStopsTheRunAndMarksItFailed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for a small tmpfs (unshare -m, mount)";
+  const fs::path mnt = dir_ / "mnt";
+  fs::create_directories(mnt);
+  const std::string script =
+      "set -u; D=" + quote(mnt.string()) + "; O=" + quote(dir_.string()) + "; PT=" + quote(PATHTRACE_BIN) + "\n"
+      "mount -t tmpfs -o size=4m pathtrace-test \"$D\" || exit 77\n"
+      "\"$PT\" correlate --db \"$D/t.db\" --listen 127.0.0.1:0 --points A,B --filter ipip --duration 60s"
+      " >\"$O/out\" 2>\"$O/err\" </dev/null &\n"
+      "pid=$!\n"
+      "for i in $(seq 200); do \"$PT\" runs --db \"$D/t.db\" 2>/dev/null | grep -q capturing && break; sleep 0.05; done\n"
+      "dd if=/dev/zero of=\"$D/fill\" bs=64k 2>/dev/null\n"
+      "touch \"$O/full\"\n"
+      "wait $pid; echo $? >\"$O/rc\"\n"
+      "\"$PT\" runs --db \"$D/t.db\" >\"$O/runs\" 2>&1\n";
+  { std::ofstream(dir_ / "full.sh") << script; }
+  ASSERT_EQ(sh("unshare -m bash " + quote((dir_ / "full.sh").string()) + " >" + quote((dir_ / "script.log").string()) +
+                   " 2>&1 &",
+               dir_)
+                .code,
+            0);
+  for (int i = 0; i < 200 && !fs::exists(dir_ / "full"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(fs::exists(dir_ / "full")) << slurp(dir_ / "script.log") << slurp(dir_ / "err");
+  const std::string err0 = slurp(dir_ / "err");
+  const auto at = err0.find("listening on 127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << err0;
+  send_to(uint16_t(std::stoi(err0.substr(at + 23))), stream_of(source("pcaps/incident-broken/A.pcap"), "A", "vm1", "eth0", "", 0));
+  for (int i = 0; i < 300 && !fs::exists(dir_ / "runs"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(fs::exists(dir_ / "runs")) << "correlate did not stop: " << slurp(dir_ / "err");
+  EXPECT_EQ(slurp(dir_ / "rc"), "4\n");
+  const std::string err = slurp(dir_ / "err");
+  EXPECT_NE(err.find(": database or disk is full; capture stopped: run 1 marked failed; its report covers what it "
+                     "committed (pathtrace report --run 1)\n"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(slurp(dir_ / "out").find("run 1 stopped: the database could not be written: analysed from the 0 sightings"),
+            std::string::npos)
+      << slurp(dir_ / "out");
+  const std::string listed = slurp(dir_ / "runs");
+  EXPECT_NE(listed.find("  failed  2 points  0 sightings"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("database or disk is full"), std::string::npos) << listed;
+}
+
 }  // namespace

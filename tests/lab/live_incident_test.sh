@@ -161,7 +161,7 @@ case $CASE in
     stop_collectors_and_wait
     [ $code -eq 0 ] || fail "exit code $code, expected 0: the late point must not be blamed"
     expect "verdict: delivered"
-    expect "point A started capturing"
+    expect "warning: point A was not capturing when"
     reject "lost between"
     ;;
   overload)
@@ -182,9 +182,19 @@ case $CASE in
     sleep 1
     stop_collectors_and_wait
     expect "warning: point A lost"
-    expect "in its own capture"
+    expect "of its own capture"
     reject "disappears between"
-    reject "verdict: IPIP 198.18.0.1 → 198.18.0.20: partial loss"
+    # A's own losses must not be blamed on B→A. Upstream, OVS's userspace datapath reads eth1
+    # with a socket: when it gets too little CPU for the 20000/s burst (a loaded machine), the
+    # socket overflows and OVS really drops some between G and F (F..B then all see the same
+    # packets, and no point reports kernel drops but A). pathtrace then rightly says
+    # "partial loss between G and F": a true verdict, not this test's subject, so it is logged.
+    reject "partial loss between B ("
+    if grep -q "verdict: IPIP 198.18.0.1 → 198.18.0.20: partial loss" "$WORK/out"; then
+      grep -q "verdict: IPIP 198.18.0.1 → 198.18.0.20: partial loss between G (eth1) and F (phy-br-ethx)" "$WORK/out" \
+        || fail "a partial loss other than OVS's between G and F"
+      echo "note (overload): OVS dropped some of the burst between G and F (load $(cut -d' ' -f1 /proc/loadavg)): $(grep -o '✗ [0-9]* lost between G and F ([0-9.]*%)' "$WORK/out")"
+    fi
     grep -qE "inconclusive|\? [0-9]+ lost between B and A" "$WORK/out" || fail "the hop B→A should be inconclusive"
     ;;
   evidence)

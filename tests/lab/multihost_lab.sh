@@ -24,6 +24,7 @@ P=${2:-ptmh}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB="$HERE/neutron_lab.sh"
 D="/tmp/pathtrace-mh.$P"
+. "$(dirname "${BASH_SOURCE[0]}")/state_dir.sh"
 OPS="$P-ops"
 HOSTS=(dir hv vm)
 declare -A ADDR=([dir]=198.18.255.2 [hv]=198.18.255.3 [vm]=198.18.255.4)
@@ -37,7 +38,7 @@ mh_down() {
     ip netns del "$OPS" 2>/dev/null
   fi
   bash "$LAB" down "$P" >/dev/null 2>&1
-  rm -rf "$D"
+  state_dir_remove "$D"
 }
 
 mh_up() {
@@ -46,7 +47,7 @@ mh_up() {
   command -v ssh-keygen >/dev/null || { echo "SKIP: ssh-keygen is not installed"; return 77; }
   mh_down
   bash "$LAB" up "$P" || return $?
-  mkdir -p "$D" && chmod 700 "$D"
+  state_dir_create "$D" || return 1
   mkdir -p /run/sshd  # sshd's privilege separation directory (Debian's own service creates it too)
   ssh-keygen -q -t ed25519 -N '' -C "pathtrace-lab-$P" -f "$D/id" || return 1
   ssh-keygen -q -t ed25519 -N '' -C "pathtrace-lab-$P-unauthorized" -f "$D/id_wrong" || return 1

@@ -39,6 +39,7 @@ P=${2:-${PTLAB_PREFIX:-ptlab}}
 [[ $P =~ ^[a-z][a-z0-9]{0,7}$ ]] || { echo "neutron_lab: PREFIX must match [a-z][a-z0-9]{0,7}: '$P'" >&2; exit 2; }
 NS_DIR="${P}-dir" NS_HV="${P}-hv" NS_VM="${P}-vm"
 STATE="/tmp/pathtrace-lab.${P}"
+. "$HERE/state_dir.sh"
 
 log() { echo "neutron_lab[$P]: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -104,7 +105,7 @@ lab_down() {
     ip netns del "$ns" 2>/dev/null || true
   done
   # Guard the rm: only ever our own state dir.
-  [[ $STATE == /tmp/pathtrace-lab.* ]] && rm -rf -- "$STATE"
+  [[ $STATE == /tmp/pathtrace-lab.* ]] && state_dir_remove "$STATE"
 }
 
 # Namespace basics: lo up, no IPv6, no martian chatter.
@@ -150,7 +151,7 @@ lab_up() {
   # PTLAB_KEEP=1 keeps a half-built lab for debugging.
   trap 'rc=$?; trap - EXIT INT TERM; log "up failed (rc=$rc)"; [[ ${PTLAB_KEEP:-0} == 1 ]] || lab_down; exit $rc' EXIT
   trap 'exit 130' INT TERM
-  mkdir -p "$STATE"; chmod 700 "$STATE"
+  state_dir_create "$STATE" || exit 1
 
   ns_init "$NS_DIR"; ns_init "$NS_HV"; ns_init "$NS_VM"
   hv sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0

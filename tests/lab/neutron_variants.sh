@@ -36,6 +36,7 @@ P=${3:-${PTLAB_PREFIX:-ptvar}}
 [[ $P =~ ^[a-z][a-z0-9]{0,7}$ ]] || { echo "neutron_variants: PREFIX must match [a-z][a-z0-9]{0,7}: '$P'" >&2; exit 2; }
 NS_HV="${P}-hv" NS_VM="${P}-vm" NS_DIR="${P}-dir"
 STATE="/tmp/pathtrace-lab.${P}"
+. "$HERE/state_dir.sh"
 
 log() { echo "neutron_variants[$P/$KIND]: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -73,7 +74,7 @@ down() {
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
   done
-  [[ $STATE == /tmp/pathtrace-lab.* ]] && rm -rf -- "$STATE"
+  [[ $STATE == /tmp/pathtrace-lab.* ]] && state_dir_remove "$STATE"
 }
 
 up() {
@@ -82,7 +83,7 @@ up() {
   # shellcheck disable=SC2154  # rc is set inside the trap string
   trap 'rc=$?; trap - EXIT INT TERM; log "up failed (rc=$rc)"; down; exit $rc' EXIT
   trap 'exit 130' INT TERM
-  mkdir -p "$STATE"; chmod 700 "$STATE"
+  state_dir_create "$STATE" || exit 1
   local ns
   for ns in "$NS_HV" "$NS_VM" "$NS_DIR"; do
     ip netns add "$ns"

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <random>
 #include <set>
 #include <thread>
@@ -313,6 +314,32 @@ TEST(Live, CollectStopsWhenTheHeartbeatStops) {
   ASSERT_EQ(got.status.size(), 1u);
   EXPECT_TRUE(got.status[0].clean);
   EXPECT_NE(got.status[0].end_reason.find("heartbeat"), std::string::npos) << got.status[0].end_reason;
+}
+
+// `pathtrace run` with 24 points (19 used to exit 5: the correlator reserved room in its queue
+// for every read waiting on an idle pipe, and ran out after 18): every point starts capturing
+// and every collector is read to its BYE.
+TEST(Live, RunWithTwentyFourPointsReadsEveryCollectorToItsBye) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, packet capture)";
+  const std::string ns = "ptw" + std::to_string(::getpid()) + "r";
+  sh("ip netns del " + ns);
+  if (sh("ip netns add " + ns) != 0 || sh("ip -n " + ns + " link set lo up") != 0)
+    GTEST_SKIP() << "cannot create a network namespace here";
+  const std::string dir = ::testing::TempDir() + "pathtrace-run24-" + std::to_string(::getpid());
+  sh("rm -rf " + dir + " && mkdir -p " + dir);
+  std::string cmd = std::string(PT_COLLECT_BIN) + " run --duration 2s --db " + dir + "/t.db";
+  for (int i = 1; i <= 24; ++i) cmd += " --point P" + std::to_string(i) + "=local:lo@" + ns;
+  const int st = std::system((cmd + " >" + dir + "/out 2>" + dir + "/err </dev/null").c_str());
+  sh("ip netns del " + ns);
+  std::ifstream ef(dir + "/err");
+  const std::string err((std::istreambuf_iterator<char>(ef)), {});
+  sh("rm -rf " + dir);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0) << err;
+  EXPECT_NE(err.find("capturing at 24 points"), std::string::npos) << err;
+  for (int i = 1; i <= 24; ++i)
+    EXPECT_NE(err.find("point P" + std::to_string(i) + "): BYE (stdin closed)"), std::string::npos)
+        << "P" << i << " was not read to its BYE\n" << err;
 }
 
 TEST(Live, UnprivilegedCollectFailsWithExitCodeCapture) {

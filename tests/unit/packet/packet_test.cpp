@@ -260,7 +260,9 @@ TEST(Parse, Ipv4Fragments) {
 }
 
 TEST(Parse, IcmpAndSctpKeys) {
-  EXPECT_EQ(to_string(parse_bytes(fx::eth_ipv4_icmp).ip[0]), "ICMP 192.0.2.1 \u2192 203.0.113.20");
+  // An echo's identifier (0x4242) is its flow key's "port", both ends.
+  EXPECT_EQ(to_string(parse_bytes(fx::eth_ipv4_icmp).ip[0]), "ICMP 192.0.2.1 \u2192 203.0.113.20 id 16962");
+  EXPECT_EQ(to_string(parse_bytes(fx::eth_ipv4_icmp_unreach).ip[0]).find(" id "), std::string::npos);
   EXPECT_EQ(to_string(parse_bytes(fx::eth_ipv4_sctp).ip[0]),
             "SCTP 192.0.2.1:36412 \u2192 203.0.113.20:36412");
   EXPECT_EQ(to_string(parse_bytes(fx::eth_ipv4_esp).ip[0]), "ESP 192.0.2.1 \u2192 203.0.113.20");
@@ -449,12 +451,15 @@ TEST(Digest, TunnelledCopiesAcrossADnatFollowTodaysRules) {
   EXPECT_EQ(tkey_of(fx::eth_ipv4_tcp_dnat), h);
 }
 
-TEST(Digest, IcmpEchoPairsAcrossSnatOnlyWhenItsIdentifierIsKept) {
+TEST(Digest, IcmpEchoPairsAcrossSnatEvenWhenItsIdentifierIsRewritten) {
   EXPECT_NE(digest_of(fx::eth_ipv4_icmp_snat), digest_of(fx::eth_ipv4_icmp));
   EXPECT_EQ(tkey_of(fx::eth_ipv4_icmp_snat), tkey_of(fx::eth_ipv4_icmp));
-  // The echo identifier is in H: a NAT that rewrites it (to tell two hosts' pings apart)
-  // leaves nothing to pair with (docs/digest.md).
-  EXPECT_NE(tkey_of(fx::eth_ipv4_icmp_snat_id), tkey_of(fx::eth_ipv4_icmp));
+  // The echo identifier is in the flow key (G), like a port: a NAT that rewrites it (SNAT
+  // --random-fully, to tell two hosts' pings apart) leaves the translation key alone.
+  EXPECT_NE(digest_of(fx::eth_ipv4_icmp_snat_id), digest_of(fx::eth_ipv4_icmp_snat));
+  EXPECT_EQ(tkey_of(fx::eth_ipv4_icmp_snat_id), tkey_of(fx::eth_ipv4_icmp));
+  // Two pings between the same hosts are two flows.
+  EXPECT_NE(parse_bytes(fx::eth_ipv4_icmp_snat_id).ip[0].sport, parse_bytes(fx::eth_ipv4_icmp_snat).ip[0].sport);
 }
 
 TEST(Digest, TranslationKeyStillTellsPacketsApart) {
@@ -528,17 +533,16 @@ TEST(Digest, IsXxh3OfTheDocumentedBlocks) {
   std::vector<uint8_t> h6 = {6, 6, 0x18, 0, 0, 8, 0, 0,  0, 0, 0, 0, 0x00, 0x2f, 0, 0,
                              1, 2, 3, 4, 0x0a, 0x0b, 0x0c, 0x0d};
   h6.insert(h6.end(), get_ht.begin(), get_ht.end());
-  std::vector<uint8_t> g6 = {6, 6, 0x9c, 0x41, 0x01, 0xbb, 0, 0};
-  for (const uint8_t last : {1, 2}) {
-    const uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last};
-    g6.insert(g6.end(), a, a + 16);
-  }
+  const std::vector<uint8_t> g6 = {6, 6, 0x9c, 0x41, 0x01, 0xbb, 0, 0,
+                                   0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+                                   0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
   EXPECT_EQ(parse_bytes(fx::eth_ipv6_tcp).digest, xxh3(h6) ^ xxh3(g6, kSeedG));
-  // eth_ipv4_icmp: echo request, ID 0x1234, identifier 0x4242, sequence 7 in word 2.
+  // eth_ipv4_icmp: echo request, ID 0x1234, sequence 7 in word 2, identifier 0x4242 in G as
+  // both ports.
   std::vector<uint8_t> hi = {4, 1, 0, 8, 0, 8, 0x40, 0x00,  0x12, 0x34, 0, 0, 0x00, 0x3c, 0, 0,
-                             0x42, 0x42, 0x00, 0x07, 0, 0, 0, 0,
+                             0x00, 0x07, 0, 0, 0, 0, 0, 0,
                              0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17};
-  const std::vector<uint8_t> gi = {4, 1, 0, 0, 0, 0, 0, 0, 192, 0, 2, 1, 203, 0, 113, 20};
+  const std::vector<uint8_t> gi = {4, 1, 0x42, 0x42, 0x42, 0x42, 0, 0, 192, 0, 2, 1, 203, 0, 113, 20};
   EXPECT_EQ(parse_bytes(fx::eth_ipv4_icmp).digest, xxh3(hi) ^ xxh3(gi, kSeedG));
 }
 

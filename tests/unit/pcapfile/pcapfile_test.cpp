@@ -523,7 +523,7 @@ TEST_F(PcapfileTest, PcapngWriterNamesAFileItCannotCreate) {
     PcapngWriter w(p);
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::kInput);
+    EXPECT_EQ(e.code(), ExitCode::kUsage);  // an output file: docs/cli.md, "Exit codes"
     EXPECT_EQ(std::string(e.what()), p + ": cannot create: No such file or directory");
   }
 }

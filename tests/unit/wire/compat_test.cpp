@@ -66,7 +66,7 @@ TEST(Compat, TodaysDecoderReadsThe010StreamWhole) {
     SCOPED_TRACE("fed " + std::to_string(chunk) + " bytes at a time");
     const auto pieces = decode_stream(s, chunk);
     std::string kinds;
-    for (const auto& p : pieces) kinds += (kinds.empty() ? "" : " ") + kind(p.frame);
+    for (const auto& p : pieces) kinds.append(kinds.empty() ? "" : " ").append(kind(p.frame));
     EXPECT_EQ(kinds,
               "HELLO STATS CHAIN CHAIN RECORDS KEPT RECORDS KEPT STATS RECORDS KEPT CHAIN CHAIN "
               "RECORDS KEPT BYE");

@@ -1,8 +1,8 @@
--- pathtrace schema 5: plain flow results packed. A result that says nothing beyond its counts
+-- pathtrace schema 6: plain flow results packed. A result that says nothing beyond its counts
 -- (delivered or not judged; nothing lost, no holes, findings, assumptions or translations; never
 -- the run's rank 0) is stored as one entry of a result_blocks row instead of a flow_results row
 -- and a hops row per hop: on a busy port that is nearly every flow. The views verdicts and
--- hop_loss answer for both, with the same columns as before; runs written before schema 5 have
+-- hop_loss answer for both, with the same columns as before; runs written before schema 6 have
 -- no result_blocks rows.
 
 CREATE TABLE result_blocks (

@@ -422,7 +422,7 @@ TEST_F(Roundtrip, AFullDiskStopsTheRunAndMarksItFailed) {
       "dd if=/dev/zero of=\"$D/fill\" bs=64k 2>/dev/null\n"
       "touch \"$O/full\"\n"
       "wait $pid; echo $? >\"$O/rc\"\n"
-      "\"$PT\" runs --db \"$D/t.db\" >\"$O/runs\" 2>&1\n";
+      "\"$PT\" runs --db \"$D/t.db\" >\"$O/runs.part\" 2>&1; mv \"$O/runs.part\" \"$O/runs\"\n";  // whole when it appears
   { std::ofstream(dir_ / "full.sh") << script; }
   ASSERT_EQ(sh("unshare -m bash " + quote((dir_ / "full.sh").string()) + " >" + quote((dir_ / "script.log").string()) +
                    " 2>&1 &",

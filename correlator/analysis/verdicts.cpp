@@ -219,15 +219,24 @@ void Analyzer::judge_results() {
   }
 }
 
-// Results most interesting first, then by judged packets, most first (rule 8).
+// Results most interesting first, then by judged packets, most first (rule 8). Sorted by
+// index, then moved into place once: a FlowResult is big, and a sort moves each many times.
 void Analyzer::order_results() {
-  std::stable_sort(results_.begin(), results_.end(), [](const FlowResult& a, const FlowResult& b) {
+  std::vector<uint32_t> order(results_.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    const FlowResult& a = results_[x];
+    const FlowResult& b = results_[y];
     const int ra = verdict_rank(a.verdict), rb = verdict_rank(b.verdict);
     if (ra != rb) return ra < rb;
     if (a.judged != b.judged) return a.judged > b.judged;
     if (a.flow != b.flow) return a.flow < b.flow;
-    return a.dir < b.dir;
+    return a.dir < b.dir;  // one result per flow and direction: a total order
   });
+  std::vector<FlowResult> sorted;
+  sorted.reserve(results_.size());
+  for (const uint32_t i : order) sorted.push_back(std::move(results_[i]));
+  results_ = std::move(sorted);
 }
 
 }  // namespace pathtrace::analyzer

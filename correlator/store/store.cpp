@@ -244,9 +244,16 @@ void Store::Impl::update_points(int64_t run_id, std::span<const Point> points) {
 void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   const Report& r = run.report;
   // Flows, and two indexes for the stacks' per-layer flow ids: by (parent, key), and by key
-  // alone (the first flow with that key).
+  // alone (the first flow with that key). The entries are copies side by side, not pointers
+  // into the flows: a stack's lookup touches one entry, not a pointer and then a Flow.
   IdTable by_parent_key, by_key;
-  std::vector<const Flow*> parent_key_flow, key_flow;  // by IdTable id
+  struct Entry {
+    uint32_t parent;
+    uint32_t id;
+    packet::FlowKey key;
+  };
+  std::vector<Entry> parent_key_flow, key_flow;  // by IdTable id
+  parent_key_flow.reserve(r.flows.size());
   auto key_hash = [](const packet::FlowKey& k) { return XXH3_64bits(&k, sizeof k); };
   auto parent_key_hash = [](uint32_t parent, const packet::FlowKey& k) {
     return XXH3_64bits_withSeed(&k, sizeof k, parent);
@@ -261,11 +268,11 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
         .bind_text(10, f.label);
     ins_flow.run();
     if (by_parent_key.find_or_add(parent_key_hash(f.parent, f.key), [&](uint32_t i) {
-          return parent_key_flow[i]->parent == f.parent && parent_key_flow[i]->key == f.key;
+          return parent_key_flow[i].parent == f.parent && parent_key_flow[i].key == f.key;
         }).second)
-      parent_key_flow.push_back(&f);
-    if (by_key.find_or_add(key_hash(f.key), [&](uint32_t i) { return key_flow[i]->key == f.key; }).second)
-      key_flow.push_back(&f);
+      parent_key_flow.push_back({f.parent, f.id, f.key});
+    if (by_key.find_or_add(key_hash(f.key), [&](uint32_t i) { return key_flow[i].key == f.key; }).second)
+      key_flow.push_back({f.parent, f.id, f.key});
   }
 
   auto& ins_stack = stmt(Q::kInsertStack);
@@ -279,13 +286,13 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
       const packet::FlowKey& k = ch.ip[l];
       uint32_t id = 0;  // prefer the flow nested under the previous layer
       if (const uint32_t i = by_parent_key.find(parent_key_hash(parent, k), [&](uint32_t j) {
-            return parent_key_flow[j]->parent == parent && parent_key_flow[j]->key == k;
+            return parent_key_flow[j].parent == parent && parent_key_flow[j].key == k;
           });
           i != IdTable::kNone) {
-        id = parent_key_flow[i]->id;
-      } else if (const uint32_t j = by_key.find(key_hash(k), [&](uint32_t x) { return key_flow[x]->key == k; });
+        id = parent_key_flow[i].id;
+      } else if (const uint32_t j = by_key.find(key_hash(k), [&](uint32_t x) { return key_flow[x].key == k; });
                  j != IdTable::kNone) {
-        id = key_flow[j]->id;
+        id = key_flow[j].id;
       }
       if (id) {
         append_num(ids, id);

@@ -220,7 +220,7 @@ void Analyzer::judge_results() {
 }
 
 // Results most interesting first, then by judged packets, most first (rule 8). Sorted by
-// index, then moved into place once: a FlowResult is big, and a sort moves each many times.
+// index, then each moved into place once: a FlowResult is big, and a sort moves each many times.
 void Analyzer::order_results() {
   std::vector<uint32_t> order(results_.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -233,10 +233,21 @@ void Analyzer::order_results() {
     if (a.flow != b.flow) return a.flow < b.flow;
     return a.dir < b.dir;  // one result per flow and direction: a total order
   });
-  std::vector<FlowResult> sorted;
-  sorted.reserve(results_.size());
-  for (const uint32_t i : order) sorted.push_back(std::move(results_[i]));
-  results_ = std::move(sorted);
+  // In place, cycle by cycle (no second vector of results at the run's peak memory): position
+  // k takes results_[order[k]]; order[k] = k marks a position done.
+  for (uint32_t k = 0; k < order.size(); ++k) {
+    if (order[k] == k) continue;
+    FlowResult first = std::move(results_[k]);
+    uint32_t at = k;
+    while (order[at] != k) {
+      const uint32_t from = order[at];
+      results_[at] = std::move(results_[from]);
+      order[at] = at;
+      at = from;
+    }
+    results_[at] = std::move(first);
+    order[at] = at;
+  }
 }
 
 }  // namespace pathtrace::analyzer

@@ -244,15 +244,17 @@ void Store::Impl::update_points(int64_t run_id, std::span<const Point> points) {
 void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   const Report& r = run.report;
   // Flows, and two indexes for the stacks' per-layer flow ids: by (parent, key), and by key
-  // alone (the first flow with that key). The entries are copies side by side, not pointers
-  // into the flows: a stack's lookup touches one entry, not a pointer and then a Flow.
+  // alone (the first flow with that key, for the rare layer not under its previous one). The
+  // first keeps copies side by side, not pointers into the flows: a stack's lookup touches one
+  // entry, not a pointer and then a Flow.
   IdTable by_parent_key, by_key;
   struct Entry {
     uint32_t parent;
     uint32_t id;
     packet::FlowKey key;
   };
-  std::vector<Entry> parent_key_flow, key_flow;  // by IdTable id
+  std::vector<Entry> parent_key_flow;  // by IdTable id
+  std::vector<const Flow*> key_flow;   // by IdTable id
   parent_key_flow.reserve(r.flows.size());
   auto key_hash = [](const packet::FlowKey& k) { return XXH3_64bits(&k, sizeof k); };
   auto parent_key_hash = [](uint32_t parent, const packet::FlowKey& k) {
@@ -271,8 +273,8 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
           return parent_key_flow[i].parent == f.parent && parent_key_flow[i].key == f.key;
         }).second)
       parent_key_flow.push_back({f.parent, f.id, f.key});
-    if (by_key.find_or_add(key_hash(f.key), [&](uint32_t i) { return key_flow[i].key == f.key; }).second)
-      key_flow.push_back({f.parent, f.id, f.key});
+    if (by_key.find_or_add(key_hash(f.key), [&](uint32_t i) { return key_flow[i]->key == f.key; }).second)
+      key_flow.push_back(&f);
   }
 
   auto& ins_stack = stmt(Q::kInsertStack);
@@ -290,9 +292,9 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
           });
           i != IdTable::kNone) {
         id = parent_key_flow[i].id;
-      } else if (const uint32_t j = by_key.find(key_hash(k), [&](uint32_t x) { return key_flow[x].key == k; });
+      } else if (const uint32_t j = by_key.find(key_hash(k), [&](uint32_t x) { return key_flow[x]->key == k; });
                  j != IdTable::kNone) {
-        id = key_flow[j].id;
+        id = key_flow[j]->id;
       }
       if (id) {
         append_num(ids, id);

@@ -584,7 +584,7 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout) {
 TEST(Server, TwentyFourQuietPipesAreAllAdmittedAndReadToTheirBye) {
   Log log;
   std::vector<Point> pts(24);
-  for (int i = 0; i < 24; ++i) pts[i].label = "P" + std::to_string(i + 1);
+  for (int i = 0; i < 24; ++i) pts[i].label = std::string("P").append(std::to_string(i + 1));  // not "P" + …: g++ 12 -O3 -Wrestrict
   Collection col(pts, true);
   ServerOptions opt;
   opt.listen = "";

@@ -53,6 +53,10 @@ class IdTable {
       if ((slot >> 32) == (h >> 32) && same(id)) return id;
     }
   }
+  // Starts loading the slot where a look-up of `h` begins (a hint; no effect on the table).
+  void prefetch(uint64_t h) const noexcept {
+    if (!slots_.empty()) __builtin_prefetch(slots_.data() + (h & (slots_.size() - 1)));
+  }
   static constexpr uint32_t kNone = ~uint32_t{0};
   // The hash id `id` was added with (id < size()).
   uint64_t hash(uint32_t id) const noexcept { return hashes_[id]; }

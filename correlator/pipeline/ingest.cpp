@@ -31,8 +31,8 @@ namespace {
 // data stream through the cache: 8-byte slots (IdTable).
 class ChainTable {
  public:
-  uint32_t intern(const packet::Parsed& p) {
-    const uint64_t h = packet::chain_hash(p);
+  // The index of p's chain, whose chain_hash is `h`; added on first sight.
+  uint32_t intern(const packet::Parsed& p, uint64_t h) {
     const auto [index, fresh] = ids_.find_or_add(h, [&](uint32_t id) { return ids_.hash(id) == h; });
     if (fresh) {
       Chain c;
@@ -42,6 +42,8 @@ class ChainTable {
     }
     return index;
   }
+  // Starts loading where intern(…, h) will look (see read_point).
+  void prefetch(uint64_t h) const noexcept { ids_.prefetch(h); }
   std::vector<Chain>& chains() { return chains_; }
   uint64_t hash(uint32_t index) const { return ids_.hash(index); }
 
@@ -155,7 +157,20 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
   }
   const std::size_t keep = opt.keep_bytes;
   pcapfile::Packet pkt;
-  packet::Parsed parsed;
+  // A sighting's chain is interned one kept packet later, once the table slot it needs (on a
+  // busy port a table of megabytes, a cache miss per packet) has been loaded: parsed[cur] is
+  // the packet being read, parsed[cur ^ 1] the one whose chain is pending.
+  packet::Parsed parsed_pair[2];
+  unsigned cur = 0;
+  struct Pending {
+    std::size_t sighting = 0;
+    uint64_t hash = 0;
+    bool live = false;
+  } pending;
+  auto settle_pending = [&] {
+    if (pending.live) shard.sightings[pending.sighting].chain = shard.chains.intern(parsed_pair[cur ^ 1], pending.hash);
+    pending.live = false;
+  };
   uint32_t checked_link = ~0u;
   bool any = false;
   LinkProbe probe;
@@ -174,6 +189,7 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
     pt.last_frame_ns = std::max(pt.last_frame_ns, pkt.ts_ns);
     if (((pt.packets + 1) & (kProgressEvery - 1)) == 0 && progress) [[unlikely]]
       publish(*progress, pt, reader);
+    packet::Parsed& parsed = parsed_pair[cur];
     if (!packet::account(pt, pkt.data, pkt.wire_len, static_cast<packet::LinkType>(pkt.linktype), opt.parse,
                          parsed, [&](const packet::Parsed& p) {
                            return filter.keep(p, pkt.data, pkt.wire_len, pkt.linktype);
@@ -182,15 +198,20 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
         probe.keep(pkt.data, pkt.wire_len, pkt.linktype);
       continue;
     }
+    const uint64_t chain = packet::chain_hash(parsed);
+    shard.chains.prefetch(chain);
+    settle_pending();
     shard.sightings.push_back(Sighting{
-        parsed.digest, pkt.ts_ns, shard.chains.intern(parsed),
-        static_cast<uint16_t>(std::min<uint32_t>(pkt.wire_len, 0xffff)), pt.ord,
+        parsed.digest, pkt.ts_ns, 0, static_cast<uint16_t>(std::min<uint32_t>(pkt.wire_len, 0xffff)), pt.ord,
         parsed.tcp_flags});
+    pending = {shard.sightings.size() - 1, chain, true};
+    cur ^= 1;
     if (keep) [[unlikely]] {
       if (shard.kept.data.size() + keep > kMaxKeptData) too_many_kept_bytes(keep);
       shard.kept.add(pt.ord, parsed.digest, pkt.ts_ns, pkt.wire_len, pkt.linktype, pkt.data, keep);
     }
   }
+  settle_pending();
   pt.snaplen = reader.snaplen();
   // pcapng statistics blocks: the capture's own window and drops, when the writer said (a
   // window the inventory stated wins; --window is applied after reading, and wins too).

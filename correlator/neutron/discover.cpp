@@ -20,7 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 
@@ -115,12 +114,12 @@ std::vector<std::string> on_host(const std::optional<Host>& remote, const std::s
 OvsAccess OvsAccess::from(const std::string& ovs_db) {
   OvsAccess a;
   if (!ovs_db.empty()) {
-    if (starts_with(ovs_db, "unix:")) {
+    if (std::string_view(ovs_db).starts_with("unix:")) {
       a.db = ovs_db;
       const std::string path = ovs_db.substr(5);
       const auto slash = path.rfind('/');
       if (slash != std::string::npos) a.rundir = path.substr(0, slash);
-    } else if (starts_with(ovs_db, "tcp:") || starts_with(ovs_db, "ssl:")) {
+    } else if (std::string_view(ovs_db).starts_with("tcp:") || std::string_view(ovs_db).starts_with("ssl:")) {
       a.db = ovs_db;
     } else {
       throw Error(ExitCode::kUsage, "--ovs-db " + ovs_db + ": expected unix:PATH (or tcp:IP:PORT)");
@@ -216,7 +215,7 @@ std::string device_suffix(const DiscoverRequest& req) {
   }
   if (!req.tap.empty()) {
     const std::string& t = req.tap;
-    bool ok = t.size() == 14 && starts_with(t, "tap") && t[11] == '-';
+    bool ok = t.size() == 14 && std::string_view(t).starts_with("tap") && t[11] == '-';
     for (std::size_t i = 3; ok && i < 14; ++i)
       if (i != 11 && !is_hex(t[i])) ok = false;
     if (!ok)
@@ -380,7 +379,7 @@ Discovery discover_path(const DiscoverRequest& req, const HostFacts& f) {
   for (const auto& i : f.ovs_ifaces) {
     if (vif) break;
     if (i.iface_id.empty()) continue;
-    const bool match = req.port_uuid.empty() ? starts_with(lower(i.iface_id), d.suffix)
+    const bool match = req.port_uuid.empty() ? std::string_view(lower(i.iface_id)).starts_with(d.suffix)
                                              : lower(i.iface_id) == d.port;
     if (match) {
       vif = &i;
@@ -412,7 +411,7 @@ Discovery discover_path(const DiscoverRequest& req, const HostFacts& f) {
 
   const LinkInfo* master = tap_link->master.empty() ? nullptr : find_link(f, tap_link->master);
   const OvsInterface* tap_ovs = find_ovs(f, tap);
-  if (master && master->kind == "bridge" && starts_with(master->name, "qbr")) {
+  if (master && master->kind == "bridge" && std::string_view(master->name).starts_with("qbr")) {
     d.layout = Layout::kHybrid;
     const std::string qbr = master->name;
     const std::string qvb_name = "qvb" + d.suffix;
@@ -452,7 +451,7 @@ Discovery discover_path(const DiscoverRequest& req, const HostFacts& f) {
     pb.add("brq", brq, "the Linux bridge of the network; iptables filters here (br_netfilter)");
     std::vector<std::string> uplinks;
     for (const auto& l : f.links)
-      if (l.master == brq && l.name != tap && !starts_with(l.name, "tap")) uplinks.push_back(l.name);
+      if (l.master == brq && l.name != tap && !std::string_view(l.name).starts_with("tap")) uplinks.push_back(l.name);
     if (uplinks.empty()) {
       d.notes.push_back(brq + ": no uplink besides taps: add the NIC by hand.");
     } else {
@@ -500,7 +499,7 @@ HostFacts gather_facts(const DiscoverRequest& req) {
   // The linuxbridge agent needs no OVS; everything else does.
   const LinkInfo* tap = find_link(f, "tap" + suffix);
   const LinkInfo* master = tap && !tap->master.empty() ? find_link(f, tap->master) : nullptr;
-  const bool linuxbridge = master && master->kind == "bridge" && !starts_with(master->name, "qbr");
+  const bool linuxbridge = master && master->kind == "bridge" && !std::string_view(master->name).starts_with("qbr");
   if (linuxbridge) return f;
   if (!req.remote && !have_tool("ovs-vsctl")) {
     if (!tap)

@@ -17,7 +17,6 @@ namespace {
 
 using nlohmann::json;
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -83,7 +82,7 @@ std::string key_of(const RuleCounter& r) {
 
 // Neutron's per-port chain: neutron-<agent>-<i|o><10 characters of the port UUID>.
 bool per_port_chain(std::string_view chain, char* direction, std::string* id) {
-  if (!starts_with(chain, "neutron-")) return false;
+  if (!std::string_view(chain).starts_with("neutron-")) return false;
   const auto dash = chain.find('-', 8);
   if (dash == std::string_view::npos) return false;
   const std::string_view rest = chain.substr(dash + 1);
@@ -165,7 +164,7 @@ std::vector<RuleCounter> parse_iptables_save(std::string_view text, std::string_
         continue;
       line = trim(line.substr(sp + 1));
     }
-    if (!starts_with(line, "-A ")) continue;
+    if (!std::string_view(line).starts_with("-A ")) continue;
     const auto w = words(line);
     if (w.size() < 2) continue;
     r.chain = w[1];
@@ -191,7 +190,7 @@ std::vector<RuleCounter> parse_ofctl_flows(std::string_view text, std::string_vi
     const auto nl = text.find('\n');
     std::string_view line = trim(text.substr(0, nl));
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (!starts_with(line, "cookie=")) continue;
+    if (!std::string_view(line).starts_with("cookie=")) continue;
     const auto act = line.find("actions=");
     if (act == std::string_view::npos) continue;
     RuleCounter r;
@@ -504,7 +503,7 @@ std::vector<Attribution> explain(const ExplainSnapshot& before, const ExplainSna
         char dir = 0;
         std::string id;
         if (!per_port_chain(c, &dir, &id)) continue;
-        if (!port_id.empty() && !starts_with(port_id, id) && !starts_with(id, port_id)) other_port = true;
+        if (!port_id.empty() && !std::string_view(port_id).starts_with(id) && !std::string_view(id).starts_with(port_id)) other_port = true;
         a.port_chain = c;
         a.direction = dir == 'i' ? "ingress" : "egress";
       }

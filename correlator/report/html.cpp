@@ -48,18 +48,6 @@ std::string pct(double p) {
   return buf;
 }
 
-std::vector<uint8_t> travel(const Report& r, Dir d) {
-  std::vector<uint8_t> ords(r.points.size());
-  for (std::size_t i = 0; i < ords.size(); ++i)
-    ords[i] = uint8_t(d == Dir::kForward ? i : ords.size() - 1 - i);
-  return ords;
-}
-
-bool interesting(const FlowResult& f) {
-  return f.verdict == VerdictKind::kDisappears || f.verdict == VerdictKind::kPartialLoss ||
-         f.verdict == VerdictKind::kInconclusive;
-}
-
 const char* verdict_class(VerdictKind v) {
   switch (v) {
     case VerdictKind::kDelivered: return "ok";

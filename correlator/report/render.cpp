@@ -14,14 +14,6 @@ namespace {
 const char* dir_name(Dir d) { return d == Dir::kForward ? "forward" : "reverse"; }
 
 
-// Ords in travel order for a result.
-std::vector<uint8_t> travel(const Report& r, Dir d) {
-  std::vector<uint8_t> ords(r.points.size());
-  for (std::size_t i = 0; i < ords.size(); ++i)
-    ords[i] = static_cast<uint8_t>(d == Dir::kForward ? i : ords.size() - 1 - i);
-  return ords;
-}
-
 const Flow* flow_of(const Report& r, uint32_t id) {
   return id >= 1 && id <= r.flows.size() ? &r.flows[id - 1] : nullptr;
 }
@@ -36,11 +28,6 @@ unsigned next_usable(const Report& r, unsigned from, Dir dir) {
   } while (o < n && !r.points[o].health.usable);
   if (o < n) return o;
   return dir == Dir::kForward ? std::min(from + 1, n - 1) : (from ? from - 1 : 0);
-}
-
-bool interesting(const FlowResult& f) {
-  return f.verdict == VerdictKind::kDisappears || f.verdict == VerdictKind::kPartialLoss ||
-         f.verdict == VerdictKind::kInconclusive;
 }
 
 std::string inner_summary(const Report& r, const FlowResult& f) {
@@ -109,6 +96,18 @@ void print_table(std::ostream& out, const Report& r, const FlowResult& f) {
 }
 
 }  // namespace
+
+std::vector<uint8_t> travel(const Report& r, Dir d) {
+  std::vector<uint8_t> ords(r.points.size());
+  for (std::size_t i = 0; i < ords.size(); ++i)
+    ords[i] = static_cast<uint8_t>(d == Dir::kForward ? i : ords.size() - 1 - i);
+  return ords;
+}
+
+bool interesting(const FlowResult& f) {
+  return f.verdict == VerdictKind::kDisappears || f.verdict == VerdictKind::kPartialLoss ||
+         f.verdict == VerdictKind::kInconclusive;
+}
 
 std::string flow_label(const Report& r, uint32_t id) {
   const Flow* f = flow_of(r, id);

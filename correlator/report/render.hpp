@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "correlator/model/model.hpp"
 
@@ -39,5 +40,9 @@ std::string point_where(const Point& p);
 
 // True when some flow lost packets (disappears or partial loss).
 bool has_loss(const Report& report);
+// The ords of a result's points in its direction of travel.
+std::vector<uint8_t> travel(const Report& r, Dir d);
+// A verdict worth a block of its own: disappears, partial loss, inconclusive.
+bool interesting(const FlowResult& f);
 
 }  // namespace pathtrace::report

@@ -12,7 +12,7 @@ namespace pathtrace::store_detail {
 namespace {
 
 // A block ends when its JSON reaches about this size (as traversal blocks, blocks.cpp).
-constexpr std::size_t kBlockBytes = 40 * 1024;
+constexpr std::size_t kResultBlockBytes = 40 * 1024;
 
 // Appends `s` as a JSON string: quotes, backslashes and control characters escaped, the rest
 // (UTF-8) as it is.
@@ -250,7 +250,7 @@ void write_result_blocks(sql::Stmt& ins, int64_t run_id, const std::vector<FlowR
     text += count ? ',' : '[';
     append_entry(text, results[k], k);
     ++count;
-    if (text.size() >= kBlockBytes) {
+    if (text.size() >= kResultBlockBytes) {
       flush();
       text.clear();
     }

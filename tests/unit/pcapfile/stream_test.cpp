@@ -136,7 +136,7 @@ class PcapBytes {
   Bytes out_;
 };
 
-Bytes payload(std::size_t n, uint8_t seed) {
+Bytes frame_bytes(std::size_t n, uint8_t seed) {
   Bytes b(n);
   for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(seed + i * 7);
   return b;
@@ -146,12 +146,12 @@ Bytes payload(std::size_t n, uint8_t seed) {
 // accepted (kMaxCaplen, larger than any chunk), a wire length below the captured length.
 Bytes sample(bool be, bool nanos) {
   PcapBytes f(be, nanos, 256, 1 | 0x10000000);  // Ethernet, with FCS bits libpcap masks off
-  f.record(1700000000, 5, payload(60, 1), 60)
+  f.record(1700000000, 5, frame_bytes(60, 1), 60)
       .record(1700000000, 999999, Bytes{}, 0)
-      .record(1700000001, 17, payload(1514, 2), 9000)
-      .record(1700000001, 18, payload(300, 3), 300)  // above the snaplen: accepted
-      .record(1700000002, 0, payload(kMaxCaplen, 4), kMaxCaplen)
-      .record(1700000003, 1, payload(40, 5), 20);  // wire raised to 40
+      .record(1700000001, 17, frame_bytes(1514, 2), 9000)
+      .record(1700000001, 18, frame_bytes(300, 3), 300)  // above the snaplen: accepted
+      .record(1700000002, 0, frame_bytes(kMaxCaplen, 4), kMaxCaplen)
+      .record(1700000003, 1, frame_bytes(40, 5), 20);  // wire raised to 40
   return f.bytes();
 }
 
@@ -198,7 +198,7 @@ TEST(StreamParser, HeaderIsKnownAsSoonAsItsBytesAre) {
 // the same bytes in a file (the header's text says "stream" where the file's says "file").
 TEST(StreamParser, CutShortSaysWhatTheFileReaderSays) {
   PcapBytes f(false, false, 65535, 1);
-  for (uint8_t i = 0; i < 4; ++i) f.record(i, i, payload(i * 11u + 1, i), i * 11u + 1);
+  for (uint8_t i = 0; i < 4; ++i) f.record(i, i, frame_bytes(i * 11u + 1, i), i * 11u + 1);
   const Bytes& whole = f.bytes();
   for (std::size_t cut = 0; cut < whole.size(); ++cut) {
     SCOPED_TRACE("cut at " + std::to_string(cut));
@@ -227,7 +227,7 @@ TEST(StreamParser, CutShortSaysWhatTheFileReaderSays) {
 
 TEST(StreamParser, CorruptRecordSaysWhatTheFileReaderSays) {
   PcapBytes f(true, true, 65535, 1);
-  f.record(1, 2, payload(100, 1), 100);
+  f.record(1, 2, frame_bytes(100, 1), 100);
   Bytes b = f.bytes();
   const Bytes huge = {0, 0, 0, 9, 0, 0, 0, 0, 0x40, 0, 0, 0, 0x40, 0, 0, 0};  // caplen 1 GiB
   b.insert(b.end(), huge.begin(), huge.end());

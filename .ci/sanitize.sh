@@ -13,9 +13,13 @@ source .ci/lib.sh
 case ${1:?build or test} in
   build)
     # Debug without -O0/-g: -O1 keeps the tests fast, -g1 gives the reports file:line. No
-    # benchmarks: nothing runs them here, and CI's time is short.
+    # benchmarks: nothing runs them here. A unity build (each target's sources compiled as one
+    # file): it builds in about half the time (Asio, JSON and toml++ headers parsed once per
+    # target), which keeps CI under its 30 minutes; names in one library's anonymous
+    # namespaces must then be distinct, which this job checks too.
     ci_configure build-sanitize -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
-      -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DPATHTRACE_SANITIZE=ON -DPATHTRACE_BENCH=OFF
+      -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DPATHTRACE_SANITIZE=ON -DPATHTRACE_BENCH=OFF \
+      -DCMAKE_UNITY_BUILD=ON
     ci_build build-sanitize
     exit 0 ;;
   test) ;;

@@ -163,6 +163,9 @@ case "$CASE" in
     # pathtrace itself dies (SIGKILL) mid-run, in both modes: its ssh sessions lose their
     # stdin, the remote collectors and tcpdumps stop, and the ssh clients exit.
     for inv in agent agentless; do
+      # The background child truncates err only once it runs: without this the wait below can
+      # read the previous mode's "capturing at 7 points" and go on before anything started.
+      rm -f "$WORK/out" "$WORK/err"
       ip netns exec "$OPS" "$PT" run --db "$DB" --inventory "$WORK/$inv.toml" --points A..G \
         --filter tcp --duration 60s >"$WORK/out" 2>"$WORK/err" </dev/null &
       pid=$!

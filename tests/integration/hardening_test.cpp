@@ -278,4 +278,30 @@ TEST_F(Hardening, AnInventoryReadsNonAsciiTextAsWrittenAndRefusesItOutsideString
   EXPECT_EQ(r.err, "pathtrace ingest: inventory " + inv.string() + ":2:11: not UTF-8\n");
 }
 
+// toml++ 3.3 asserts that a table header has a name before it checks (a debug build aborted on
+// "[{", found by fuzz_inventory): such a header is an input error naming the place, and a
+// line of a multi-line array that starts with '[' is still a value, not a header.
+TEST_F(Hardening, ATableHeaderWithoutANameIsAnInputError) {
+  const fs::path inv = dir_ / "inv.toml";
+  for (const std::string& text : {std::string("[{"), std::string("[[point]]\nlabel = \"A\"\n[\n"),
+                                  std::string("x = 1\n  [[ #\n")}) {
+    { std::ofstream(inv, std::ios::binary) << text; }
+    const auto r = run({"ingest", "--db", db(), "--inventory", inv.string()});
+    EXPECT_EQ(r.code, 3) << text;
+    EXPECT_NE(r.err.find(": a table header without a name\n"), std::string::npos) << text << r.err;
+  }
+  { std::ofstream(inv, std::ios::binary) << "[{"; }
+  auto r = run({"ingest", "--db", db(), "--inventory", inv.string()});
+  EXPECT_EQ(r.err, "pathtrace ingest: inventory " + inv.string() + ":1:1: a table header without a name\n");
+  // Nested arrays over several lines, an inline table in an array: values, read as TOML says.
+  std::string text = slurp(source("pcaps/incident-broken/inventory.toml"));
+  text = "x = [\n  [1, 2],\n  [{ a = [3] }],\n]\n" + text;
+  const std::string dir = source("pcaps/incident-broken/");
+  for (std::size_t at = 0; (at = text.find("file = \"", at)) != std::string::npos; at += 8) text.insert(at + 8, dir);
+  { std::ofstream(inv, std::ios::binary) << text; }
+  r = run({"ingest", "--db", db(), "--inventory", inv.string()});
+  EXPECT_EQ(r.code, 1) << r.err;  // the incident: a flow lost packets
+  EXPECT_NE(r.out.find("disappears between C"), std::string::npos) << r.out;
+}
+
 }  // namespace

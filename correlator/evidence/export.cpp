@@ -171,8 +171,8 @@ ExportSummary export_pcapng(Store& store, const ExportRequest& req) {
   const bool lost = req.lost;
   const uint32_t flow = req.flow.value_or(0);
   check_output_path(out_path, req.existing);  // before the run is read (a .pcap is created at its first frame)
-  const StoredRun stored = open_run(store, req.run);
-  const Report& r = stored.report;
+  StoredRun stored = open_run(store, req.run, kPacketScope);
+  Report& r = stored.report;
   const int64_t run = r.run_id;
   const std::string run_name = "run " + std::to_string(run);
   if (req.flow) check_flow(r, flow);
@@ -204,6 +204,9 @@ ExportSummary export_pcapng(Store& store, const ExportRequest& req) {
         trips.push_back(trip.t);
       });
   std::sort(wanted.begin(), wanted.end(), wanted_before);
+  std::vector<uint32_t> flows;  // named in the frames' comments
+  for (const Traversal& t : trips) flows.push_back(t.flow);
+  store.load_flows(r, flows);
 
   std::optional<Output> out;
   try {

@@ -27,9 +27,14 @@ struct StoredRun {
   std::optional<Run> analysed;  // a capturing or interrupted run: analysed from its staged sightings
 };
 
-// Loads run `run` (0: the newest); analyses a capturing, interrupted or failed run from what it
-// committed. Throws Error(kUsage) "FILE has no run N" / "FILE has no runs yet".
-StoredRun open_run(Store& store, int64_t run);
+// Loads run `run` (0: the newest), as much of it as `scope` asks (Store::load); analyses a
+// capturing, interrupted or failed run from what it committed (whole, whatever the scope).
+// Throws Error(kUsage) "FILE has no run N" / "FILE has no runs yet".
+StoredRun open_run(Store& store, int64_t run, const Store::LoadScope& scope = {});
+
+// The scope of the commands that follow packets (timeline, export): no results, and only
+// the flows they name (Store::load_flows).
+inline constexpr Store::LoadScope kPacketScope{0, false};
 
 // The analysis of what live run `stored.run_id` committed (its staged points and sightings),
 // with `stored`'s started, command and filter, and a first warning "run N <state>: analysed

@@ -14,10 +14,6 @@ namespace {
 const char* dir_name(Dir d) { return d == Dir::kForward ? "forward" : "reverse"; }
 
 
-const Flow* flow_of(const Report& r, uint32_t id) {
-  return id >= 1 && id <= r.flows.size() ? &r.flows[id - 1] : nullptr;
-}
-
 // The first usable point after `from` along `dir` (an unusable point is skipped over), or
 // `from`'s own neighbour when there is none.
 unsigned next_usable(const Report& r, unsigned from, Dir dir) {
@@ -110,7 +106,7 @@ bool interesting(const FlowResult& f) {
 }
 
 std::string flow_label(const Report& r, uint32_t id) {
-  const Flow* f = flow_of(r, id);
+  const Flow* f = r.flow(id);
   return f ? f->label : "flow " + std::to_string(id);
 }
 
@@ -132,7 +128,7 @@ bool has_loss(const Report& r) { return std::any_of(r.results.begin(), r.results
 std::string headline(const Report& r) {
   for (const auto& f : r.results)
     if (interesting(f)) return flow_label(r, f.flow) + ": " + f.summary;
-  std::size_t delivered = 0;
+  std::size_t delivered = r.omitted.delivered;
   for (const auto& f : r.results) delivered += f.verdict == VerdictKind::kDelivered;
   if (delivered)
     return "delivered: every judged packet of " + std::to_string(delivered) +
@@ -145,7 +141,7 @@ void print_text(std::ostream& out, const Report& r, const RenderOptions& opt) {
       << (r.points.size() == 1 ? " point " : " points ");
   for (std::size_t i = 0; i < r.points.size(); ++i) out << (i ? "," : "") << r.points[i].label;
   out << " · filter " << (r.filter.empty() ? "none" : r.filter) << " · " << r.sightings
-      << " sightings · " << r.results.size() << (r.results.size() == 1 ? " flow" : " flows")
+      << " sightings · " << r.result_count() << (r.result_count() == 1 ? " flow" : " flows")
       << "\n";
   bool any_table = false;
   for (const auto& f : r.results) {
@@ -161,7 +157,7 @@ void print_text(std::ostream& out, const Report& r, const RenderOptions& opt) {
   for (std::size_t i = 0; i < r.results.size(); ++i) {
     const auto& f = r.results[i];
     if (interesting(f) || opt.all_flows || (i == 0 && !has_loss(r) && !interesting(f))) continue;
-    if (!opt.all_flows && shown >= 10) {
+    if (!opt.all_flows && shown >= kListedFlows) {
       ++skipped;
       continue;
     }
@@ -182,6 +178,7 @@ void print_text(std::ostream& out, const Report& r, const RenderOptions& opt) {
           << f.no_entry << " segments seen after it not judged)";
     out << "\n";
   }
+  skipped += r.omitted.results;
   if (skipped) out << "… and " << skipped << " more flows (--all shows every flow)\n";
   for (const auto& w : r.warnings) out << "warning: " << w << "\n";
   out << "verdict: " << headline(r) << "\n";

@@ -19,7 +19,11 @@ struct RenderOptions {
 };
 
 // The text report: a table per interesting flow (points in travel order with counts and
-// the hop that lost packets), one line per delivered flow, capture problems, the verdict.
+// the hop that lost packets), one line for each of the first kListedFlows others (all with
+// all_flows), capture problems, the verdict. A partial load (Report::omitted) prints the
+// same as the whole report when it holds every lost or inconclusive result and the first
+// kListedFlows + 1 others; all_flows needs the whole report.
+inline constexpr std::size_t kListedFlows = 10;
 void print_text(std::ostream& out, const Report& report, const RenderOptions& opt);
 
 // The JSON report (format "pathtrace-report", version kReportJsonVersion).

@@ -123,9 +123,16 @@ constexpr QueryText kQueries[] = {
     {Q::kSelectRunByName, "SELECT id FROM runs WHERE name = ?1"},
     {Q::kDeleteRun, "DELETE FROM runs WHERE id = ?1"},
     {Q::kInsertResultBlock,
-     "INSERT INTO result_blocks (key, run_id, block, count, data) VALUES ((?1 << 32) | ?2, ?1, ?2, ?3, ?4)"},
+     "INSERT INTO result_blocks (key, run_id, block, count, data, delivered) "
+     "VALUES ((?1 << 32) | ?2, ?1, ?2, ?3, ?4, ?5)"},
     {Q::kSelectResultBlocks,
-     "SELECT data FROM result_blocks WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295 ORDER BY key"},
+     "SELECT data, count, delivered FROM result_blocks "
+     "WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295 ORDER BY key"},
+    {Q::kSelectFlow,
+     "SELECT id, parent, version, proto, src, dst, sport, dport, label FROM flows WHERE run_id = ?1 AND id = ?2"},
+    // Flow ids are 1..N: the largest is the count, found in the primary key without a scan.
+    {Q::kSelectFlowCount, "SELECT max(id) FROM flows WHERE run_id = ?1"},
+    {Q::kSelectStack, "SELECT stack FROM stacks WHERE run_id = ?1 AND id = ?2"},
 };
 static_assert(std::size(kQueries) == std::size_t(Q::kCount), "one entry per Q");
 constexpr bool queries_in_order() {

@@ -49,6 +49,9 @@ enum class Q : int {
   kDeleteRun,
   kInsertResultBlock,
   kSelectResultBlocks,
+  kSelectFlow,
+  kSelectFlowCount,
+  kSelectStack,
   kCount
 };
 

@@ -17,7 +17,6 @@
 #include <cstddef>
 #include <filesystem>
 #include <string_view>
-#include <unordered_map>
 
 #include <xxhash.h>
 
@@ -656,22 +655,20 @@ std::vector<FoundTraversal> Store::Impl::find_packet(int64_t run, uint64_t diges
   }
   if (out.empty()) return out;
   const std::vector<Point> points = load_points(run);
-  std::unordered_map<uint32_t, std::string> stacks;
-  {
-    auto& q = stmt(Q::kSelectStacks).bind(1, run);
-    const sql::ResetOnExit done(q);
-    while (q.step()) stacks.emplace(uint32_t(q.int_at(0)), std::string(q.text_at(1)));
-  }
+  std::vector<uint32_t> ids;
+  for (const FoundTraversal& f : out)
+    for (const PacketSighting& ps : f.sightings) ids.push_back(ps.stack_id);
+  const std::map<uint32_t, std::string> names = stacks(run, ids);
   for (FoundTraversal& f : out) {
     for (PacketSighting& ps : f.sightings) {
       if (ps.ord < points.size()) ps.point = points[ps.ord].label;
-      if (auto it = stacks.find(ps.stack_id); it != stacks.end()) ps.stack = it->second;
+      if (auto it = names.find(ps.stack_id); it != names.end()) ps.stack = it->second;
     }
   }
   return out;
 }
 
-Report Store::Impl::load(int64_t id) {
+Report Store::Impl::load(int64_t id, const Store::LoadScope& scope) {
   const std::string& path = db.path();
   if (id == 0) {
     auto& q = stmt(Q::kSelectNewestRunId);
@@ -695,22 +692,10 @@ Report Store::Impl::load(int64_t id) {
     r.clocks = store_detail::parse_clocks(q.text_at(7), path);
   }
   r.points = load_points(id);
-  {
+  if (scope.all_flows) {
     auto& q = stmt(Q::kSelectFlows).bind(1, id);
     const sql::ResetOnExit done(q);
-    while (q.step()) {
-      Flow f;
-      f.id = uint32_t(q.int_at(0));
-      f.parent = uint32_t(q.int_at(1));
-      f.key.version = uint8_t(q.int_at(2));
-      f.key.proto = uint8_t(q.int_at(3));
-      f.key.src = parse_address(q.text_at(4), f.key.version);
-      f.key.dst = parse_address(q.text_at(5), f.key.version);
-      f.key.sport = uint16_t(q.int_at(6));
-      f.key.dport = uint16_t(q.int_at(7));
-      f.label = q.text_at(8);
-      r.flows.push_back(std::move(f));
-    }
+    while (q.step()) r.flows.push_back(read_flow(q));
   }
   // Full rows (flow_results and their hops) and packed ones (result_blocks), placed by rank.
   std::vector<std::pair<uint32_t, FlowResult>> ranked;
@@ -760,24 +745,60 @@ Report Store::Impl::load(int64_t id) {
       ranked.emplace_back(uint32_t(rank), std::move(fr));
     }
   }
+  // Packed results, block by block in rank order: decoded while fewer than scope.plain_results
+  // are, then only counted (a block written before schema 7 has no count of its delivered:
+  // decoded to count them).
+  std::size_t total = ranked.size();
+  uint64_t skipped_delivered = 0;
+  std::size_t decoded = 0;  // packed results decoded
+  bool counted_only = false;  // some blocks only counted
   {
+    const auto malformed = [&] {
+      return Error(ExitCode::kDatabase, "database " + path + ": run " + std::to_string(id) + ": malformed result block");
+    };
+    std::vector<std::pair<uint32_t, FlowResult>> counted;
     auto& q = stmt(Q::kSelectResultBlocks).bind(1, id);
     const sql::ResetOnExit done(q);
     while (q.step()) {
-      if (!store_detail::read_result_block(q.text_at(0), r.points.size(), ranked)) {
-        throw Error(ExitCode::kDatabase,
-                    "database " + path + ": run " + std::to_string(id) + ": malformed result block");
+      const int64_t count = q.int_at(1);
+      if (count < 0) throw malformed();
+      if (decoded < scope.plain_results) {
+        const std::size_t before = ranked.size();
+        if (!store_detail::read_result_block(q.text_at(0), r.points.size(), ranked)) throw malformed();
+        decoded += ranked.size() - before;
+        total += ranked.size() - before;
+      } else if (!q.null_at(2)) {
+        counted_only = true;
+        total += std::size_t(count);
+        skipped_delivered += uint64_t(q.int_at(2));
+      } else {
+        counted_only = true;
+        counted.clear();
+        if (!store_detail::read_result_block(q.text_at(0), r.points.size(), counted)) throw malformed();
+        total += counted.size();
+        for (const auto& [rank, fr] : counted) skipped_delivered += fr.verdict == VerdictKind::kDelivered;
       }
     }
   }
-  // Ranks are 0, 1, 2, … over both kinds.
-  r.results.resize(ranked.size());
-  std::vector<uint8_t> placed(ranked.size(), 0);
-  for (auto& [rank, fr] : ranked) {
-    if (rank >= ranked.size() || placed[rank]) bad_rank(rank);
+  // Ranks are 0, 1, 2, … over both kinds. A partial load keeps ranks 0 … P-1, P the first
+  // rank it did not decode; the lost and inconclusive rank first, and are full rows, all read.
+  std::vector<uint8_t> placed(total, 0);
+  for (const auto& [rank, fr] : ranked) {
+    if (rank >= total || placed[rank]) bad_rank(rank);
     placed[rank] = 1;
-    r.results[rank] = std::move(fr);
   }
+  const std::size_t prefix = std::size_t(std::find(placed.begin(), placed.end(), uint8_t{0}) - placed.begin());
+  if (!counted_only && prefix != total) bad_rank(int64_t(prefix));
+  r.results.resize(prefix);
+  for (auto& [rank, fr] : ranked) {
+    if (rank < prefix) {
+      r.results[rank] = std::move(fr);
+    } else {
+      skipped_delivered += fr.verdict == VerdictKind::kDelivered;
+    }
+  }
+  r.omitted.results = total - prefix;
+  r.omitted.delivered = skipped_delivered;
   {
     auto& q = stmt(Q::kSelectHops).bind(1, id);
     const sql::ResetOnExit done(q);
@@ -800,8 +821,75 @@ Report Store::Impl::load(int64_t id) {
       r.results[rank].hops.push_back(std::move(h));
     }
   }
+  if (!scope.all_flows) {
+    auto& q = stmt(Q::kSelectFlowCount).bind(1, id);
+    const sql::ResetOnExit done(q);
+    const int64_t count = q.step() && !q.null_at(0) ? q.int_at(0) : 0;
+    r.omitted.flows = uint32_t(std::clamp<int64_t>(count, 0, 0xffffffff));
+    std::vector<uint32_t> ids;
+    for (const FlowResult& fr : r.results) {
+      ids.push_back(fr.flow);
+      ids.insert(ids.end(), fr.inner_flows.begin(), fr.inner_flows.end());
+    }
+    load_flows(r, ids);
+  }
   return r;
 }
+
+Flow Store::Impl::read_flow(sql::Stmt& q) {
+  Flow f;
+  f.id = uint32_t(q.int_at(0));
+  f.parent = uint32_t(q.int_at(1));
+  f.key.version = uint8_t(q.int_at(2));
+  f.key.proto = uint8_t(q.int_at(3));
+  f.key.src = parse_address(q.text_at(4), f.key.version);
+  f.key.dst = parse_address(q.text_at(5), f.key.version);
+  f.key.sport = uint16_t(q.int_at(6));
+  f.key.dport = uint16_t(q.int_at(7));
+  f.label = q.text_at(8);
+  return f;
+}
+
+void Store::Impl::load_flows(Report& r, std::span<const uint32_t> ids) {
+  if (r.omitted.flows == 0) return;
+  std::vector<uint32_t> want(ids.begin(), ids.end());
+  std::sort(want.begin(), want.end());
+  want.erase(std::unique(want.begin(), want.end()), want.end());
+  std::erase_if(want, [&](uint32_t i) { return i == 0 || r.flow(i) != nullptr; });
+  if (want.empty()) return;
+  if (want.size() * 4 > r.flow_count()) {  // most of them: one pass over the run's flows
+    r.flows.clear();
+    auto& q = stmt(Q::kSelectFlows).bind(1, r.run_id);
+    const sql::ResetOnExit done(q);
+    while (q.step()) r.flows.push_back(read_flow(q));
+    r.omitted.flows = 0;
+    return;
+  }
+  auto& q = stmt(Q::kSelectFlow);
+  const std::size_t before = r.flows.size();
+  for (uint32_t i : want) {
+    q.bind(1, r.run_id).bind(2, int64_t(i));
+    const sql::ResetOnExit done(q);
+    if (q.step()) r.flows.push_back(read_flow(q));
+  }
+  const std::size_t added = r.flows.size() - before;
+  std::inplace_merge(r.flows.begin(), r.flows.begin() + std::ptrdiff_t(before), r.flows.end(),
+                     [](const Flow& a, const Flow& b) { return a.id < b.id; });
+  r.omitted.flows -= uint32_t(std::min<std::size_t>(added, r.omitted.flows));
+}
+
+std::map<uint32_t, std::string> Store::Impl::stacks(int64_t run, std::span<const uint32_t> ids) {
+  std::map<uint32_t, std::string> out;
+  auto& q = stmt(Q::kSelectStack);
+  for (uint32_t i : ids) {
+    if (out.count(i)) continue;
+    q.bind(1, run).bind(2, int64_t(i));
+    const sql::ResetOnExit done(q);
+    if (q.step()) out.emplace(i, std::string(q.text_at(0)));
+  }
+  return out;
+}
+
 
 std::vector<RunSummary> Store::Impl::runs() {
   std::vector<RunSummary> out;
@@ -950,7 +1038,15 @@ const char* name(RunStatus s) noexcept {
   return "complete";
 }
 
-Report Store::load(int64_t id) { return impl_->load(id); }
+Report Store::load(int64_t id) { return impl_->load(id, LoadScope{}); }
+
+Report Store::load(int64_t id, const LoadScope& scope) { return impl_->load(id, scope); }
+
+void Store::load_flows(Report& r, std::span<const uint32_t> ids) { impl_->load_flows(r, ids); }
+
+std::map<uint32_t, std::string> Store::stacks(int64_t run, std::span<const uint32_t> ids) {
+  return impl_->stacks(run, ids);
+}
 
 std::vector<RunSummary> Store::runs() { return impl_->runs(); }
 

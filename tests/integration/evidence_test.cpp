@@ -240,7 +240,7 @@ TEST_F(Evidence, QueryRefusesEveryKindOfWrite) {
   // Reading PRAGMAs are fine.
   const Result v = run({"query", "--db", broken_db(), "PRAGMA user_version"});
   EXPECT_EQ(v.code, 0) << v.err;
-  EXPECT_EQ(v.out, "user_version\n────────────\n           6\n(1 row)\n");  // schema 6: 0006_result_blocks.sql
+  EXPECT_EQ(v.out, "user_version\n────────────\n           7\n(1 row)\n");  // schema 7: 0007_result_counts.sql
 }
 
 TEST_F(Evidence, QueryBadSqlGivesSqlitesMessage) {

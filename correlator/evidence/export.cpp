@@ -191,11 +191,12 @@ ExportSummary export_pcapng(Store& store, const ExportRequest& req) {
   std::vector<Wanted> wanted;
   std::size_t all_traversals = 0;
   uint64_t lost_packets = 0;
+  if (lost) all_traversals = traversal_count(store, stored);
   scan_trips(
-      store, stored,
+      store, stored, lost ? Trips::kLost : Trips::kAll,
       [&](const Traversal& t) {
-        ++all_traversals;
-        return lost ? t.fate == Fate::kLost : !flow || in_flow(t, flow);
+        if (!lost) ++all_traversals;
+        return lost || !flow || in_flow(t, flow);
       },
       [&](const Trip& trip) {
         lost_packets += trip.t.fate == Fate::kLost;

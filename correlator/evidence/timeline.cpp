@@ -239,14 +239,14 @@ void print_timeline(std::ostream& out, Store& store, const TimelineQuery& q) {
       if (id < chains.size()) view.stacks.emplace(id, chains[id].stack);
   };
 
-  auto scan = [&](auto&& want, auto&& f) { scan_trips(store, stored, want, f); };
+  auto scan = [&](auto&& want, auto&& f) { scan_trips(store, stored, Trips::kAll, want, f); };
   const std::string run_name = "run " + std::to_string(run);
 
   if (q.lost) {
     std::vector<Trip> lost;
     std::size_t total = 0;
     std::map<uint8_t, std::size_t> by_last;
-    scan([&](const Traversal& t) { return t.fate == Fate::kLost && (point == kNoPoint || t.last_seen == point); },
+    scan_trips(store, stored, Trips::kLost, [&](const Traversal& t) { return point == kNoPoint || t.last_seen == point; },
          [&](Trip& trip) {
            ++total;
            ++by_last[trip.t.last_seen];

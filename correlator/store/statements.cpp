@@ -133,6 +133,14 @@ constexpr QueryText kQueries[] = {
     // Flow ids are 1..N: the largest is the count, found in the primary key without a scan.
     {Q::kSelectFlowCount, "SELECT max(id) FROM flows WHERE run_id = ?1"},
     {Q::kSelectStack, "SELECT stack FROM stacks WHERE run_id = ?1 AND id = ?2"},
+    {Q::kInsertLostBlock,
+     "INSERT INTO lost_blocks (key, run_id, block, count, ids, data) VALUES ((?1 << 32) | ?2, ?1, ?2, ?3, ?4, ?5)"},
+    {Q::kMarkLostIndexed, "UPDATE runs SET lost_indexed = 1 WHERE id = ?1"},
+    {Q::kSelectLostIndexed, "SELECT lost_indexed FROM runs WHERE id = ?1"},
+    {Q::kScanLostBlocks,
+     "SELECT ids, data FROM lost_blocks WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295 ORDER BY key"},
+    {Q::kSelectTraversalCount,
+     "SELECT coalesce(sum(count), 0) FROM traversal_blocks WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295"},
 };
 static_assert(std::size(kQueries) == std::size_t(Q::kCount), "one entry per Q");
 constexpr bool queries_in_order() {

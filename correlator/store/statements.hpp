@@ -52,6 +52,11 @@ enum class Q : int {
   kSelectFlow,
   kSelectFlowCount,
   kSelectStack,
+  kInsertLostBlock,
+  kMarkLostIndexed,
+  kSelectLostIndexed,
+  kScanLostBlocks,
+  kSelectTraversalCount,
   kCount
 };
 

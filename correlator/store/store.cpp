@@ -315,6 +315,8 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
                                          " traversals does not fit the traversal key");
   }
   store_detail::write_blocks(stmt(Q::kInsertBlock), run_id, run, store_detail::cut_blocks(run));
+  store_detail::write_lost_blocks(stmt(Q::kInsertLostBlock), run_id, run);
+  stmt(Q::kMarkLostIndexed).bind(1, run_id).run();
 
   auto& ins_result = stmt(Q::kInsertResult);
   auto& ins_hop = stmt(Q::kInsertHop);
@@ -979,6 +981,51 @@ void Store::delete_run(int64_t run) { impl_->delete_run(run); }
 
 void Store::vacuum() { impl_->db.exec("VACUUM", "vacuum"); }
 
+void Store::Impl::scan_lost(int64_t run, const std::function<bool(const Traversal&)>& want,
+                            const std::function<void(const FoundTraversal&)>& f) {
+  bool indexed = false;  // the flag is written with the blocks, in one transaction
+  {
+    auto& q = stmt(Q::kSelectLostIndexed).bind(1, run);
+    const sql::ResetOnExit done(q);
+    indexed = q.step() && q.int_at(0) != 0;
+  }
+  if (!indexed) {  // stored before schema 7
+    scan_traversals(run, [&](const Traversal& t) { return t.fate == Fate::kLost && want(t); }, f);
+    return;
+  }
+  sql::ReadTxn snapshot(db);
+  auto& q = stmt(Q::kScanLostBlocks).bind(1, run);
+  const sql::ResetOnExit done(q);
+  FoundTraversal ft;
+  std::vector<int64_t> ids;
+  while (q.step()) {
+    auto malformed = [&] {
+      return Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) +
+                                            ": malformed block of lost traversals");
+    };
+    ids.clear();
+    std::size_t k = 0;
+    const bool parsed =
+        store_detail::for_each_entry(q.text_at(0), false, [&](const std::vector<int64_t>& v) { ids = v; }) &&
+        store_detail::for_each_entry(q.text_at(1), true, [&](const std::vector<int64_t>& v) {
+          if (k >= ids.size() || ids[k] < 0 || ids[k] > int64_t(0xffffffff)) throw malformed();
+          const auto id = uint32_t(ids[k++]);
+          if (!store_detail::decode_traversal(v, id, 0, false, ft)) throw malformed();
+          if (want(ft.traversal)) {
+            store_detail::decode_traversal(v, id, 0, true, ft);
+            f(ft);
+          }
+        });
+    if (!parsed || k != ids.size()) throw malformed();
+  }
+}
+
+std::size_t Store::Impl::traversal_count(int64_t run) {
+  auto& q = stmt(Q::kSelectTraversalCount).bind(1, run);
+  const sql::ResetOnExit done(q);
+  return q.step() ? std::size_t(std::max<int64_t>(0, q.int_at(0))) : 0;
+}
+
 void Store::Impl::scan_traversals(int64_t run, const std::function<bool(const Traversal&)>& want,
                                   const std::function<void(const FoundTraversal&)>& f) {
   sql::ReadTxn snapshot(db);
@@ -1021,6 +1068,13 @@ void Store::scan_traversals(int64_t run, const std::function<bool(const Traversa
                             const std::function<void(const FoundTraversal&)>& f) {
   impl_->scan_traversals(run, want, f);
 }
+
+void Store::scan_lost(int64_t run, const std::function<bool(const Traversal&)>& want,
+                      const std::function<void(const FoundTraversal&)>& f) {
+  impl_->scan_lost(run, want, f);
+}
+
+std::size_t Store::traversal_count(int64_t run) { return impl_->traversal_count(run); }
 
 std::vector<std::string> Store::stacks(int64_t run) { return impl_->stacks(run); }
 

@@ -152,6 +152,12 @@ class Store {
   // stacks()). Throws Error(kDatabase) naming the run on a malformed block.
   void scan_traversals(int64_t run, const std::function<bool(const Traversal&)>& want,
                        const std::function<void(const FoundTraversal&)>& f);
+  // As scan_traversals, over the lost traversals only (fate kLost), read from their own rows
+  // (lost_blocks: a few in a busy run; a run stored before schema 7 is scanned whole).
+  void scan_lost(int64_t run, const std::function<bool(const Traversal&)>& want,
+                 const std::function<void(const FoundTraversal&)>& f);
+  // How many traversals run `run` stored (0 for no such run).
+  std::size_t traversal_count(int64_t run);
   // The layer stack of each chain of run `run`, indexed by PacketSighting::stack_id.
   std::vector<std::string> stacks(int64_t run);
   // The layer stacks of these chains of run `run` (one lookup each, for a few rows of a big

@@ -27,7 +27,10 @@ inline constexpr std::size_t kListedFlows = 10;
 void print_text(std::ostream& out, const Report& report, const RenderOptions& opt);
 
 // The JSON report (format "pathtrace-report", version kReportJsonVersion).
-nlohmann::ordered_json to_json(const Report& report);
+// Written as it is made, one flow and one result at a time (a busy run has millions: the
+// whole document in memory would be gigabytes), byte for byte what nlohmann's dump(2) of it
+// prints, with a newline. A partial load (Report::omitted) needs the whole report.
+void write_json(std::ostream& out, const Report& report);
 
 // The headline: the most interesting flow's verdict, or what was delivered/not judged.
 std::string headline(const Report& report);

@@ -1,8 +1,10 @@
 -- pathtrace schema 7: what the read-only commands print, readable without reading the whole run.
--- result_blocks.delivered: how many of a block's entries are delivered (the others are not
--- judged). A text report reads the first results of a run and counts the rest (a busy run has
--- millions) without decoding them. NULL in blocks written before schema 7: those are decoded.
-ALTER TABLE result_blocks ADD COLUMN delivered INTEGER;
+--
+-- A run's counts of results and of delivered results: a text report reads the lost and
+-- inconclusive results and the first few others, and counts the rest (a busy run has millions)
+-- from these. NULL in runs stored before schema 7: their result blocks are decoded to count.
+ALTER TABLE runs ADD COLUMN results INTEGER;
+ALTER TABLE runs ADD COLUMN delivered INTEGER;
 
 -- The lost traversals once more, with their sightings, apart from the others: `timeline --lost`
 -- and `export --lost` read these rows instead of every traversal of the run (on a busy port the

@@ -237,21 +237,19 @@ bool packed(const FlowResult& r, std::size_t rank, std::size_t n_points) {
 void write_result_blocks(sql::Stmt& ins, int64_t run_id, const std::vector<FlowResult>& results,
                          std::size_t n_points) {
   std::string text;
-  uint32_t block = 0, count = 0, delivered = 0;
+  uint32_t block = 0, count = 0;
   auto flush = [&] {
     text += ']';
-    ins.bind(1, run_id).bind(2, int64_t(block)).bind(3, int64_t(count)).bind_text(4, text).bind(5, int64_t(delivered));
+    ins.bind(1, run_id).bind(2, int64_t(block)).bind(3, int64_t(count)).bind_text(4, text);
     ins.run();
     ++block;
     count = 0;
-    delivered = 0;
   };
   for (std::size_t k = 0; k < results.size(); ++k) {
     if (!packed(results[k], k, n_points)) continue;
     text += count ? ',' : '[';
     append_entry(text, results[k], k);
     ++count;
-    delivered += results[k].verdict == VerdictKind::kDelivered;
     if (text.size() >= kResultBlockBytes) {
       flush();
       text.clear();

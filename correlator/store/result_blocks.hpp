@@ -23,8 +23,8 @@ namespace pathtrace::store_detail {
 bool packed(const FlowResult& r, std::size_t rank, std::size_t n_points);
 
 // Inserts every packed result of `results` (ranked by index) with `ins`
-// (Q::kInsertResultBlock), in blocks of about 40 KiB with the count of delivered entries of
-// each, in the caller's transaction. Throws what the insert throws.
+// (Q::kInsertResultBlock), in blocks of about 40 KiB, in the caller's transaction. Throws what
+// the insert throws.
 void write_result_blocks(sql::Stmt& ins, int64_t run_id, const std::vector<FlowResult>& results,
                          std::size_t n_points);
 

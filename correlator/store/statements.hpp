@@ -53,7 +53,7 @@ enum class Q : int {
   kSelectFlowCount,
   kSelectStack,
   kInsertLostBlock,
-  kMarkLostIndexed,
+  kUpdateRunTotals,
   kSelectLostIndexed,
   kScanLostBlocks,
   kSelectTraversalCount,

@@ -16,6 +16,7 @@
 #include <charconv>
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string_view>
 
 #include <xxhash.h>
@@ -316,7 +317,12 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   }
   store_detail::write_blocks(stmt(Q::kInsertBlock), run_id, run, store_detail::cut_blocks(run));
   store_detail::write_lost_blocks(stmt(Q::kInsertLostBlock), run_id, run);
-  stmt(Q::kMarkLostIndexed).bind(1, run_id).run();
+  {
+    const auto& results = run.report.results;
+    const auto delivered = std::count_if(results.begin(), results.end(),
+                                         [](const FlowResult& f) { return f.verdict == VerdictKind::kDelivered; });
+    stmt(Q::kUpdateRunTotals).bind(1, run_id).bind(2, int64_t(results.size())).bind(3, int64_t(delivered)).run();
+  }
 
   auto& ins_result = stmt(Q::kInsertResult);
   auto& ins_hop = stmt(Q::kInsertHop);
@@ -680,6 +686,7 @@ Report Store::Impl::load(int64_t id, const Store::LoadScope& scope) {
   }
   Report r;
   r.run_id = id;
+  std::optional<std::pair<int64_t, int64_t>> totals;  // results, delivered (NULL before schema 7)
   {
     auto& q = stmt(Q::kSelectRun).bind(1, id);
     const sql::ResetOnExit done(q);
@@ -692,6 +699,7 @@ Report Store::Impl::load(int64_t id, const Store::LoadScope& scope) {
     r.sightings = uint64_t(q.int_at(5));
     r.warnings = split_lines(q.text_at(6));
     r.clocks = store_detail::parse_clocks(q.text_at(7), path);
+    if (!q.null_at(8) && !q.null_at(9)) totals = {q.int_at(8), q.int_at(9)};
   }
   r.points = load_points(id);
   if (scope.all_flows) {
@@ -748,39 +756,40 @@ Report Store::Impl::load(int64_t id, const Store::LoadScope& scope) {
     }
   }
   // Packed results, block by block in rank order: decoded while fewer than scope.plain_results
-  // are, then only counted (a block written before schema 7 has no count of its delivered:
-  // decoded to count them).
+  // are; the rest are counted by the run's totals (a run stored before schema 7 has none: its
+  // blocks are decoded to count them).
+  const auto malformed = [&](const std::string& what) {
+    return Error(ExitCode::kDatabase, "database " + path + ": run " + std::to_string(id) + ": " + what);
+  };
   std::size_t total = ranked.size();
   uint64_t skipped_delivered = 0;
   std::size_t decoded = 0;  // packed results decoded
-  bool counted_only = false;  // some blocks only counted
+  bool partial = false;     // some results left unread or only counted
   {
-    const auto malformed = [&] {
-      return Error(ExitCode::kDatabase, "database " + path + ": run " + std::to_string(id) + ": malformed result block");
-    };
     std::vector<std::pair<uint32_t, FlowResult>> counted;
     auto& q = stmt(Q::kSelectResultBlocks).bind(1, id);
     const sql::ResetOnExit done(q);
     while (q.step()) {
-      const int64_t count = q.int_at(1);
-      if (count < 0) throw malformed();
       if (decoded < scope.plain_results) {
         const std::size_t before = ranked.size();
-        if (!store_detail::read_result_block(q.text_at(0), r.points.size(), ranked)) throw malformed();
+        if (!store_detail::read_result_block(q.text_at(0), r.points.size(), ranked)) throw malformed("malformed result block");
         decoded += ranked.size() - before;
         total += ranked.size() - before;
-      } else if (!q.null_at(2)) {
-        counted_only = true;
-        total += std::size_t(count);
-        skipped_delivered += uint64_t(q.int_at(2));
-      } else {
-        counted_only = true;
-        counted.clear();
-        if (!store_detail::read_result_block(q.text_at(0), r.points.size(), counted)) throw malformed();
-        total += counted.size();
-        for (const auto& [rank, fr] : counted) skipped_delivered += fr.verdict == VerdictKind::kDelivered;
+        continue;
       }
+      partial = true;
+      if (totals) break;
+      counted.clear();
+      if (!store_detail::read_result_block(q.text_at(0), r.points.size(), counted)) throw malformed("malformed result block");
+      total += counted.size();
+      for (const auto& [rank, fr] : counted) skipped_delivered += fr.verdict == VerdictKind::kDelivered;
     }
+  }
+  if (partial && totals) {
+    if (totals->first < int64_t(total) || totals->second < 0 || totals->second > totals->first)
+      throw malformed("its counts of results (" + std::to_string(totals->first) + ", " +
+                      std::to_string(totals->second) + " delivered) do not match its rows");
+    total = std::size_t(totals->first);
   }
   // Ranks are 0, 1, 2, … over both kinds. A partial load keeps ranks 0 … P-1, P the first
   // rank it did not decode; the lost and inconclusive rank first, and are full rows, all read.
@@ -790,7 +799,7 @@ Report Store::Impl::load(int64_t id, const Store::LoadScope& scope) {
     placed[rank] = 1;
   }
   const std::size_t prefix = std::size_t(std::find(placed.begin(), placed.end(), uint8_t{0}) - placed.begin());
-  if (!counted_only && prefix != total) bad_rank(int64_t(prefix));
+  if (!partial && prefix != total) bad_rank(int64_t(prefix));
   r.results.resize(prefix);
   for (auto& [rank, fr] : ranked) {
     if (rank < prefix) {
@@ -798,6 +807,12 @@ Report Store::Impl::load(int64_t id, const Store::LoadScope& scope) {
     } else {
       skipped_delivered += fr.verdict == VerdictKind::kDelivered;
     }
+  }
+  if (partial && totals) {
+    const auto loaded = uint64_t(std::count_if(r.results.begin(), r.results.end(),
+                                               [](const FlowResult& f) { return f.verdict == VerdictKind::kDelivered; }));
+    if (loaded > uint64_t(totals->second)) throw malformed("more delivered results than its count says");
+    skipped_delivered = uint64_t(totals->second) - loaded;
   }
   r.omitted.results = total - prefix;
   r.omitted.delivered = skipped_delivered;

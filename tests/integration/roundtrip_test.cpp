@@ -285,8 +285,8 @@ TEST_F(Roundtrip, PlainResultsReadBackAsPrintedInEveryView) {
   const auto listed_back = run_pathtrace({"report", "--db", third}, dir_);
   ASSERT_EQ(listed_back.code, 1) << listed_back.err;
   EXPECT_EQ(listed.out.substr(0, listed.out.rfind("stored as run")), listed_back.out);
-  // Blocks written before schema 7 have no count of their delivered entries: decoded to count.
-  ASSERT_EQ(sh("sqlite3 " + third + " 'UPDATE result_blocks SET delivered = NULL'", dir_).code, 0);
+  // A run stored before schema 7 has no counts: its blocks are decoded to count.
+  ASSERT_EQ(sh("sqlite3 " + third + " 'UPDATE runs SET results = NULL, delivered = NULL'", dir_).code, 0);
   const auto old_back = run_pathtrace({"report", "--db", third}, dir_);
   EXPECT_EQ(old_back.out, listed_back.out);
   // Without A nothing is lost: the verdict counts the delivered flows, read and unread.
@@ -297,7 +297,7 @@ TEST_F(Roundtrip, PlainResultsReadBackAsPrintedInEveryView) {
       << whole.out;
   const auto whole_back = run_pathtrace({"report", "--db", fourth}, dir_);
   EXPECT_EQ(whole.out.substr(0, whole.out.rfind("stored as run")), whole_back.out);
-  ASSERT_EQ(sh("sqlite3 " + fourth + " 'UPDATE result_blocks SET delivered = NULL'", dir_).code, 0);
+  ASSERT_EQ(sh("sqlite3 " + fourth + " 'UPDATE runs SET results = NULL, delivered = NULL'", dir_).code, 0);
   EXPECT_EQ(run_pathtrace({"report", "--db", fourth}, dir_).out, whole_back.out);
 }
 

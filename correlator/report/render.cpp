@@ -210,16 +210,18 @@ void member(std::ostream& out, bool& first, const char* key, const J& v) {
   put(out, v, 1);
 }
 
-// A member whose value is an array, written element by element as make(i) gives them.
-template <typename Make>
-void array_member(std::ostream& out, bool& first, const char* key, std::size_t n, Make&& make) {
+// A member whose value is an array, written element by element: each(element) writes one.
+template <typename Each>
+void array_member(std::ostream& out, bool& first, const char* key, Each&& each) {
   out << (first ? "\n  \"" : ",\n  \"") << key << "\": [";
   first = false;
-  for (std::size_t i = 0; i < n; ++i) {
-    out << (i ? ",\n    " : "\n    ");
-    put(out, make(i), 2);
-  }
-  out << (n ? "\n  ]" : "]");
+  bool any = false;
+  each([&](const J& v) {
+    out << (any ? ",\n    " : "\n    ");
+    put(out, v, 2);
+    any = true;
+  });
+  out << (any ? "\n  ]" : "]");
 }
 
 J point_json(const Point& p) {
@@ -256,7 +258,7 @@ J flow_json(const Flow& f) {
           {"dport", f.key.dport}};
 }
 
-J result_json(const Report& r, const FlowResult& f) {
+J result_json(const Report& r, const FlowResult& f, const std::string& label) {
   J path = J::array(), seen = J::object(), holes = J::object(), seen_any = J::object(), hops = J::array();
   for (uint8_t o : travel(r, f.dir)) {
     path.push_back(r.points[o].label);
@@ -289,7 +291,7 @@ J result_json(const Report& r, const FlowResult& f) {
                             {"text", "translated between " + r.points[t.from].label + " and " +
                                          r.points[t.to].label + ": " + t.before + " → " + t.after}});
   return {{"flow", f.flow},
-          {"flow_label", flow_label(r, f.flow)},
+          {"flow_label", label},
           {"direction", dir_name(f.dir)},
           {"path", path},
           {"traversals", f.traversals},
@@ -317,6 +319,15 @@ J result_json(const Report& r, const FlowResult& f) {
 }  // namespace
 
 void write_json(std::ostream& out, const Report& r) {
+  write_json(
+      out, r, [&](const FlowVisit& visit) { for (const Flow& f : r.flows) visit(f); },
+      [&](const ResultVisit& visit) { for (const FlowResult& f : r.results) visit(f); });
+}
+
+void write_json(std::ostream& out, const Report& r, const EachFlow& flows, const EachResult& results) {
+  // A partial report's flows are those it names: the labels come from the flows written.
+  const bool whole = r.omitted.flows == 0;
+  std::vector<std::string> labels;
   bool first = true;
   out << "{";
   member(out, first, "format", "pathtrace-report");
@@ -327,9 +338,24 @@ void write_json(std::ostream& out, const Report& r) {
   member(out, first, "filter", r.filter);
   member(out, first, "window", J{{"start_ns", r.window_start_ns}, {"end_ns", r.window_end_ns}});
   member(out, first, "sightings", r.sightings);
-  array_member(out, first, "points", r.points.size(), [&](std::size_t i) { return point_json(r.points[i]); });
-  array_member(out, first, "flows", r.flows.size(), [&](std::size_t i) { return flow_json(r.flows[i]); });
-  array_member(out, first, "results", r.results.size(), [&](std::size_t i) { return result_json(r, r.results[i]); });
+  array_member(out, first, "points", [&](const auto& put_one) {
+    for (const Point& p : r.points) put_one(point_json(p));
+  });
+  array_member(out, first, "flows", [&](const auto& put_one) {
+    flows([&](const Flow& f) {
+      if (!whole) {
+        if (f.id >= labels.size()) labels.resize(std::size_t(f.id) + 1);
+        labels[f.id] = f.label;
+      }
+      put_one(flow_json(f));
+    });
+  });
+  array_member(out, first, "results", [&](const auto& put_one) {
+    results([&](const FlowResult& f) {
+      put_one(result_json(r, f, whole || f.flow >= labels.size() || labels[f.flow].empty() ? flow_label(r, f.flow)
+                                                                                           : labels[f.flow]));
+    });
+  });
   member(out, first, "warnings", r.warnings);
   member(out, first, "verdict", J{{"loss", has_loss(r)}, {"headline", headline(r)}});
   J clocks = J::array();

@@ -2,6 +2,7 @@
 // How a Report reads: the per-point table and verdict for people (text), and a documented,
 // versioned JSON structure for programs (docs/report-json.md).
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
@@ -35,6 +36,15 @@ void print_text(std::ostream& out, const Report& report, const RenderOptions& op
 // whole document in memory would be gigabytes), byte for byte what nlohmann's dump(2) of it
 // prints, with a newline. A partial load (Report::omitted) needs the whole report.
 void write_json(std::ostream& out, const Report& report);
+// The same document from `report`'s run data (points, warnings, clocks, and enough results for
+// the verdict: every lost or inconclusive one, and the counts of the others — a partial load)
+// with every flow and every result from `flows` and `results`, in order: each calls its
+// argument once per flow (result). So a stored run is written without holding it all.
+using FlowVisit = std::function<void(const Flow&)>;
+using ResultVisit = std::function<void(const FlowResult&)>;
+using EachFlow = std::function<void(const FlowVisit&)>;
+using EachResult = std::function<void(const ResultVisit&)>;
+void write_json(std::ostream& out, const Report& report, const EachFlow& flows, const EachResult& results);
 
 // The headline: the most interesting flow's verdict, or what was delivered/not judged.
 std::string headline(const Report& report);

@@ -723,16 +723,13 @@ Report Store::Impl::load(int64_t id, const Store::LoadScope& scope) {
   return r;
 }
 
-void Store::Impl::load_results(Report& r, const Store::LoadScope& scope,
-                               std::optional<std::pair<int64_t, int64_t>> totals) {
-  const int64_t id = r.run_id;
+std::vector<std::pair<uint32_t, FlowResult>> Store::Impl::full_results(int64_t id) {
   const std::string& path = db.path();
-  // Full rows (flow_results and their hops) and packed ones (result_blocks), placed by rank.
-  std::vector<std::pair<uint32_t, FlowResult>> ranked;
   auto bad_rank = [&](int64_t rank) {
     throw Error(ExitCode::kDatabase, "database " + path + ": run " + std::to_string(id) + ": result rank " +
                                          std::to_string(rank) + " is out of order or given twice");
   };
+  std::vector<std::pair<uint32_t, FlowResult>> out;
   {
     auto& q = stmt(Q::kSelectResults).bind(1, id);
     const sql::ResetOnExit done(q);
@@ -772,9 +769,79 @@ void Store::Impl::load_results(Report& r, const Store::LoadScope& scope,
       fr.translations = store_detail::parse_translations(q.text_at(20), path);
       fr.aggregated = uint64_t(q.int_at(21));
       if (rank < 0 || rank > 0xffffffff) bad_rank(rank);
-      ranked.emplace_back(uint32_t(rank), std::move(fr));
+      out.emplace_back(uint32_t(rank), std::move(fr));
     }
   }
+  {
+    auto& q = stmt(Q::kSelectHops).bind(1, id);
+    const sql::ResetOnExit done(q);
+    while (q.step()) {
+      const int64_t rank = q.int_at(0);
+      const auto at = std::lower_bound(out.begin(), out.end(), rank,
+                                       [](const auto& x, int64_t v) { return int64_t(x.first) < v; });
+      if (at == out.end() || int64_t(at->first) != rank) continue;  // orphan hop: nothing to attach it to
+      HopStat h;
+      h.from = uint8_t(q.int_at(1));
+      h.to = uint8_t(q.int_at(2));
+      h.in = uint64_t(q.int_at(3));
+      h.out = uint64_t(q.int_at(4));
+      h.lost = uint64_t(q.int_at(5));
+      h.inconclusive = q.int_at(6) != 0;
+      h.why = q.text_at(7);
+      h.assumed = uint64_t(q.int_at(8));
+      h.delay_samples = uint64_t(q.int_at(9));
+      h.delay_min_ns = q.int_at(10);
+      h.delay_mean_ns = q.int_at(11);
+      at->second.hops.push_back(std::move(h));
+    }
+  }
+  return out;
+}
+
+void Store::Impl::scan_results(int64_t run, std::size_t n_points, const std::function<void(const FlowResult&)>& f) {
+  sql::ReadTxn snapshot(db);
+  const std::vector<std::pair<uint32_t, FlowResult>> full = full_results(run);
+  std::size_t next_full = 0;
+  uint32_t expect = 0;  // ranks are 0, 1, 2, … over both kinds
+  auto emit = [&](uint32_t rank, const FlowResult& fr) {
+    if (rank != expect)
+      throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) + ": result rank " +
+                                           std::to_string(rank) + " is out of order or given twice");
+    ++expect;
+    f(fr);
+  };
+  std::vector<std::pair<uint32_t, FlowResult>> block;
+  auto& q = stmt(Q::kSelectResultBlocks).bind(1, run);
+  const sql::ResetOnExit done(q);
+  while (q.step()) {
+    block.clear();
+    if (!store_detail::read_result_block(q.text_at(0), n_points, block))
+      throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) + ": malformed result block");
+    for (const auto& [rank, fr] : block) {
+      for (; next_full < full.size() && full[next_full].first < rank; ++next_full) emit(full[next_full].first, full[next_full].second);
+      emit(rank, fr);
+    }
+  }
+  for (; next_full < full.size(); ++next_full) emit(full[next_full].first, full[next_full].second);
+}
+
+void Store::Impl::scan_flows(int64_t run, const std::function<void(const Flow&)>& f) {
+  sql::ReadTxn snapshot(db);
+  auto& q = stmt(Q::kSelectFlows).bind(1, run);
+  const sql::ResetOnExit done(q);
+  while (q.step()) f(read_flow(q));
+}
+
+void Store::Impl::load_results(Report& r, const Store::LoadScope& scope,
+                               std::optional<std::pair<int64_t, int64_t>> totals) {
+  const int64_t id = r.run_id;
+  const std::string& path = db.path();
+  auto bad_rank = [&](int64_t rank) {
+    throw Error(ExitCode::kDatabase, "database " + path + ": run " + std::to_string(id) + ": result rank " +
+                                         std::to_string(rank) + " is out of order or given twice");
+  };
+  // Full rows (flow_results and their hops) and packed ones (result_blocks), placed by rank.
+  std::vector<std::pair<uint32_t, FlowResult>> ranked = full_results(id);
   // Packed results, block by block in rank order: decoded while fewer than scope.plain_results
   // are; the rest are counted by the run's totals (a run stored before schema 7 has none: its
   // blocks are decoded to count them).
@@ -836,28 +903,6 @@ void Store::Impl::load_results(Report& r, const Store::LoadScope& scope,
   }
   r.omitted.results = total - prefix;
   r.omitted.delivered = skipped_delivered;
-  {
-    auto& q = stmt(Q::kSelectHops).bind(1, id);
-    const sql::ResetOnExit done(q);
-    while (q.step()) {
-      const auto stored = q.int_at(0);
-      if (stored < 0 || std::size_t(stored) >= r.results.size()) continue;  // orphan hop: nothing to attach it to
-      const auto rank = std::size_t(stored);
-      HopStat h;
-      h.from = uint8_t(q.int_at(1));
-      h.to = uint8_t(q.int_at(2));
-      h.in = uint64_t(q.int_at(3));
-      h.out = uint64_t(q.int_at(4));
-      h.lost = uint64_t(q.int_at(5));
-      h.inconclusive = q.int_at(6) != 0;
-      h.why = q.text_at(7);
-      h.assumed = uint64_t(q.int_at(8));
-      h.delay_samples = uint64_t(q.int_at(9));
-      h.delay_min_ns = q.int_at(10);
-      h.delay_mean_ns = q.int_at(11);
-      r.results[rank].hops.push_back(std::move(h));
-    }
-  }
 }
 
 Flow Store::Impl::read_flow(sql::Stmt& q) {
@@ -1119,6 +1164,12 @@ Report Store::load(int64_t id) { return impl_->load(id, LoadScope{}); }
 Report Store::load(int64_t id, const LoadScope& scope) { return impl_->load(id, scope); }
 
 void Store::load_flows(Report& r, std::span<const uint32_t> ids) { impl_->load_flows(r, ids); }
+
+void Store::scan_results(int64_t run, std::size_t n_points, const std::function<void(const FlowResult&)>& f) {
+  impl_->scan_results(run, n_points, f);
+}
+
+void Store::scan_flows(int64_t run, const std::function<void(const Flow&)>& f) { impl_->scan_flows(run, f); }
 
 std::map<uint32_t, std::string> Store::stacks(int64_t run, std::span<const uint32_t> ids) {
   return impl_->stacks(run, ids);

@@ -196,6 +196,12 @@ class Store {
   // "FILE has no run N" / "FILE has no runs yet".
   Report load(int64_t id = 0);
   Report load(int64_t id, const LoadScope& scope);
+  // Every result of run `run` (with `n_points` points) in rank order, read in one snapshot one
+  // block at a time (memory does not grow with the run). Throws Error(kDatabase) naming the run
+  // on a malformed block or a rank out of order.
+  void scan_results(int64_t run, std::size_t n_points, const std::function<void(const FlowResult&)>& f);
+  // Every flow of run `run` in id order, read in one snapshot.
+  void scan_flows(int64_t run, const std::function<void(const Flow&)>& f);
   // Adds the flows with these ids to a partial load `r` (Report::omitted.flows > 0), keeping
   // r.flows sorted by id; ids it holds already, and ids the run has not, are skipped.
   void load_flows(Report& r, std::span<const uint32_t> ids);

@@ -97,6 +97,10 @@ struct Store::Impl {
   // run's results and delivered, schema 7) where it reads only some.
   void load_results(Report& r, const Store::LoadScope& scope, std::optional<std::pair<int64_t, int64_t>> totals);
   void load_flows(Report& r, std::span<const uint32_t> ids);
+  // The run's full result rows (flow_results) with their hops, in rank order.
+  std::vector<std::pair<uint32_t, FlowResult>> full_results(int64_t run);
+  void scan_results(int64_t run, std::size_t n_points, const std::function<void(const FlowResult&)>& f);
+  void scan_flows(int64_t run, const std::function<void(const Flow&)>& f);
   // The flow of the current row of a statement that selects id, parent, version, proto, src,
   // dst, sport, dport, label.
   static Flow read_flow(sql::Stmt& q);

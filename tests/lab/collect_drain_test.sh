@@ -23,7 +23,7 @@ P="pd$(($$ % 100000))"
 WORK=$(mktemp -d "/tmp/pathtrace-drain-$P.XXXXXX")
 PIDS=()
 
-skip() { echo "SKIP: $*"; exit 77; }
+source "$HERE/lib.sh"  # skip, expect, reject
 fail() { echo "FAIL: $*"; for f in "$WORK"/*.err; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done; exit 1; }
 cleanup() {
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done

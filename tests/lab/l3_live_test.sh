@@ -31,7 +31,7 @@ P="l3$(( $$ % 100000 ))"
 WORK=$(mktemp -d "/tmp/pathtrace-l3live-$P.XXXXXX")
 DB="$WORK/run.db"
 
-skip() { echo "SKIP: $*"; exit 77; }
+source "$HERE/lib.sh"  # skip, expect, reject
 fail() {
   echo "FAIL ($CASE): $*"
   [ -f "$WORK/out" ] && { echo "--- stdout"; cat "$WORK/out"; }
@@ -67,8 +67,6 @@ run() {
   code=$?
   echo "pathtrace run took $(python3 -c "print(f'{$(date +%s.%N) - $t1:.1f}')") s, exit $code"
 }
-expect() { grep -qF -- "$1" "$WORK/out" || fail "expected in the report: $1"; }
-reject() { ! grep -qF -- "$1" "$WORK/out" || fail "not expected in the report: $1"; }
 # block REGEX: the report's block of the one flow whose title line matches ^REGEX$ (title,
 # point table, verdict, translation), into $WORK/block; fails unless exactly one flow matches.
 block() {

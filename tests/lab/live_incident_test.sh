@@ -32,7 +32,7 @@ P="pl$(( $$ % 100000 ))"
 WORK=$(mktemp -d "/tmp/pathtrace-live-$P.XXXXXX")
 PIDS=()
 
-skip() { echo "SKIP: $*"; exit 77; }
+source "$HERE/lib.sh"  # skip, expect, reject
 fail() { echo "FAIL ($CASE): $*"; [ -f "$WORK/out" ] && { echo "--- stdout"; cat "$WORK/out"; }; [ -f "$WORK/err" ] && { echo "--- stderr"; tail -40 "$WORK/err"; }; exit 1; }
 cleanup() {
   for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
@@ -58,8 +58,6 @@ run() {
   "$PT" run --db "$DB" --inventory "$WORK/inv.toml" --points A..G --quiet "$@" >"$WORK/out" 2>"$WORK/err" </dev/null
   code=$?
 }
-expect() { grep -qF -- "$1" "$WORK/out" || fail "expected in the report: $1"; }
-reject() { ! grep -qF -- "$1" "$WORK/out" || fail "not expected in the report: $1"; }
 traffic="bash $LAB traffic $P"
 
 # No orphaned capture may outlive a run.

@@ -29,7 +29,7 @@ WORK=$(mktemp -d "/tmp/pathtrace-mh-$P.XXXXXX")
 OPS="$P-ops"
 KEYDIR="/tmp/pathtrace-mh.$P"
 
-skip() { echo "SKIP: $*"; exit 77; }
+source "$HERE/lib.sh"  # skip, expect, reject
 fail() {
   echo "FAIL ($CASE): $*"
   [ -f "$WORK/out" ] && { echo "--- stdout"; cat "$WORK/out"; }
@@ -69,7 +69,6 @@ run() {
   code=$?
   secs=$(( SECONDS - t0 ))
 }
-expect() { grep -qF -- "$1" "$WORK/out" || fail "expected in the report: $1"; }
 expect_err() { grep -qF -- "$1" "$WORK/err" || fail "expected on stderr: $1"; }
 
 # Remote captures left behind in the lab's namespaces (they share our PID namespace).

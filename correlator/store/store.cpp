@@ -16,6 +16,7 @@
 #include <charconv>
 #include <cstddef>
 #include <filesystem>
+#include <future>
 #include <string_view>
 #include <unordered_map>
 
@@ -114,6 +115,10 @@ std::array<uint8_t, 16> parse_address(std::string_view text, uint8_t version) {
   if (inet_pton(version == 4 ? AF_INET : AF_INET6, s.c_str(), a.data()) != 1) a.fill(0);
   return a;
 }
+
+// From this many results on, the packed ones are formatted on a thread of their own while the
+// flows, stacks and traversals are inserted (a thread start costs more below).
+constexpr std::size_t kThreadedMinResults = 4096;
 
 // How long a write waits for another connection's lock before it fails (docs/schema.md).
 constexpr int kBusyTimeoutMs = 10000;
@@ -234,8 +239,11 @@ void Store::Impl::update_points(int64_t run_id, std::span<const Point> points) {
 
 void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   const Report& r = run.report;
-  // Flows and stacks: their text is made on a second thread while this one inserts.
+  // Flows and stacks: their text is made on a second thread while this one inserts; so are
+  // the packed results' blocks, meanwhile, when there are many.
   store_detail::RowText text(r.flows, run.chains);
+  auto result_text = std::async(r.results.size() >= kThreadedMinResults ? std::launch::async : std::launch::deferred,
+                                [&] { return store_detail::format_results(r.results, r.points.size()); });
   auto& ins_flow = stmt(Q::kInsertFlow);
   for (std::size_t i = 0; i < r.flows.size(); ++i) {
     const Flow& f = r.flows[i];
@@ -265,9 +273,9 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   auto label_of = [&](uint8_t ord) -> std::string_view {
     return ord < r.points.size() ? std::string_view(r.points[ord].label) : std::string_view();
   };
-  for (std::size_t k = 0; k < r.results.size(); ++k) {
+  const store_detail::ResultText results = result_text.get();
+  for (const uint32_t k : results.full) {  // the others into result_blocks, below
     const FlowResult& fr = r.results[k];
-    if (store_detail::packed(fr, k, r.points.size())) continue;  // into result_blocks, below
     const std::string seen_at = json_array(fr.seen_at);
     const std::string holes_at = json_array(fr.holes_at);
     const std::string findings = join_lines(fr.findings);
@@ -297,7 +305,7 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
       ins_hop.run();
     }
   }
-  store_detail::write_result_blocks(stmt(Q::kInsertResultBlock), run_id, r.results, r.points.size());
+  store_detail::write_result_blocks(stmt(Q::kInsertResultBlock), run_id, results);
   insert_kept(run_id, run.kept, r.points.size());
   if (run.neutron) store_detail::write_neutron(db, run_id, *run.neutron);
 }

@@ -20,7 +20,7 @@ constexpr std::size_t kThreadedMinRows = 4096;
 // Rows are published this many at a time (and at the end).
 constexpr uint32_t kPublishEvery = 64;
 // The count a failed thread publishes: every wait ends, and the caller rethrows.
-constexpr uint32_t kFailed = ~uint32_t{0};
+constexpr uint32_t kTextFailed = ~uint32_t{0};
 
 // Longest address text: INET6_ADDRSTRLEN with its terminating NUL.
 constexpr std::size_t kAddressBytes = INET6_ADDRSTRLEN;
@@ -66,7 +66,7 @@ std::string_view RowText::text(std::size_t i, const std::atomic<uint32_t>& made,
     made.wait(m, std::memory_order_acquire);
     m = made.load(std::memory_order_acquire);
   }
-  if (m == kFailed) std::rethrow_exception(failed_);
+  if (m == kTextFailed) std::rethrow_exception(failed_);
   const std::size_t begin = k ? ends[k - 1] : 0;
   return std::string_view(buf.data() + begin, ends[k] - begin);
 }
@@ -151,8 +151,8 @@ void RowText::make() {
     publish(stacks_made_, chains_.size());
   } catch (...) {
     failed_ = std::current_exception();
-    publish(flows_made_, kFailed);
-    publish(stacks_made_, kFailed);
+    publish(flows_made_, kTextFailed);
+    publish(stacks_made_, kTextFailed);
   }
 }
 

@@ -66,7 +66,7 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
     other_owner.reset(other);
   }
   // Two threads pay from a few hundred thousand sightings on (a thread start is ~50 µs).
-  const bool parallel = n >= (std::size_t{1} << 18) && std::thread::hardware_concurrency() >= 2;
+  const bool parallel = opt_.threads >= 2 && n >= (std::size_t{1} << 18) && std::thread::hardware_concurrency() >= 2;
   // With two threads each groups the half it sorted: the upper half into a copy of this
   // Analyzer as set up so far, added to this one afterwards (absorb: the same flows, results
   // and traversals as one pass over all of them).

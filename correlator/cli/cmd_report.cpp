@@ -8,6 +8,7 @@
 #include "correlator/cli/commands.hpp"
 #include "correlator/cli/options.hpp"
 #include "correlator/evidence/trips.hpp"
+#include "correlator/report/render.hpp"
 #include "correlator/store/store.hpp"
 
 namespace pathtrace::cli {
@@ -52,7 +53,14 @@ const CommandSpec kRunsSpec{
 
 int run_report(const Args& a, const std::string&) {
   Store store(a.str("db"), Store::Mode::kReadOnly);
-  const Report rep = evidence::open_run(store, run_arg(a, store)).report;
+  // The text report lists the lost and inconclusive flows and the first few others: a busy
+  // run's millions of delivered flows stay in the database (counted, not read).
+  Store::LoadScope scope;
+  if (!a.has("json") && !a.has("html") && !a.has("all")) {
+    scope.plain_results = report::kListedFlows + 1;
+    scope.all_flows = false;
+  }
+  const Report rep = evidence::open_run(store, run_arg(a, store), scope).report;
   return print_report(std::cout, rep, a, "");
 }
 

@@ -173,7 +173,7 @@ int print_report(std::ostream& out, const Report& report, const Args& args, cons
     (page_only ? out : std::cerr) << "wrote " << path << " (run " << report.run_id << ")\n";
   }
   if (args.has("json")) {
-    out << report::to_json(report).dump(2) << "\n";
+    report::write_json(out, report);
   } else if (!page_only) {
     report::RenderOptions ro;
     ro.all_flows = args.has("all");

@@ -171,8 +171,8 @@ ExportSummary export_pcapng(Store& store, const ExportRequest& req) {
   const bool lost = req.lost;
   const uint32_t flow = req.flow.value_or(0);
   check_output_path(out_path, req.existing);  // before the run is read (a .pcap is created at its first frame)
-  const StoredRun stored = open_run(store, req.run);
-  const Report& r = stored.report;
+  StoredRun stored = open_run(store, req.run, kPacketScope);
+  Report& r = stored.report;
   const int64_t run = r.run_id;
   const std::string run_name = "run " + std::to_string(run);
   if (req.flow) check_flow(r, flow);
@@ -191,11 +191,12 @@ ExportSummary export_pcapng(Store& store, const ExportRequest& req) {
   std::vector<Wanted> wanted;
   std::size_t all_traversals = 0;
   uint64_t lost_packets = 0;
+  if (lost) all_traversals = traversal_count(store, stored);
   scan_trips(
-      store, stored,
+      store, stored, lost ? Trips::kLost : Trips::kAll,
       [&](const Traversal& t) {
-        ++all_traversals;
-        return lost ? t.fate == Fate::kLost : !flow || in_flow(t, flow);
+        if (!lost) ++all_traversals;
+        return lost || !flow || in_flow(t, flow);
       },
       [&](const Trip& trip) {
         lost_packets += trip.t.fate == Fate::kLost;
@@ -204,6 +205,9 @@ ExportSummary export_pcapng(Store& store, const ExportRequest& req) {
         trips.push_back(trip.t);
       });
   std::sort(wanted.begin(), wanted.end(), wanted_before);
+  std::vector<uint32_t> flows;  // named in the frames' comments
+  for (const Traversal& t : trips) flows.push_back(t.flow);
+  store.load_flows(r, flows);
 
   std::optional<Output> out;
   try {

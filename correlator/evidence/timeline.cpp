@@ -41,12 +41,13 @@ struct TimelineRow {
 // What a run's timeline is made of: the report (points, flows) and the layer stacks.
 struct RunView {
   Report report;
-  std::vector<std::string> stacks;  // by stack id
+  std::map<uint32_t, std::string> stacks;  // by stack id: those of the rows printed
 };
 
 const std::string& stack_name(const RunView& v, uint32_t id) {
   static const std::string kUnknown = "?";
-  return id < v.stacks.size() ? v.stacks[id] : kUnknown;
+  const auto it = v.stacks.find(id);
+  return it != v.stacks.end() ? it->second : kUnknown;
 }
 
 std::string hex(uint64_t d) {
@@ -198,7 +199,7 @@ void print_timeline(std::ostream& out, Store& store, const TimelineQuery& q) {
   const std::optional<uint64_t> digest = q.packet;
   const std::size_t limit = q.limit;
   // A capturing or interrupted run has no traversals stored yet: analysed from what it committed.
-  const StoredRun stored = open_run(store, q.run);
+  const StoredRun stored = open_run(store, q.run, kPacketScope);
   RunView view;
   view.report = stored.report;
   Report& r = view.report;
@@ -219,23 +220,33 @@ void print_timeline(std::ostream& out, Store& store, const TimelineQuery& q) {
 
   const bool analysed = stored.analysed.has_value();
   if (analysed) {
-    for (const auto& c : stored.analysed->chains) view.stacks.push_back(c.stack);
     std::cerr << "pathtrace timeline: run " << run
               << (stored.status == RunStatus::kCapturing ? " is still capturing" : stored.status == RunStatus::kFailed ? " failed" : " was interrupted")
               << ": its timeline is analysed from the sightings committed so far\n";
-  } else {
-    view.stacks = store.stacks(run);
   }
   if (q.flow) check_flow(r, *q.flow);
+  // The names of the flows and stacks the output shows (a busy run has millions: read those).
+  auto name_flows = [&](std::vector<uint32_t> ids) { store.load_flows(r, ids); };
+  auto name_stacks = [&](const std::vector<TimelineRow>& rows) {
+    std::vector<uint32_t> ids;
+    for (const auto& row : rows) ids.push_back(row.stack_id);
+    if (!analysed) {
+      view.stacks = store.stacks(run, ids);
+      return;
+    }
+    const auto& chains = stored.analysed->chains;
+    for (uint32_t id : ids)
+      if (id < chains.size()) view.stacks.emplace(id, chains[id].stack);
+  };
 
-  auto scan = [&](auto&& want, auto&& f) { scan_trips(store, stored, want, f); };
+  auto scan = [&](auto&& want, auto&& f) { scan_trips(store, stored, Trips::kAll, want, f); };
   const std::string run_name = "run " + std::to_string(run);
 
   if (q.lost) {
     std::vector<Trip> lost;
     std::size_t total = 0;
     std::map<uint8_t, std::size_t> by_last;
-    scan([&](const Traversal& t) { return t.fate == Fate::kLost && (point == kNoPoint || t.last_seen == point); },
+    scan_trips(store, stored, Trips::kLost, [&](const Traversal& t) { return point == kNoPoint || t.last_seen == point; },
          [&](Trip& trip) {
            ++total;
            ++by_last[trip.t.last_seen];
@@ -249,6 +260,9 @@ void print_timeline(std::ostream& out, Store& store, const TimelineQuery& q) {
     std::sort(lost.begin(), lost.end(),
               [](const Trip& a, const Trip& b) { return a.t.t0_ns < b.t.t0_ns || (a.t.t0_ns == b.t.t0_ns && a.id < b.id); });
     if (limit && lost.size() > limit) lost.resize(limit);
+    std::vector<uint32_t> flows;
+    for (const auto& x : lost) flows.push_back(x.t.flow);
+    name_flows(std::move(flows));
     std::string head = run_name + " · " + std::to_string(total) + " lost packet" + (total == 1 ? "" : "s") +
                        (point != kNoPoint ? " last seen at " + r.points[point].label : "");
     if (lost.size() < total) head += " · showing the first " + std::to_string(lost.size()) + " (--limit 0 for all)";
@@ -296,7 +310,11 @@ void print_timeline(std::ostream& out, Store& store, const TimelineQuery& q) {
     if (analysed) {
       scan([&](const Traversal& t) { return t.digest == *digest; }, collect);
     } else {
-      for (FoundTraversal& f : store.find_packet(run, *digest)) {
+      std::vector<FoundTraversal> found = store.find_packet(run, *digest);
+      std::vector<uint32_t> flows;
+      for (const FoundTraversal& f : found) flows.push_back(f.traversal.flow);
+      name_flows(std::move(flows));
+      for (FoundTraversal& f : found) {
         Trip trip{f.id, f.traversal, std::move(f.sightings)};
         collect(trip);
         std::string line = run_name + " · packet " + hex(*digest) + " · traversal " + std::to_string(f.id) + " · " +
@@ -312,6 +330,7 @@ void print_timeline(std::ostream& out, Store& store, const TimelineQuery& q) {
                                         " (digests: pathtrace timeline --run " +
                                         std::to_string(run) + " or --lost)");
   } else if (one_flow) {
+    name_flows({flow});
     title = "flow " + std::to_string(flow) + " " + flow_label(r, flow);
     scan([&](const Traversal& t) { return in_flow(t, flow); }, collect);
   } else {
@@ -320,6 +339,7 @@ void print_timeline(std::ostream& out, Store& store, const TimelineQuery& q) {
   }
   keep_earliest(rows, limit, true);
   std::sort(rows.begin(), rows.end(), row_before);
+  name_stacks(rows);
   std::string head = run_name + " · " + title + " · " + std::to_string(total) + " sighting" + (total == 1 ? "" : "s") +
                      " of " + std::to_string(packets) + " packet" + (packets == 1 ? "" : "s") +
                      (point != kNoPoint ? " at " + r.points[point].label : "");

@@ -26,9 +26,9 @@ Run analyse_committed(Store& store, const Report& stored, const std::string& sta
   return run;
 }
 
-StoredRun open_run(Store& store, int64_t run) {
+StoredRun open_run(Store& store, int64_t run, const Store::LoadScope& scope) {
   StoredRun out;
-  out.report = store.load(run);
+  out.report = store.load(run, scope);
   out.status = store.status(out.report.run_id);
   if (out.status != RunStatus::kComplete) {
     std::string state = out.status == RunStatus::kCapturing ? "is still capturing" : "was interrupted";
@@ -44,10 +44,10 @@ StoredRun open_run(Store& store, int64_t run) {
 }
 
 void check_flow(const Report& r, uint32_t flow) {
-  if (flow == 0 || flow > r.flows.size())
+  if (flow == 0 || flow > r.flow_count())
     throw Error(ExitCode::kUsage, "run " + std::to_string(r.run_id) + " has no flow " +
                                       std::to_string(flow) + " (flows 1.." +
-                                      std::to_string(r.flows.size()) + ")");
+                                      std::to_string(r.flow_count()) + ")");
 }
 
 uint8_t next_point(const Report& r, uint8_t last, Dir dir) {

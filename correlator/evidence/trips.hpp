@@ -27,9 +27,14 @@ struct StoredRun {
   std::optional<Run> analysed;  // a capturing or interrupted run: analysed from its staged sightings
 };
 
-// Loads run `run` (0: the newest); analyses a capturing, interrupted or failed run from what it
-// committed. Throws Error(kUsage) "FILE has no run N" / "FILE has no runs yet".
-StoredRun open_run(Store& store, int64_t run);
+// Loads run `run` (0: the newest), as much of it as `scope` asks (Store::load); analyses a
+// capturing, interrupted or failed run from what it committed (whole, whatever the scope).
+// Throws Error(kUsage) "FILE has no run N" / "FILE has no runs yet".
+StoredRun open_run(Store& store, int64_t run, const Store::LoadScope& scope = {});
+
+// The scope of the commands that follow packets (timeline, export): no results, and only
+// the flows they name (Store::load_flows).
+inline constexpr Store::LoadScope kPacketScope{0, false};
 
 // The analysis of what live run `stored.run_id` committed (its staged points and sightings),
 // with `stored`'s started, command and filter, and a first warning "run N <state>: analysed
@@ -37,26 +42,34 @@ StoredRun open_run(Store& store, int64_t run);
 // what became of it: "was interrupted", "failed (…)".
 Run analyse_committed(Store& store, const Report& stored, const std::string& state);
 
-// Calls f(trip) for every traversal of the run, in id order, that want(traversal) accepts
-// (sightings are decoded only for those).
+// Which traversals scan_trips() visits.
+enum class Trips { kAll, kLost };
+
+// Calls f(trip) for every traversal of the run (kLost: every lost one, read from their own
+// rows: Store::scan_lost), in id order, that want(traversal) accepts (sightings are decoded
+// only for those).
 template <typename Want, typename F>
-void scan_trips(Store& store, const StoredRun& run, Want&& want, F&& f) {
+void scan_trips(Store& store, const StoredRun& run, Trips which, Want&& want, F&& f) {
   Trip trip;
   if (!run.analysed) {
-    store.scan_traversals(
-        run.report.run_id, [&](const Traversal& t) { return want(t); },
-        [&](const FoundTraversal& ft) {
-          trip.id = ft.id;
-          trip.t = ft.traversal;
-          trip.sightings = ft.sightings;
-          f(trip);
-        });
+    auto found = [&](const FoundTraversal& ft) {
+      trip.id = ft.id;
+      trip.t = ft.traversal;
+      trip.sightings = ft.sightings;
+      f(trip);
+    };
+    auto wanted = [&](const Traversal& t) { return want(t); };
+    if (which == Trips::kLost) {
+      store.scan_lost(run.report.run_id, wanted, found);
+    } else {
+      store.scan_traversals(run.report.run_id, wanted, found);
+    }
     return;
   }
   const Run& a = *run.analysed;
   for (std::size_t i = 0; i < a.traversals.size(); ++i) {
     const Traversal& t = a.traversals[i];
-    if (!want(t)) continue;
+    if ((which == Trips::kLost && t.fate != Fate::kLost) || !want(t)) continue;
     trip.id = uint32_t(i);
     trip.t = t;
     trip.sightings.clear();
@@ -71,6 +84,11 @@ void scan_trips(Store& store, const StoredRun& run, Want&& want, F&& f) {
     }
     f(trip);
   }
+}
+
+// How many traversals the run has.
+inline std::size_t traversal_count(Store& store, const StoredRun& run) {
+  return run.analysed ? run.analysed->traversals.size() : store.traversal_count(run.report.run_id);
 }
 
 // Whether traversal t belongs to flow `flow` as `--flow` means it: its top-level flow or its

@@ -1,6 +1,14 @@
 #include "correlator/model/model.hpp"
 
+#include <algorithm>
+
 namespace pathtrace {
+
+const Flow* Report::flow(uint32_t id) const noexcept {
+  if (omitted.flows == 0) return id >= 1 && id <= flows.size() ? &flows[id - 1] : nullptr;
+  const auto it = std::lower_bound(flows.begin(), flows.end(), id, [](const Flow& f, uint32_t v) { return f.id < v; });
+  return it != flows.end() && it->id == id ? &*it : nullptr;
+}
 
 const char* name(VerdictKind k) noexcept {
   switch (k) {

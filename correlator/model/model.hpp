@@ -249,13 +249,30 @@ struct Report {
   std::string command;   // how it was made ("pathtrace ingest ...")
   std::string filter;    // as the user typed it, empty for none
   std::vector<Point> points;       // in path order (points[i].ord == i)
-  std::vector<Flow> flows;         // all flows, top-level and inner; flows[i].id == i + 1
-  std::vector<FlowResult> results; // top-level flows, most interesting first
+  std::vector<Flow> flows;         // all flows, top-level and inner; flows[i].id == i + 1 — or,
+                                   // in a partial load, some of them by id (see `omitted`)
+  std::vector<FlowResult> results; // top-level flows, most interesting first (in a partial
+                                   // load the first ones: see `omitted`)
   int64_t window_start_ns = 0;     // common capture window used for judging
   int64_t window_end_ns = 0;
   uint64_t sightings = 0;
   std::vector<std::string> warnings;  // run-level: late points, empty captures, ...
   std::vector<HostClockInfo> clocks;  // one per host when the points are on several
+
+  // What a partial load (Store::load with a LoadScope) left in the database: a busy run has
+  // millions of flows, and a report or a packet's timeline needs a few of them.
+  struct Omitted {
+    uint32_t flows = 0;       // flows not in `flows` (then `flows` is sorted by id, with gaps)
+    uint64_t results = 0;     // results after the last of `results`: none is lost or inconclusive
+    uint64_t delivered = 0;   // of those, delivered (the others: not judged)
+  } omitted;
+
+  // The flow with this id, nullptr when the run has none (or it was not loaded).
+  const Flow* flow(uint32_t id) const noexcept;
+  // How many flows the run has, loaded or not.
+  std::size_t flow_count() const noexcept { return flows.size() + omitted.flows; }
+  // How many results (top-level flows and directions) the run has, loaded or not.
+  std::size_t result_count() const noexcept { return results.size() + std::size_t(omitted.results); }
 };
 
 // The first bytes of one captured frame, kept for `pathtrace export` (--keep-bytes N).

@@ -14,10 +14,6 @@ namespace {
 const char* dir_name(Dir d) { return d == Dir::kForward ? "forward" : "reverse"; }
 
 
-const Flow* flow_of(const Report& r, uint32_t id) {
-  return id >= 1 && id <= r.flows.size() ? &r.flows[id - 1] : nullptr;
-}
-
 // The first usable point after `from` along `dir` (an unusable point is skipped over), or
 // `from`'s own neighbour when there is none.
 unsigned next_usable(const Report& r, unsigned from, Dir dir) {
@@ -110,7 +106,7 @@ bool interesting(const FlowResult& f) {
 }
 
 std::string flow_label(const Report& r, uint32_t id) {
-  const Flow* f = flow_of(r, id);
+  const Flow* f = r.flow(id);
   return f ? f->label : "flow " + std::to_string(id);
 }
 
@@ -132,7 +128,7 @@ bool has_loss(const Report& r) { return std::any_of(r.results.begin(), r.results
 std::string headline(const Report& r) {
   for (const auto& f : r.results)
     if (interesting(f)) return flow_label(r, f.flow) + ": " + f.summary;
-  std::size_t delivered = 0;
+  std::size_t delivered = r.omitted.delivered;
   for (const auto& f : r.results) delivered += f.verdict == VerdictKind::kDelivered;
   if (delivered)
     return "delivered: every judged packet of " + std::to_string(delivered) +
@@ -145,7 +141,7 @@ void print_text(std::ostream& out, const Report& r, const RenderOptions& opt) {
       << (r.points.size() == 1 ? " point " : " points ");
   for (std::size_t i = 0; i < r.points.size(); ++i) out << (i ? "," : "") << r.points[i].label;
   out << " · filter " << (r.filter.empty() ? "none" : r.filter) << " · " << r.sightings
-      << " sightings · " << r.results.size() << (r.results.size() == 1 ? " flow" : " flows")
+      << " sightings · " << r.result_count() << (r.result_count() == 1 ? " flow" : " flows")
       << "\n";
   bool any_table = false;
   for (const auto& f : r.results) {
@@ -161,7 +157,7 @@ void print_text(std::ostream& out, const Report& r, const RenderOptions& opt) {
   for (std::size_t i = 0; i < r.results.size(); ++i) {
     const auto& f = r.results[i];
     if (interesting(f) || opt.all_flows || (i == 0 && !has_loss(r) && !interesting(f))) continue;
-    if (!opt.all_flows && shown >= 10) {
+    if (!opt.all_flows && shown >= kListedFlows) {
       ++skipped;
       continue;
     }
@@ -182,6 +178,7 @@ void print_text(std::ostream& out, const Report& r, const RenderOptions& opt) {
           << f.no_entry << " segments seen after it not judged)";
     out << "\n";
   }
+  skipped += r.omitted.results;
   if (skipped) out << "… and " << skipped << " more flows (--all shows every flow)\n";
   for (const auto& w : r.warnings) out << "warning: " << w << "\n";
   out << "verdict: " << headline(r) << "\n";
@@ -191,119 +188,156 @@ void print_text(std::ostream& out, const Report& r, const RenderOptions& opt) {
         << " --json\n";
 }
 
-nlohmann::ordered_json to_json(const Report& r) {
-  using J = nlohmann::ordered_json;
-  J j;
-  j["format"] = "pathtrace-report";
-  j["version"] = kReportJsonVersion;
-  j["run"] = r.run_id;
-  j["started"] = r.started;
-  j["command"] = r.command;
-  j["filter"] = r.filter;
-  j["window"] = {{"start_ns", r.window_start_ns}, {"end_ns", r.window_end_ns}};
-  j["sightings"] = r.sightings;
-  J points = J::array();
-  for (const auto& p : r.points) {
-    J d = J::object();
-    for (std::size_t i = 1; i < packet::kStatusCount; ++i)
-      d[std::string(packet::name(static_cast<packet::Status>(i)))] = p.discarded[i];
-    points.push_back({{"label", p.label},         {"ord", p.ord},
-                      {"role", p.role},           {"host", p.host},
-                      {"netns", p.netns},         {"iface", p.iface},
-                      {"source", p.source},       {"packets", p.packets},
-                      {"bytes", p.bytes},         {"digested", p.digested},
-                      {"filtered", p.filtered},   {"discarded", d},
-                      {"pcap_drop", p.pcap_drop}, {"if_drop", p.if_drop},
-                      {"records_lost", p.records_lost}, {"over_mtu", p.over_mtu},
-                      {"capture_loss", p.capture_loss()},
-                      {"start_ns", p.start_ns},   {"end_ns", p.end_ns},
-                      {"window_known", p.window_known},
-                      {"first_frame_ns", p.first_frame_ns}, {"last_frame_ns", p.last_frame_ns},
-                      {"snaplen", p.snaplen},
-                      {"clock_offset_ns", p.clock_offset_ns}, {"clock_unknown", p.clock_unknown},
-                      {"health", {{"usable", p.health.usable}, {"problem", name(p.health.problem)},
-                                  {"detail", p.health.detail}}}});
+namespace {
+
+using J = nlohmann::ordered_json;
+
+// `v` as dump(2) prints it `depth` levels down in a document (its lines after the first
+// indented 2 * depth spaces more; a string never holds a raw newline in JSON).
+void put(std::ostream& out, const J& v, int depth) {
+  const std::string text = v.dump(2);
+  const std::string pad(std::size_t(2 * depth), ' ');
+  std::size_t from = 0;
+  for (std::size_t nl; (nl = text.find('\n', from)) != std::string::npos; from = nl + 1)
+    out.write(text.data() + from, std::streamsize(nl + 1 - from)) << pad;
+  out.write(text.data() + from, std::streamsize(text.size() - from));
+}
+
+// One member of the top-level object: `,` after the previous one, then `"key": value`.
+void member(std::ostream& out, bool& first, const char* key, const J& v) {
+  out << (first ? "\n  \"" : ",\n  \"") << key << "\": ";
+  first = false;
+  put(out, v, 1);
+}
+
+// A member whose value is an array, written element by element as make(i) gives them.
+template <typename Make>
+void array_member(std::ostream& out, bool& first, const char* key, std::size_t n, Make&& make) {
+  out << (first ? "\n  \"" : ",\n  \"") << key << "\": [";
+  first = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    out << (i ? ",\n    " : "\n    ");
+    put(out, make(i), 2);
   }
-  j["points"] = std::move(points);
-  J flows = J::array();
-  for (const auto& f : r.flows)
-    flows.push_back({{"id", f.id},
-                     {"parent", f.parent},
-                     {"label", f.label},
-                     {"ip_version", f.key.version},
-                     {"proto", f.key.proto},
-                     {"src", address_text(f.key, f.key.src)},
-                     {"dst", address_text(f.key, f.key.dst)},
-                     {"sport", f.key.sport},
-                     {"dport", f.key.dport}});
-  j["flows"] = std::move(flows);
-  J results = J::array();
-  for (const auto& f : r.results) {
-    J path = J::array(), seen = J::object(), holes = J::object(), seen_any = J::object(), hops = J::array();
-    for (uint8_t o : travel(r, f.dir)) {
-      path.push_back(r.points[o].label);
-      seen[r.points[o].label] = o < f.seen_at.size() ? f.seen_at[o] : 0;
-      holes[r.points[o].label] = o < f.holes_at.size() ? f.holes_at[o] : 0;
-      seen_any[r.points[o].label] = o < f.seen_any.size() ? f.seen_any[o] : 0;
-    }
-    for (const auto& h : f.hops)
-      hops.push_back({{"from", r.points[h.from].label},
-                      {"to", r.points[h.to].label},
-                      {"in", h.in},
-                      {"out", h.out},
-                      {"lost", h.lost},
-                      {"loss_pct", h.loss_pct()},
-                      {"inconclusive", h.inconclusive},
-                      {"why", h.why},
-                      {"assumed", h.assumed},
-                      {"delay_samples", h.delay_samples},
-                      {"delay_min_ns", h.delay_min_ns},
-                      {"delay_mean_ns", h.delay_mean_ns}});
-    J headline_hop = nullptr;
-    if (f.hop >= 0 && std::size_t(f.hop) < f.hops.size())
-      headline_hop = {{"from", r.points[f.hops[f.hop].from].label},
-                      {"to", r.points[next_usable(r, f.hops[f.hop].from, f.dir)].label}};
-    J assumptions = J::array(), translations = J::array();
-    for (const auto& a : f.assumptions) assumptions.push_back({{"kind", a.kind}, {"points", a.points}, {"text", a.text}});
-    for (const auto& t : f.translations)
-      translations.push_back({{"from", r.points[t.from].label}, {"to", r.points[t.to].label}, {"before", t.before},
-                              {"after", t.after}, {"packets", t.packets},
-                              {"text", "translated between " + r.points[t.from].label + " and " +
-                                           r.points[t.to].label + ": " + t.before + " → " + t.after}});
-    results.push_back({{"flow", f.flow},
-                       {"flow_label", flow_label(r, f.flow)},
-                       {"direction", dir_name(f.dir)},
-                       {"path", path},
-                       {"traversals", f.traversals},
-                       {"judged", f.judged},
-                       {"delivered", f.delivered},
-                       {"lost", f.lost},
-                       {"out_of_window", f.out_of_window},
-                       {"no_entry", f.no_entry},
-                       {"duplicates", f.duplicates},
-                       {"seen_at", seen},
-                       {"holes_at", holes},
-                       {"hops", hops},
-                       {"verdict", name(f.verdict)},
-                       {"headline_hop", headline_hop},
-                       {"summary", f.summary},
-                       {"findings", f.findings},
-                       {"inner_flows", f.inner_flows},
-                       {"seen_any", seen_any},
-                       {"assumed", f.assumed},
-                       {"assumptions", assumptions},
-                       {"translations", translations},
-                       {"aggregated", f.aggregated}});
+  out << (n ? "\n  ]" : "]");
+}
+
+J point_json(const Point& p) {
+  J d = J::object();
+  for (std::size_t i = 1; i < packet::kStatusCount; ++i)
+    d[std::string(packet::name(static_cast<packet::Status>(i)))] = p.discarded[i];
+  return {{"label", p.label},         {"ord", p.ord},
+          {"role", p.role},           {"host", p.host},
+          {"netns", p.netns},         {"iface", p.iface},
+          {"source", p.source},       {"packets", p.packets},
+          {"bytes", p.bytes},         {"digested", p.digested},
+          {"filtered", p.filtered},   {"discarded", d},
+          {"pcap_drop", p.pcap_drop}, {"if_drop", p.if_drop},
+          {"records_lost", p.records_lost}, {"over_mtu", p.over_mtu},
+          {"capture_loss", p.capture_loss()},
+          {"start_ns", p.start_ns},   {"end_ns", p.end_ns},
+          {"window_known", p.window_known},
+          {"first_frame_ns", p.first_frame_ns}, {"last_frame_ns", p.last_frame_ns},
+          {"snaplen", p.snaplen},
+          {"clock_offset_ns", p.clock_offset_ns}, {"clock_unknown", p.clock_unknown},
+          {"health", {{"usable", p.health.usable}, {"problem", name(p.health.problem)},
+                      {"detail", p.health.detail}}}};
+}
+
+J flow_json(const Flow& f) {
+  return {{"id", f.id},
+          {"parent", f.parent},
+          {"label", f.label},
+          {"ip_version", f.key.version},
+          {"proto", f.key.proto},
+          {"src", address_text(f.key, f.key.src)},
+          {"dst", address_text(f.key, f.key.dst)},
+          {"sport", f.key.sport},
+          {"dport", f.key.dport}};
+}
+
+J result_json(const Report& r, const FlowResult& f) {
+  J path = J::array(), seen = J::object(), holes = J::object(), seen_any = J::object(), hops = J::array();
+  for (uint8_t o : travel(r, f.dir)) {
+    path.push_back(r.points[o].label);
+    seen[r.points[o].label] = o < f.seen_at.size() ? f.seen_at[o] : 0;
+    holes[r.points[o].label] = o < f.holes_at.size() ? f.holes_at[o] : 0;
+    seen_any[r.points[o].label] = o < f.seen_any.size() ? f.seen_any[o] : 0;
   }
-  j["results"] = std::move(results);
-  j["warnings"] = r.warnings;
-  j["verdict"] = {{"loss", has_loss(r)}, {"headline", headline(r)}};
+  for (const auto& h : f.hops)
+    hops.push_back({{"from", r.points[h.from].label},
+                    {"to", r.points[h.to].label},
+                    {"in", h.in},
+                    {"out", h.out},
+                    {"lost", h.lost},
+                    {"loss_pct", h.loss_pct()},
+                    {"inconclusive", h.inconclusive},
+                    {"why", h.why},
+                    {"assumed", h.assumed},
+                    {"delay_samples", h.delay_samples},
+                    {"delay_min_ns", h.delay_min_ns},
+                    {"delay_mean_ns", h.delay_mean_ns}});
+  J headline_hop = nullptr;
+  if (f.hop >= 0 && std::size_t(f.hop) < f.hops.size())
+    headline_hop = {{"from", r.points[f.hops[f.hop].from].label},
+                    {"to", r.points[next_usable(r, f.hops[f.hop].from, f.dir)].label}};
+  J assumptions = J::array(), translations = J::array();
+  for (const auto& a : f.assumptions) assumptions.push_back({{"kind", a.kind}, {"points", a.points}, {"text", a.text}});
+  for (const auto& t : f.translations)
+    translations.push_back({{"from", r.points[t.from].label}, {"to", r.points[t.to].label}, {"before", t.before},
+                            {"after", t.after}, {"packets", t.packets},
+                            {"text", "translated between " + r.points[t.from].label + " and " +
+                                         r.points[t.to].label + ": " + t.before + " → " + t.after}});
+  return {{"flow", f.flow},
+          {"flow_label", flow_label(r, f.flow)},
+          {"direction", dir_name(f.dir)},
+          {"path", path},
+          {"traversals", f.traversals},
+          {"judged", f.judged},
+          {"delivered", f.delivered},
+          {"lost", f.lost},
+          {"out_of_window", f.out_of_window},
+          {"no_entry", f.no_entry},
+          {"duplicates", f.duplicates},
+          {"seen_at", seen},
+          {"holes_at", holes},
+          {"hops", hops},
+          {"verdict", name(f.verdict)},
+          {"headline_hop", headline_hop},
+          {"summary", f.summary},
+          {"findings", f.findings},
+          {"inner_flows", f.inner_flows},
+          {"seen_any", seen_any},
+          {"assumed", f.assumed},
+          {"assumptions", assumptions},
+          {"translations", translations},
+          {"aggregated", f.aggregated}};
+}
+
+}  // namespace
+
+void write_json(std::ostream& out, const Report& r) {
+  bool first = true;
+  out << "{";
+  member(out, first, "format", "pathtrace-report");
+  member(out, first, "version", kReportJsonVersion);
+  member(out, first, "run", r.run_id);
+  member(out, first, "started", r.started);
+  member(out, first, "command", r.command);
+  member(out, first, "filter", r.filter);
+  member(out, first, "window", J{{"start_ns", r.window_start_ns}, {"end_ns", r.window_end_ns}});
+  member(out, first, "sightings", r.sightings);
+  array_member(out, first, "points", r.points.size(), [&](std::size_t i) { return point_json(r.points[i]); });
+  array_member(out, first, "flows", r.flows.size(), [&](std::size_t i) { return flow_json(r.flows[i]); });
+  array_member(out, first, "results", r.results.size(), [&](std::size_t i) { return result_json(r, r.results[i]); });
+  member(out, first, "warnings", r.warnings);
+  member(out, first, "verdict", J{{"loss", has_loss(r)}, {"headline", headline(r)}});
   J clocks = J::array();
   for (const auto& c : r.clocks)
     clocks.push_back({{"host", c.host}, {"reference", c.reference}, {"known", c.known}, {"offset_ns", c.offset_ns},
                       {"error_ns", c.error_ns}, {"samples", c.samples}, {"method", c.method}});
-  j["clocks"] = std::move(clocks);
-  return j;
+  member(out, first, "clocks", clocks);
+  out << "\n}\n";
 }
 
 }  // namespace pathtrace::report

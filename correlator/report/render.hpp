@@ -19,11 +19,18 @@ struct RenderOptions {
 };
 
 // The text report: a table per interesting flow (points in travel order with counts and
-// the hop that lost packets), one line per delivered flow, capture problems, the verdict.
+// the hop that lost packets), one line for each of the first kListedFlows others (all with
+// all_flows), capture problems, the verdict. A partial load (Report::omitted) prints the
+// same as the whole report when it holds every lost or inconclusive result and the first
+// kListedFlows + 1 others; all_flows needs the whole report.
+inline constexpr std::size_t kListedFlows = 10;
 void print_text(std::ostream& out, const Report& report, const RenderOptions& opt);
 
 // The JSON report (format "pathtrace-report", version kReportJsonVersion).
-nlohmann::ordered_json to_json(const Report& report);
+// Written as it is made, one flow and one result at a time (a busy run has millions: the
+// whole document in memory would be gigabytes), byte for byte what nlohmann's dump(2) of it
+// prints, with a newline. A partial load (Report::omitted) needs the whole report.
+void write_json(std::ostream& out, const Report& report);
 
 // The headline: the most interesting flow's verdict, or what was delivered/not judged.
 std::string headline(const Report& report);

@@ -45,18 +45,76 @@ struct Block {
   int64_t t_max = 0;
 };
 
-// Formats block `no` (traversals `span`) into `out`: a JSON array with one entry per
-// traversal, [flow, inner_flow, digest, t0_ns - t_min, seen, fate, dir, entry, last_seen,
-// wire_len, tcp_flags, [[ord, dt_ns, wire_len - the traversal's, stack], ...], assumed (only when
-// not 0: schema 4)] (its id is
-// first_id + its index; see schema/0001_initial.sql).
-void format_block(const Run& run, BlockSpan span, uint32_t no, Block& out) {
-  // Bytes at most: 13 numbers of up to 20 digits, 16 punctuation; per sighting 3 + 20 + 5 +
-  // 10 digits and 6 punctuation.
-  std::size_t need = 2;
-  for (uint32_t i = span.begin; i < span.end; ++i) {
-    need += 13 * 21 + 8 + std::size_t(run.traversals[i].count) * 44;
+// Bytes format_entry() writes at most for `t`: 13 numbers of up to 20 digits, 16
+// punctuation; per sighting 3 + 20 + 5 + 10 digits and 6 punctuation.
+std::size_t entry_bytes(const Traversal& t) { return 13 * 21 + 8 + std::size_t(t.count) * 44; }
+
+// Writes traversal `t`'s entry at `p` (room for entry_bytes(t) before `e`), its time as
+// t0_ns - t_min, and returns its end: [flow, inner_flow, digest, t0_ns - t_min, seen, fate,
+// dir, entry, last_seen, wire_len, tcp_flags, [[ord, dt_ns, wire_len - the traversal's,
+// stack], ...], assumed (only when not 0: schema 4)].
+char* format_entry(char* p, char* e, const Run& run, const Traversal& t, int64_t t_min) {
+  auto num = [&](auto v) { p = std::to_chars(p, e, v).ptr; };
+  auto ord_or_null = [&](uint8_t ord) {
+    if (ord == kNoPoint) {
+      std::memcpy(p, "null", 4);
+      p += 4;
+    } else {
+      num(unsigned(ord));
+    }
+  };
+  *p++ = '[';
+  num(t.flow);
+  *p++ = ',';
+  num(t.inner_flow);
+  *p++ = ',';
+  num(int64_t(t.digest));
+  *p++ = ',';
+  num(t.t0_ns - t_min);
+  *p++ = ',';
+  num(int64_t(t.seen));
+  *p++ = ',';
+  num(unsigned(t.fate));
+  *p++ = ',';
+  num(unsigned(t.dir));
+  *p++ = ',';
+  ord_or_null(t.entry);
+  *p++ = ',';
+  ord_or_null(t.last_seen);
+  *p++ = ',';
+  num(unsigned(t.wire_len));
+  *p++ = ',';
+  num(unsigned(t.tcp_flags));
+  *p++ = ',';
+  *p++ = '[';
+  for (uint32_t k = 0; k < t.count; ++k) {
+    const Sighting& s = run.sightings[t.first + k];
+    if (k) *p++ = ',';
+    *p++ = '[';
+    num(unsigned(s.point));
+    *p++ = ',';
+    num(s.ts_ns - t.t0_ns);
+    *p++ = ',';
+    num(int(s.wire_len) - int(t.wire_len));
+    *p++ = ',';
+    num(s.chain);
+    *p++ = ']';
   }
+  *p++ = ']';
+  if (t.assumed) {
+    *p++ = ',';
+    num(unsigned(t.assumed));
+  }
+  *p++ = ']';
+  return p;
+}
+
+// Formats block `no` (traversals `span`) into `out`: a JSON array of their format_entry()s,
+// times from the block's t_min (an entry's id is first_id + its index; see
+// schema/0001_initial.sql).
+void format_block(const Run& run, BlockSpan span, uint32_t no, Block& out) {
+  std::size_t need = 2;
+  for (uint32_t i = span.begin; i < span.end; ++i) need += entry_bytes(run.traversals[i]) + 1;
   if (out.text.size() < need) out.text.resize(need + need / 2);
   char* p = out.text.data();
   char* const e = p + out.text.size();
@@ -72,62 +130,10 @@ void format_block(const Run& run, BlockSpan span, uint32_t no, Block& out) {
     out.t_min = std::min(out.t_min, t.t0_ns);
     out.t_max = std::max(out.t_max, t.t0_ns);
   }
-  auto num = [&](auto v) { p = std::to_chars(p, e, v).ptr; };
-  auto ord_or_null = [&](uint8_t ord) {
-    if (ord == kNoPoint) {
-      std::memcpy(p, "null", 4);
-      p += 4;
-    } else {
-      num(unsigned(ord));
-    }
-  };
   *p++ = '[';
   for (uint32_t i = span.begin; i < span.end; ++i) {
-    const Traversal& t = run.traversals[i];
     if (i != span.begin) *p++ = ',';
-    *p++ = '[';
-    num(t.flow);
-    *p++ = ',';
-    num(t.inner_flow);
-    *p++ = ',';
-    num(int64_t(t.digest));
-    *p++ = ',';
-    num(t.t0_ns - out.t_min);
-    *p++ = ',';
-    num(int64_t(t.seen));
-    *p++ = ',';
-    num(unsigned(t.fate));
-    *p++ = ',';
-    num(unsigned(t.dir));
-    *p++ = ',';
-    ord_or_null(t.entry);
-    *p++ = ',';
-    ord_or_null(t.last_seen);
-    *p++ = ',';
-    num(unsigned(t.wire_len));
-    *p++ = ',';
-    num(unsigned(t.tcp_flags));
-    *p++ = ',';
-    *p++ = '[';
-    for (uint32_t k = 0; k < t.count; ++k) {
-      const Sighting& s = run.sightings[t.first + k];
-      if (k) *p++ = ',';
-      *p++ = '[';
-      num(unsigned(s.point));
-      *p++ = ',';
-      num(s.ts_ns - t.t0_ns);
-      *p++ = ',';
-      num(int(s.wire_len) - int(t.wire_len));
-      *p++ = ',';
-      num(s.chain);
-      *p++ = ']';
-    }
-    *p++ = ']';
-    if (t.assumed) {
-      *p++ = ',';
-      num(unsigned(t.assumed));
-    }
-    *p++ = ']';
+    p = format_entry(p, e, run, run.traversals[i], out.t_min);
   }
   *p++ = ']';
   out.len = std::size_t(p - out.text.data());
@@ -290,6 +296,36 @@ bool decode_traversal(const std::vector<int64_t>& v, uint32_t id, int64_t t_min,
     out.sightings.push_back(std::move(ps));
   }
   return true;
+}
+
+void write_lost_blocks(sql::Stmt& ins, int64_t run_id, const Run& run) {
+  std::string text, ids;
+  uint32_t block = 0, count = 0;
+  auto flush = [&] {
+    text += ']';
+    ids += ']';
+    ins.bind(1, run_id).bind(2, int64_t(block)).bind(3, int64_t(count)).bind_text(4, ids).bind_text(5, text);
+    ins.run();
+    ++block;
+    count = 0;
+    text.clear();
+    ids.clear();
+  };
+  char digits[12];
+  for (std::size_t i = 0; i < run.traversals.size(); ++i) {
+    const Traversal& t = run.traversals[i];
+    if (t.fate != Fate::kLost) continue;
+    const std::size_t at = text.size();
+    text.resize(at + 1 + entry_bytes(t));
+    char* p = text.data() + at;
+    *p++ = count ? ',' : '[';
+    p = format_entry(p, text.data() + text.size(), run, t, 0);
+    text.resize(std::size_t(p - text.data()));
+    ids += count ? ',' : '[';
+    ids.append(digits, std::to_chars(digits, digits + sizeof digits, uint32_t(i)).ptr);
+    if (++count >= kMaxBlockTraversals || text.size() >= kBlockBytes) flush();
+  }
+  if (count) flush();
 }
 
 }  // namespace pathtrace::store_detail

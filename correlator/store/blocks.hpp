@@ -37,6 +37,13 @@ std::vector<BlockSpan> cut_blocks(const Run& run);
 void write_blocks(sql::Stmt& ins, int64_t run_id, const Run& run,
                   const std::vector<BlockSpan>& spans);
 
+// Inserts the lost traversals of `run` (fate kLost) once more, apart from the others, with
+// `ins` (Q::kInsertLostBlock), in the caller's transaction: blocks of entries as in
+// traversal_blocks (times absolute: t_min 0) with a JSON array of their ids, so that
+// `timeline --lost` and `export --lost` read a few rows instead of every traversal of the run.
+// Throws what the insert throws.
+void write_lost_blocks(sql::Stmt& ins, int64_t run_id, const Run& run);
+
 constexpr int64_t kNullNumber = INT64_MIN;  // a JSON null in a traversal entry
 
 // Calls f(numbers) for every entry of a traversal_blocks.data array (docs/schema.md), or for

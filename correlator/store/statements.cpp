@@ -44,8 +44,8 @@ constexpr QueryText kQueries[] = {
      "?14, ?15, ?16, ?17, ?18, ?19)"},
     {Q::kSelectNewestRunId, "SELECT max(id) FROM runs"},
     {Q::kSelectRun,
-     "SELECT started, command, filter, window_start_ns, window_end_ns, sightings, warnings, clocks "
-     "FROM runs WHERE id = ?1"},
+     "SELECT started, command, filter, window_start_ns, window_end_ns, sightings, warnings, clocks, "
+     "results, delivered FROM runs WHERE id = ?1"},
     {Q::kSelectPoints,
      "SELECT ord, label, role, host, netns, iface, source, packets, bytes, digested, filtered, "
      "truncated, malformed, not_ip, too_deep, unsupported_link, pcap_drop, if_drop, "
@@ -126,6 +126,19 @@ constexpr QueryText kQueries[] = {
      "INSERT INTO result_blocks (key, run_id, block, count, data) VALUES ((?1 << 32) | ?2, ?1, ?2, ?3, ?4)"},
     {Q::kSelectResultBlocks,
      "SELECT data FROM result_blocks WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295 ORDER BY key"},
+    {Q::kSelectFlow,
+     "SELECT id, parent, version, proto, src, dst, sport, dport, label FROM flows WHERE run_id = ?1 AND id = ?2"},
+    // Flow ids are 1..N: the largest is the count, found in the primary key without a scan.
+    {Q::kSelectFlowCount, "SELECT max(id) FROM flows WHERE run_id = ?1"},
+    {Q::kSelectStack, "SELECT stack FROM stacks WHERE run_id = ?1 AND id = ?2"},
+    {Q::kInsertLostBlock,
+     "INSERT INTO lost_blocks (key, run_id, block, count, ids, data) VALUES ((?1 << 32) | ?2, ?1, ?2, ?3, ?4, ?5)"},
+    {Q::kUpdateRunTotals, "UPDATE runs SET results = ?2, delivered = ?3, lost_indexed = 1 WHERE id = ?1"},
+    {Q::kSelectLostIndexed, "SELECT lost_indexed FROM runs WHERE id = ?1"},
+    {Q::kScanLostBlocks,
+     "SELECT ids, data FROM lost_blocks WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295 ORDER BY key"},
+    {Q::kSelectTraversalCount,
+     "SELECT coalesce(sum(count), 0) FROM traversal_blocks WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295"},
 };
 static_assert(std::size(kQueries) == std::size_t(Q::kCount), "one entry per Q");
 constexpr bool queries_in_order() {

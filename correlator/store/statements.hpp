@@ -49,6 +49,14 @@ enum class Q : int {
   kDeleteRun,
   kInsertResultBlock,
   kSelectResultBlocks,
+  kSelectFlow,
+  kSelectFlowCount,
+  kSelectStack,
+  kInsertLostBlock,
+  kUpdateRunTotals,
+  kSelectLostIndexed,
+  kScanLostBlocks,
+  kSelectTraversalCount,
   kCount
 };
 

@@ -17,8 +17,8 @@
 #include <cstddef>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <string_view>
-#include <unordered_map>
 
 #include <xxhash.h>
 
@@ -267,6 +267,13 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
                                          " traversals does not fit the traversal key");
   }
   store_detail::write_blocks(stmt(Q::kInsertBlock), run_id, run, store_detail::cut_blocks(run));
+  store_detail::write_lost_blocks(stmt(Q::kInsertLostBlock), run_id, run);
+  {
+    const auto& results = run.report.results;
+    const auto delivered = std::count_if(results.begin(), results.end(),
+                                         [](const FlowResult& f) { return f.verdict == VerdictKind::kDelivered; });
+    stmt(Q::kUpdateRunTotals).bind(1, run_id).bind(2, int64_t(results.size())).bind(3, int64_t(delivered)).run();
+  }
 
   auto& ins_result = stmt(Q::kInsertResult);
   auto& ins_hop = stmt(Q::kInsertHop);
@@ -607,22 +614,20 @@ std::vector<FoundTraversal> Store::Impl::find_packet(int64_t run, uint64_t diges
   }
   if (out.empty()) return out;
   const std::vector<Point> points = load_points(run);
-  std::unordered_map<uint32_t, std::string> stacks;
-  {
-    auto& q = stmt(Q::kSelectStacks).bind(1, run);
-    const sql::ResetOnExit done(q);
-    while (q.step()) stacks.emplace(uint32_t(q.int_at(0)), std::string(q.text_at(1)));
-  }
+  std::vector<uint32_t> ids;
+  for (const FoundTraversal& f : out)
+    for (const PacketSighting& ps : f.sightings) ids.push_back(ps.stack_id);
+  const std::map<uint32_t, std::string> names = stacks(run, ids);
   for (FoundTraversal& f : out) {
     for (PacketSighting& ps : f.sightings) {
       if (ps.ord < points.size()) ps.point = points[ps.ord].label;
-      if (auto it = stacks.find(ps.stack_id); it != stacks.end()) ps.stack = it->second;
+      if (auto it = names.find(ps.stack_id); it != names.end()) ps.stack = it->second;
     }
   }
   return out;
 }
 
-Report Store::Impl::load(int64_t id) {
+Report Store::Impl::load(int64_t id, const Store::LoadScope& scope) {
   const std::string& path = db.path();
   if (id == 0) {
     auto& q = stmt(Q::kSelectNewestRunId);
@@ -632,6 +637,7 @@ Report Store::Impl::load(int64_t id) {
   }
   Report r;
   r.run_id = id;
+  std::optional<std::pair<int64_t, int64_t>> totals;  // results, delivered (NULL before schema 7)
   {
     auto& q = stmt(Q::kSelectRun).bind(1, id);
     const sql::ResetOnExit done(q);
@@ -644,24 +650,13 @@ Report Store::Impl::load(int64_t id) {
     r.sightings = uint64_t(q.int_at(5));
     r.warnings = split_lines(q.text_at(6));
     r.clocks = store_detail::parse_clocks(q.text_at(7), path);
+    if (!q.null_at(8) && !q.null_at(9)) totals = {q.int_at(8), q.int_at(9)};
   }
   r.points = load_points(id);
-  {
+  if (scope.all_flows) {
     auto& q = stmt(Q::kSelectFlows).bind(1, id);
     const sql::ResetOnExit done(q);
-    while (q.step()) {
-      Flow f;
-      f.id = uint32_t(q.int_at(0));
-      f.parent = uint32_t(q.int_at(1));
-      f.key.version = uint8_t(q.int_at(2));
-      f.key.proto = uint8_t(q.int_at(3));
-      f.key.src = parse_address(q.text_at(4), f.key.version);
-      f.key.dst = parse_address(q.text_at(5), f.key.version);
-      f.key.sport = uint16_t(q.int_at(6));
-      f.key.dport = uint16_t(q.int_at(7));
-      f.label = q.text_at(8);
-      r.flows.push_back(std::move(f));
-    }
+    while (q.step()) r.flows.push_back(read_flow(q));
   }
   // Full rows (flow_results and their hops) and packed ones (result_blocks), placed by rank.
   std::vector<std::pair<uint32_t, FlowResult>> ranked;
@@ -711,24 +706,67 @@ Report Store::Impl::load(int64_t id) {
       ranked.emplace_back(uint32_t(rank), std::move(fr));
     }
   }
+  // Packed results, block by block in rank order: decoded while fewer than scope.plain_results
+  // are; the rest are counted by the run's totals (a run stored before schema 7 has none: its
+  // blocks are decoded to count them).
+  const auto malformed = [&](const std::string& what) {
+    return Error(ExitCode::kDatabase, "database " + path + ": run " + std::to_string(id) + ": " + what);
+  };
+  std::size_t total = ranked.size();
+  uint64_t skipped_delivered = 0;
+  std::size_t decoded = 0;  // packed results decoded
+  bool partial = false;     // some results left unread or only counted
   {
+    std::vector<std::pair<uint32_t, FlowResult>> counted;
     auto& q = stmt(Q::kSelectResultBlocks).bind(1, id);
     const sql::ResetOnExit done(q);
     while (q.step()) {
-      if (!store_detail::read_result_block(q.text_at(0), r.points.size(), ranked)) {
-        throw Error(ExitCode::kDatabase,
-                    "database " + path + ": run " + std::to_string(id) + ": malformed result block");
+      if (decoded < scope.plain_results) {
+        const std::size_t before = ranked.size();
+        if (!store_detail::read_result_block(q.text_at(0), r.points.size(), ranked)) throw malformed("malformed result block");
+        decoded += ranked.size() - before;
+        total += ranked.size() - before;
+        continue;
       }
+      partial = true;
+      if (totals) break;
+      counted.clear();
+      if (!store_detail::read_result_block(q.text_at(0), r.points.size(), counted)) throw malformed("malformed result block");
+      total += counted.size();
+      for (const auto& [rank, fr] : counted) skipped_delivered += fr.verdict == VerdictKind::kDelivered;
     }
   }
-  // Ranks are 0, 1, 2, … over both kinds.
-  r.results.resize(ranked.size());
-  std::vector<uint8_t> placed(ranked.size(), 0);
-  for (auto& [rank, fr] : ranked) {
-    if (rank >= ranked.size() || placed[rank]) bad_rank(rank);
-    placed[rank] = 1;
-    r.results[rank] = std::move(fr);
+  if (partial && totals) {
+    if (totals->first < int64_t(total) || totals->second < 0 || totals->second > totals->first)
+      throw malformed("its counts of results (" + std::to_string(totals->first) + ", " +
+                      std::to_string(totals->second) + " delivered) do not match its rows");
+    total = std::size_t(totals->first);
   }
+  // Ranks are 0, 1, 2, … over both kinds. A partial load keeps ranks 0 … P-1, P the first
+  // rank it did not decode; the lost and inconclusive rank first, and are full rows, all read.
+  std::vector<uint8_t> placed(total, 0);
+  for (const auto& [rank, fr] : ranked) {
+    if (rank >= total || placed[rank]) bad_rank(rank);
+    placed[rank] = 1;
+  }
+  const std::size_t prefix = std::size_t(std::find(placed.begin(), placed.end(), uint8_t{0}) - placed.begin());
+  if (!partial && prefix != total) bad_rank(int64_t(prefix));
+  r.results.resize(prefix);
+  for (auto& [rank, fr] : ranked) {
+    if (rank < prefix) {
+      r.results[rank] = std::move(fr);
+    } else {
+      skipped_delivered += fr.verdict == VerdictKind::kDelivered;
+    }
+  }
+  if (partial && totals) {
+    const auto loaded = uint64_t(std::count_if(r.results.begin(), r.results.end(),
+                                               [](const FlowResult& f) { return f.verdict == VerdictKind::kDelivered; }));
+    if (loaded > uint64_t(totals->second)) throw malformed("more delivered results than its count says");
+    skipped_delivered = uint64_t(totals->second) - loaded;
+  }
+  r.omitted.results = total - prefix;
+  r.omitted.delivered = skipped_delivered;
   {
     auto& q = stmt(Q::kSelectHops).bind(1, id);
     const sql::ResetOnExit done(q);
@@ -751,8 +789,75 @@ Report Store::Impl::load(int64_t id) {
       r.results[rank].hops.push_back(std::move(h));
     }
   }
+  if (!scope.all_flows) {
+    auto& q = stmt(Q::kSelectFlowCount).bind(1, id);
+    const sql::ResetOnExit done(q);
+    const int64_t count = q.step() && !q.null_at(0) ? q.int_at(0) : 0;
+    r.omitted.flows = uint32_t(std::clamp<int64_t>(count, 0, 0xffffffff));
+    std::vector<uint32_t> ids;
+    for (const FlowResult& fr : r.results) {
+      ids.push_back(fr.flow);
+      ids.insert(ids.end(), fr.inner_flows.begin(), fr.inner_flows.end());
+    }
+    load_flows(r, ids);
+  }
   return r;
 }
+
+Flow Store::Impl::read_flow(sql::Stmt& q) {
+  Flow f;
+  f.id = uint32_t(q.int_at(0));
+  f.parent = uint32_t(q.int_at(1));
+  f.key.version = uint8_t(q.int_at(2));
+  f.key.proto = uint8_t(q.int_at(3));
+  f.key.src = parse_address(q.text_at(4), f.key.version);
+  f.key.dst = parse_address(q.text_at(5), f.key.version);
+  f.key.sport = uint16_t(q.int_at(6));
+  f.key.dport = uint16_t(q.int_at(7));
+  f.label = q.text_at(8);
+  return f;
+}
+
+void Store::Impl::load_flows(Report& r, std::span<const uint32_t> ids) {
+  if (r.omitted.flows == 0) return;
+  std::vector<uint32_t> want(ids.begin(), ids.end());
+  std::sort(want.begin(), want.end());
+  want.erase(std::unique(want.begin(), want.end()), want.end());
+  std::erase_if(want, [&](uint32_t i) { return i == 0 || r.flow(i) != nullptr; });
+  if (want.empty()) return;
+  if (want.size() * 4 > r.flow_count()) {  // most of them: one pass over the run's flows
+    r.flows.clear();
+    auto& q = stmt(Q::kSelectFlows).bind(1, r.run_id);
+    const sql::ResetOnExit done(q);
+    while (q.step()) r.flows.push_back(read_flow(q));
+    r.omitted.flows = 0;
+    return;
+  }
+  auto& q = stmt(Q::kSelectFlow);
+  const std::size_t before = r.flows.size();
+  for (uint32_t i : want) {
+    q.bind(1, r.run_id).bind(2, int64_t(i));
+    const sql::ResetOnExit done(q);
+    if (q.step()) r.flows.push_back(read_flow(q));
+  }
+  const std::size_t added = r.flows.size() - before;
+  std::inplace_merge(r.flows.begin(), r.flows.begin() + std::ptrdiff_t(before), r.flows.end(),
+                     [](const Flow& a, const Flow& b) { return a.id < b.id; });
+  r.omitted.flows -= uint32_t(std::min<std::size_t>(added, r.omitted.flows));
+}
+
+std::map<uint32_t, std::string> Store::Impl::stacks(int64_t run, std::span<const uint32_t> ids) {
+  std::map<uint32_t, std::string> out;
+  auto& q = stmt(Q::kSelectStack);
+  for (uint32_t i : ids) {
+    if (out.count(i)) continue;
+    q.bind(1, run).bind(2, int64_t(i));
+    const sql::ResetOnExit done(q);
+    if (q.step()) out.emplace(i, std::string(q.text_at(0)));
+  }
+  return out;
+}
+
 
 std::vector<RunSummary> Store::Impl::runs() {
   std::vector<RunSummary> out;
@@ -842,6 +947,51 @@ void Store::delete_run(int64_t run) { impl_->delete_run(run); }
 
 void Store::vacuum() { impl_->db.exec("VACUUM", "vacuum"); }
 
+void Store::Impl::scan_lost(int64_t run, const std::function<bool(const Traversal&)>& want,
+                            const std::function<void(const FoundTraversal&)>& f) {
+  bool indexed = false;  // the flag is written with the blocks, in one transaction
+  {
+    auto& q = stmt(Q::kSelectLostIndexed).bind(1, run);
+    const sql::ResetOnExit done(q);
+    indexed = q.step() && q.int_at(0) != 0;
+  }
+  if (!indexed) {  // stored before schema 7
+    scan_traversals(run, [&](const Traversal& t) { return t.fate == Fate::kLost && want(t); }, f);
+    return;
+  }
+  sql::ReadTxn snapshot(db);
+  auto& q = stmt(Q::kScanLostBlocks).bind(1, run);
+  const sql::ResetOnExit done(q);
+  FoundTraversal ft;
+  std::vector<int64_t> ids;
+  while (q.step()) {
+    auto malformed = [&] {
+      return Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run) +
+                                            ": malformed block of lost traversals");
+    };
+    ids.clear();
+    std::size_t k = 0;
+    const bool parsed =
+        store_detail::for_each_entry(q.text_at(0), false, [&](const std::vector<int64_t>& v) { ids = v; }) &&
+        store_detail::for_each_entry(q.text_at(1), true, [&](const std::vector<int64_t>& v) {
+          if (k >= ids.size() || ids[k] < 0 || ids[k] > int64_t(0xffffffff)) throw malformed();
+          const auto id = uint32_t(ids[k++]);
+          if (!store_detail::decode_traversal(v, id, 0, false, ft)) throw malformed();
+          if (want(ft.traversal)) {
+            store_detail::decode_traversal(v, id, 0, true, ft);
+            f(ft);
+          }
+        });
+    if (!parsed || k != ids.size()) throw malformed();
+  }
+}
+
+std::size_t Store::Impl::traversal_count(int64_t run) {
+  auto& q = stmt(Q::kSelectTraversalCount).bind(1, run);
+  const sql::ResetOnExit done(q);
+  return q.step() ? std::size_t(std::max<int64_t>(0, q.int_at(0))) : 0;
+}
+
 void Store::Impl::scan_traversals(int64_t run, const std::function<bool(const Traversal&)>& want,
                                   const std::function<void(const FoundTraversal&)>& f) {
   sql::ReadTxn snapshot(db);
@@ -885,6 +1035,13 @@ void Store::scan_traversals(int64_t run, const std::function<bool(const Traversa
   impl_->scan_traversals(run, want, f);
 }
 
+void Store::scan_lost(int64_t run, const std::function<bool(const Traversal&)>& want,
+                      const std::function<void(const FoundTraversal&)>& f) {
+  impl_->scan_lost(run, want, f);
+}
+
+std::size_t Store::traversal_count(int64_t run) { return impl_->traversal_count(run); }
+
 std::vector<std::string> Store::stacks(int64_t run) { return impl_->stacks(run); }
 
 std::vector<FoundTraversal> Store::find_packet(int64_t run, uint64_t digest) {
@@ -901,7 +1058,15 @@ const char* name(RunStatus s) noexcept {
   return "complete";
 }
 
-Report Store::load(int64_t id) { return impl_->load(id); }
+Report Store::load(int64_t id) { return impl_->load(id, LoadScope{}); }
+
+Report Store::load(int64_t id, const LoadScope& scope) { return impl_->load(id, scope); }
+
+void Store::load_flows(Report& r, std::span<const uint32_t> ids) { impl_->load_flows(r, ids); }
+
+std::map<uint32_t, std::string> Store::stacks(int64_t run, std::span<const uint32_t> ids) {
+  return impl_->stacks(run, ids);
+}
 
 std::vector<RunSummary> Store::runs() { return impl_->runs(); }
 

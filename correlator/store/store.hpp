@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -151,8 +152,17 @@ class Store {
   // stacks()). Throws Error(kDatabase) naming the run on a malformed block.
   void scan_traversals(int64_t run, const std::function<bool(const Traversal&)>& want,
                        const std::function<void(const FoundTraversal&)>& f);
+  // As scan_traversals, over the lost traversals only (fate kLost), read from their own rows
+  // (lost_blocks: a few in a busy run; a run stored before schema 7 is scanned whole).
+  void scan_lost(int64_t run, const std::function<bool(const Traversal&)>& want,
+                 const std::function<void(const FoundTraversal&)>& f);
+  // How many traversals run `run` stored (0 for no such run).
+  std::size_t traversal_count(int64_t run);
   // The layer stack of each chain of run `run`, indexed by PacketSighting::stack_id.
   std::vector<std::string> stacks(int64_t run);
+  // The layer stacks of these chains of run `run` (one lookup each, for a few rows of a big
+  // run), by stack id; an id the run does not have is left out.
+  std::map<uint32_t, std::string> stacks(int64_t run, std::span<const uint32_t> ids);
 
   // ---- kept frames (--keep-bytes N): the first bytes of frames, for `pathtrace export`.
   // True when run `run` has at least one kept frame (false: captured without --keep-bytes,
@@ -169,10 +179,24 @@ class Store {
   // twice is read twice), read in one snapshot. For a few packets of a big run.
   void scan_kept_digests(int64_t run, std::span<const uint64_t> digests, const KeptFrameFn& f);
 
+  // How much of a run load() reads. A busy run has millions of flows and results; a text
+  // report or one packet's timeline needs a handful.
+  struct LoadScope {
+    // Results: every one that is lost or inconclusive (they rank first), and of the others
+    // at most this many, the first by rank; the rest are counted in Report::omitted.
+    std::size_t plain_results = SIZE_MAX;
+    // Flows: all of them, or only those the loaded results name (their own and their inner
+    // flows); load_flows() adds others.
+    bool all_flows = true;
+  };
   // The report of run `id`, or of the newest run when id == 0 (a capturing or interrupted
   // run: its metadata and points, no flows or results; see status()). Throws Error(kUsage)
   // "FILE has no run N" / "FILE has no runs yet".
   Report load(int64_t id = 0);
+  Report load(int64_t id, const LoadScope& scope);
+  // Adds the flows with these ids to a partial load `r` (Report::omitted.flows > 0), keeping
+  // r.flows sorted by id; ids it holds already, and ids the run has not, are skipped.
+  void load_flows(Report& r, std::span<const uint32_t> ids);
 
   // All runs, newest first.
   std::vector<RunSummary> runs();

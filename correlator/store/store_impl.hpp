@@ -86,9 +86,17 @@ struct Store::Impl {
   std::vector<FoundTraversal> find_packet(int64_t run, uint64_t digest);
   void scan_traversals(int64_t run, const std::function<bool(const Traversal&)>& want,
                        const std::function<void(const FoundTraversal&)>& f);
+  void scan_lost(int64_t run, const std::function<bool(const Traversal&)>& want,
+                 const std::function<void(const FoundTraversal&)>& f);
+  std::size_t traversal_count(int64_t run);
   std::vector<std::string> stacks(int64_t run);
+  std::map<uint32_t, std::string> stacks(int64_t run, std::span<const uint32_t> ids);
   std::vector<Point> load_points(int64_t run);
-  Report load(int64_t id);
+  Report load(int64_t id, const Store::LoadScope& scope);
+  void load_flows(Report& r, std::span<const uint32_t> ids);
+  // The flow of the current row of a statement that selects id, parent, version, proto, src,
+  // dst, sport, dport, label.
+  static Flow read_flow(sql::Stmt& q);
   std::vector<RunSummary> runs();
 };
 

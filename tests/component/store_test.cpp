@@ -277,15 +277,16 @@ TEST_F(StoreTest, AProcessKilledMidSaveLeavesThePreviousRunsIntact) {
 
 TEST_F(StoreTest, RefusesADatabaseFromANewerPathtrace) {
   { Store store(db_, Store::Mode::kReadWrite); }
-  raw(db_, "PRAGMA user_version = 7");
-  const std::string want = "database " + db_ + " was written by a newer pathtrace (schema 7, this one knows " +
-                           std::to_string(schema::latest_version()) + ")";
+  const std::string newer = std::to_string(schema::latest_version() + 1);
+  raw(db_, "PRAGMA user_version = " + newer);
+  const std::string want = "database " + db_ + " was written by a newer pathtrace (schema " + newer +
+                           ", this one knows " + std::to_string(schema::latest_version()) + ")";
   for (auto mode : {Store::Mode::kReadWrite, Store::Mode::kReadOnly}) {
     auto [code, msg] = error_of([&] { Store store(db_, mode); });
     EXPECT_EQ(code, ExitCode::kDatabase);
     EXPECT_EQ(msg, want);
   }
-  EXPECT_EQ(raw(db_, "PRAGMA user_version"), "7\n");  // untouched
+  EXPECT_EQ(raw(db_, "PRAGMA user_version"), newer + "\n");  // untouched
 }
 
 TEST_F(StoreTest, MigratesAVersionZeroDatabase) {
@@ -712,7 +713,7 @@ TEST_F(StoreTest, Schema5KeepsTheRowsOfAnOlderDatabase) {
     EXPECT_EQ(store.runs()[0].status, RunStatus::kInterrupted);
     EXPECT_EQ(store.fail_run(1, "disk full"), "");
   }
-  EXPECT_EQ(raw(db_, "PRAGMA user_version"), "6\n");
+  EXPECT_EQ(raw(db_, "PRAGMA user_version"), std::to_string(schema::latest_version()) + "\n");
   EXPECT_EQ(raw(db_, "SELECT run_id, label FROM points ORDER BY ord"), "1|A\n1|B\n");  // not cascaded away
   EXPECT_EQ(raw(db_, "SELECT id, sightings, status, failure FROM runs"), "1|5|failed|disk full\n");
   EXPECT_EQ(raw(db_, "PRAGMA foreign_key_check"), "");

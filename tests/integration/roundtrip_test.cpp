@@ -273,6 +273,32 @@ TEST_F(Roundtrip, PlainResultsReadBackAsPrintedInEveryView) {
   EXPECT_EQ(text.out.substr(0, text.out.rfind("stored as run")), text_back.out);
   ASSERT_EQ(run_pathtrace({"report", "--db", (dir_ / "again.db").string(), "--html", html_back.string()}, dir_).code, 1);
   EXPECT_EQ(slurp(html_printed), slurp(html_back));
+
+  // The default text report reads only the first blocks and counts the rest: the same text.
+  const std::string third = (dir_ / "third.db").string();
+  const auto listed = ingest(third, {});
+  ASSERT_EQ(listed.code, 1) << listed.err;
+  EXPECT_NE(listed.out.find("… and 391 more flows (--all shows every flow)"), std::string::npos) << listed.out;
+  const auto blocks = run_pathtrace({"query", "--db", third, "--csv", "SELECT count(*) FROM result_blocks"}, dir_);
+  ASSERT_EQ(blocks.code, 0) << blocks.err;
+  ASSERT_GE(std::stoi(blocks.out.substr(blocks.out.find('\n') + 1)), 2) << "the first block is read, the others only counted";
+  const auto listed_back = run_pathtrace({"report", "--db", third}, dir_);
+  ASSERT_EQ(listed_back.code, 1) << listed_back.err;
+  EXPECT_EQ(listed.out.substr(0, listed.out.rfind("stored as run")), listed_back.out);
+  // A run stored before schema 7 has no counts: its blocks are decoded to count.
+  ASSERT_EQ(sh("sqlite3 " + third + " 'UPDATE runs SET results = NULL, delivered = NULL'", dir_).code, 0);
+  const auto old_back = run_pathtrace({"report", "--db", third}, dir_);
+  EXPECT_EQ(old_back.out, listed_back.out);
+  // Without A nothing is lost: the verdict counts the delivered flows, read and unread.
+  const std::string fourth = (dir_ / "fourth.db").string();
+  const auto whole = run_pathtrace({"ingest", "--db", fourth, "-q", points[1], points[2]}, dir_);
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  EXPECT_NE(whole.out.find("verdict: delivered: every judged packet of 402 flows reached the far end"), std::string::npos)
+      << whole.out;
+  const auto whole_back = run_pathtrace({"report", "--db", fourth}, dir_);
+  EXPECT_EQ(whole.out.substr(0, whole.out.rfind("stored as run")), whole_back.out);
+  ASSERT_EQ(sh("sqlite3 " + fourth + " 'UPDATE runs SET results = NULL, delivered = NULL'", dir_).code, 0);
+  EXPECT_EQ(run_pathtrace({"report", "--db", fourth}, dir_).out, whole_back.out);
 }
 
 TEST_F(Roundtrip, IngestReadsBackAsPrinted) {

@@ -134,12 +134,13 @@ LiveCapture::LiveCapture(const CaptureOptions& opt) {
   snaplen_ = pcap_snapshot(h.p);
   // An alias's kernel text depends on the link type (libpcap refuses `vlan` on cooked and
   // raw captures): only now is it known.
-  const std::string bpf = opt.alias ? std::string(packet::bpf_for(*opt.alias, linktype_)) : opt.bpf;
+  const std::string bpf =
+      opt.alias ? std::string(packet::bpf_for(*opt.alias, linktype_)) : packet::bpf_for_text(opt.bpf, linktype_);
   if (!bpf.empty()) {
     bpf_program prog{};
     if (pcap_compile(h.p, &prog, bpf.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
-      throw Error(ExitCode::kUsage,
-                  who + "--filter '" + bpf + "' does not compile: " + pcap_geterr(h.p));
+      throw Error(ExitCode::kUsage, who + "--filter '" + (opt.alias ? bpf : opt.bpf) +
+                                        "' does not compile: " + pcap_geterr(h.p));
     const int rc = pcap_setfilter(h.p, &prog);
     pcap_freecode(&prog);
     if (rc != 0)

@@ -26,7 +26,8 @@ struct PacketFilter::Bpf {
     pcap_t* dead = pcap_open_dead(dlt, 262144);
     if (!dead) throw Error(ExitCode::kInternal, "pcap_open_dead failed");
     bpf_program prog{};
-    if (pcap_compile(dead, &prog, text.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    const std::string bpf = packet::bpf_for_text(text, linktype);  // tagged frames too
+    if (pcap_compile(dead, &prog, bpf.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
       const std::string why = pcap_geterr(dead);
       pcap_close(dead);
       throw Error(ExitCode::kUsage, "--filter '" + text + "': " + why);

@@ -90,6 +90,28 @@ std::string_view bpf_for(const Alias& alias, uint32_t linktype) noexcept {
   return linktype == static_cast<uint32_t>(LinkType::kEthernet) ? alias.bpf : alias.bpf_untagged;
 }
 
+std::string bpf_for_text(std::string_view text, uint32_t linktype) {
+  if (text.empty() || linktype != static_cast<uint32_t>(LinkType::kEthernet)) return std::string(text);
+  // Words of the expression (pcap-filter keywords are letters, digits, '_' and '-').
+  auto word_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    if (!word_char(text[i])) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < text.size() && word_char(text[j])) ++j;
+    const std::string_view w = text.substr(i, j - i);
+    for (std::string_view k : {"vlan", "mpls", "pppoes", "geneve", "vxlan"})
+      if (w == k) return std::string(text);
+    i = j;
+  }
+  const std::string x(text);
+  return "(" + x + ") or (vlan and ((" + x + ") or (vlan and (" + x + "))))";
+}
+
 const Alias* find_alias(std::string_view text) noexcept {
   for (const Alias& a : kAliases) {
     if (a.name == text) return &a;

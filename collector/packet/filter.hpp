@@ -4,6 +4,7 @@
 // predicate on the parsed layers (so every point keeps exactly the same packets).
 
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "collector/packet/packet.hpp"
@@ -24,6 +25,15 @@ struct Alias {
 // The prefilter text to compile for a capture of LINKTYPE_* `linktype`: `bpf` for Ethernet,
 // `bpf_untagged` for everything else.
 std::string_view bpf_for(const Alias& alias, uint32_t linktype) noexcept;
+
+// The text to compile for a pcap-filter expression the user gave (not an alias) on a capture
+// of LINKTYPE_* `linktype`. On Ethernet, `X` becomes `(X) or (vlan and ((X) or (vlan and
+// (X))))`: the same frames untagged or behind one or two 802.1Q/802.1ad tags, as at a
+// provider bridge or br-int (a filter blind to tags makes such a point look as if it lost
+// everything). Left as it is when the expression names an encapsulation itself (`vlan`,
+// `mpls`, `pppoes`, `geneve`, `vxlan`: each shifts the offsets after it, and the user chose
+// where), when it is empty, and on other link types (libpcap refuses `vlan` there).
+std::string bpf_for_text(std::string_view text, uint32_t linktype);
 
 // All aliases, in the order `--help` lists them.
 std::span<const Alias> aliases() noexcept;

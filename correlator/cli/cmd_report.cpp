@@ -56,8 +56,8 @@ int run_report(const Args& a, const std::string&) {
   // The text report lists the lost and inconclusive flows and the first few others: a busy
   // run's millions of delivered flows stay in the database (counted, not read).
   Store::LoadScope scope;
-  if (!a.has("json") && !a.has("html") && !a.has("all")) {
-    scope.plain_results = report::kListedFlows + 1;
+  if (!a.has("json") && !a.has("all")) {
+    scope.plain_results = a.has("html") ? report::kHtmlListedFlows : report::kListedFlows + 1;
     scope.all_flows = false;
   }
   const Report rep = evidence::open_run(store, run_arg(a, store), scope).report;

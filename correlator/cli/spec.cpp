@@ -195,7 +195,8 @@ std::string help_text(const CommandSpec& spec, std::size_t width) {
   if (find(spec, "filter")) {
     s += "\nfilter aliases (exact on parsed layers; they match VLAN-tagged and tunnelled copies):\n";
     for (const auto& a : packet::aliases()) line(std::string(a.name), std::string(a.description));
-    s += "anything else is a pcap-filter expression applied to the raw frame.\n";
+    s += "anything else is a pcap-filter expression applied to the raw frame, untagged or behind\n"
+         "802.1Q tags (unless it says vlan, mpls, pppoes, geneve or vxlan itself).\n";
   }
   if (!spec.examples.empty()) {
     s += "\nexamples:\n";

@@ -34,7 +34,7 @@ StoredRun open_run(Store& store, int64_t run, const Store::LoadScope& scope = {}
 
 // The scope of the commands that follow packets (timeline, export): no results, and only
 // the flows they name (Store::load_flows).
-inline constexpr Store::LoadScope kPacketScope{0, false};
+inline constexpr Store::LoadScope kPacketScope{false, 0, false};
 
 // The analysis of what live run `stored.run_id` committed (its staged points and sightings),
 // with `stored`'s started, command and filter, and a first warning "run N <state>: analysed

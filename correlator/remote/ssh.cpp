@@ -142,7 +142,7 @@ std::vector<std::string> agentless_command(const Host& host, const Point& point,
     if (const packet::Alias* al = packet::find_alias(spec.filter))
       a.emplace_back(packet::bpf_for(*al, 1));
     else
-      a.push_back(spec.filter);
+      a.push_back(packet::bpf_for_text(spec.filter, 1));
   }
   return a;
 }

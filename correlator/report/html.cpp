@@ -187,7 +187,12 @@ void flows_table(std::ostream& o, const Report& r) {
   o << "<table class=\"grid\" id=\"flows\"><thead><tr><th>flow</th><th>direction</th><th>verdict</th>"
        "<th class=\"num\">judged</th><th class=\"num\">delivered</th><th class=\"num\">lost</th>"
        "<th class=\"num\">not judged</th><th class=\"num\">inner flows</th><th>summary</th></tr></thead><tbody>\n";
+  std::size_t listed = 0, more = 0;
   for (const auto& f : r.results) {
+    if (!interesting(f) && listed++ >= kHtmlListedFlows) {
+      ++more;
+      continue;
+    }
     const auto ords = travel(r, f.dir);
     o << "<tr><td class=\"mono\">" << esc(flow_label(r, f.flow)) << "</td><td>"
       << (ords.empty() ? "" : esc(r.points[ords.front()].label) + " → " + esc(r.points[ords.back()].label))
@@ -197,6 +202,11 @@ void flows_table(std::ostream& o, const Report& r) {
       << num(f.out_of_window + f.no_entry) << "</td><td class=\"num\">" << num(f.inner_flows.size())
       << "</td><td>" << esc(f.summary) << "</td></tr>\n";
   }
+  more += r.omitted.results;
+  if (more)
+    o << "<tr><td colspan=\"9\" class=\"muted\">… and " << num(more)
+      << " more flows, none of them lost or inconclusive: <code>pathtrace report --json</code> or the "
+         "<code>verdicts</code> view list every one</td></tr>\n";
   if (r.results.empty()) o << "<tr><td colspan=\"9\" class=\"muted\">no flow in this run</td></tr>\n";
   o << "</tbody></table>\n";
 }
@@ -274,8 +284,8 @@ void write_html(std::ostream& o, const Report& r) {
   o << "<header><h1><span class=\"brand\">pathtrace</span> · run " << r.run_id << "</h1>"
     << "<div class=\"meta\">started <b>" << esc(r.started) << "</b> · filter <b>"
     << esc(r.filter.empty() ? "none" : r.filter) << "</b> · " << r.points.size() << " points · <b>"
-    << num(r.sightings) << "</b> sightings · " << r.results.size()
-    << (r.results.size() == 1 ? " flow" : " flows") << "</div></header>\n";
+    << num(r.sightings) << "</b> sightings · " << r.result_count()
+    << (r.result_count() == 1 ? " flow" : " flows") << "</div></header>\n";
   o << "<div class=\"verdict " << (loss ? "bad" : "ok") << "\" id=\"verdict\"><span class=\"tag\">"
     << (loss ? "loss" : "ok") << "</span><span>" << esc(headline(r)) << "</span></div>\n";
 

@@ -24,6 +24,10 @@ struct RenderOptions {
 // same as the whole report when it holds every lost or inconclusive result and the first
 // kListedFlows + 1 others; all_flows needs the whole report.
 inline constexpr std::size_t kListedFlows = 10;
+// The HTML page's table of flows: every lost or inconclusive one and the first this many
+// others (a busy run's million rows would make a page no browser opens); the same partial
+// load serves it.
+inline constexpr std::size_t kHtmlListedFlows = 1000;
 void print_text(std::ostream& out, const Report& report, const RenderOptions& opt);
 
 // The JSON report (format "pathtrace-report", version kReportJsonVersion).

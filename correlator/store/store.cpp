@@ -658,6 +658,26 @@ Report Store::Impl::load(int64_t id, const Store::LoadScope& scope) {
     const sql::ResetOnExit done(q);
     while (q.step()) r.flows.push_back(read_flow(q));
   }
+  if (scope.results) load_results(r, scope, totals);
+  if (!scope.all_flows) {
+    auto& q = stmt(Q::kSelectFlowCount).bind(1, id);
+    const sql::ResetOnExit done(q);
+    const int64_t count = q.step() && !q.null_at(0) ? q.int_at(0) : 0;
+    r.omitted.flows = uint32_t(std::clamp<int64_t>(count, 0, 0xffffffff));
+    std::vector<uint32_t> ids;
+    for (const FlowResult& fr : r.results) {
+      ids.push_back(fr.flow);
+      if (!fr.inner_flows.empty()) ids.push_back(fr.inner_flows.front());  // a tunnel's: maybe millions
+    }
+    load_flows(r, ids);
+  }
+  return r;
+}
+
+void Store::Impl::load_results(Report& r, const Store::LoadScope& scope,
+                               std::optional<std::pair<int64_t, int64_t>> totals) {
+  const int64_t id = r.run_id;
+  const std::string& path = db.path();
   // Full rows (flow_results and their hops) and packed ones (result_blocks), placed by rank.
   std::vector<std::pair<uint32_t, FlowResult>> ranked;
   auto bad_rank = [&](int64_t rank) {
@@ -789,19 +809,6 @@ Report Store::Impl::load(int64_t id, const Store::LoadScope& scope) {
       r.results[rank].hops.push_back(std::move(h));
     }
   }
-  if (!scope.all_flows) {
-    auto& q = stmt(Q::kSelectFlowCount).bind(1, id);
-    const sql::ResetOnExit done(q);
-    const int64_t count = q.step() && !q.null_at(0) ? q.int_at(0) : 0;
-    r.omitted.flows = uint32_t(std::clamp<int64_t>(count, 0, 0xffffffff));
-    std::vector<uint32_t> ids;
-    for (const FlowResult& fr : r.results) {
-      ids.push_back(fr.flow);
-      ids.insert(ids.end(), fr.inner_flows.begin(), fr.inner_flows.end());
-    }
-    load_flows(r, ids);
-  }
-  return r;
 }
 
 Flow Store::Impl::read_flow(sql::Stmt& q) {

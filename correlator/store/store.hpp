@@ -182,11 +182,13 @@ class Store {
   // How much of a run load() reads. A busy run has millions of flows and results; a text
   // report or one packet's timeline needs a handful.
   struct LoadScope {
-    // Results: every one that is lost or inconclusive (they rank first), and of the others
-    // at most this many, the first by rank; the rest are counted in Report::omitted.
+    // Results: none (Report::omitted says nothing of them), or every one that is lost or
+    // inconclusive (they rank first) and of the others at most plain_results, the first by
+    // rank; the rest are counted in Report::omitted.
+    bool results = true;
     std::size_t plain_results = SIZE_MAX;
-    // Flows: all of them, or only those the loaded results name (their own and their inner
-    // flows); load_flows() adds others.
+    // Flows: all of them, or only those the loaded results name (their own and the first of
+    // their inner flows); load_flows() adds others.
     bool all_flows = true;
   };
   // The report of run `id`, or of the newest run when id == 0 (a capturing or interrupted

@@ -93,6 +93,9 @@ struct Store::Impl {
   std::map<uint32_t, std::string> stacks(int64_t run, std::span<const uint32_t> ids);
   std::vector<Point> load_points(int64_t run);
   Report load(int64_t id, const Store::LoadScope& scope);
+  // The results of r.run_id as `scope` says (Store::LoadScope), counted by `totals` (the
+  // run's results and delivered, schema 7) where it reads only some.
+  void load_results(Report& r, const Store::LoadScope& scope, std::optional<std::pair<int64_t, int64_t>> totals);
   void load_flows(Report& r, std::span<const uint32_t> ids);
   // The flow of the current row of a statement that selects id, parent, version, proto, src,
   // dst, sport, dport, label.

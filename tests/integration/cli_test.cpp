@@ -153,6 +153,21 @@ TEST_F(Cli, ReportReadsTheStoredRunBack) {
   EXPECT_NE(none.err.find("no run 9"), std::string::npos) << none.err;
 }
 
+TEST_F(Cli, ARawFilterAlsoMatchesVlanTaggedFrames) {
+  // F (br-ethx) saw the incident's packets behind an 802.1Q tag: `ip proto 4` alone, as
+  // libpcap reads it, would match none of them there and make F look blind.
+  const auto r = run({"ingest", "--db", db(), "--json", "--inventory", pcaps(kInventoryBroken), "--filter", "ip proto 4"});
+  ASSERT_EQ(r.code, 1) << "the incident loses packets: exit 1\n" << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const auto& p : j["points"]) EXPECT_EQ(p["health"]["usable"], true) << p.dump();
+  ASSERT_EQ(j["results"].size(), 1u);
+  EXPECT_EQ(j["results"][0]["seen_at"]["F"], 200);
+  EXPECT_EQ(j["results"][0]["verdict"], "disappears");
+  EXPECT_EQ(j["results"][0]["headline_hop"]["from"], "C");
+  EXPECT_EQ(j["filter"], "ip proto 4");
+  EXPECT_EQ(j["warnings"].size(), 0u) << j["warnings"].dump();
+}
+
 TEST_F(Cli, InlinePointsAndOrderMatchTheInventory) {
   std::vector<std::string> args = {"ingest", "--db", db(), "--filter", "ipip", "--order", "A..G"};
   // Given NIC side first; --order A..G makes A the first point of the path anyway.

@@ -153,10 +153,10 @@ std::vector<uint8_t> udp_frame(uint32_t src, uint32_t dst, uint16_t sport, uint1
   return f;
 }
 
-// Three points A (vm), B, C (nic) that saw: 300 UDP flows of 3 packets each from outside (C
+// Three points A (vm), B, C (nic) that saw: 300 (`flows`) UDP flows of 3 packets each from outside (C
 // first) and, for every third, 2 replies from the VM (A first), all delivered; one flow that
 // loses 5 of its 20 packets between B and A; and a marker every point saw 1 s before and after.
-void write_plain_set(const fs::path& dir) {
+void write_plain_set(const fs::path& dir, uint32_t flows = 300) {
   constexpr int64_t kT0 = 1'700'000'000'000'000'000;
   constexpr int64_t kDelay[3] = {20'000, 10'000, 0};  // A, B, C: after C
   std::vector<std::unique_ptr<pcapfile::Writer>> w;
@@ -173,7 +173,7 @@ void write_plain_set(const fs::path& dir) {
   // Written in time order per file: the marker, then the flows 1 ms apart, then the marker.
   at_all(udp_frame(outside + 1, vm, 7, 7, id++, 0), kT0, false);
   int64_t t = kT0 + 1'000'000'000;
-  for (uint32_t i = 0; i < 300; ++i, t += 1'000'000) {
+  for (uint32_t i = 0; i < flows; ++i, t += 1'000'000) {
     const uint32_t client = outside + 2 + i;
     const auto sport = uint16_t(20000 + i);
     for (uint32_t k = 0; k < 3; ++k)
@@ -299,6 +299,23 @@ TEST_F(Roundtrip, PlainResultsReadBackAsPrintedInEveryView) {
   EXPECT_EQ(whole.out.substr(0, whole.out.rfind("stored as run")), whole_back.out);
   ASSERT_EQ(sh("sqlite3 " + fourth + " 'UPDATE runs SET results = NULL, delivered = NULL'", dir_).code, 0);
   EXPECT_EQ(run_pathtrace({"report", "--db", fourth}, dir_).out, whole_back.out);
+}
+
+TEST_F(Roundtrip, TheHtmlPageListsTheFirstThousandFlowsAndCountsTheRest) {
+  write_plain_set(dir_, 1200);  // 1200 + 400 replies + the marker delivered, one flow lossy
+  std::vector<std::string> args = {"ingest", "--db", db(), "-q"};
+  args.insert(args.end(), {"A:vm=" + (dir_ / "A.pcap").string(), "B:qbr=" + (dir_ / "B.pcap").string(),
+                           "C:nic=" + (dir_ / "C.pcap").string()});
+  const fs::path printed = dir_ / "printed.html", back = dir_ / "back.html";
+  args.insert(args.end(), {"--html", printed.string()});
+  const auto r = run_pathtrace(args, dir_);
+  ASSERT_EQ(r.code, 1) << r.err;
+  const std::string page = slurp(printed);
+  EXPECT_NE(page.find("1602 flows"), std::string::npos);
+  EXPECT_NE(page.find("… and 601 more flows, none of them lost or inconclusive"), std::string::npos);
+  // Read back, the page is the same, though only the first blocks of results are read.
+  ASSERT_EQ(run_pathtrace({"report", "--db", db(), "--html", back.string()}, dir_).code, 1);
+  EXPECT_EQ(slurp(back), page);
 }
 
 TEST_F(Roundtrip, IngestReadsBackAsPrinted) {

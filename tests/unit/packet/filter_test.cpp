@@ -64,6 +64,22 @@ TEST(Alias, KernelTextCatchesTaggedAndVxlanCopies) {
   EXPECT_NE(std::string(find_alias("tcp")->bpf).find("(tcp or "), std::string::npos);
 }
 
+TEST(UserFilter, AlsoMatchesTaggedFramesOnEthernet) {
+  EXPECT_EQ(bpf_for_text("ip proto 4", 1), "(ip proto 4) or (vlan and ((ip proto 4) or (vlan and (ip proto 4))))");
+  EXPECT_EQ(bpf_for_text("tcp port 22 and host 198.18.0.1", 1),
+            "(tcp port 22 and host 198.18.0.1) or (vlan and ((tcp port 22 and host 198.18.0.1) or "
+            "(vlan and (tcp port 22 and host 198.18.0.1))))");
+  // A host name that only contains a keyword is no keyword.
+  EXPECT_EQ(bpf_for_text("host vlan-gw", 1), "(host vlan-gw) or (vlan and ((host vlan-gw) or (vlan and (host vlan-gw))))");
+  // Other link types have no tags to skip (and libpcap refuses `vlan` there); nothing stays nothing.
+  for (uint32_t link : {101u, 113u, 276u}) EXPECT_EQ(bpf_for_text("ip proto 4", link), "ip proto 4") << link;
+  EXPECT_EQ(bpf_for_text("", 1), "");
+  // An expression that places tags or other encapsulations itself is the user's choice.
+  for (const char* own : {"vlan 100 and ip proto 4", "ip proto 4 or (vlan and ip proto 4)", "not vlan",
+                          "mpls and ip", "pppoes and ip", "geneve and ip", "(vxlan)"})
+    EXPECT_EQ(bpf_for_text(own, 1), own);
+}
+
 TEST(Alias, Ipip) {
   EXPECT_TRUE(matches("ipip", fx::eth_ipv4_ipip_tcp));
   EXPECT_TRUE(matches("ipip", fx::eth_vlan_ipv4_ipip_tcp));

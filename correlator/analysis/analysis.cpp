@@ -5,7 +5,8 @@
 //   1. radix sort of sightings by digest (top 27 bits, stable), then by time within a digest
 //   2. one pass over digest groups: traversals (duplicates, repeats), their flow, fate and
 //      direction; counts accumulated straight into the flow's result (no per-sighting allocation)
-//      (1 and 2 on two threads: the sort's upper half is sorted while the lower is grouped)
+//      (1 and 2 on two threads: each sorts half the digests, then groups them, into an
+//      Analyzer of its own; the upper half's is then added to the lower's, in order)
 //   3. traversals stay in digest order; grouping left the sightings grouped in that order
 //   4. hops, verdicts, summaries, and findings for the flows that need them; inner flows
 //      listed under their flow; flows numbered in order of first appearance; results ordered
@@ -64,16 +65,27 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
     advise_huge(other, other_bytes);
     other_owner.reset(other);
   }
-  travs_.reserve(n / std::max(1u, n_) + 16);
-  advise_huge(travs_.data(), travs_.capacity() * sizeof(Traversal));
   // Two threads pay from a few hundred thousand sightings on (a thread start is ~50 µs).
-  const bool parallel = n >= (std::size_t{1} << 18) && std::thread::hardware_concurrency() >= 2;
-  std::size_t grouped = 0;
-  sort_sightings(sightings.data(), other, n, parallel, [&](std::size_t end) {
-    group(sightings.data(), 0, end);
-    grouped = end;
+  const bool parallel = opt_.threads >= 2 && n >= (std::size_t{1} << 18) && std::thread::hardware_concurrency() >= 2;
+  // With two threads each groups the half it sorted: the upper half into a copy of this
+  // Analyzer as set up so far, added to this one afterwards (absorb: the same flows, results
+  // and traversals as one pass over all of them).
+  std::unique_ptr<Analyzer> upper;
+  if (parallel) upper = std::make_unique<Analyzer>(*this);
+  const std::size_t per_half = parallel ? n / 2 : n;
+  for (Analyzer* a : {this, upper.get()}) {
+    if (!a) continue;
+    a->travs_.reserve(per_half / std::max(1u, n_) + 16);
+    advise_huge(a->travs_.data(), a->travs_.capacity() * sizeof(Traversal));
+  }
+  sort_sightings(sightings.data(), other, n, parallel, [&](unsigned half, std::size_t begin, std::size_t end) {
+    (half == 0 ? this : upper.get())->group(sightings.data(), begin, end);
   });
-  group(sightings.data(), grouped, n);
+  if (upper) {
+    absorb(*upper);
+    upper.reset();
+  }
+  label_flows();
   other_owner.reset();
   if (scratch) std::vector<Sighting>().swap(*scratch);
 

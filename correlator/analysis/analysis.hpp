@@ -25,6 +25,9 @@ struct AnalysisOptions {
   // Frames longer than this on the wire are GSO/GRO/TSO aggregates, not wire packets (the
   // threshold every point counts Point::over_mtu with).
   uint32_t mtu_frame = packet::kMaxWireFrame;
+  // Threads the sort and the grouping into traversals may use, from 2^18 sightings on (1: the
+  // calling thread only). The result is the same either way.
+  unsigned threads = 2;
 };
 
 // How verdicts name a point: "C (qbr qbrbdd1f2c3-bd)", "C (eth0)", "C".

@@ -80,7 +80,11 @@ class Analyzer {
   void setup_chains();
   uint32_t common_depth(uint32_t ka, uint32_t kb);
   std::pair<uint32_t, uint32_t> flows_for(uint32_t keys_id, uint32_t depth);
+  // The id of the flow `key` one layer inside `parent` (0: a top-level flow), made on first
+  // use, without its label yet (label_flows).
   uint32_t intern_flow(uint32_t parent, const packet::FlowKey& key);
+  // Gives every flow its label, once grouping has made them all.
+  void label_flows();
   uint32_t result_for(uint32_t flow, Dir dir);
   void finish_traversal(Sighting* s, uint32_t first, uint32_t count);
   // Decides `t` from its sightings `v` and adds it to its flow's counters.
@@ -99,6 +103,12 @@ class Analyzer {
   // on one host (one clock) among `seen` saw the packet.
   int same_host_direction(uint64_t seen, const int64_t* at) const;
   void group(Sighting* s, std::size_t from, std::size_t to);
+  // Adds what `upper` grouped (a copy of this Analyzer made before grouping, that grouped the
+  // digests after this one's) as if this one had grouped them next: its flows and results
+  // not already here appended in the order it made them, its counters added, its traversals
+  // appended with their flow ids mapped. So the flows, results and traversals are those one
+  // pass over all digests makes.
+  void absorb(const Analyzer& upper);
   // verdicts.cpp
   void judge_results();
   void order_results();

@@ -3,8 +3,10 @@
 // again — and finishes each one on the spot: its flow (the outermost layer every point saw,
 // interned layer by layer), its fate, direction and last point, and its counts added straight
 // into its flow's result (seen, holes, duplicates, over-MTU frames, how far it got). The hot
-// path of the analysis: nothing is allocated per sighting, and per flow only its label (flows
-// and lists of flow keys are interned by hash, a result's counts live in one flat array).
+// path of the analysis: nothing is allocated per sighting, and per flow only its label, once
+// all are made (flows and lists of flow keys are interned by hash, a result's counts live in
+// one flat array). With two threads, each groups half the digests into an Analyzer of its
+// own, and absorb() adds the upper half's to the lower's as if one pass had made both.
 
 #include <algorithm>
 #include <bit>
@@ -73,7 +75,6 @@ uint32_t Analyzer::common_depth(uint32_t ka, uint32_t kb) {
   return d;
 }
 
-// The id of the flow `key` one layer inside `parent` (0: a top-level flow), made on first use.
 uint32_t Analyzer::intern_flow(uint32_t parent, const packet::FlowKey& key) {
   const auto [index, fresh] = flow_ids_.find_or_add(flow_hash(parent, key), [&](uint32_t i) {
     return flows_[i].parent == parent && flows_[i].key == key;
@@ -83,7 +84,6 @@ uint32_t Analyzer::intern_flow(uint32_t parent, const packet::FlowKey& key) {
     f.id = index + 1;
     f.parent = parent;
     f.key = key;
-    f.label = packet::to_string(key);
     flows_.push_back(std::move(f));
     inner_dirs_.push_back(0);
   }
@@ -424,6 +424,64 @@ void Analyzer::rejudge(const std::vector<Sighting>& sightings) {
   std::fill(early_at_.begin(), early_at_.end(), uint64_t{0});
   window_assumed_ = 0;
   for (Traversal& t : travs_) settle(t, sightings.data() + t.first);
+}
+
+void Analyzer::label_flows() {
+  for (Flow& f : flows_) f.label = packet::to_string(f.key);
+}
+
+void Analyzer::absorb(const Analyzer& upper) {
+  // Flows: a parent is always made before its inner flows, so its id here is known first.
+  std::vector<uint32_t> flow_map(upper.flows_.size() + 1, 0);
+  for (uint32_t id = 1; id <= upper.flows_.size(); ++id) {
+    const Flow& f = upper.flows_[id - 1];
+    const uint32_t mine = intern_flow(f.parent ? flow_map[f.parent] : 0, f.key);
+    flow_map[id] = mine;
+    inner_dirs_[mine - 1] |= upper.inner_dirs_[id - 1];
+  }
+  // Results, in the order `upper` made them; counters added.
+  for (uint32_t uj = 0; uj < upper.results_.size(); ++uj) {
+    const FlowResult& u = upper.results_[uj];
+    const uint32_t ri = result_for(flow_map[u.flow], u.dir);
+    FlowResult& r = results_[ri];
+    r.traversals += u.traversals;
+    r.judged += u.judged;
+    r.delivered += u.delivered;
+    r.lost += u.lost;
+    r.out_of_window += u.out_of_window;
+    r.no_entry += u.no_entry;
+    r.aggregated += u.aggregated;
+    r.duplicates += u.duplicates;
+    r.assumed += u.assumed;
+    const std::size_t per = std::size_t(kCounts) * n_;
+    uint64_t* const c = counts_.data() + std::size_t(ri) * per;
+    const uint64_t* const uc = upper.counts_.data() + std::size_t(uj) * per;
+    for (std::size_t k = 0; k < per; ++k) c[k] += uc[k];
+    Delay* const d = delays_.data() + std::size_t(ri) * n_;
+    const Delay* const ud = upper.delays_.data() + std::size_t(uj) * n_;
+    for (unsigned k = 0; k < n_; ++k) {
+      d[k].sum += ud[k].sum;
+      d[k].min = std::min(d[k].min, ud[k].min);
+      d[k].n += ud[k].n;
+    }
+    entry_missed_[ri] += upper.entry_missed_[uj];
+    entry_aggregates_[ri] += upper.entry_aggregates_[uj];
+    outside_[ri] |= upper.outside_[uj];
+  }
+  for (unsigned p = 0; p < n_; ++p) {
+    not_capturing_[p] += upper.not_capturing_[p];
+    late_at_[p] += upper.late_at_[p];
+    early_at_[p] += upper.early_at_[p];
+    passed_empty_[p] += upper.passed_empty_[p];
+  }
+  window_assumed_ += upper.window_assumed_;
+  inconsistent_ += upper.inconsistent_;
+  travs_.reserve(travs_.size() + upper.travs_.size());
+  for (Traversal t : upper.travs_) {
+    t.flow = flow_map[t.flow];
+    t.inner_flow = flow_map[t.inner_flow];
+    travs_.push_back(t);
+  }
 }
 
 // Splits every digest group of the sorted sightings into traversals (rule 1 of verdicts.md).

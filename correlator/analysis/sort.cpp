@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <exception>
 #include <thread>
 #include <vector>
 
@@ -63,11 +64,10 @@ void radix_pass(const Sighting* src, Sighting* dst, std::size_t m, int shift) {
 // With two threads (`parallel`), each pass is split: the MSD pass by halves of the input
 // (each half histogrammed, then scattered at its own offsets: the first half's sightings
 // before the second's in every bucket, so still stable), the buckets by halves of the
-// sightings. `on_lower_half(end)` is called by the calling thread once buckets [0, split)
-// are final, i.e. a[0, end) is sorted, while the other thread still sorts the rest: the
-// caller starts grouping that part meanwhile.
+// sightings. Each thread then calls `on_sorted` for its half of the buckets: the caller
+// groups each half on the thread that sorted it.
 void sort_sightings(Sighting* a, Sighting* b, std::size_t n, bool parallel,
-                    const std::function<void(std::size_t end)>& on_lower_half) {
+                    const std::function<void(unsigned half, std::size_t begin, std::size_t end)>& on_sorted) {
   constexpr int kTopShift = 53;
   constexpr std::size_t kTop = std::size_t{1} << (64 - kTopShift);
   // MSD pass: per half a histogram, then offsets (bucket start, + the first half's count
@@ -127,16 +127,32 @@ void sort_sightings(Sighting* a, Sighting* b, std::size_t n, bool parallel,
   };
   if (!parallel) {
     sort_buckets(0, kTop);
-    on_lower_half(n);
+    on_sorted(0, 0, n);
     return;
   }
   // The split bucket: the first whose start reaches half the sightings.
   std::size_t split = 0;
   while (split < kTop && start[split] < n / 2) ++split;
-  std::thread t([&] { sort_buckets(split, kTop); });
+  std::exception_ptr upper_failed;  // what the second thread threw (out of memory)
+  std::thread t([&] {
+    try {
+      sort_buckets(split, kTop);
+      on_sorted(1, start[split], n);
+    } catch (...) {
+      upper_failed = std::current_exception();
+    }
+  });
+  // Joins the second thread however this scope is left.
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      if (t.joinable()) t.join();
+    }
+  } join{t};
   sort_buckets(0, split);
-  on_lower_half(start[split]);
+  on_sorted(0, 0, start[split]);
   t.join();
+  if (upper_failed) std::rethrow_exception(upper_failed);
 }
 
 void advise_huge(void* p, std::size_t bytes) noexcept {

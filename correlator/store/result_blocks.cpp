@@ -234,28 +234,35 @@ bool packed(const FlowResult& r, std::size_t rank, std::size_t n_points) {
   });
 }
 
-void write_result_blocks(sql::Stmt& ins, int64_t run_id, const std::vector<FlowResult>& results,
-                         std::size_t n_points) {
+ResultText format_results(const std::vector<FlowResult>& results, std::size_t n_points) {
+  ResultText out;
   std::string text;
-  uint32_t block = 0, count = 0;
+  uint32_t count = 0;
   auto flush = [&] {
     text += ']';
-    ins.bind(1, run_id).bind(2, int64_t(block)).bind(3, int64_t(count)).bind_text(4, text);
-    ins.run();
-    ++block;
+    out.blocks.push_back({count, std::move(text)});
+    text.clear();
     count = 0;
   };
   for (std::size_t k = 0; k < results.size(); ++k) {
-    if (!packed(results[k], k, n_points)) continue;
+    if (!packed(results[k], k, n_points)) {
+      out.full.push_back(uint32_t(k));
+      continue;
+    }
     text += count ? ',' : '[';
     append_entry(text, results[k], k);
     ++count;
-    if (text.size() >= kResultBlockBytes) {
-      flush();
-      text.clear();
-    }
+    if (text.size() >= kResultBlockBytes) flush();
   }
   if (count) flush();
+  return out;
+}
+
+void write_result_blocks(sql::Stmt& ins, int64_t run_id, const ResultText& text) {
+  for (std::size_t b = 0; b < text.blocks.size(); ++b) {
+    ins.bind(1, run_id).bind(2, int64_t(b)).bind(3, int64_t(text.blocks[b].count)).bind_text(4, text.blocks[b].json);
+    ins.run();
+  }
 }
 
 bool read_result_block(std::string_view json, std::size_t n_points,

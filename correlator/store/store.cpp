@@ -16,6 +16,7 @@
 #include <charconv>
 #include <cstddef>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <string_view>
 
@@ -25,6 +26,7 @@
 #include "collector/common/id_table.hpp"
 #include "correlator/store/blocks.hpp"
 #include "correlator/store/result_blocks.hpp"
+#include "correlator/store/row_text.hpp"
 #include "correlator/store/neutron_tables.hpp"
 #include "correlator/store/trust_json.hpp"
 #include "correlator/store/store_impl.hpp"
@@ -107,22 +109,16 @@ std::vector<T> parse_json_array(std::string_view text, const std::string& path) 
   return out;
 }
 
-std::string address_text(const std::array<uint8_t, 16>& a, uint8_t version) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (version == 4) {
-    inet_ntop(AF_INET, a.data(), buf, sizeof buf);
-  } else {
-    inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
-  }
-  return buf;
-}
-
 std::array<uint8_t, 16> parse_address(std::string_view text, uint8_t version) {
   std::array<uint8_t, 16> a{};
   const std::string s(text);
   if (inet_pton(version == 4 ? AF_INET : AF_INET6, s.c_str(), a.data()) != 1) a.fill(0);
   return a;
 }
+
+// From this many results on, the packed ones are formatted on a thread of their own while the
+// flows, stacks and traversals are inserted (a thread start costs more below).
+constexpr std::size_t kThreadedMinResults = 4096;
 
 // How long a write waits for another connection's lock before it fails (docs/schema.md).
 constexpr int kBusyTimeoutMs = 10000;
@@ -243,68 +239,23 @@ void Store::Impl::update_points(int64_t run_id, std::span<const Point> points) {
 
 void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   const Report& r = run.report;
-  // Flows, and two indexes for the stacks' per-layer flow ids: by (parent, key), and by key
-  // alone (the first flow with that key, for the rare layer not under its previous one). The
-  // first keeps copies side by side, not pointers into the flows: a stack's lookup touches one
-  // entry, not a pointer and then a Flow.
-  IdTable by_parent_key, by_key;
-  struct Entry {
-    uint32_t parent;
-    uint32_t id;
-    packet::FlowKey key;
-  };
-  std::vector<Entry> parent_key_flow;  // by IdTable id
-  std::vector<const Flow*> key_flow;   // by IdTable id
-  parent_key_flow.reserve(r.flows.size());
-  auto key_hash = [](const packet::FlowKey& k) { return XXH3_64bits(&k, sizeof k); };
-  auto parent_key_hash = [](uint32_t parent, const packet::FlowKey& k) {
-    return XXH3_64bits_withSeed(&k, sizeof k, parent);
-  };
+  // Flows and stacks: their text is made on a second thread while this one inserts; so are
+  // the packed results' blocks, meanwhile, when there are many.
+  store_detail::RowText text(r.flows, run.chains);
+  auto result_text = std::async(r.results.size() >= kThreadedMinResults ? std::launch::async : std::launch::deferred,
+                                [&] { return store_detail::format_results(r.results, r.points.size()); });
   auto& ins_flow = stmt(Q::kInsertFlow);
-  for (const Flow& f : r.flows) {
-    const std::string src = address_text(f.key.src, f.key.version);
-    const std::string dst = address_text(f.key.dst, f.key.version);
+  for (std::size_t i = 0; i < r.flows.size(); ++i) {
+    const Flow& f = r.flows[i];
     ins_flow.bind(1, run_id).bind(2, int64_t(f.id)).bind(3, int64_t(f.parent))
-        .bind(4, int64_t(f.key.version)).bind(5, int64_t(f.key.proto)).bind_text(6, src)
-        .bind_text(7, dst).bind(8, int64_t(f.key.sport)).bind(9, int64_t(f.key.dport))
+        .bind(4, int64_t(f.key.version)).bind(5, int64_t(f.key.proto)).bind_text(6, text.src(i))
+        .bind_text(7, text.dst(i)).bind(8, int64_t(f.key.sport)).bind(9, int64_t(f.key.dport))
         .bind_text(10, f.label);
     ins_flow.run();
-    if (by_parent_key.find_or_add(parent_key_hash(f.parent, f.key), [&](uint32_t i) {
-          return parent_key_flow[i].parent == f.parent && parent_key_flow[i].key == f.key;
-        }).second)
-      parent_key_flow.push_back({f.parent, f.id, f.key});
-    if (by_key.find_or_add(key_hash(f.key), [&](uint32_t i) { return key_flow[i]->key == f.key; }).second)
-      key_flow.push_back(&f);
   }
-
   auto& ins_stack = stmt(Q::kInsertStack);
-  std::string ids;
   for (std::size_t c = 0; c < run.chains.size(); ++c) {
-    const Chain& ch = run.chains[c];
-    ids = "[";
-    uint32_t parent = 0;
-    for (std::size_t l = 0; l < ch.ip.size(); ++l) {
-      if (l) ids += ',';
-      const packet::FlowKey& k = ch.ip[l];
-      uint32_t id = 0;  // prefer the flow nested under the previous layer
-      if (const uint32_t i = by_parent_key.find(parent_key_hash(parent, k), [&](uint32_t j) {
-            return parent_key_flow[j].parent == parent && parent_key_flow[j].key == k;
-          });
-          i != IdTable::kNone) {
-        id = parent_key_flow[i].id;
-      } else if (const uint32_t j = by_key.find(key_hash(k), [&](uint32_t x) { return key_flow[x]->key == k; });
-                 j != IdTable::kNone) {
-        id = key_flow[j]->id;
-      }
-      if (id) {
-        append_num(ids, id);
-      } else {
-        ids += "null";
-      }
-      parent = id;
-    }
-    ids += ']';
-    ins_stack.bind(1, run_id).bind(2, int64_t(c)).bind_text(3, ch.stack).bind_text(4, ids);
+    ins_stack.bind(1, run_id).bind(2, int64_t(c)).bind_text(3, run.chains[c].stack).bind_text(4, text.stack(c));
     ins_stack.run();
   }
 
@@ -329,9 +280,9 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   auto label_of = [&](uint8_t ord) -> std::string_view {
     return ord < r.points.size() ? std::string_view(r.points[ord].label) : std::string_view();
   };
-  for (std::size_t k = 0; k < r.results.size(); ++k) {
+  const store_detail::ResultText results = result_text.get();
+  for (const uint32_t k : results.full) {  // the others into result_blocks, below
     const FlowResult& fr = r.results[k];
-    if (store_detail::packed(fr, k, r.points.size())) continue;  // into result_blocks, below
     const std::string seen_at = json_array(fr.seen_at);
     const std::string holes_at = json_array(fr.holes_at);
     const std::string findings = join_lines(fr.findings);
@@ -361,7 +312,7 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
       ins_hop.run();
     }
   }
-  store_detail::write_result_blocks(stmt(Q::kInsertResultBlock), run_id, r.results, r.points.size());
+  store_detail::write_result_blocks(stmt(Q::kInsertResultBlock), run_id, results);
   insert_kept(run_id, run.kept, r.points.size());
   if (run.neutron) store_detail::write_neutron(db, run_id, *run.neutron);
 }

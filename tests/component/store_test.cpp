@@ -136,6 +136,41 @@ TEST_F(StoreTest, AnIpv6FlowKeyRoundTrips) {
   EXPECT_EQ(raw(db_, "SELECT src, dst FROM flows WHERE id = 3"), "2001:db8::1|fe80::211:22ff:fe33:4455\n");
 }
 
+// From 4,096 rows on, the flows' and stacks' text and the packed results are made on a second
+// thread while the connection inserts: what is stored is what one thread stores.
+TEST_F(StoreTest, ManyFlowsStacksAndResultsRoundTrip) {
+  pathtrace::Run run = test::example_run();
+  const std::size_t first_new = run.report.flows.size() + 1;
+  const FlowResult model = run.report.results.back();
+  for (uint32_t i = 0; i < 5000; ++i) {
+    Flow f;
+    f.id = uint32_t(run.report.flows.size() + 1);
+    f.key = run.report.flows[0].key;
+    f.key.sport = uint16_t(i);
+    f.key.version = i % 7 == 0 ? 6 : 4;
+    f.label = "flow " + std::to_string(f.id);
+    run.report.flows.push_back(f);
+    packet::FlowKey unknown = f.key;
+    unknown.dport = 1;  // no flow has it: null
+    run.chains.push_back({"eth/ipv4/udp", i % 1000 == 0 ? std::vector<packet::FlowKey>{f.key, unknown}
+                                                          : std::vector<packet::FlowKey>{f.key}});
+    FlowResult r = model;
+    r.flow = f.id;
+    r.traversals = i;
+    run.report.results.push_back(r);
+  }
+  Store store(db_, Store::Mode::kReadWrite);
+  store.save(run);
+  expect_same_report(run.report, store.load());
+  const std::size_t last = run.chains.size() - 1;
+  EXPECT_EQ(raw(db_, "SELECT flow_ids FROM stacks WHERE id = " + std::to_string(last)),
+            "[" + std::to_string(run.report.flows.size()) + "]\n");
+  const std::size_t with_null = last - 4999;
+  EXPECT_EQ(raw(db_, "SELECT flow_ids FROM stacks WHERE id = " + std::to_string(with_null)),
+            "[" + std::to_string(first_new) + ",null]\n");
+  EXPECT_EQ(raw(db_, "SELECT count(*) FROM stacks"), std::to_string(run.chains.size()) + "\n");
+}
+
 TEST_F(StoreTest, TwoRunsInOneFileNewestFirst) {
   pathtrace::Run first = test::example_run();
   pathtrace::Run second = test::example_run();

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -607,6 +608,74 @@ TEST(Analysis, IdenticalPacketsSentAgainArePairedInTheOrderTheyPassed) {
     EXPECT_EQ(t.count, 5);
     EXPECT_LT(run.sightings[t.first + t.count - 1].ts_ns - run.sightings[t.first].ts_ns, kMs);
   }
+}
+
+// Everything of a run a report or the store shows, as text: its flows, results, traversals
+// with their sightings, and warnings.
+std::string run_text(const Run& run) {
+  std::ostringstream o;
+  for (const Flow& f : run.report.flows) o << "flow " << f.id << " " << f.parent << " " << f.label << "\n";
+  for (const FlowResult& r : run.report.results) {
+    o << "result " << r.flow << " " << int(r.dir) << " " << r.traversals << " " << r.judged << " " << r.delivered
+      << " " << r.lost << " " << r.out_of_window << " " << r.no_entry << " " << r.aggregated << " "
+      << r.duplicates << " " << r.assumed << " " << name(r.verdict) << " " << r.hop << " " << r.summary << " |";
+    for (auto* v : {&r.seen_at, &r.holes_at, &r.seen_any})
+      for (uint64_t x : *v) o << " " << x;
+    for (const HopStat& h : r.hops)
+      o << " [" << int(h.from) << ">" << int(h.to) << " " << h.in << " " << h.out << " " << h.lost << " "
+        << h.delay_samples << " " << h.delay_min_ns << " " << h.delay_mean_ns << " " << h.why << "]";
+    for (const std::string& f : r.findings) o << " {" << f << "}";
+    for (uint32_t f : r.inner_flows) o << " <" << f << ">";
+    o << "\n";
+  }
+  for (const Traversal& t : run.traversals) {
+    o << "trav " << t.digest << " " << t.t0_ns << " " << t.first << " " << t.count << " " << t.flow << " "
+      << t.inner_flow << " " << t.seen << " " << int(t.fate) << " " << int(t.dir) << " " << int(t.entry) << " "
+      << int(t.last_seen) << " " << t.wire_len << " " << int(t.tcp_flags) << " " << int(t.assumed) << ":";
+    for (uint32_t i = t.first; i < t.first + t.count; ++i)
+      o << " " << int(run.sightings[i].point) << "@" << run.sightings[i].ts_ns << "/" << run.sightings[i].chain;
+    o << "\n";
+  }
+  for (const std::string& w : run.report.warnings) o << "warning " << w << "\n";
+  return o.str();
+}
+
+// From 2^18 sightings on, the sort and the grouping run on two threads, each on half the
+// digests, into state of its own that is then added together: the same flows (ids, parents,
+// labels), results, traversals and warnings as one thread makes.
+TEST(Analysis, TwoThreadsMakeTheSameRunAsOne) {
+  Builder b;
+  b.points = incident_points();
+  std::vector<std::vector<uint32_t>> chain_of;  // per flow: its chain at each ord
+  for (unsigned f = 0; f < 6000; ++f) {
+    const auto inner = v4("192.0.2.1", "203.0.113.20", 6, uint16_t(10000 + f / 2), 80);
+    const uint32_t c = f % 2 ? b.chain("eth/ipv4[ipip]/ipv4/tcp", {kIpip, inner})
+                             : b.chain("eth/ipv4/tcp", {v4("10.0.0.1", "10.0.0.2", 17, uint16_t(f), 53)});
+    chain_of.push_back(std::vector<uint32_t>(7, c));
+  }
+  const std::vector<unsigned> dup_at_d = {6, 5, 4, 3, 3, 2, 1, 0};
+  const std::vector<unsigned> a_to_g = {0, 1, 2, 3, 4, 5, 6};
+  for (unsigned i = 0; i < 45000; ++i) {
+    const auto& ch = chain_of[(i * 7919u) % chain_of.size()];
+    const int64_t t = 1 * kS + int64_t(i) * 100'000;
+    const uint64_t d = b.fresh_digest();
+    b.send(d, t, i % 20 == 0 ? kGtoC : i % 50 == 1 ? dup_at_d : i % 9 == 2 ? a_to_g : kGtoA, ch);
+    if (i % 333 == 3) b.send(d, t + 2 * kS, kGtoA, ch);  // the same packet sent again
+  }
+  ASSERT_GE(b.sightings.size(), std::size_t{1} << 18);
+  AnalysisOptions one;
+  one.threads = 1;
+  const std::string expected = run_text(b.analyze(one));
+  const std::string got = run_text(b.analyze());
+  EXPECT_THAT(expected, HasSubstr("disappears"));
+  // The first line that differs (the whole text is a few MB).
+  std::istringstream e(expected), g(got);
+  std::string el, gl;
+  for (std::size_t line = 1; std::getline(e, el); ++line) {
+    ASSERT_TRUE(std::getline(g, gl)) << "two threads' run ends at line " << line;
+    ASSERT_EQ(gl, el) << "line " << line;
+  }
+  EXPECT_FALSE(std::getline(g, gl)) << "two threads' run goes on: " << gl;
 }
 
 }  // namespace

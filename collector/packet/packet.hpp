@@ -91,6 +91,11 @@ struct FlowKey {
   bool operator==(const FlowKey&) const = default;
 };
 
+// True when the key's destination is never forwarded past a router: IPv4 224.0.0.0/24 (local
+// network control: IGMP, OSPF, VRRP, mDNS…), 255.255.255.255 and 169.254.0.0/16; IPv6
+// ff00::/8 of interface- or link-local scope (ffx1::, ffx2::) and fe80::/10.
+bool link_local_destination(const FlowKey& key) noexcept;
+
 // "IPIP 198.51.100.7 → 203.0.113.20", "TCP 192.0.2.1:40000 → 203.0.113.20:80",
 // "UDP [2001:db8::1]:53 → [2001:db8::2]:5353", "ICMP 192.0.2.1 → 203.0.113.20 id 4660" (an echo's
 // identifier). Allocates: not for the hot path.

@@ -289,6 +289,13 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
     if (v[i].wire_len > opt_.mtu_frame) over_mask |= bit(p);
   }
   decide(t, at);
+  // A packet to a link-local destination (IGMP, mDNS, DHCP, a broadcast) stops at the first
+  // router by design: where it stops is not a loss. Not judged (counted as not entering the
+  // judged path), unless it reached the far end.
+  if (t.fate == Fate::kLost && t.flow && packet::link_local_destination(flows_[t.flow - 1].key)) {
+    t.fate = Fate::kNoEntry;
+    t.assumed = 0;
+  }
   // Seen only at the end it entered by, only as a frame over the MTU: an aggregate (TSO/GSO)
   // when the next point saw its flow's wire packets as segments (aggregating_).
   const bool aggregate = (t.fate == Fate::kLost || t.fate == Fate::kNoEntry) && (seen & usable_) != 0 &&

@@ -97,6 +97,9 @@ void Analyzer::judge_results() {
       if (n_usable_ < 2) {
         r.summary = n_ == 1 ? "not judged: one point only (a path needs two)"
                             : "not judged: fewer than two points' captures are evidence";
+      } else if (r.flow && packet::link_local_destination(flows_[r.flow - 1].key)) {
+        r.summary = "not judged: a link-local destination, never forwarded past a router (where its " +
+                    u64(r.traversals) + " packets stop is not a loss)";
       } else if (r.no_entry == r.traversals) {
         r.summary = "not judged: none of its " + u64(r.traversals) + " packets was seen where it entered the path";
       } else {

@@ -678,5 +678,50 @@ TEST(Analysis, TwoThreadsMakeTheSameRunAsOne) {
   EXPECT_FALSE(std::getline(g, gl)) << "two threads' run goes on: " << gl;
 }
 
+// Unfiltered captures hold link-local traffic (IGMP reports, mDNS, DHCP, broadcasts) that stops
+// at the first router by design: not a loss (the live L3 lab once blamed its router for an IGMP
+// report). A unicast flow stopping at the same hop still is one.
+TEST(Analysis, LinkLocalDestinationsStoppingAtARouterAreNotJudged) {
+  Builder b;
+  b.points = simple_points(5);
+  const uint32_t igmp = b.chain("eth/ipv4/igmp", {v4("0.0.0.0", "224.0.0.22", 2)});
+  const uint32_t mdns6 = b.chain("eth/ipv6/udp", {[] {
+                                   packet::FlowKey k;
+                                   k.version = 6;
+                                   k.proto = 17;
+                                   k.src[0] = 0xfe, k.src[1] = 0x80, k.src[15] = 1;
+                                   k.dst[0] = 0xff, k.dst[1] = 0x02, k.dst[15] = 0xfb;
+                                   k.sport = k.dport = 5353;
+                                   return k;
+                                 }()});
+  const uint32_t unicast = b.chain("eth/ipv4/udp", {v4("198.18.0.5", "198.18.1.1", 17, 4000, 53)});
+  const std::vector<unsigned> a_to_c = {0, 1, 2};
+  for (int i = 0; i < 3; ++i) {
+    b.send(b.fresh_digest(), 1 * kS + i * kMs, a_to_c, std::vector<uint32_t>(5, igmp));
+    b.send(b.fresh_digest(), 2 * kS + i * kMs, a_to_c, std::vector<uint32_t>(5, mdns6));
+    b.send(b.fresh_digest(), 3 * kS + i * kMs, a_to_c, std::vector<uint32_t>(5, unicast));
+  }
+  const pathtrace::Run run = b.analyze();
+  ASSERT_EQ(run.report.results.size(), 3u);
+  int lost = 0;
+  for (const FlowResult& r : run.report.results) {
+    const std::string label = flow_label(run, r.flow);
+    if (label.rfind("UDP 198.18.0.5", 0) == 0) {
+      EXPECT_EQ(r.verdict, VerdictKind::kDisappears) << label;
+      EXPECT_EQ(r.lost, 3u) << label;
+      ++lost;
+    } else {
+      EXPECT_EQ(r.verdict, VerdictKind::kNotJudged) << label;
+      EXPECT_EQ(r.lost, 0u) << label;
+      EXPECT_EQ(r.summary, "not judged: a link-local destination, never forwarded past a router (where its 3 packets "
+                           "stop is not a loss)")
+          << label;
+    }
+  }
+  EXPECT_EQ(lost, 1);
+  EXPECT_EQ(run.report.results[0].verdict, VerdictKind::kDisappears) << "the headline is the unicast loss";
+}
+
 }  // namespace
 }  // namespace pathtrace
+

@@ -57,6 +57,10 @@ rc=$?
 bash "$LAB" inventory "$P" >"$WORK/inv.toml" || fail "no inventory"
 eval "$(bash "$LAB" env "$P")"
 echo "lab up in $(python3 -c "print(f'{$(date +%s.%N) - $t0:.1f}')") s"
+# The kernel sends its unsolicited IGMPv3 reports (to 224.0.0.22, from 0.0.0.0) during the
+# first seconds after an interface comes up: let them pass before capturing, so that the flows
+# counted below are the test's own (pathtrace does not judge them: link-local, rule 4).
+sleep 3
 
 # run TRAFFIC: pathtrace run on the five points, every flow's block (--all); sets $code.
 run() {
@@ -149,8 +153,10 @@ assert req["translations"] == [{"from": "D", "to": "C", "before": fip, "after": 
                                 "text": "translated between D and C: %s → %s" % (fip, fixed)}], req["translations"]
 hops = {(h["from"], h["to"]): h for h in req["hops"]}
 assert hops[("D", "C")]["lost"] == 0, hops[("D", "C")]
+def link_local(x):  # an IGMP report the kernel sent while we captured: stops at the router by design
+    return x["verdict"] == "not_judged" and x["summary"].startswith("not judged: a link-local destination")
 for x in r["results"]:
-    if x["flow_label"] != req["flow_label"]:
+    if x["flow_label"] != req["flow_label"] and not link_local(x):
         assert x["verdict"] == "delivered", x["flow_label"]
         assert len(x["translations"]) == 1 and x["translations"][0]["packets"] == x["delivered"], x["translations"]
 if case == "delivered":
@@ -198,6 +204,8 @@ r = json.load(open(sys.argv[1]))
 assert r["verdict"]["loss"] is False, r["verdict"]
 n = 0
 for x in r["results"]:
+    if x["verdict"] == "not_judged" and x["summary"].startswith("not judged: a link-local destination"):
+        continue  # an IGMP report the kernel sent while we captured: stops at the router by design
     assert x["verdict"] == "delivered", x["flow_label"]
     (t,) = x["translations"]
     assert t["packets"] == x["delivered"], t

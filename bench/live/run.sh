@@ -244,7 +244,7 @@ start_pathtrace() {
     # The collector's stdout is the stream (as over ssh).
     mkfifo "$d/stream"
     ip netns exec "$rx_ns" taskset -c "$cpu_corr" $(cpu_wrap "$d/corr.cpu") \
-      "$pathtrace" correlate --points A --stdin --db "$d/run.db" -q \
+      "$pathtrace" correlate --points A --stdin --db "$d/run.db" \
       >"$d/corr.out" 2>"$d/corr.err" <"$d/stream" &
     corr=$!
     pids+=("$corr")
@@ -254,7 +254,7 @@ start_pathtrace() {
     coll=$!
   else
     ip netns exec "$rx_ns" taskset -c "$cpu_corr" $(cpu_wrap "$d/corr.cpu") \
-      "$pathtrace" correlate --points A --listen 127.0.0.1:$port --db "$d/run.db" -q \
+      "$pathtrace" correlate --points A --listen 127.0.0.1:$port --db "$d/run.db" \
       >"$d/corr.out" 2>"$d/corr.err" </dev/null &
     corr=$!
     pids+=("$corr")
@@ -426,7 +426,7 @@ awk -v secs="$seconds" '
     printf "highest zero-drop rate: pathtrace %.0f pps (target %s), tcpdump %.0f pps (target %s)\n", best_pt, best_pt_at, best_td, best_td_at
     if (first_pt_loss == "" && first_td_loss == "")
       print "(neither tool lost a packet at any rate: the two rates above are what the sender reached in their runs, a tie)"
-    print "(the sender is limited to ~0.5 M packets/s on this 2-core VM: a \"max\" row compares the tools at whatever it reached)"
+    print "(a \"max\" row compares the tools at whatever the sender reached: its ceiling on 2-core VMs here was 0.5-1.5 M packets/s)"
     printf "first target rate with a loss: pathtrace %s, tcpdump %s\n", first_pt_loss == "" ? "none" : first_pt_loss,
       first_td_loss == "" ? "none" : first_td_loss
     print "(zero-drop: every packet sent was captured, 0 kernel drops; for pathtrace also every record in the database)"

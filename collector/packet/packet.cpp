@@ -624,8 +624,7 @@ bool link_local_destination(const FlowKey& key) noexcept {
   const auto& d = key.dst;
   if (key.version == 4) {
     if (d[0] == 224 && d[1] == 0 && d[2] == 0) return true;
-    if (d[0] == 255 && d[1] == 255 && d[2] == 255 && d[3] == 255) return true;
-    return d[0] == 169 && d[1] == 254;
+    return d[0] == 255 && d[1] == 255 && d[2] == 255 && d[3] == 255;
   }
   if (key.version == 6) {
     if (d[0] == 0xff) return (d[1] & 0x0f) == 1 || (d[1] & 0x0f) == 2;

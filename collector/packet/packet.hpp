@@ -92,8 +92,10 @@ struct FlowKey {
 };
 
 // True when the key's destination is never forwarded past a router: IPv4 224.0.0.0/24 (local
-// network control: IGMP, OSPF, VRRP, mDNS…), 255.255.255.255 and 169.254.0.0/16; IPv6
-// ff00::/8 of interface- or link-local scope (ffx1::, ffx2::) and fe80::/10.
+// network control: IGMP, OSPF, VRRP, mDNS…) and 255.255.255.255; IPv6 ff00::/8 of interface-
+// or link-local scope (ffx1::, ffx2::) and fe80::/10. Not 169.254.0.0/16: a VM's requests to
+// the metadata service (169.254.169.254) cross the hypervisor to a router or DHCP namespace,
+// and their loss on the way is one to find.
 bool link_local_destination(const FlowKey& key) noexcept;
 
 // "IPIP 198.51.100.7 → 203.0.113.20", "TCP 192.0.2.1:40000 → 203.0.113.20:80",

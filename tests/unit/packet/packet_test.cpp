@@ -2,6 +2,7 @@
 
 #include "collector/packet/packet.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #define XXH_INLINE_ALL
@@ -627,6 +628,24 @@ TEST(Names, StatusAndLayerNames) {
   EXPECT_EQ(name(Proto::kQinQ), "qinq");
   EXPECT_EQ(name(Proto::kIcmp6), "icmp6");
   EXPECT_EQ(name(Proto::kOther), "data");
+}
+
+TEST(FlowKey, LinkLocalDestinations) {
+  auto key = [](const char* dst) {
+    FlowKey k;
+    k.version = std::string_view(dst).find(':') != std::string_view::npos ? 6 : 4;
+    EXPECT_EQ(inet_pton(k.version == 6 ? AF_INET6 : AF_INET, dst, k.dst.data()), 1) << dst;
+    return k;
+  };
+  for (const char* d : {"224.0.0.22", "224.0.0.251", "224.0.0.1", "255.255.255.255", "ff02::1", "ff02::fb", "ff01::1",
+                        "ff12::1:2", "fe80::1", "febf::1"})
+    EXPECT_TRUE(link_local_destination(key(d))) << d;
+  // Routed: other multicast scopes, unicast, and 169.254.169.254 (the metadata service a VM's
+  // requests reach across the hypervisor).
+  for (const char* d : {"224.0.1.1", "239.1.2.3", "198.18.0.1", "169.254.169.254", "192.0.2.255", "ff05::2", "ff0e::1",
+                        "2001:db8::1", "fec0::1"})
+    EXPECT_FALSE(link_local_destination(key(d))) << d;
+  EXPECT_FALSE(link_local_destination(FlowKey{})) << "no version";
 }
 
 }  // namespace

@@ -99,7 +99,6 @@ constexpr QueryText kQueries[] = {
      "SELECT b.first_id + e.key, b.t_min, e.value FROM traversal_blocks b "
      "CROSS JOIN json_each(b.data) e WHERE b.run_id = ?1 AND b.digest_max >= ?2 "
      "AND b.digest_min <= ?2 AND e.value ->> 2 = ?2 ORDER BY 1"},
-    {Q::kSelectStacks, "SELECT id, stack FROM stacks WHERE run_id = ?1"},
     {Q::kScanBlocks,
      "SELECT first_id, t_min, data FROM traversal_blocks "
      "WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295 ORDER BY key"},

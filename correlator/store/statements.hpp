@@ -34,7 +34,6 @@ enum class Q : int {
   kDeleteStagedChains,
   kDeleteStagedSightings,
   kFindPacket,
-  kSelectStacks,
   kScanBlocks,
   kCountPoints,
   kInsertKept,

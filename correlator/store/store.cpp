@@ -653,11 +653,7 @@ Report Store::Impl::load(int64_t id, const Store::LoadScope& scope) {
     if (!q.null_at(8) && !q.null_at(9)) totals = {q.int_at(8), q.int_at(9)};
   }
   r.points = load_points(id);
-  if (scope.all_flows) {
-    auto& q = stmt(Q::kSelectFlows).bind(1, id);
-    const sql::ResetOnExit done(q);
-    while (q.step()) r.flows.push_back(read_flow(q));
-  }
+  if (scope.all_flows) each_flow(id, [&](Flow&& f) { r.flows.push_back(std::move(f)); });
   if (scope.results) load_results(r, scope, totals);
   if (!scope.all_flows) {
     auto& q = stmt(Q::kSelectFlowCount).bind(1, id);
@@ -776,11 +772,15 @@ void Store::Impl::scan_results(int64_t run, std::size_t n_points, const std::fun
   for (; next_full < full.size(); ++next_full) emit(full[next_full].first, full[next_full].second);
 }
 
-void Store::Impl::scan_flows(int64_t run, const std::function<void(const Flow&)>& f) {
-  sql::ReadTxn snapshot(db);
+void Store::Impl::each_flow(int64_t run, const std::function<void(Flow&&)>& f) {
   auto& q = stmt(Q::kSelectFlows).bind(1, run);
   const sql::ResetOnExit done(q);
   while (q.step()) f(read_flow(q));
+}
+
+void Store::Impl::scan_flows(int64_t run, const std::function<void(const Flow&)>& f) {
+  sql::ReadTxn snapshot(db);
+  each_flow(run, [&](Flow&& flow) { f(flow); });
 }
 
 void Store::Impl::load_results(Report& r, const Store::LoadScope& scope,
@@ -879,9 +879,7 @@ void Store::Impl::load_flows(Report& r, std::span<const uint32_t> ids) {
   if (want.empty()) return;
   if (want.size() * 4 > r.flow_count()) {  // most of them: one pass over the run's flows
     r.flows.clear();
-    auto& q = stmt(Q::kSelectFlows).bind(1, r.run_id);
-    const sql::ResetOnExit done(q);
-    while (q.step()) r.flows.push_back(read_flow(q));
+    each_flow(r.run_id, [&](Flow&& f) { r.flows.push_back(std::move(f)); });
     r.omitted.flows = 0;
     return;
   }
@@ -1070,18 +1068,6 @@ void Store::Impl::scan_traversals(int64_t run, const std::function<bool(const Tr
   }
 }
 
-std::vector<std::string> Store::Impl::stacks(int64_t run) {
-  std::vector<std::string> out;
-  auto& q = stmt(Q::kSelectStacks).bind(1, run);
-  const sql::ResetOnExit done(q);
-  while (q.step()) {
-    const auto id = std::size_t(q.int_at(0));
-    if (id >= out.size()) out.resize(id + 1, "?");
-    out[id] = std::string(q.text_at(1));
-  }
-  return out;
-}
-
 void Store::scan_traversals(int64_t run, const std::function<bool(const Traversal&)>& want,
                             const std::function<void(const FoundTraversal&)>& f) {
   impl_->scan_traversals(run, want, f);
@@ -1094,7 +1080,6 @@ void Store::scan_lost(int64_t run, const std::function<bool(const Traversal&)>& 
 
 std::size_t Store::traversal_count(int64_t run) { return impl_->traversal_count(run); }
 
-std::vector<std::string> Store::stacks(int64_t run) { return impl_->stacks(run); }
 
 std::vector<FoundTraversal> Store::find_packet(int64_t run, uint64_t digest) {
   return impl_->find_packet(run, digest);

@@ -149,7 +149,7 @@ class Store {
   // Every stored traversal of a complete run in id order, read in one snapshot: `want` sees
   // each traversal before its sightings are decoded; `f` gets those it accepts, with their
   // sightings (ord, ts_ns, wire_len, stack_id; point and stack names left empty: see
-  // stacks()). Throws Error(kDatabase) naming the run on a malformed block.
+  // stacks(run, ids)). Throws Error(kDatabase) naming the run on a malformed block.
   void scan_traversals(int64_t run, const std::function<bool(const Traversal&)>& want,
                        const std::function<void(const FoundTraversal&)>& f);
   // As scan_traversals, over the lost traversals only (fate kLost), read from their own rows
@@ -158,8 +158,6 @@ class Store {
                  const std::function<void(const FoundTraversal&)>& f);
   // How many traversals run `run` stored (0 for no such run).
   std::size_t traversal_count(int64_t run);
-  // The layer stack of each chain of run `run`, indexed by PacketSighting::stack_id.
-  std::vector<std::string> stacks(int64_t run);
   // The layer stacks of these chains of run `run` (one lookup each, for a few rows of a big
   // run), by stack id; an id the run does not have is left out.
   std::map<uint32_t, std::string> stacks(int64_t run, std::span<const uint32_t> ids);

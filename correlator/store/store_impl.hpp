@@ -89,7 +89,6 @@ struct Store::Impl {
   void scan_lost(int64_t run, const std::function<bool(const Traversal&)>& want,
                  const std::function<void(const FoundTraversal&)>& f);
   std::size_t traversal_count(int64_t run);
-  std::vector<std::string> stacks(int64_t run);
   std::map<uint32_t, std::string> stacks(int64_t run, std::span<const uint32_t> ids);
   std::vector<Point> load_points(int64_t run);
   Report load(int64_t id, const Store::LoadScope& scope);
@@ -101,6 +100,8 @@ struct Store::Impl {
   std::vector<std::pair<uint32_t, FlowResult>> full_results(int64_t run);
   void scan_results(int64_t run, std::size_t n_points, const std::function<void(const FlowResult&)>& f);
   void scan_flows(int64_t run, const std::function<void(const Flow&)>& f);
+  // Every flow of `run` in id order, in the caller's transaction (or none).
+  void each_flow(int64_t run, const std::function<void(Flow&&)>& f);
   // The flow of the current row of a statement that selects id, parent, version, proto, src,
   // dst, sport, dport, label.
   static Flow read_flow(sql::Stmt& q);

@@ -88,11 +88,69 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
   label_flows();
   other_owner.reset();
   if (scratch) std::vector<Sighting>().swap(*scratch);
+  out.sightings = std::move(sightings);
+  return finish(std::move(out));
+}
 
+Run Analyzer::run(SightingParts& parts) {
+  Run out;
+  Report& rep = out.report;
+  PT_INVARIANT(n_ <= kMaxPoints);
+  std::vector<Sighting> range, other;
+  // A first pass for the points' health: it decides which points are evidence before any
+  // traversal is grouped.
+  PointTally tally(points_.size(), chains_);
+  for (unsigned part = 0; part < parts.count(); ++part) {
+    parts.load(part, range);
+    tally.add(range);
+  }
+  assess_points(points_, std::move(tally), rep.warnings, &tagged_at_);
+  setup_points(rep);
+  setup_chains();
+  // 1. and 2., range by range, in digest order: each range sorted (both threads share it),
+  // then grouped; the traversals and flows come out as one pass over all of them makes them.
+  const bool parallel = opt_.threads >= 2 && std::thread::hardware_concurrency() >= 2;
+  base_ = 0;
+  // A packet seen at every point is a traversal per n_ sightings: room for that many.
+  travs_.reserve(parts.size() / std::max(1u, n_) + 16);
+  for (unsigned part = 0; part < parts.count(); ++part) {
+    parts.load(part, range);
+    const std::size_t n = range.size();
+    for (const Sighting& s : range) {
+      PT_INVARIANT(s.point < n_);
+      PT_INVARIANT(s.chain < chains_.size());
+    }
+    if (other.size() < n) other.resize(n);
+    std::size_t upper_begin = n, upper_end = n;
+    sort_sightings(range.data(), other.data(), n, parallel && n >= (std::size_t{1} << 18),
+                   [&](unsigned half, std::size_t begin, std::size_t end) {
+                     if (half == 0) {
+                       group(range.data(), begin, end);
+                     } else {
+                       upper_begin = begin;  // grouped below, in order, once both halves are sorted
+                       upper_end = end;
+                     }
+                   });
+    if (upper_begin < upper_end) group(range.data(), upper_begin, upper_end);
+    parts.append_grouped(range);
+    base_ += n;
+  }
+  std::vector<Sighting>().swap(range);
+  std::vector<Sighting>().swap(other);
+  rep.sightings = base_;
+  label_flows();
+  out.spilled = parts.grouped();
+  PT_INVARIANT(out.spilled->all().size() == base_);
+  return finish(std::move(out));
+}
+
+Run Analyzer::finish(Run out) {
+  Report& rep = out.report;
+  const std::size_t n = out.all_sightings().size();
   // 3. Traversals stay in digest order (then time): the store keeps them in blocks by digest
   // range, so one packet is found without an index (docs/schema.md). Grouping made each
   // traversal's sightings contiguous, in traversal order, so both vectors are final as they are.
-  uint32_t at = 0;
+  std::size_t at = 0;
   for (const Traversal& t : travs_) {
     PT_INVARIANT(t.first == at);
     at += t.count;
@@ -114,9 +172,8 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
     }
     again = true;
   }
-  if (again) rejudge(sightings);
+  if (again) rejudge(out);
   out.traversals = std::move(travs_);
-  out.sightings = std::move(sightings);
 
   // 4. Verdicts and findings. A point that missed (nearly) everything that passed it is not
   // evidence: the hops around it are judged across it.
@@ -126,6 +183,9 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
   fill_point_arrays();
   add_translations(out);
   add_findings(out);
+  // The per-result counters are in the results now.
+  std::vector<uint64_t>().swap(counts_);
+  std::vector<Delay>().swap(delays_);
   if (inconsistent_) {
     rep.warnings.push_back(text::u64(inconsistent_) +
                            " packets had different innermost IP layers at different points (digest collision?)");
@@ -261,7 +321,9 @@ void Analyzer::add_findings(const Run& run) {
     chars[ri].duplicates_at.assign(dups, dups + n_);
     chars[ri].over_mtu_at.assign(over, over + n_);
   }
-  characterise(results_, run.traversals, run.sightings, chars);
+  characterise(results_, run.traversals, run.all_sightings(), chars,
+               [&](std::size_t i) { run.release_sightings_before(i); });
+  run.release_sightings_before(run.all_sightings().size());
   const FindingsContext ctx{points_, flows_, opt_.mtu_frame, time_origin_};
   for (std::size_t ri = 0; ri < results_.size(); ++ri) {
     if (!telling[ri]) continue;
@@ -351,7 +413,36 @@ Run analyze_with(std::vector<Point> points, std::vector<Chain> chains, std::vect
   return out;
 }
 
+// analyze() over ranges: the same steps as analyze_with, the second analysis over the
+// sightings split again (a translation moves a packet's later sightings to its earlier digest).
+Run analyze_parts(std::vector<Point> points, std::vector<Chain> chains, SightingParts& parts,
+                  const AnalysisOptions& opt) {
+  std::vector<Point> fresh = points;
+  Run first = analyzer::Analyzer(points, chains, opt).run(parts);
+  const analyzer::Translations found = analyzer::find_translations(first, opt);
+  if (found.groups.empty()) return first;
+  const std::span<Sighting> all = first.all_sightings();
+  for (const auto& r : found.renamed) {
+    const Traversal& t = first.traversals[r.traversal];
+    for (uint32_t i = t.first; i < t.first + t.count; ++i) all[i].digest = r.digest;
+  }
+  std::unique_ptr<SightingParts> again_parts = parts.split_again(all);
+  std::unordered_map<uint64_t, uint64_t> renamed;
+  for (const auto& r : found.renamed) renamed.emplace(first.traversals[r.traversal].digest, r.digest);
+  std::vector<Chain> chains_again = std::move(first.chains);
+  first = Run{};  // the first analysis's file and traversals go before the second's are made
+  analyzer::Analyzer again(fresh, chains_again, opt);
+  again.translated(&found.groups);
+  Run out = again.run(*again_parts);
+  out.renamed = std::move(renamed);
+  return out;
+}
+
 }  // namespace
+
+Run analyze(std::vector<Point> points, std::vector<Chain> chains, SightingParts& parts, const AnalysisOptions& opt) {
+  return analyze_parts(std::move(points), std::move(chains), parts, opt);
+}
 
 Run analyze(std::vector<Point> points, std::vector<Chain> chains, std::vector<Sighting> sightings,
             const AnalysisOptions& opt) {

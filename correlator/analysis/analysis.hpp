@@ -7,6 +7,8 @@
 // See docs/verdicts.md for the rules this implements.
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,36 @@ Run analyze(std::vector<Point> points, std::vector<Chain> chains,
 // saves zeroing fresh memory. Same result as the overload above.
 Run analyze(std::vector<Point> points, std::vector<Chain> chains,
             std::vector<Sighting> sightings, std::vector<Sighting> scratch,
+            const AnalysisOptions& opt = {});
+
+// A run's sightings split by digest range, for runs larger than the memory budget: each range
+// is sorted and grouped on its own, the grouped sightings go to a file, and only that range is
+// in memory at a time (correlator/spill has the files; the analysis does no I/O itself).
+class SightingParts {
+ public:
+  virtual ~SightingParts() = default;
+  // Ranges, in digest order: every digest of range i is below every digest of range i + 1.
+  virtual unsigned count() const noexcept = 0;
+  // Sightings in all ranges.
+  virtual std::size_t size() const noexcept = 0;
+  // Range `part`'s sightings, in any order, into `out` (its content replaced): chains as the
+  // run's, times on the reference clock. Throws Error on a read failure.
+  virtual void load(unsigned part, std::vector<Sighting>& out) = 0;
+  // From now on load() takes `by_point[ord]` off the times of each point's sightings (the
+  // hosts' clock offsets, clocks.hpp).
+  virtual void shift_times(std::vector<int64_t> by_point) = 0;
+  // Appends grouped sightings, range after range, to the file grouped() returns.
+  virtual void append_grouped(std::span<const Sighting> grouped) = 0;
+  // The file of everything append_grouped() wrote (call once, after the last range).
+  virtual std::shared_ptr<SightingFile> grouped() = 0;
+  // New ranges (the same split, the same directory) holding `sightings` as they are.
+  virtual std::unique_ptr<SightingParts> split_again(std::span<const Sighting> sightings) = 0;
+};
+
+// analyze() over sightings split by digest range: the same Run as analyze() over all of them
+// at once, with Run::spilled instead of Run::sightings. Memory: one range at a time, plus the
+// traversals and the flows. Throws what `parts` throws.
+Run analyze(std::vector<Point> points, std::vector<Chain> chains, SightingParts& parts,
             const AnalysisOptions& opt = {});
 
 }  // namespace pathtrace

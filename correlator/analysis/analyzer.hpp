@@ -64,6 +64,9 @@ class Analyzer {
   // The whole analysis (analyze()). `scratch`: memory to sort with (resized to the
   // sightings' size), or null for a fresh buffer.
   Run run(std::vector<Sighting> sightings, std::vector<Sighting>* scratch);
+  // The same over sightings split by digest range (analysis.hpp, SightingParts): one range in
+  // memory at a time; the Run's sightings are `parts.grouped()`.
+  Run run(SightingParts& parts);
   // Before run(): translations a first analysis found (translate.hpp), whose packets' later
   // sightings now carry their earlier digest. Their later keys count as the earlier ones for
   // the flow, and each flow result says where it was translated. Must outlive run().
@@ -89,8 +92,9 @@ class Analyzer {
   void finish_traversal(Sighting* s, uint32_t first, uint32_t count);
   // Decides `t` from its sightings `v` and adds it to its flow's counters.
   void settle(Traversal& t, const Sighting* v);
-  // Settles every traversal again from scratch (after entry_override_ changed).
-  void rejudge(const std::vector<Sighting>& sightings);
+  // Settles every traversal again from scratch (after entry_override_ changed), over the
+  // sightings of `out` (travs_ index them), letting the ones it passed go (spilled runs).
+  void rejudge(const Run& out);
   // Flows never seen at the end they enter by, but right after it: judged from there.
   bool override_blind_entries(Report& rep);
   // Points that saw none of a flow that passed them while they captured (or that hold nothing
@@ -113,6 +117,8 @@ class Analyzer {
   void judge_results();
   void order_results();
   // analysis.cpp
+  // Everything after grouping, for both run()s: `out` holds the grouped sightings.
+  Run finish(Run out);
   void add_findings(const Run& run);
   void add_translations(const Run& run);
   void list_inner_flows();
@@ -162,6 +168,7 @@ class Analyzer {
   std::vector<uint8_t> inner_dirs_;  // per flow id: bit dir set when seen as an inner flow
 
   std::vector<Traversal> travs_;
+  std::size_t base_ = 0;  // the index group()'s first sighting has in the run (ranges grouped one by one)
   std::vector<FlowResult> results_;  // counts only while grouping: the per-point arrays are in counts_
   // Per result, per point, flat (no allocation per result): what its FlowResult's per-point
   // arrays will hold; judged traversals by position of last_seen in travel order (kReach, for

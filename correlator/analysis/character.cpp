@@ -27,7 +27,8 @@ struct Probe {
 }  // namespace
 
 void characterise(std::span<const FlowResult> results, std::span<const Traversal> traversals,
-                  std::span<const Sighting> sightings, std::span<LossCharacter> chars) {
+                  std::span<const Sighting> sightings, std::span<LossCharacter> chars,
+                  const std::function<void(std::size_t)>& done_before) {
   PT_INVARIANT(chars.size() == results.size());
   // (flow, direction) → result index + 1, and a probe per partial-loss result.
   std::vector<uint32_t> index;
@@ -66,7 +67,12 @@ void characterise(std::span<const FlowResult> results, std::span<const Traversal
     return t.dir == Dir::kForward ? unsigned(t.last_seen) : pr.points - 1 - t.last_seen;
   };
 
+  std::size_t since_done = 0;
   for (const Traversal& t : traversals) {
+    if (done_before && ++since_done == 65536) [[unlikely]] {
+      done_before(t.first);
+      since_done = 0;
+    }
     Probe* const pp = probe_of(t);
     if (!pp) continue;
     Probe& pr = *pp;

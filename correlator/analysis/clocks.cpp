@@ -55,9 +55,18 @@ Edge edge_of(const PairBounds& b) {
 
 }  // namespace
 
-std::vector<HostClock> estimate_clocks(const std::vector<Point>& points,
-                                       const std::vector<Sighting>& sightings,
-                                       const ClockOptions& opt) {
+struct ClockEstimator::State {
+  ClockOptions opt;
+  std::size_t n_points = 0;
+  std::vector<int> host_of;
+  std::vector<HostClock> out;  // one per host, the reference first
+  std::map<std::pair<int, int>, PairBounds> pairs;
+};
+
+ClockEstimator::ClockEstimator(const std::vector<Point>& points, const ClockOptions& opt)
+    : s_(std::make_unique<State>()) {
+  s_->opt = opt;
+  s_->n_points = points.size();
   // Hosts, the reference first: the host with the most points (the hypervisor most of the path
   // is on), the first along the path among equals; then the others in order of appearance.
   std::vector<std::string> seen_order;
@@ -78,25 +87,33 @@ std::vector<HostClock> estimate_clocks(const std::vector<Point>& points,
     for (std::size_t h = 0; h < seen_order.size(); ++h)
       if (h != ref) hosts.push_back(seen_order[h]);
   }
-  std::vector<int> host_of(points.size(), -1);
+  std::vector<int>& host_of = s_->host_of;
+  host_of.assign(points.size(), -1);
   for (std::size_t i = 0; i < points.size(); ++i)
     host_of[i] = int(std::find(hosts.begin(), hosts.end(), points[i].host) - hosts.begin());
-  std::vector<HostClock> out(hosts.size());
+  std::vector<HostClock>& out = s_->out;
+  out.resize(hosts.size());
   for (std::size_t h = 0; h < hosts.size(); ++h) out[h].host = hosts[h];
-  if (out.empty()) return out;
+  if (out.empty()) return;
   out[0].reference = out[0].known = out[0].both_ways = true;
-  if (hosts.size() == 1) return out;
+}
 
-  const std::size_t nh = hosts.size();
+ClockEstimator::~ClockEstimator() = default;
+
+void ClockEstimator::add(std::span<const Sighting> sightings) {
+  const std::vector<int>& host_of = s_->host_of;
+  const ClockOptions& opt = s_->opt;
+  if (s_->out.size() < 2) return;
+  const std::size_t nh = s_->out.size();
   std::vector<uint32_t> order;
   order.reserve(sightings.size());
   for (uint32_t i = 0; i < sightings.size(); ++i)
-    if (sightings[i].point < points.size()) order.push_back(i);
+    if (sightings[i].point < s_->n_points) order.push_back(i);
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     return sightings[a].digest != sightings[b].digest ? sightings[a].digest < sightings[b].digest
                                                       : sightings[a].ts_ns < sightings[b].ts_ns;
   });
-  std::map<std::pair<int, int>, PairBounds> pairs;
+  std::map<std::pair<int, int>, PairBounds>& pairs = s_->pairs;
   std::vector<HostView> view(nh);
   for (std::size_t i = 0; i < order.size();) {
     std::size_t j = i;
@@ -159,6 +176,13 @@ std::vector<HostClock> estimate_clocks(const std::vector<Point>& points,
       }
     }
   }
+}
+
+std::vector<HostClock> ClockEstimator::finish() const {
+  std::vector<HostClock> out = s_->out;
+  const std::size_t nh = out.size();
+  if (nh < 2) return out;
+  const std::map<std::pair<int, int>, PairBounds>& pairs = s_->pairs;
   // Walk from the reference: each host gets the offset through its best-measured edge to a
   // host already placed (both-ways edges first, then the most samples).
   std::vector<bool> placed(nh, false);
@@ -199,8 +223,15 @@ std::vector<HostClock> estimate_clocks(const std::vector<Point>& points,
   return out;
 }
 
-void apply_clocks(const std::vector<HostClock>& clocks, std::vector<Point>& points,
-                  std::vector<Sighting>& sightings, KeptFrames* kept) {
+std::vector<HostClock> estimate_clocks(const std::vector<Point>& points, const std::vector<Sighting>& sightings,
+                                       const ClockOptions& opt) {
+  ClockEstimator e(points, opt);
+  e.add(sightings);
+  return e.finish();
+}
+
+std::vector<int64_t> apply_clocks(const std::vector<HostClock>& clocks, std::vector<Point>& points,
+                                  std::vector<Sighting>& sightings, KeptFrames* kept) {
   std::vector<int64_t> shift(points.size(), 0);
   bool any = false;
   for (std::size_t i = 0; i < points.size(); ++i) {
@@ -221,12 +252,13 @@ void apply_clocks(const std::vector<HostClock>& clocks, std::vector<Point>& poin
       }
     }
   }
-  if (!any) return;
+  if (!any) return shift;
   for (Sighting& s : sightings)
     if (s.point < shift.size()) s.ts_ns -= shift[s.point];
   if (kept)
     for (KeptFrame& f : kept->frames)
       if (f.point < shift.size()) f.ts_ns -= shift[f.point];
+  return shift;
 }
 
 std::string describe(const HostClock& c, const std::string& reference) {

@@ -15,6 +15,8 @@
 // comes from the path.
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,11 +49,26 @@ std::vector<HostClock> estimate_clocks(const std::vector<Point>& points,
                                        const std::vector<Sighting>& sightings,
                                        const ClockOptions& opt = {});
 
+// estimate_clocks() over sightings that come in spans, each holding every sighting of the
+// digests in it (a run split by digest range: SightingParts). The same result.
+class ClockEstimator {
+ public:
+  explicit ClockEstimator(const std::vector<Point>& points, const ClockOptions& opt = {});
+  ~ClockEstimator();
+  void add(std::span<const Sighting> sightings);
+  std::vector<HostClock> finish() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
 // Shifts the sightings, capture windows, first and last frames (and `kept` frames, when
 // given) of every host with a known offset onto the reference clock (ts − offset). Points of
 // hosts not known are left untouched and marked Point::clock_unknown.
-void apply_clocks(const std::vector<HostClock>& clocks, std::vector<Point>& points,
-                  std::vector<Sighting>& sightings, KeptFrames* kept = nullptr);
+// Returns, per point, what was taken off its times (0: nothing).
+std::vector<int64_t> apply_clocks(const std::vector<HostClock>& clocks, std::vector<Point>& points,
+                                  std::vector<Sighting>& sightings, KeptFrames* kept = nullptr);
 
 // One line for the report: "clock of hv1 is 30.002 s ahead of vm1 (±0.4 ms, …)", "… about …
 // (packets seen one way only: a bound that includes the one-way delay)", "clock of hv2 could not be compared

@@ -249,7 +249,7 @@ void Analyzer::finish_traversal(Sighting* s, uint32_t first, uint32_t count) {
   Traversal t;
   t.digest = v[0].digest;
   t.t0_ns = v[0].ts_ns;
-  t.first = first;
+  t.first = uint32_t(base_ + first);
   t.count = uint16_t(count);
   t.tcp_flags = v[0].tcp_flags;
   uint64_t seen = 0;
@@ -416,7 +416,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
   }
 }
 
-void Analyzer::rejudge(const std::vector<Sighting>& sightings) {
+void Analyzer::rejudge(const Run& out) {
   results_.clear();
   counts_.clear();
   delays_.clear();
@@ -430,7 +430,16 @@ void Analyzer::rejudge(const std::vector<Sighting>& sightings) {
   std::fill(passed_empty_.begin(), passed_empty_.end(), uint64_t{0});
   std::fill(early_at_.begin(), early_at_.end(), uint64_t{0});
   window_assumed_ = 0;
-  for (Traversal& t : travs_) settle(t, sightings.data() + t.first);
+  const std::span<const Sighting> sightings = out.all_sightings();
+  std::size_t since_release = 0;
+  for (Traversal& t : travs_) {
+    settle(t, sightings.data() + t.first);
+    if (++since_release == 65536) [[unlikely]] {
+      out.release_sightings_before(t.first);
+      since_release = 0;
+    }
+  }
+  out.release_sightings_before(sightings.size());
 }
 
 void Analyzer::label_flows() {

@@ -44,29 +44,40 @@ unsigned undecoded_tunnel_port(const Chain& c) {
 
 }  // namespace
 
+PointTally::PointTally(std::size_t n_points, const std::vector<Chain>& chains)
+    : chain_kind_(chains.size(), 0), seen_(n_points, 0), tags_(n_points, 0), tunnel_(n_points, 0), by_port_(n_points) {
+  static_assert(std::tuple_size_v<decltype(by_port_)::value_type> == kTunnelPorts.size());
+  for (std::size_t c = 0; c < chains.size(); ++c)
+    chain_kind_[c] = uint8_t(tagged(chains[c].stack) | (undecoded_tunnel_port(chains[c]) << 1));
+}
+
+void PointTally::add(std::span<const Sighting> sightings) noexcept {
+  for (const Sighting& s : sightings) {
+    if (s.point >= seen_.size() || s.chain >= chain_kind_.size()) continue;
+    const uint8_t kind = chain_kind_[s.chain];
+    ++seen_[s.point];
+    tags_[s.point] += kind & 1;
+    if (kind >> 1) {
+      ++tunnel_[s.point];
+      ++by_port_[s.point][(kind >> 1) - 1];
+    }
+  }
+}
+
 void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
                    std::span<const Sighting> sightings, std::vector<std::string>& warnings,
                    std::vector<uint64_t>* tagged_at) {
+  PointTally tally(points.size(), chains);
+  tally.add(sightings);
+  assess_points(points, std::move(tally), warnings, tagged_at);
+}
+
+void assess_points(std::vector<Point>& points, PointTally tally, std::vector<std::string>& warnings,
+                   std::vector<uint64_t>* tagged_at) {
   const std::size_t n = points.size();
-  // One pass over the sightings, per point: how many it has, how many were VLAN-tagged, and
-  // how many are UDP to a well-known tunnel port with nothing decoded inside (VXLAN on Linux's
-  // 8472 while the parser expects 4789, say), by port. Per chain: bit 0 tagged, bits 1-3 the
-  // index + 1 of its undecoded tunnel port.
-  std::vector<uint64_t> tags(n, 0), seen(n, 0), tunnel(n, 0);
-  std::vector<std::array<uint64_t, kTunnelPorts.size()>> by_port(n);
-  std::vector<uint8_t> chain_kind(chains.size(), 0);
-  for (std::size_t c = 0; c < chains.size(); ++c)
-    chain_kind[c] = uint8_t(tagged(chains[c].stack) | (undecoded_tunnel_port(chains[c]) << 1));
-  for (const Sighting& s : sightings) {
-    if (s.point >= n || s.chain >= chain_kind.size()) continue;
-    const uint8_t kind = chain_kind[s.chain];
-    ++seen[s.point];
-    tags[s.point] += kind & 1;
-    if (kind >> 1) {
-      ++tunnel[s.point];
-      ++by_port[s.point][(kind >> 1) - 1];
-    }
-  }
+  const std::vector<uint64_t>& seen = tally.seen_;
+  const std::vector<uint64_t>& tunnel = tally.tunnel_;
+  const auto& by_port = tally.by_port_;
   auto mostly_tunnel = [&](std::size_t i) { return tunnel[i] >= 10 && tunnel[i] * 2 >= seen[i]; };
   auto no_tunnel = [&](std::size_t i) { return seen[i] >= 10 && tunnel[i] * 10 < seen[i]; };
 
@@ -110,7 +121,7 @@ void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
   for (const Point& p : points)
     if (!p.health.usable)
       warnings.push_back("point " + point_text(p) + " is not used as evidence: " + p.health.detail);
-  if (tagged_at) *tagged_at = std::move(tags);
+  if (tagged_at) *tagged_at = std::move(tally.tags_);
 }
 
 bool vlan_suspect(const Point& p, const std::vector<uint64_t>& tagged_at) noexcept {

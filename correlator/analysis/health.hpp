@@ -25,6 +25,26 @@ void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
                    std::span<const Sighting> sightings, std::vector<std::string>& warnings,
                    std::vector<uint64_t>* tagged_at = nullptr);
 
+// What assess_points() reads of the sightings, counted over as many spans as they come in
+// (a run split by digest range: SightingParts). Per point: its sightings, those VLAN-tagged,
+// those UDP to a well-known tunnel port with nothing decoded inside (by port).
+class PointTally {
+ public:
+  // `chains` indexed by Sighting::chain; out-of-range points and chains are not counted.
+  PointTally(std::size_t n_points, const std::vector<Chain>& chains);
+  void add(std::span<const Sighting> sightings) noexcept;
+
+ private:
+  friend void assess_points(std::vector<Point>&, PointTally, std::vector<std::string>&, std::vector<uint64_t>*);
+  std::vector<uint8_t> chain_kind_;  // per chain: bit 0 tagged, bits 1-3 the undecoded tunnel port's index + 1
+  std::vector<uint64_t> seen_, tags_, tunnel_;
+  std::vector<std::array<uint64_t, 4>> by_port_;
+};
+
+// assess_points() from a tally of the sightings.
+void assess_points(std::vector<Point>& points, PointTally tally, std::vector<std::string>& warnings,
+                   std::vector<uint64_t>* tagged_at = nullptr);
+
 // Marks a point that saw none of what passed it unusable (kVlanFilter when frames there are
 // VLAN-tagged — its own or its neighbours' sightings, or a Neutron bridge by role or name —
 // else kNothingSeen), `saw` saying what it missed, and warns.

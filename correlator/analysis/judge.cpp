@@ -19,7 +19,24 @@ Run judge(Collected in, const JudgeOptions& opt) {
   if (opt.clocks && several_hosts) {
     // Hosts' clocks disagree: put every host's sightings on the clock of the first point's
     // host before traversals are grouped (hop order still comes from the path only).
-    auto clocks = estimate_clocks(in.points, in.sightings);
+    // Whether any point of `host` has a sighting.
+    std::vector<bool> point_saw(in.points.size(), false);
+    std::vector<HostClock> clocks;
+    if (in.parts) {
+      ClockEstimator estimate(in.points);
+      std::vector<Sighting> range;
+      for (unsigned part = 0; part < in.parts->count(); ++part) {
+        in.parts->load(part, range);
+        estimate.add(range);
+        for (const Sighting& x : range)
+          if (x.point < point_saw.size()) point_saw[x.point] = true;
+      }
+      clocks = estimate.finish();
+    } else {
+      clocks = estimate_clocks(in.points, in.sightings);
+      for (const Sighting& x : in.sightings)
+        if (x.point < point_saw.size()) point_saw[x.point] = true;
+    }
     const auto ref_given = opt.given_offsets.find(clocks.front().host);
     const int64_t ref_lead = ref_given == opt.given_offsets.end() ? 0 : ref_given->second;
     // A given offset the packets contradict (measured both ways, well beyond its error): said.
@@ -40,16 +57,13 @@ Run judge(Collected in, const JudgeOptions& opt) {
       hc.samples = 0;
       given_hosts.push_back(hc.host);
     }
-    // Whether any point of `host` has a sighting.
-    std::vector<bool> point_saw(in.points.size(), false);
-    for (const Sighting& x : in.sightings)
-      if (x.point < point_saw.size()) point_saw[x.point] = true;
     auto host_saw = [&](const std::string& host) {
       for (std::size_t i = 0; i < in.points.size(); ++i)
         if (in.points[i].host == host && point_saw[i]) return true;
       return false;
     };
-    apply_clocks(clocks, in.points, in.sightings, &in.kept);
+    std::vector<int64_t> shift = apply_clocks(clocks, in.points, in.sightings, &in.kept);
+    if (in.parts) in.parts->shift_times(std::move(shift));
     for (const auto& hc : clocks) {
       HostClockInfo i;
       i.host = hc.host;
@@ -70,8 +84,10 @@ Run judge(Collected in, const JudgeOptions& opt) {
                                   : describe(hc, clocks.front().host));
     }
   }
-  Run run = analyze(std::move(in.points), std::move(in.chains), std::move(in.sightings),
-                    std::move(in.scratch), opt.analysis);
+  Run run = in.parts ? analyze(std::move(in.points), std::move(in.chains), *in.parts, opt.analysis)
+                     : analyze(std::move(in.points), std::move(in.chains), std::move(in.sightings),
+                               std::move(in.scratch), opt.analysis);
+  in.parts.reset();
   run.kept = std::move(in.kept);
   // Kept frames follow their sightings to the digest before a translation.
   if (!run.renamed.empty())

@@ -24,6 +24,9 @@ struct Collected {
   std::vector<Sighting> scratch;    // optional: a sort buffer whose pages are already touched
   KeptFrames kept;                  // --keep-bytes frames not already staged
   std::vector<std::string> warnings;  // the collection's own (sessions without BYE, ...)
+  // Instead of `sightings`, for a run larger than the memory budget: the sightings by digest
+  // range, in files (analysis.hpp, SightingParts).
+  std::unique_ptr<SightingParts> parts;
 };
 
 struct JudgeOptions {

@@ -77,12 +77,13 @@ Translations find_translations(const Run& run, const AnalysisOptions& opt) {
   const unsigned n = unsigned(points.size());
   if (n < 2) return out;
   auto innermost = [&](const Traversal& t) -> const packet::FlowKey& {
-    return run.chains[run.sightings[t.first].chain].ip.back();
+    return run.chains[run.all_sightings()[t.first].chain].ip.back();
   };
   // Lost packets (their hop named or assumed) and packets first seen mid-path.
   std::vector<Candidate> lost, appeared;
   for (uint32_t i = 0; i < run.traversals.size(); ++i) {
     const Traversal& t = run.traversals[i];
+    if ((i & 0xffff) == 0xffff) [[unlikely]] run.release_sightings_before(t.first);
     if ((t.fate == Fate::kLost || t.fate == Fate::kOutOfWindow) && t.last_seen != kNoPoint)
       lost.push_back({packet::translation_key(t.digest, innermost(t)), t.t0_ns, i});
     else if (t.fate == Fate::kNoEntry && t.seen)
@@ -131,8 +132,8 @@ Translations find_translations(const Run& run, const AnalysisOptions& opt) {
     if (first != next && first != next_usable) continue;
     const int64_t dt = after.t0_ns - before.t0_ns;
     if (dt < -opt.max_transit_ns || dt > opt.max_transit_ns) continue;
-    const Chain& bc = run.chains[run.sightings[before.first].chain];
-    const Chain& ac = run.chains[run.sightings[after.first].chain];
+    const Chain& bc = run.chains[run.all_sightings()[before.first].chain];
+    const Chain& ac = run.chains[run.all_sightings()[after.first].chain];
     if (bc.ip.size() != ac.ip.size()) continue;  // a translation changes addresses, not layers
     std::string gk = bytes_of(bc.ip) + bytes_of(ac.ip);
     gk += char(before.last_seen);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "collector/common/console.hpp"
@@ -36,6 +37,11 @@ const CommandSpec kIngestSpec{
           {"max-transit-ms", 0, "MS", "sightings of one packet further apart start a new traversal", "200"},
           {"guard-ms", 0, "MS", "margin inside a point's stated capture window", "100"},
           {"keep-bytes", 0, "N", "keep the first N bytes of every frame that passes the filter, for `pathtrace export` (0-65535; costs N + ~80 bytes per sighting in the database)", "0"},
+          {"memory", 0, "SIZE",
+           "memory for the run's sightings (512M, 2G; 0: no limit): a larger capture keeps them in temporary "
+           "files next to the database, about 50 bytes per packet and point, and is analysed one digest range "
+           "at a time",
+           "512M"},
           {"quiet", 'q', "", "only the report: no progress lines on stderr", ""},
           {"verbose", 'v', "", "print the time each phase took on stderr", ""},
           {"points", 0, "POINT=FILES", "the points, in path order", "", false, true}},
@@ -90,6 +96,11 @@ int run_ingest(const Args& a, const std::string& command_line) {
   exclusive(a, {"json", "html"});
 
   const std::string db_path = a.str("db");
+  io.memory = std::size_t(parse_size(a.str("memory"), "--memory"));
+  if (io.memory && io.memory < 1024)
+    throw Error(ExitCode::kUsage, "--memory '" + a.str("memory") + "': at least 1K (or 0: no limit)");
+  io.spill_dir = std::filesystem::path(db_path).parent_path().string();
+  if (io.spill_dir.empty()) io.spill_dir = ".";
   Store store(db_path, Store::Mode::kReadWrite);  // fail on a bad database before reading files
   pipeline::IngestTimings timings;
   const Run run = pipeline::ingest(std::move(points), io, store, run_meta(io.filter, command_line), &timings);
@@ -99,7 +110,7 @@ int run_ingest(const Args& a, const std::string& command_line) {
                  "(%zu sightings, %zu traversals); CPU (all threads) read+parse %.3f s · merge %.3f s · "
                  "analyse %.3f s · store %.3f s\n",
                  timings.read.wall_s, timings.merge.wall_s, timings.analyze.wall_s, timings.store.wall_s,
-                 run.sightings.size(), run.traversals.size(), timings.read.cpu_s, timings.merge.cpu_s,
+                 run.all_sightings().size(), run.traversals.size(), timings.read.cpu_s, timings.merge.cpu_s,
                  timings.analyze.cpu_s, timings.store.cpu_s);
   return print_report(std::cout, run.report, a, db_path);
 }

@@ -1,5 +1,6 @@
 #include "correlator/cli/options.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -128,6 +129,25 @@ long long parse_duration_ms(const std::string& text, const std::string& what) {
   if (ec != std::errc() || ptr == text.data() || scale == 0 || !(v >= 0) || !std::isfinite(v * scale))
     throw Error(ExitCode::kUsage, what + " '" + text + "': expected a duration like 10s, 500ms, 2m");
   return static_cast<long long>(v * scale);
+}
+
+uint64_t parse_size(const std::string& text, const std::string& what) {
+  uint64_t v = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  std::string unit(ptr, end);
+  for (char& c : unit) c = char(std::toupper(static_cast<unsigned char>(c)));
+  if (unit.size() > 1 && unit.back() == 'B') unit.pop_back();
+  if (unit.size() > 1 && unit.back() == 'I') unit.pop_back();
+  unsigned shift = 64;
+  if (unit.empty()) shift = 0;
+  else if (unit == "K") shift = 10;
+  else if (unit == "M") shift = 20;
+  else if (unit == "G") shift = 30;
+  else if (unit == "T") shift = 40;
+  if (ec != std::errc() || ptr == text.data() || shift == 64 || (shift && v > (~uint64_t{0} >> shift)))
+    throw Error(ExitCode::kUsage, what + " '" + text + "': expected a size like 512M, 2G");
+  return v << shift;
 }
 
 std::string read_token_file(const std::string& path) {

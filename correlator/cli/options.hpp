@@ -47,6 +47,10 @@ std::vector<OptionSpec> join(std::vector<OptionSpec> a, std::initializer_list<st
 // `what` ("--duration '1x': expected a duration like 10s, 500ms, 2m").
 long long parse_duration_ms(const std::string& text, const std::string& what);
 
+// "512M", "2G", "64MiB", "800K", "0" → bytes (K, M, G, T are powers of 1024; a bare number is
+// bytes). Throws Error(kUsage) naming `what` ("--memory '1x': expected a size like 512M, 2G").
+uint64_t parse_size(const std::string& text, const std::string& what);
+
 // The shared secret in a token file: its first line without surrounding whitespace (a CRLF
 // file works). Throws Error(kUsage) "--token-file F: cannot be read" / ": empty" (a blank
 // first line never means "no token").

@@ -14,7 +14,7 @@ Run analyse_committed(Store& store, const Report& stored, const std::string& sta
   std::vector<Sighting> sightings;
   store.load_staged(id, points, chains, sightings);
   const std::size_t committed = sightings.size();
-  Run run = judge(Collected{std::move(points), std::move(chains), std::move(sightings), {}, {}, {}});
+  Run run = judge(Collected{std::move(points), std::move(chains), std::move(sightings), {}, {}, {}, {}});
   Report& r = run.report;
   r.run_id = id;
   r.started = stored.started;

@@ -67,14 +67,15 @@ void scan_trips(Store& store, const StoredRun& run, Trips which, Want&& want, F&
     return;
   }
   const Run& a = *run.analysed;
+  const std::span<const Sighting> sightings = a.all_sightings();
   for (std::size_t i = 0; i < a.traversals.size(); ++i) {
     const Traversal& t = a.traversals[i];
     if ((which == Trips::kLost && t.fate != Fate::kLost) || !want(t)) continue;
     trip.id = uint32_t(i);
     trip.t = t;
     trip.sightings.clear();
-    for (uint32_t k = t.first; k < t.first + t.count && k < a.sightings.size(); ++k) {
-      const Sighting& s = a.sightings[k];
+    for (uint32_t k = t.first; k < t.first + t.count && k < sightings.size(); ++k) {
+      const Sighting& s = sightings[k];
       PacketSighting ps;
       ps.ord = s.point;
       ps.ts_ns = s.ts_ns;

@@ -12,6 +12,7 @@
 #include <array>
 #include <optional>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -310,17 +311,43 @@ struct KeptFrames {
   }
 };
 
+// Sightings held in a file instead of the heap: a run larger than the memory budget
+// (correlator/spill). The file is mapped; pages read are the file's page cache, and the
+// ones a pass has gone by can be let go.
+class SightingFile {
+ public:
+  virtual ~SightingFile() = default;
+  // Every sighting, in the order written (writable: a translation renames digests before the
+  // run is split by digest again; such changes are kept until release_before() passes them).
+  virtual std::span<Sighting> all() noexcept = 0;
+  // The sightings before `index` are not needed again soon: their pages may go (they are
+  // read back from the file if they are). Cheap to call often.
+  virtual void release_before(std::size_t index) noexcept = 0;
+};
+
 // A whole analysed run: the report plus the traversal-level detail the store keeps.
 struct Run {
   Report report;
   std::vector<Chain> chains;          // indexed by Sighting::chain
   std::vector<Traversal> traversals;  // ordered by digest, then t0_ns
   std::vector<Sighting> sightings;    // grouped by traversal: [t.first, t.first + t.count)
+  // Instead of `sightings`, for a run larger than the memory budget: the same, in a file.
+  std::shared_ptr<SightingFile> spilled;
   KeptFrames kept;                    // frames' first bytes (--keep-bytes), in any order
   std::optional<NeutronEvidence> neutron;  // discover/explain evidence (run --explain), stored with the run
   // Packets translated on the path (docs/verdicts.md rule 9): the digest a packet had after the
   // translation → the one it had before, which its later sightings are stored under.
   std::unordered_map<uint64_t, uint64_t> renamed;
+
+  // The run's sightings, wherever they are (`spilled` or `sightings`).
+  std::span<Sighting> all_sightings() noexcept { return spilled ? spilled->all() : std::span<Sighting>(sightings); }
+  std::span<const Sighting> all_sightings() const noexcept {
+    return spilled ? spilled->all() : std::span<const Sighting>(sightings);
+  }
+  // A pass over the sightings in order has gone past `index` (SightingFile::release_before).
+  void release_sightings_before(std::size_t index) const noexcept {
+    if (spilled) spilled->release_before(index);
+  }
 };
 
 }  // namespace pathtrace

@@ -21,6 +21,7 @@
 #include "collector/pcapfile/capture.hpp"
 #include "collector/capture/packet_filter.hpp"
 #include "correlator/pipeline/progress.hpp"
+#include "correlator/spill/spill.hpp"
 
 namespace pathtrace::pipeline {
 namespace {
@@ -56,7 +57,67 @@ class ChainTable {
 struct Shard {
   ChainTable chains;
   std::vector<Sighting> sightings;
+  std::unique_ptr<spill::Partitions::Writer> writer;  // once the run spills: sightings go here instead
   KeptFrames kept;  // --keep-bytes: one frame per sighting
+
+  void add(const Sighting& s) {
+    if (writer) [[unlikely]] {
+      writer->add(s);
+    } else {
+      sightings.push_back(s);
+    }
+  }
+  // From now on into `parts`, with what is in memory so far.
+  void spill_to(spill::Partitions& parts) {
+    if (writer) return;
+    writer = std::make_unique<spill::Partitions::Writer>(parts);
+    writer->add(sightings);
+    std::vector<Sighting>().swap(sightings);
+  }
+};
+
+// The memory budget of a run's sightings (IngestOptions::memory): once the reading threads
+// together hold more than it allows, every thread's sightings go to files by digest range
+// (spill.hpp), and the analysis takes them one range at a time.
+class SpillGate {
+ public:
+  SpillGate(const IngestOptions& opt, std::uintmax_t total_bytes)
+      : dir_(opt.spill_dir), total_bytes_(total_bytes),
+        // In memory: the sightings and the sort's second buffer of as many.
+        limit_(opt.memory ? opt.memory / (2 * sizeof(Sighting)) : ~uint64_t{0}),
+        // A range and its sort buffer take a quarter of the budget.
+        range_bytes_(std::max<uint64_t>(opt.memory / 4, 1 << 20)) {}
+  // Every this many sightings a reading thread reports here (a power of two).
+  static constexpr uint64_t kEvery = 1 << 16;
+  // A thread read `sightings` more sightings from `bytes` more bytes of its files: past the
+  // budget, the run spills (every thread moves to the files at its next report).
+  void report(Shard& shard, uint64_t sightings, uint64_t bytes) {
+    const uint64_t n = sightings_.fetch_add(sightings, std::memory_order_relaxed) + sightings;
+    const uint64_t b = bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    if (!on_.load(std::memory_order_acquire) && n > limit_) start(n, b);
+    if (on_.load(std::memory_order_acquire)) shard.spill_to(*parts_);
+  }
+  // The ranges, when the run spilled (after the reading threads are done).
+  spill::Partitions* parts() const noexcept { return on_.load(std::memory_order_acquire) ? parts_.get() : nullptr; }
+  std::unique_ptr<spill::Partitions> take() { return std::move(parts_); }
+
+ private:
+  void start(uint64_t n, uint64_t b) {
+    std::lock_guard lock(m_);
+    if (parts_) return;
+    // The whole run's sightings, guessed from how many the bytes read so far held.
+    const uint64_t guess = b ? uint64_t(double(n) * double(std::max<std::uintmax_t>(total_bytes_, b)) / double(b)) : n;
+    parts_ = std::make_unique<spill::Partitions>(dir_, spill::bits_for(guess + guess / 4, range_bytes_));
+    on_.store(true, std::memory_order_release);
+  }
+  const std::string dir_;
+  const std::uintmax_t total_bytes_;
+  const uint64_t limit_;
+  const uint64_t range_bytes_;
+  std::atomic<uint64_t> sightings_{0}, bytes_{0};
+  std::atomic<bool> on_{false};
+  std::mutex m_;
+  std::unique_ptr<spill::Partitions> parts_;
 };
 
 // KeptFrame::offset is 32-bit: the bytes kept in one run stay below 4 GiB.
@@ -149,7 +210,7 @@ class LinkProbe {
 // Reads one point's capture (its files as one, its picked interface) into `shard`; a file cut
 // short adds a line to `warnings`.
 void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filter, Shard& shard,
-                PointProgress* progress, std::vector<std::string>& warnings) {
+                SpillGate& gate, PointProgress* progress, std::vector<std::string>& warnings) {
   pcapfile::Capture reader(pt.files, pt.pick);
   if (progress) {
     progress->size.store(reader.size(), std::memory_order_relaxed);
@@ -163,13 +224,22 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
   packet::Parsed parsed_pair[2];
   unsigned cur = 0;
   struct Pending {
-    std::size_t sighting = 0;
+    Sighting sighting;
     uint64_t hash = 0;
     bool live = false;
   } pending;
+  uint64_t since_report = 0, reported_at = 0;  // sightings since the last report to `gate`, and the position then
   auto settle_pending = [&] {
-    if (pending.live) shard.sightings[pending.sighting].chain = shard.chains.intern(parsed_pair[cur ^ 1], pending.hash);
+    if (!pending.live) return;
+    pending.sighting.chain = shard.chains.intern(parsed_pair[cur ^ 1], pending.hash);
+    shard.add(pending.sighting);
     pending.live = false;
+    if (++since_report == SpillGate::kEvery) [[unlikely]] {
+      const uint64_t at = reader.position();
+      gate.report(shard, since_report, at - reported_at);
+      since_report = 0;
+      reported_at = at;
+    }
   };
   uint32_t checked_link = ~0u;
   bool any = false;
@@ -201,10 +271,9 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
     const uint64_t chain = packet::chain_hash(parsed);
     shard.chains.prefetch(chain);
     settle_pending();
-    shard.sightings.push_back(Sighting{
-        parsed.digest, pkt.ts_ns, 0, static_cast<uint16_t>(std::min<uint32_t>(pkt.wire_len, 0xffff)), pt.ord,
-        parsed.tcp_flags});
-    pending = {shard.sightings.size() - 1, chain, true};
+    pending = {Sighting{parsed.digest, pkt.ts_ns, 0, static_cast<uint16_t>(std::min<uint32_t>(pkt.wire_len, 0xffff)),
+                        pt.ord, parsed.tcp_flags},
+               chain, true};
     cur ^= 1;
     if (keep) [[unlikely]] {
       if (shard.kept.data.size() + keep > kMaxKeptData) too_many_kept_bytes(keep);
@@ -212,6 +281,7 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
     }
   }
   settle_pending();
+  if (since_report) gate.report(shard, since_report, reader.position() - reported_at);
   pt.snaplen = reader.snaplen();
   // pcapng statistics blocks: the capture's own window and drops, when the writer said (a
   // window the inventory stated wins; --window is applied after reading, and wins too).
@@ -360,6 +430,8 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
   }
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
   { capture::PacketFilter check(opt.filter); }  // a filter that does not compile fails here, not in a thread
+  SpillGate gate(opt, total_bytes);
+  std::vector<uint32_t> shard_of(points.size(), 0);  // the reading thread (shard) of each point
   std::atomic<std::size_t> next{0};
   std::vector<PointProgress> progress(opt.progress.enabled ? points.size() : 0);
   std::mutex m;
@@ -371,11 +443,12 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
     // base the others are appended to): no regrowth copies of millions of sightings. A frame
     // takes at least 16 + 34 bytes in a file (record header, Ethernet, IPv4): an upper bound,
     // and reserved pages that are never touched cost nothing.
-    shards[t].sightings.reserve(total_bytes / 50);
+    shards[t].sightings.reserve(std::min<std::uintmax_t>(total_bytes / 50, opt.memory ? opt.memory / sizeof(Sighting) : ~std::uintmax_t{0}));
     for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
       const std::size_t i = order[k];
+      shard_of[i] = t;
       try {
-        read_point(points[i], opt, filter, shards[t], progress.empty() ? nullptr : &progress[i], warnings[i]);
+        read_point(points[i], opt, filter, shards[t], gate, progress.empty() ? nullptr : &progress[i], warnings[i]);
       } catch (const Error& e) {
         errors[i] = std::make_exception_ptr(Error(e.code(), "point " + points[i].label + ": " + e.what()));
       } catch (...) {
@@ -401,29 +474,55 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
 
   mark_identical_files(points);
   const Stamp t1 = Stamp::now();
-  // Merge the shards: one chain table, sightings re-pointed at it.
-  // Shard 0's chains keep their indices (they are interned first), so its sightings stay
-  // where they are; the other shards' sightings are re-pointed and appended.
+  // Merge the shards: one chain table, numbered in order of chain_hash (so the same files give
+  // the same stack ids whichever thread read which of them), sightings re-pointed at it. A
+  // spilled run's sightings are re-pointed as each range is loaded (Partitions::map_chains).
+  std::unique_ptr<spill::Partitions> parts;
+  if (spill::Partitions* p = gate.parts()) {
+    for (Shard& shard : shards) {
+      shard.spill_to(*p);  // a thread that finished before the run spilled
+      shard.writer->flush();
+      shard.writer.reset();
+    }
+    parts = gate.take();
+  }
+  std::vector<std::vector<uint32_t>> remaps(shards.size());  // per shard: its chain index → the run's
   std::vector<Chain> chains;
+  {
+    std::vector<Chain> merged;
+    IdTable by_hash;  // chain_hash → index into merged
+    for (std::size_t s = 0; s < shards.size(); ++s) {
+      auto& own = shards[s].chains.chains();
+      remaps[s].reserve(own.size());
+      for (std::size_t j = 0; j < own.size(); ++j) {
+        const uint64_t h = shards[s].chains.hash(uint32_t(j));
+        const auto [index, fresh] = by_hash.find_or_add(h, [&](uint32_t id) { return by_hash.hash(id) == h; });
+        if (fresh) merged.push_back(std::move(own[j]));
+        remaps[s].push_back(index);
+      }
+      own = {};
+    }
+    std::vector<uint32_t> order(merged.size()), rank(merged.size());
+    for (uint32_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return by_hash.hash(a) < by_hash.hash(b); });
+    chains.reserve(merged.size());
+    for (uint32_t k = 0; k < order.size(); ++k) {
+      rank[order[k]] = k;
+      chains.push_back(std::move(merged[order[k]]));
+    }
+    for (auto& remap : remaps)
+      for (uint32_t& c : remap) c = rank[c];
+  }
   std::vector<Sighting> sightings = std::move(shards[0].sightings);
-  IdTable by_hash;  // chain_hash → index into chains
-  for (std::size_t s = 0; s < shards.size(); ++s) {
-    auto& shard = shards[s];
-    std::vector<uint32_t> remap;
-    auto& own = shard.chains.chains();
-    remap.reserve(own.size());
-    for (std::size_t j = 0; j < own.size(); ++j) {
-      const uint64_t h = shard.chains.hash(uint32_t(j));
-      const auto [index, fresh] = by_hash.find_or_add(h, [&](uint32_t id) { return by_hash.hash(id) == h; });
-      if (fresh) chains.push_back(std::move(own[j]));
-      remap.push_back(index);
+  if (!parts) {
+    for (Sighting& x : sightings) x.chain = remaps[0][x.chain];
+    for (std::size_t s = 1; s < shards.size(); ++s) {
+      for (Sighting x : shards[s].sightings) {
+        x.chain = remaps[s][x.chain];
+        sightings.push_back(x);
+      }
+      if (s > 1) shards[s].sightings = {};
     }
-    if (s == 0) continue;
-    for (Sighting x : shard.sightings) {
-      x.chain = remap[x.chain];
-      sightings.push_back(x);
-    }
-    if (s > 1) shard.sightings = {};
   }
   // The kept frames: shard 0's buffer, the others' appended with their offsets moved.
   KeptFrames kept = std::move(shards[0].kept);
@@ -448,8 +547,9 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
   }
   std::vector<std::string> notes;
   for (auto& w : warnings) notes.insert(notes.end(), w.begin(), w.end());
+  if (parts) parts->map_chains(std::move(remaps), std::move(shard_of));
   return Collected{std::move(points), std::move(chains), std::move(sightings), std::move(scratch),
-                   std::move(kept), std::move(notes)};
+                   std::move(kept), std::move(notes), std::move(parts)};
 }
 
 Run ingest(std::vector<Point> points, const IngestOptions& opt, Store& store, const Report& meta,

@@ -33,6 +33,11 @@ struct IngestOptions {
   bool clocks = true;             // estimate hosts' clock offsets before judging (judge.hpp)
   unsigned threads = 2;           // files read in parallel
   uint16_t keep_bytes = 0;        // --keep-bytes: first bytes of each kept frame into Run::kept
+  // --memory: the bytes the run's sightings may take in memory (with the sort's buffer); past
+  // it they go to temporary files in spill_dir by digest range, and the analysis takes one
+  // range at a time (correlator/spill). 0: no limit.
+  std::size_t memory = std::size_t{512} << 20;
+  std::string spill_dir = ".";
   IngestProgress progress;
   Stated stated;                  // --window, --assume-capturing, --clock (after reading)
 };

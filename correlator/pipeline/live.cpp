@@ -357,7 +357,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
                          (!is_local(points[i]) && *code == 255 ? " (the ssh link was lost: the point's capture is incomplete)" : ""));
 
   server::Collected c = col.take();
-  Collected in{std::move(c.points), std::move(c.chains), std::move(c.sightings), {}, {}, std::move(c.warnings)};
+  Collected in{std::move(c.points), std::move(c.chains), std::move(c.sightings), {}, {}, std::move(c.warnings), {}};
   JudgeOptions jo;  // the inventory's [hosts.NAME] clock, when stated
   for (const auto& [name, host] : lo.hosts)
     if (host.clock_ns) jo.given_offsets[name] = *host.clock_ns;
@@ -424,7 +424,7 @@ Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& stor
   srv.stop();
   flush_or_fail(stager, store, run_id);
   server::Collected c = col.take();
-  Collected in{std::move(c.points), std::move(c.chains), std::move(c.sightings), {}, {}, std::move(c.warnings)};
+  Collected in{std::move(c.points), std::move(c.chains), std::move(c.sightings), {}, {}, std::move(c.warnings), {}};
   JudgeOptions jo;
   for (auto& line : apply_windows(co.stated, in.points, std::vector<bool>(in.points.size()), jo.analysis))
     in.warnings.push_back(std::move(line));

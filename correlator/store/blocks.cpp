@@ -53,7 +53,7 @@ std::size_t entry_bytes(const Traversal& t) { return 13 * 21 + 8 + std::size_t(t
 // t0_ns - t_min, and returns its end: [flow, inner_flow, digest, t0_ns - t_min, seen, fate,
 // dir, entry, last_seen, wire_len, tcp_flags, [[ord, dt_ns, wire_len - the traversal's,
 // stack], ...], assumed (only when not 0: schema 4)].
-char* format_entry(char* p, char* e, const Run& run, const Traversal& t, int64_t t_min) {
+char* format_entry(char* p, char* e, const Sighting* sightings, const Traversal& t, int64_t t_min) {
   auto num = [&](auto v) { p = std::to_chars(p, e, v).ptr; };
   auto ord_or_null = [&](uint8_t ord) {
     if (ord == kNoPoint) {
@@ -88,7 +88,7 @@ char* format_entry(char* p, char* e, const Run& run, const Traversal& t, int64_t
   *p++ = ',';
   *p++ = '[';
   for (uint32_t k = 0; k < t.count; ++k) {
-    const Sighting& s = run.sightings[t.first + k];
+    const Sighting& s = sightings[t.first + k];
     if (k) *p++ = ',';
     *p++ = '[';
     num(unsigned(s.point));
@@ -131,12 +131,15 @@ void format_block(const Run& run, BlockSpan span, uint32_t no, Block& out) {
     out.t_max = std::max(out.t_max, t.t0_ns);
   }
   *p++ = '[';
+  const Sighting* sightings = run.all_sightings().data();
   for (uint32_t i = span.begin; i < span.end; ++i) {
     if (i != span.begin) *p++ = ',';
-    p = format_entry(p, e, run, run.traversals[i], out.t_min);
+    p = format_entry(p, e, sightings, run.traversals[i], out.t_min);
   }
   *p++ = ']';
   out.len = std::size_t(p - out.text.data());
+  // Blocks are formatted in order: a spilled run's sightings before this block are done with.
+  run.release_sightings_before(first.first);
 }
 
 }  // namespace
@@ -147,7 +150,7 @@ void format_block(const Run& run, BlockSpan span, uint32_t no, Block& out) {
 // traversal's sightings are inside the run first: formatting then cannot fail.
 std::vector<BlockSpan> cut_blocks(const Run& run) {
   const auto& ts = run.traversals;
-  const std::size_t n_sightings = run.sightings.size();
+  const std::size_t n_sightings = run.all_sightings().size();
   std::vector<BlockSpan> out;
   out.reserve(ts.size() / 128 + 2);
   BlockSpan cur;
@@ -312,20 +315,23 @@ void write_lost_blocks(sql::Stmt& ins, int64_t run_id, const Run& run) {
     ids.clear();
   };
   char digits[12];
+  const Sighting* sightings = run.all_sightings().data();
   for (std::size_t i = 0; i < run.traversals.size(); ++i) {
     const Traversal& t = run.traversals[i];
+    if ((i & 0xffff) == 0xffff) [[unlikely]] run.release_sightings_before(t.first);
     if (t.fate != Fate::kLost) continue;
     const std::size_t at = text.size();
     text.resize(at + 1 + entry_bytes(t));
     char* p = text.data() + at;
     *p++ = count ? ',' : '[';
-    p = format_entry(p, text.data() + text.size(), run, t, 0);
+    p = format_entry(p, text.data() + text.size(), sightings, t, 0);
     text.resize(std::size_t(p - text.data()));
     ids += count ? ',' : '[';
     ids.append(digits, std::to_chars(digits, digits + sizeof digits, uint32_t(i)).ptr);
     if (++count >= kMaxBlockTraversals || text.size() >= kBlockBytes) flush();
   }
   if (count) flush();
+  run.release_sightings_before(run.all_sightings().size());
 }
 
 }  // namespace pathtrace::store_detail

@@ -5,8 +5,10 @@
 
 Runs `PATHTRACE ingest --db TMP --json --quiet --inventory SET_DIR/inventory.toml ARGS` (ARGS from
 expected.toml), parses the JSON report (docs/report-json.md) and checks every expectation of
-SET_DIR/expected.toml. Prints expected vs got for each mismatch and the report's summary lines;
-exits 0 on a pass, 1 on a mismatch, 2 on a broken set or bad usage.
+SET_DIR/expected.toml. Then ingests the set again with `--memory 1K`, so that its sightings go to
+temporary files and are analysed one digest range at a time (correlator/spill), and checks that
+the report and the stored run are the same as in memory. Prints expected vs got for each mismatch
+and the report's summary lines; exits 0 on a pass, 1 on a mismatch, 2 on a broken set or bad usage.
 
 expected.toml (see tests/corpus/README.md for the full format):
   why, args, exit, refuse                      case level
@@ -22,6 +24,7 @@ no problem; a report without `clocks` or `translations` states none.
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -185,6 +188,41 @@ def validate(exp, path):
         sys.exit(2)
 
 
+def stored(db):
+    """The database's content as SQL, without the runs table (its started time and command differ)."""
+    if not os.path.exists(db):
+        return []
+    con = sqlite3.connect(db)
+    try:
+        return [line for line in con.iterdump() if not line.startswith('INSERT INTO "runs"')]
+    finally:
+        con.close()
+
+
+def comparable(stdout):
+    """The JSON report without what differs between two ingests of the same files."""
+    try:
+        report = json.loads(stdout)
+    except json.JSONDecodeError:
+        return stdout
+    if isinstance(report, dict):
+        for key in ("started", "command", "run_id", "db"):
+            report.pop(key, None)
+    return json.dumps(report, sort_keys=True)
+
+
+def compare_spilled(chk, proc, spilled, db, spilled_db):
+    """The spilled ingest (--memory 1K) must say and store exactly what the one in memory did."""
+    if spilled.returncode != proc.returncode:
+        chk.fail("spilled run (--memory 1K): exit code", proc.returncode,
+                 f"{spilled.returncode} {spilled.stderr.strip()[:300]}")
+        return
+    if comparable(spilled.stdout) != comparable(proc.stdout):
+        chk.fail("spilled run (--memory 1K): report", "the same JSON report as in memory", "a different one")
+    if stored(spilled_db) != stored(db):
+        chk.fail("spilled run (--memory 1K): database", "the same stored run as in memory", "a different one")
+
+
 def main(argv):
     verbose = "--verbose" in argv
     argv = [a for a in argv if a != "--verbose"]
@@ -206,12 +244,16 @@ def main(argv):
         return 2
     validate(exp, exp_path)
 
+    chk = Check()
     with tempfile.TemporaryDirectory(prefix="ptcorpus.") as tmp:
         cmd = [pathtrace, "ingest", "--db", os.path.join(tmp, "run.db"), "--json", "--quiet",
                "--inventory", os.path.join(set_dir, "inventory.toml")] + list(exp.get("args", []))
         proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=300)
+        spill_cmd = [pathtrace, "ingest", "--db", os.path.join(tmp, "spilled.db"), "--json", "--quiet",
+                     "--memory", "1K", "--inventory", os.path.join(set_dir, "inventory.toml")] + list(exp.get("args", []))
+        spilled = subprocess.run(spill_cmd, cwd=tmp, capture_output=True, text=True, timeout=300)
+        compare_spilled(chk, proc, spilled, os.path.join(tmp, "run.db"), os.path.join(tmp, "spilled.db"))
     shown = " ".join(cmd).replace(set_dir, name).replace(tmp, "TMP")
-    chk = Check()
     report = None
     if proc.stdout.strip():
         try:

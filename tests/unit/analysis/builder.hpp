@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 
+#include <span>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -108,5 +110,36 @@ inline std::vector<uint32_t> incident_chains(Builder& b, const packet::FlowKey& 
 
 inline const std::vector<unsigned> kGtoA = {6, 5, 4, 3, 2, 1, 0};
 inline const std::vector<unsigned> kGtoC = {6, 5, 4, 3, 2};
+
+// Everything of a run a report or the store shows, as text: its flows, results, traversals
+// with their sightings, and warnings.
+inline std::string run_text(const Run& run) {
+  const std::span<const Sighting> all = run.all_sightings();
+  std::ostringstream o;
+  for (const Flow& f : run.report.flows) o << "flow " << f.id << " " << f.parent << " " << f.label << "\n";
+  for (const FlowResult& r : run.report.results) {
+    o << "result " << r.flow << " " << int(r.dir) << " " << r.traversals << " " << r.judged << " " << r.delivered
+      << " " << r.lost << " " << r.out_of_window << " " << r.no_entry << " " << r.aggregated << " "
+      << r.duplicates << " " << r.assumed << " " << name(r.verdict) << " " << r.hop << " " << r.summary << " |";
+    for (auto* v : {&r.seen_at, &r.holes_at, &r.seen_any})
+      for (uint64_t x : *v) o << " " << x;
+    for (const HopStat& h : r.hops)
+      o << " [" << int(h.from) << ">" << int(h.to) << " " << h.in << " " << h.out << " " << h.lost << " "
+        << h.delay_samples << " " << h.delay_min_ns << " " << h.delay_mean_ns << " " << h.why << "]";
+    for (const std::string& f : r.findings) o << " {" << f << "}";
+    for (uint32_t f : r.inner_flows) o << " <" << f << ">";
+    o << "\n";
+  }
+  for (const Traversal& t : run.traversals) {
+    o << "trav " << t.digest << " " << t.t0_ns << " " << t.first << " " << t.count << " " << t.flow << " "
+      << t.inner_flow << " " << t.seen << " " << int(t.fate) << " " << int(t.dir) << " " << int(t.entry) << " "
+      << int(t.last_seen) << " " << t.wire_len << " " << int(t.tcp_flags) << " " << int(t.assumed) << ":";
+    for (uint32_t i = t.first; i < t.first + t.count; ++i)
+      o << " " << int(all[i].point) << "@" << all[i].ts_ns << "/" << all[i].chain << "#" << all[i].digest;
+    o << "\n";
+  }
+  for (const std::string& w : run.report.warnings) o << "warning " << w << "\n";
+  return o.str();
+}
 
 }  // namespace pathtrace::testing_runs

@@ -1,0 +1,154 @@
+// correlator/spill: a run's sightings in files by digest range, and analyze() over them.
+
+#include "correlator/spill/spill.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "collector/common/error.hpp"
+#include "tests/unit/analysis/builder.hpp"
+
+namespace pathtrace {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace testing_runs;
+
+// A fresh directory under the test's temporary directory, empty again at the end.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    path = std::filesystem::path(::testing::TempDir()) /
+           ("pt-spill-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  bool empty() const { return std::filesystem::is_empty(path); }
+};
+
+TEST(Spill, RangesFollowDigestOrderAndLoadMapsChainsAndTimes) {
+  TempDir dir;
+  spill::Partitions parts(dir.path.string(), 3);
+  ASSERT_EQ(parts.count(), 8u);
+  std::vector<Sighting> in;
+  uint64_t d = 0x9e3779b97f4a7c15ull;
+  for (uint32_t i = 0; i < 10000; ++i) {
+    d = d * 6364136223846793005ull + 1442695040888963407ull;
+    in.push_back({d, int64_t(i) * 1000, i % 3, 100, uint8_t(i % 2), 0});
+  }
+  {
+    spill::Partitions::Writer w(parts);
+    w.add(in);
+    w.flush();
+  }
+  EXPECT_EQ(parts.size(), in.size());
+  // Point 1's chains were written as another thread numbered them; point 1's clock is 5 µs ahead.
+  parts.map_chains({{}, {7, 8, 9}}, {0, 1});
+  parts.shift_times({0, 5000});
+  std::vector<Sighting> range;
+  std::size_t total = 0;
+  for (unsigned p = 0; p < parts.count(); ++p) {
+    parts.load(p, range);
+    total += range.size();
+    EXPECT_GT(range.size(), 1000u) << "range " << p;  // digests are spread evenly
+    for (const Sighting& s : range) {
+      ASSERT_EQ(s.digest >> 61, p);
+      const uint32_t i = uint32_t((s.ts_ns + (s.point ? 5000 : 0)) / 1000);
+      ASSERT_LT(i, in.size());
+      EXPECT_EQ(s.digest, in[i].digest);
+      EXPECT_EQ(s.chain, s.point ? 7 + i % 3 : i % 3);
+    }
+  }
+  EXPECT_EQ(total, in.size());
+  // Nothing is ever visible in the directory: the files are unlinked as they are made.
+  EXPECT_TRUE(dir.empty());
+}
+
+TEST(Spill, AFileThatCannotBeMadeNamesItsDirectory) {
+  try {
+    spill::TempFile f("/nonexistent-pathtrace-dir");
+    FAIL() << "made a file in a missing directory";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kDatabase);
+    EXPECT_THAT(e.what(), HasSubstr("/nonexistent-pathtrace-dir"));
+    EXPECT_THAT(e.what(), HasSubstr("No such file or directory"));
+  }
+}
+
+// What the analysis of a run split into 16 ranges says and keeps is what the analysis of the
+// same sightings in memory says and keeps: flows, results, findings, traversals with their
+// sightings, warnings. The run has many flows both ways, losses, duplicates, packets sent again
+// and packets translated on the path (found in a first analysis, then analysed again).
+TEST(Spill, AnalysisOverRangesMakesTheSameRunAsInMemory) {
+  Builder b;
+  b.points = incident_points();
+  std::vector<std::vector<uint32_t>> chain_of;  // per flow: its chain at each ord
+  for (unsigned f = 0; f < 3000; ++f) {
+    const auto inner = v4("192.0.2.1", "203.0.113.20", 6, uint16_t(10000 + f / 2), 80);
+    const uint32_t c = f % 2 ? b.chain("eth/ipv4[ipip]/ipv4/tcp", {kIpip, inner})
+                             : b.chain("eth/ipv4/udp", {v4("10.0.0.1", "10.0.0.2", 17, uint16_t(f), 53)});
+    chain_of.push_back(std::vector<uint32_t>(7, c));
+  }
+  // Address translation between E and D: ICMP to 198.18.1.10 becomes ICMP to 198.19.0.5.
+  const packet::FlowKey before = v4("198.18.1.1", "198.18.1.10", 1), after = v4("198.18.1.1", "198.19.0.5", 1);
+  const uint32_t pre = b.chain("eth/ipv4/icmp", {before}), post = b.chain("eth/ipv4/icmp", {after});
+  const std::vector<uint32_t> nat = {post, post, post, post, pre, pre, pre};
+  const std::vector<unsigned> dup_at_d = {6, 5, 4, 3, 3, 2, 1, 0};
+  const std::vector<unsigned> a_to_g = {0, 1, 2, 3, 4, 5, 6};
+  for (unsigned i = 0; i < 20000; ++i) {
+    const auto& ch = chain_of[(i * 7919u) % chain_of.size()];
+    const int64_t t = 1 * kS + int64_t(i) * 200'000;
+    const uint64_t d = b.fresh_digest();
+    b.send(d, t, i % 20 == 0 ? kGtoC : i % 50 == 1 ? dup_at_d : i % 9 == 2 ? a_to_g : kGtoA, ch);
+    if (i % 333 == 3) b.send(d, t + 2 * kS, kGtoA, ch);  // the same packet sent again
+    if (i % 40 == 5) {
+      const uint64_t h = b.fresh_digest();
+      b.send(h ^ packet::address_hash(before), t, {6, 5, 4}, nat);
+      if (i % 200 != 5) b.send(h ^ packet::address_hash(after), t + 5000, {3, 2, 1, 0}, nat);
+    }
+  }
+  AnalysisOptions opt;
+  opt.threads = 1;
+  const pathtrace::Run in_memory = pathtrace::analyze(b.points, b.chains, b.sightings, opt);
+  const std::string expected = run_text(in_memory);
+  EXPECT_THAT(expected, HasSubstr("disappears"));
+  ASSERT_FALSE(in_memory.renamed.empty()) << "the run has no translated packet";
+
+  TempDir dir;
+  for (unsigned threads : {1u, 2u}) {
+    spill::Partitions parts(dir.path.string(), 4);
+    {
+      spill::Partitions::Writer w(parts);
+      w.add(b.sightings);
+      w.flush();
+    }
+    opt.threads = threads;
+    const pathtrace::Run spilled = pathtrace::analyze(b.points, b.chains, parts, opt);
+    ASSERT_TRUE(spilled.spilled) << "the grouped sightings are in a file";
+    EXPECT_TRUE(spilled.sightings.empty());
+    EXPECT_EQ(spilled.renamed, in_memory.renamed);
+    const std::string got = run_text(spilled);
+    // The first line that differs (the whole text is a few MB).
+    std::istringstream e(expected), g(got);
+    std::string el, gl;
+    for (std::size_t line = 1; std::getline(e, el); ++line) {
+      ASSERT_TRUE(std::getline(g, gl)) << "the spilled run ends at line " << line;
+      ASSERT_EQ(gl, el) << "line " << line << " (threads " << threads << ")";
+    }
+    EXPECT_FALSE(std::getline(g, gl)) << "the spilled run goes on: " << gl;
+    // Letting pages go loses nothing: they are read back from the file.
+    spilled.release_sightings_before(spilled.all_sightings().size());
+    EXPECT_EQ(run_text(spilled), expected);
+  }
+  EXPECT_TRUE(dir.empty());
+}
+
+}  // namespace
+}  // namespace pathtrace

@@ -24,7 +24,7 @@ const CommandSpec kCorrelateSpec{
           {"stdin", 0, "", "read one collector's stream from standard input; listens only with --listen", ""},
           {"token-file", 0, "FILE", "file whose first line is the shared secret collectors present", ""},
           {"require-token", 0, "", "refuse to start without --token-file, even on loopback (other local users can connect there)", ""}},
-         {live_options(), window_options(false), limit_options(), report_options()}),
+         {live_options(), window_options(false), limit_options(), memory_options(), report_options()}),
     "pathtrace correlate --points A,B,C --listen 127.0.0.1:7300\n"
     "pathtrace collect --iface eth0 --point A --to 127.0.0.1:7300   # on each host\n"
     "ssh hv1 pathtrace collect --iface eth1 --point G --stdout | pathtrace correlate --points G --stdin",
@@ -50,6 +50,9 @@ int run_correlate(const Args& a, const std::string& command_line) {
   if (a.has("duration")) co.duration_ms = parse_duration_ms(a.str("duration"), "--duration");
   co.quiet = a.has("quiet");
   co.stated = stated_from(a, points, "", false);
+  const SpillSetting spill = spill_setting(a);
+  co.memory = spill.memory;
+  co.spill_dir = spill.dir;
   exclusive(a, {"json", "html"});
   Store store(a.str("db"), Store::Mode::kReadWrite);
   return print_live_run(std::cout, a, store, [&] {

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 
 #include "collector/common/console.hpp"
@@ -37,15 +36,10 @@ const CommandSpec kIngestSpec{
           {"max-transit-ms", 0, "MS", "sightings of one packet further apart start a new traversal", "200"},
           {"guard-ms", 0, "MS", "margin inside a point's stated capture window", "100"},
           {"keep-bytes", 0, "N", "keep the first N bytes of every frame that passes the filter, for `pathtrace export` (0-65535; costs N + ~80 bytes per sighting in the database)", "0"},
-          {"memory", 0, "SIZE",
-           "memory for the run's sightings (512M, 2G; 0: no limit): a larger capture keeps them in temporary "
-           "files next to the database, about 50 bytes per packet and point, and is analysed one digest range "
-           "at a time",
-           "512M"},
           {"quiet", 'q', "", "only the report: no progress lines on stderr", ""},
           {"verbose", 'v', "", "print the time each phase took on stderr", ""},
           {"points", 0, "POINT=FILES", "the points, in path order", "", false, true}},
-         {window_options(true), digest_options(), report_options()}),
+         {window_options(true), digest_options(), memory_options(), report_options()}),
     "pathtrace ingest --inventory pcaps/incident-broken/inventory.toml --filter ipip\n"
     "pathtrace ingest --db lab.db --filter ipip A:vm:eth0@vm1=A.pcap B:tap=B.pcap C:qbr=C.pcap\n"
     "pathtrace ingest --order G..A --filter 'host 198.18.0.20' A=a.pcap G=g.pcap\n"
@@ -96,11 +90,9 @@ int run_ingest(const Args& a, const std::string& command_line) {
   exclusive(a, {"json", "html"});
 
   const std::string db_path = a.str("db");
-  io.memory = std::size_t(parse_size(a.str("memory"), "--memory"));
-  if (io.memory && io.memory < 1024)
-    throw Error(ExitCode::kUsage, "--memory '" + a.str("memory") + "': at least 1K (or 0: no limit)");
-  io.spill_dir = std::filesystem::path(db_path).parent_path().string();
-  if (io.spill_dir.empty()) io.spill_dir = ".";
+  const SpillSetting spill = spill_setting(a);
+  io.memory = spill.memory;
+  io.spill_dir = spill.dir;
   Store store(db_path, Store::Mode::kReadWrite);  // fail on a bad database before reading files
   pipeline::IngestTimings timings;
   const Run run = pipeline::ingest(std::move(points), io, store, run_meta(io.filter, command_line), &timings);

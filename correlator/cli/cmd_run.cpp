@@ -35,7 +35,7 @@ const CommandSpec kRunSpec{
           {"keep-going", 0, "", "when a remote host fails pre-flight, capture at the other points (the report names the missing ones)", ""},
           {"explain", 0, "", "read the filtering layers' counters (iptables, nft, OpenFlow) before and after, and name the rule that dropped the lost packets", ""},
           {"ovs-db", 0, "unix:PATH", "with --explain: the OVS database socket (default: $OVS_RUNDIR/db.sock)", ""}},
-         {live_options(), limit_options(), report_options()}),
+         {live_options(), limit_options(), memory_options(), report_options()}),
     "pathtrace run --points A..G --filter ipip --duration 10s\n"
     "pathtrace run --inventory lab.toml --filter ipip --traffic 'ip netns exec dir ./send'\n"
     "pathtrace run --point A=local:veth0@ns1 --point B=local:veth1@ns2 --filter icmp --count 100\n"
@@ -78,6 +78,9 @@ int run_run(const Args& a, const std::string& command_line) {
   lo.ovs_db = a.str("ovs-db");
   lo.run_name = "run-" + std::to_string(::getpid());
   lo.limits = session_limits(a);
+  const SpillSetting spill = spill_setting(a);
+  lo.memory = spill.memory;
+  lo.spill_dir = spill.dir;
   exclusive(a, {"json", "html"});
   Store store(a.str("db"), Store::Mode::kReadWrite);  // fails before capturing
   return print_live_run(std::cout, a, store, [&] {

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -34,6 +35,23 @@ std::vector<OptionSpec> live_options() {
       {"idle", 0, "DURATION", "stop after this long without a new packet", ""},
       {"quiet", 'q', "", "only the report: no progress, no connection log (errors are still shown)", ""},
   };
+}
+
+std::vector<OptionSpec> memory_options() {
+  return {{"memory", 0, "SIZE",
+           "memory for the run's sightings (512M, 2G; 0: no limit): past it they go to temporary files next "
+           "to the database, about 50 bytes per packet and point, and are analysed one digest range at a time",
+           "512M"}};
+}
+
+SpillSetting spill_setting(const Args& a) {
+  SpillSetting s;
+  s.memory = std::size_t(parse_size(a.str("memory"), "--memory"));
+  if (s.memory && s.memory < 1024)
+    throw Error(ExitCode::kUsage, "--memory '" + a.str("memory") + "': at least 1K (or 0: no limit)");
+  s.dir = std::filesystem::path(a.str("db")).parent_path().string();
+  if (s.dir.empty()) s.dir = ".";
+  return s;
 }
 
 std::vector<OptionSpec> limit_options() {

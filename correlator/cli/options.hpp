@@ -24,6 +24,15 @@ constexpr const char* kDefaultDb = "pathtrace.db";
 std::vector<OptionSpec> report_options();
 // Options of the live commands (run, correlate): --filter, --duration, --count, --idle, -q.
 std::vector<OptionSpec> live_options();
+// The sightings' memory budget (ingest, run, correlate): --memory.
+std::vector<OptionSpec> memory_options();
+// --memory in bytes (0: no limit), and where a run past it keeps its sightings: the
+// directory of --db. Throws Error(kUsage) naming the argument.
+struct SpillSetting {
+  std::size_t memory = 0;
+  std::string dir;
+};
+SpillSetting spill_setting(const Args& a);
 // What one collector may send the correlator (run, correlate): --max-records, --max-bytes,
 // --max-chains, --max-gaps (docs/security.md).
 std::vector<OptionSpec> limit_options();

@@ -334,7 +334,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
   meta.points = points;
   for (Point& p : meta.points) p.source = "live";
   const int64_t run_id = store.begin_run(meta);
-  Stager stager(store, run_id, col);
+  Stager stager(store, run_id, col, lo.memory, lo.spill_dir);
   std::vector<std::string> warnings;
   std::optional<Child> traffic;
   if (!lo.traffic.empty()) traffic = Child::spawn({"/bin/sh", "-c", lo.traffic});
@@ -357,7 +357,10 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
                          (!is_local(points[i]) && *code == 255 ? " (the ssh link was lost: the point's capture is incomplete)" : ""));
 
   server::Collected c = col.take();
-  Collected in{std::move(c.points), std::move(c.chains), std::move(c.sightings), {}, {}, std::move(c.warnings), {}};
+  std::unique_ptr<SightingParts> spilled = stager.take_spilled(c.sightings);
+  if (spilled) std::vector<Sighting>().swap(c.sightings);
+  Collected in{std::move(c.points), std::move(c.chains), std::move(c.sightings), {}, {}, std::move(c.warnings),
+               std::move(spilled)};
   JudgeOptions jo;  // the inventory's [hosts.NAME] clock, when stated
   for (const auto& [name, host] : lo.hosts)
     if (host.clock_ns) jo.given_offsets[name] = *host.clock_ns;
@@ -400,7 +403,7 @@ Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& stor
   else
     Console::err().line("pathtrace correlate: reading stdin for points " + labels);
   const int64_t run_id = store.begin_run(meta);
-  Stager stager(store, run_id, col);
+  Stager stager(store, run_id, col, co.memory, co.spill_dir);
   const auto start = Clock::now();
   Stop stop{StopReason::kAllEnded};
   for (;;) {
@@ -424,7 +427,10 @@ Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& stor
   srv.stop();
   flush_or_fail(stager, store, run_id);
   server::Collected c = col.take();
-  Collected in{std::move(c.points), std::move(c.chains), std::move(c.sightings), {}, {}, std::move(c.warnings), {}};
+  std::unique_ptr<SightingParts> spilled = stager.take_spilled(c.sightings);
+  if (spilled) std::vector<Sighting>().swap(c.sightings);
+  Collected in{std::move(c.points), std::move(c.chains), std::move(c.sightings), {}, {}, std::move(c.warnings),
+               std::move(spilled)};
   JudgeOptions jo;
   for (auto& line : apply_windows(co.stated, in.points, std::vector<bool>(in.points.size()), jo.analysis))
     in.warnings.push_back(std::move(line));

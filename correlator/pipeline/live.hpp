@@ -76,6 +76,10 @@ struct LiveOptions {
   std::string ovs_db;          // for discovery and ovs-ofctl
   std::string run_name;        // sent in every HELLO
   server::SessionLimits limits;  // what each collector may send (--max-records, ...)
+  // --memory: the bytes the sightings held may take; past it they go to temporary files in
+  // spill_dir (as IngestOptions::memory). 0: no limit.
+  std::size_t memory = std::size_t{512} << 20;
+  std::string spill_dir = ".";
 };
 
 // Captures at every point until a stop condition, judges and stores the run (staged in `store`
@@ -95,6 +99,8 @@ struct CorrelateOptions {
   long long duration_ms = 0; // 0: until every point's collector said BYE (or a signal)
   bool quiet = false;
   Stated stated;             // --window (over the collectors' own windows), --clock
+  std::size_t memory = std::size_t{512} << 20;  // as LiveOptions::memory
+  std::string spill_dir = ".";
 };
 
 // Receives the collectors of `points` (labels in path order; host, interface and namespace

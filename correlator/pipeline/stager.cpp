@@ -1,12 +1,25 @@
 #include "correlator/pipeline/stager.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
 namespace pathtrace::pipeline {
 
-Stager::Stager(Store& store, int64_t run, server::Collection& col)
-    : store_(store), run_(run), col_(col), thread_([this] { loop(); }) {}
+Stager::Stager(Store& store, int64_t run, server::Collection& col) : Stager(store, run, col, 0, ".") {}
+
+Stager::Stager(Store& store, int64_t run, server::Collection& col, std::size_t memory, std::string spill_dir)
+    : store_(store), run_(run), col_(col),
+      limit_(memory ? std::max<std::size_t>(1, memory / (2 * sizeof(Sighting))) : 0),
+      spill_dir_(std::move(spill_dir)), thread_([this] { loop(); }) {}
+
+std::unique_ptr<spill::Partitions> Stager::take_spilled(std::span<const Sighting> rest) {
+  if (!spilled_) return nullptr;
+  writer_->add(rest);
+  writer_->flush();
+  writer_.reset();
+  return std::move(spilled_);
+}
 
 Stager::~Stager() {
   try {
@@ -34,6 +47,13 @@ void Stager::flush_once() {
   uint32_t first = 0;
   col_.drain_new(chains, first, sightings);
   if (!chains.empty() || !sightings.empty()) store_.append(run_, chains, first, sightings);
+  // Past the budget, what is staged also goes to the run's ranges, and the collection lets it go.
+  if (limit_ && !spilled_ && col_.held() > limit_) {
+    // A live run's length is not known: 256 ranges keep each one small up to ~10^9 sightings.
+    spilled_ = std::make_unique<spill::Partitions>(spill_dir_, 8);
+    writer_ = std::make_unique<spill::Partitions::Writer>(*spilled_);
+  }
+  if (spilled_) col_.forget_drained([this](std::span<const Sighting> staged) { writer_->add(staged); });
   col_.take_kept(kept_);
   if (!kept_.empty()) store_.append_kept(run_, kept_);
   const auto points = col_.points();

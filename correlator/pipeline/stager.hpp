@@ -4,6 +4,9 @@
 // what it had committed: `pathtrace report` analyses it.
 //
 //   server::Collection ──drain_new()/take_kept()──▶ Stager thread ──append()/update_points()──▶ Store
+//                                                        └─ past the memory budget: the staged
+//                                                           sightings also to spill::Partitions,
+//                                                           and the collection lets them go
 //
 // Who times out: nobody; the thread wakes every 250 ms and on stop. A write that fails (the
 // store's busy timeout passed, the disk is full) ends the thread: failed() says so at once, so
@@ -13,11 +16,15 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <memory>
+#include <span>
+#include <string>
 #include <mutex>
 #include <thread>
 
 #include "correlator/model/model.hpp"
 #include "correlator/server/collection.hpp"
+#include "correlator/spill/spill.hpp"
 #include "correlator/store/store.hpp"
 
 namespace pathtrace::pipeline {
@@ -27,6 +34,10 @@ class Stager {
   // Starts staging run `run` (begun with Store::begin_run) from `col` into `store`, which the
   // stager uses alone until stop_and_flush().
   Stager(Store& store, int64_t run, server::Collection& col);
+  // The same, with a memory budget for the sightings the collection holds (0: none): past
+  // it, staged sightings go to temporary files in `spill_dir` by digest range (spill.hpp)
+  // and the collection lets them go.
+  Stager(Store& store, int64_t run, server::Collection& col, std::size_t memory, std::string spill_dir);
   // Stops; a database error is dropped (the one that unwound us is the one to report).
   ~Stager();
   Stager(const Stager&) = delete;
@@ -36,6 +47,9 @@ class Stager {
   void stop_and_flush();
   // True once a flush failed (the thread has ended; stop_and_flush() rethrows the error).
   bool failed() const noexcept { return failed_.load(); }
+  // After stop_and_flush(): the ranges the run spilled to, with `rest` (what the collection
+  // still held) added; null when it never spilled (then `rest` is the run's sightings).
+  std::unique_ptr<spill::Partitions> take_spilled(std::span<const Sighting> rest);
 
  private:
   void flush_once();
@@ -44,6 +58,10 @@ class Stager {
   int64_t run_;
   server::Collection& col_;
   KeptFrames kept_;  // reused between flushes
+  const std::size_t limit_ = 0;  // sightings held before the run spills (0: never)
+  const std::string spill_dir_;
+  std::unique_ptr<spill::Partitions> spilled_;
+  std::unique_ptr<spill::Partitions::Writer> writer_;
   std::mutex m_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -152,6 +152,10 @@ void Collection::on_records(uint32_t session, uint64_t, std::span<const wire::Re
                                   static_cast<uint16_t>(std::min<uint32_t>(r.wire_len, 0xffff)),
                                   ord, r.tcp_flags});
   }
+  if (!recs.empty()) {
+    if (last_ts_.size() <= ord) last_ts_.resize(std::size_t(ord) + 1, 0);
+    last_ts_[ord] = recs.back().ts_ns;
+  }
   status_[ord].records += recs.size();
   if (it->second.keeps_bytes) it->second.last_batch.assign(recs.begin(), recs.end());
 }
@@ -239,11 +243,7 @@ void Collection::on_end(uint32_t session, const SessionEnd& e) {
   int64_t end = e.has_stats ? std::max({e.final_stats.sent_at_ns, e.final_stats.last_packet_ns, start}) : 0;
   if (!e.clean && st.records && start) {
     // Unclean end: the capture window closes at the last thing we know it saw.
-    for (auto s = sightings_.rbegin(); s != sightings_.rend() && s - sightings_.rbegin() < 100000; ++s)
-      if (s->point == ord) {
-        end = std::max(end, s->ts_ns);
-        break;
-      }
+    if (ord < last_ts_.size() && last_ts_[ord]) end = std::max(end, last_ts_[ord]);
   }
   if (start && end - start >= p.end_ns - p.start_ns) {
     p.start_ns = start;
@@ -271,7 +271,20 @@ std::vector<PointStatus> Collection::status() const {
 
 std::size_t Collection::sightings() const {
   std::lock_guard lk(m_);
+  return forgotten_ + sightings_.size();
+}
+
+std::size_t Collection::held() const {
+  std::lock_guard lk(m_);
   return sightings_.size();
+}
+
+void Collection::forget_drained(const std::function<void(std::span<const Sighting>)>& keep) {
+  std::lock_guard lk(m_);
+  keep(std::span<const Sighting>(sightings_.data(), drained_sightings_));
+  sightings_.erase(sightings_.begin(), sightings_.begin() + std::ptrdiff_t(drained_sightings_));
+  forgotten_ += drained_sightings_;
+  drained_sightings_ = 0;
 }
 
 void Collection::drain_new(std::vector<Chain>& new_chains, uint32_t& first_chain,
@@ -332,6 +345,8 @@ Collected Collection::take() {
   seen_.clear();
   digest_ = 0;
   drained_chains_ = drained_sightings_ = 0;
+  forgotten_ = 0;
+  last_ts_.clear();
   return out;
 }
 

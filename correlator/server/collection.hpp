@@ -5,6 +5,8 @@
 //   Server consumer thread ──on_*()──▶ Collection (mutex) ◀──snapshot()/take()── caller
 
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -72,8 +74,13 @@ class Collection : public Consumer {
   // Copies of the points (with statistics so far) and their status: live counts.
   std::vector<Point> points() const;
   std::vector<PointStatus> status() const;
-  // Sightings held so far.
+  // Sightings received so far (held, or let go by forget_drained()).
   std::size_t sightings() const;
+  // Sightings held in memory now.
+  std::size_t held() const;
+  // Lets go the sightings drain_new() has handed out, after `keep` has them (a live run past
+  // its memory budget keeps them in files: spill.hpp). take() returns only the others.
+  void forget_drained(const std::function<void(std::span<const Sighting>)>& keep);
   // What arrived since the previous call: chains new_chains[k] have global index
   // first_chain + k, and every new sighting refers to a chain returned by this or an earlier
   // call. For staging a live run in the database as it goes (Store::append).
@@ -125,6 +132,8 @@ class Collection : public Consumer {
   std::vector<Chain> chains_;
   std::unordered_map<std::string, uint32_t> chain_index_;  // chain content → index
   std::vector<Sighting> sightings_;
+  std::size_t forgotten_ = 0;          // sightings forget_drained() let go (kept elsewhere)
+  std::vector<int64_t> last_ts_;       // per ord: the time of its latest record (0: none)
   KeptFrames kept_;
   std::size_t drained_chains_ = 0;     // drain_new() has handed out chains_[0, this)
   std::size_t drained_sightings_ = 0;  // ... and sightings_[0, this)

@@ -43,6 +43,7 @@ class Roundtrip : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string db() const { return (dir_ / "t.db").string(); }
+  json correlate_incident(const std::string& db, const std::string& extra = "");
   fs::path dir_;
 };
 
@@ -328,7 +329,11 @@ TEST_F(Roundtrip, IngestReadsBackAsPrinted) {
   expect_same_report(json::parse(r.out), json::parse(back.out));
 }
 
-TEST_F(Roundtrip, CorrelateAppliesClocksAndReadsBackAsPrinted) {
+// `correlate` over the incident's seven points sent as collector streams (A on host vm1, whose
+// clock is 0.5 s ahead; B..G on hv1), with `extra` options, into `db`: its JSON report.
+json Roundtrip::correlate_incident(const std::string& db, const std::string& extra) {
+  fs::remove(dir_ / "out");  // an earlier call's: its port and report are not this one's
+  fs::remove(dir_ / "err");
   // The incident's seven points: A on host vm1, whose clock is 0.5 s ahead; B..G on hv1.
   const std::string set = source("pcaps/incident-broken/");
   struct P {
@@ -341,12 +346,12 @@ TEST_F(Roundtrip, CorrelateAppliesClocksAndReadsBackAsPrinted) {
                                  {"C", "hv1", "qbrbdd1f2c3-bd", "ptlab-hv"}, {"D", "hv1", "qvbbdd1f2c3-bd", "ptlab-hv"},
                                  {"E", "hv1", "qvobdd1f2c3-bd", "ptlab-hv"}, {"F", "hv1", "phy-br-ethx", "ptlab-hv"},
                                  {"G", "hv1", "eth1", "ptlab-hv"}};
-  const std::string cmd = quote(PATHTRACE_BIN) + " correlate --db " + quote(db()) +
-                          " --listen 127.0.0.1:0 --points A,B,C,D,E,F,G --filter ipip --json --duration 60s" +
+  const std::string cmd = quote(PATHTRACE_BIN) + " correlate --db " + quote(db) +
+                          " --listen 127.0.0.1:0 --points A,B,C,D,E,F,G --filter ipip --json --duration 60s " + extra +
                           " >" + quote((dir_ / "out").string()) + " 2>" + quote((dir_ / "err").string()) +
                           " </dev/null & echo $!";
   const Result started = sh(cmd, dir_);
-  ASSERT_EQ(started.code, 0);
+  EXPECT_EQ(started.code, 0);
   uint16_t port = 0;
   for (int i = 0; i < 200 && !port; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -354,7 +359,10 @@ TEST_F(Roundtrip, CorrelateAppliesClocksAndReadsBackAsPrinted) {
     const auto at = err.find("listening on 127.0.0.1:");
     if (at != std::string::npos) port = uint16_t(std::stoi(err.substr(at + 23)));
   }
-  ASSERT_NE(port, 0) << slurp(dir_ / "err");
+  if (port == 0) {
+    ADD_FAILURE() << slurp(dir_ / "err");
+    return json();
+  }
   for (const P& p : points) {
     const int64_t ahead = std::string(p.host) == "vm1" ? 500'000'000 : 0;
     send_to(port, stream_of(set + p.label + ".pcap", p.label, p.host, p.iface, p.netns, ahead));
@@ -365,8 +373,16 @@ TEST_F(Roundtrip, CorrelateAppliesClocksAndReadsBackAsPrinted) {
     if (!out.empty() && out.back() == '\n' && json::accept(out)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_TRUE(json::accept(out)) << out << slurp(dir_ / "err");
-  const json printed = json::parse(out);
+  if (!json::accept(out)) {
+    ADD_FAILURE() << out << slurp(dir_ / "err");
+    return json();
+  }
+  return json::parse(out);
+}
+
+TEST_F(Roundtrip, CorrelateAppliesClocksAndReadsBackAsPrinted) {
+  const json printed = correlate_incident(db());
+  ASSERT_TRUE(printed.is_object());
   // The verdict is the incident's, on clocks put right.
   const json& headline = printed["results"][0];
   EXPECT_EQ(headline["flow_label"], "IPIP 198.18.0.1 → 198.18.0.20");
@@ -384,6 +400,21 @@ TEST_F(Roundtrip, CorrelateAppliesClocksAndReadsBackAsPrinted) {
   const auto back = run_pathtrace({"report", "--db", db(), "--json"}, dir_);
   ASSERT_EQ(back.code, 1) << back.err;
   expect_same_report(printed, json::parse(back.out));
+}
+
+// Past its memory budget a live run keeps the sightings it staged in temporary files and lets
+// them go (--memory 1K: after its first quarter second): it prints and stores what the same
+// run in memory does.
+TEST_F(Roundtrip, CorrelatePastItsMemoryBudgetSaysWhatItWouldInMemory) {
+  json in_memory = correlate_incident(db());
+  json spilled = correlate_incident((dir_ / "spilled.db").string(), "--memory 1K");
+  ASSERT_TRUE(in_memory.is_object());
+  ASSERT_TRUE(spilled.is_object());
+  EXPECT_EQ(spilled["results"][0]["verdict"], "disappears");
+  for (json* j : {&in_memory, &spilled})
+    for (const char* key : {"run_id", "started", "command"}) j->erase(key);
+  expect_same_report(in_memory, spilled);
+  EXPECT_EQ(spilled["sightings"], in_memory["sightings"]);
 }
 
 // The database locked by another process in the middle of a live run (the sqlite3 shell's

@@ -111,8 +111,6 @@ Run Analyzer::run(SightingParts& parts) {
   // then grouped; the traversals and flows come out as one pass over all of them makes them.
   const bool parallel = opt_.threads >= 2 && std::thread::hardware_concurrency() >= 2;
   base_ = 0;
-  // A packet seen at every point is a traversal per n_ sightings: room for that many.
-  travs_.reserve(parts.size() / std::max(1u, n_) + 16);
   for (unsigned part = 0; part < parts.count(); ++part) {
     parts.load(part, range);
     const std::size_t n = range.size();
@@ -133,6 +131,8 @@ Run Analyzer::run(SightingParts& parts) {
                    });
     if (upper_begin < upper_end) group(range.data(), upper_begin, upper_end);
     parts.append_grouped(range);
+    parts.append_traversals(travs_);  // the range's: only one range's are in memory at a time
+    travs_.clear();
     base_ += n;
   }
   std::vector<Sighting>().swap(range);
@@ -140,6 +140,8 @@ Run Analyzer::run(SightingParts& parts) {
   rep.sightings = base_;
   label_flows();
   out.spilled = parts.grouped();
+  out.spilled_traversals = parts.traversals();
+  std::vector<Traversal>().swap(travs_);
   PT_INVARIANT(out.spilled->all().size() == base_);
   return finish(std::move(out));
 }
@@ -147,15 +149,17 @@ Run Analyzer::run(SightingParts& parts) {
 Run Analyzer::finish(Run out) {
   Report& rep = out.report;
   const std::size_t n = out.all_sightings().size();
+  if (!out.spilled_traversals) out.traversals = std::move(travs_);
   // 3. Traversals stay in digest order (then time): the store keeps them in blocks by digest
   // range, so one packet is found without an index (docs/schema.md). Grouping made each
   // traversal's sightings contiguous, in traversal order, so both vectors are final as they are.
   std::size_t at = 0;
-  for (const Traversal& t : travs_) {
+  for (const Traversal& t : out.all_traversals()) {
     PT_INVARIANT(t.first == at);
     at += t.count;
   }
   PT_INVARIANT(at == n);
+  out.release_traversals_before(out.all_traversals().size());
   // A flow never seen at the end it enters by, though right after it: judged from there (the
   // end's capture missed it, or it starts mid-path), saying so. Every traversal settles again.
   bool again = override_blind_entries(rep);
@@ -173,7 +177,6 @@ Run Analyzer::finish(Run out) {
     again = true;
   }
   if (again) rejudge(out);
-  out.traversals = std::move(travs_);
 
   // 4. Verdicts and findings. A point that missed (nearly) everything that passed it is not
   // evidence: the hops around it are judged across it.
@@ -198,8 +201,9 @@ Run Analyzer::finish(Run out) {
   rep.flows = std::move(flows_);
   if (win_start_ == kMinTime && win_end_ == kMaxTime) {
     // No window known: report the span of the traversals instead of ±infinity.
-    rep.window_start_ns = out.traversals.empty() ? 0 : out.traversals.front().t0_ns;
-    rep.window_end_ns = out.traversals.empty() ? 0 : out.traversals.back().t0_ns;
+    const std::span<const Traversal> travs = out.all_traversals();
+    rep.window_start_ns = travs.empty() ? 0 : travs.front().t0_ns;
+    rep.window_end_ns = travs.empty() ? 0 : travs.back().t0_ns;
   } else {
     rep.window_start_ns = win_start_;
     rep.window_end_ns = win_end_;
@@ -288,9 +292,10 @@ bool Analyzer::override_blind_entries(Report& rep) {
 void Analyzer::add_translations(const Run& run) {
   if (!translations_) return;
   for (const TranslationGroup& g : *translations_) {
-    const auto it = std::lower_bound(run.traversals.begin(), run.traversals.end(), g.digest,
+    const std::span<const Traversal> travs = run.all_traversals();
+    const auto it = std::lower_bound(travs.begin(), travs.end(), g.digest,
                                      [](const Traversal& t, uint64_t d) { return t.digest < d; });
-    if (it == run.traversals.end() || it->digest != g.digest) continue;
+    if (it == travs.end() || it->digest != g.digest) continue;
     const std::size_t key = std::size_t(it->flow) * 2 + std::size_t(it->dir);
     if (key >= result_index_.size() || result_index_[key] == 0) continue;
     FlowResult& r = results_[result_index_[key] - 1];
@@ -321,9 +326,9 @@ void Analyzer::add_findings(const Run& run) {
     chars[ri].duplicates_at.assign(dups, dups + n_);
     chars[ri].over_mtu_at.assign(over, over + n_);
   }
-  characterise(results_, run.traversals, run.all_sightings(), chars,
-               [&](std::size_t i) { run.release_sightings_before(i); });
-  run.release_sightings_before(run.all_sightings().size());
+  characterise(results_, run.all_traversals(), run.all_sightings(), chars,
+               [&](std::size_t i) { run.release_traversals_before(i); });
+  run.release_traversals_before(run.all_traversals().size());
   const FindingsContext ctx{points_, flows_, opt_.mtu_frame, time_origin_};
   for (std::size_t ri = 0; ri < results_.size(); ++ri) {
     if (!telling[ri]) continue;
@@ -365,10 +370,14 @@ void Analyzer::renumber_flows(Run& out) {
     for (uint32_t f = id; f != 0 && map[f] == 0; f = flows_[f - 1].parent) path.push_back(f);
     for (auto it = path.rbegin(); it != path.rend(); ++it) map[*it] = next++;
   };
-  for (const Traversal& t : out.traversals) {
+  const std::span<Traversal> travs = out.all_traversals();
+  for (std::size_t i = 0; i < travs.size(); ++i) {
+    const Traversal& t = travs[i];
     if (t.flow) assign_with_parents(t.flow);
     if (t.inner_flow) assign_with_parents(t.inner_flow);
+    if ((i & 0xffff) == 0xffff) [[unlikely]] out.release_traversals_before(i);
   }
+  out.release_traversals_before(travs.size());
   for (uint32_t id = 1; id <= n; ++id)
     if (map[id] == 0) assign_with_parents(id);
   std::vector<Flow> renumbered(n);
@@ -379,10 +388,13 @@ void Analyzer::renumber_flows(Run& out) {
     renumbered[f.id - 1] = std::move(f);
   }
   flows_ = std::move(renumbered);
-  for (Traversal& t : out.traversals) {
+  for (std::size_t i = 0; i < travs.size(); ++i) {
+    Traversal& t = travs[i];
     t.flow = map[t.flow];
     t.inner_flow = map[t.inner_flow];
+    if ((i & 0xffff) == 0xffff) [[unlikely]] out.release_traversals_before(i);
   }
+  out.release_traversals_before(travs.size());
   for (FlowResult& r : results_) {
     r.flow = map[r.flow];
     for (uint32_t& f : r.inner_flows) f = map[f];
@@ -423,12 +435,12 @@ Run analyze_parts(std::vector<Point> points, std::vector<Chain> chains, Sighting
   if (found.groups.empty()) return first;
   const std::span<Sighting> all = first.all_sightings();
   for (const auto& r : found.renamed) {
-    const Traversal& t = first.traversals[r.traversal];
+    const Traversal& t = first.all_traversals()[r.traversal];
     for (uint32_t i = t.first; i < t.first + t.count; ++i) all[i].digest = r.digest;
   }
   std::unique_ptr<SightingParts> again_parts = parts.split_again(all);
   std::unordered_map<uint64_t, uint64_t> renamed;
-  for (const auto& r : found.renamed) renamed.emplace(first.traversals[r.traversal].digest, r.digest);
+  for (const auto& r : found.renamed) renamed.emplace(first.all_traversals()[r.traversal].digest, r.digest);
   std::vector<Chain> chains_again = std::move(first.chains);
   first = Run{};  // the first analysis's file and traversals go before the second's are made
   analyzer::Analyzer again(fresh, chains_again, opt);

@@ -69,13 +69,17 @@ class SightingParts {
   virtual void append_grouped(std::span<const Sighting> grouped) = 0;
   // The file of everything append_grouped() wrote (call once, after the last range).
   virtual std::shared_ptr<SightingFile> grouped() = 0;
+  // The same for traversals: appended range after range, then the file (call once).
+  virtual void append_traversals(std::span<const Traversal> traversals) = 0;
+  virtual std::shared_ptr<TraversalFile> traversals() = 0;
   // New ranges (the same split, the same directory) holding `sightings` as they are.
   virtual std::unique_ptr<SightingParts> split_again(std::span<const Sighting> sightings) = 0;
 };
 
 // analyze() over sightings split by digest range: the same Run as analyze() over all of them
-// at once, with Run::spilled instead of Run::sightings. Memory: one range at a time, plus the
-// traversals and the flows. Throws what `parts` throws.
+// at once, with Run::spilled and Run::spilled_traversals instead of Run::sightings and
+// Run::traversals. Memory: one range at a time, plus the flows and their results. Throws what
+// `parts` throws.
 Run analyze(std::vector<Point> points, std::vector<Chain> chains, SightingParts& parts,
             const AnalysisOptions& opt = {});
 

@@ -92,9 +92,9 @@ class Analyzer {
   void finish_traversal(Sighting* s, uint32_t first, uint32_t count);
   // Decides `t` from its sightings `v` and adds it to its flow's counters.
   void settle(Traversal& t, const Sighting* v);
-  // Settles every traversal again from scratch (after entry_override_ changed), over the
-  // sightings of `out` (travs_ index them), letting the ones it passed go (spilled runs).
-  void rejudge(const Run& out);
+  // Settles every traversal of `out` again from scratch (after entry_override_ changed),
+  // letting the ones it passed go (spilled runs).
+  void rejudge(Run& out);
   // Flows never seen at the end they enter by, but right after it: judged from there.
   bool override_blind_entries(Report& rep);
   // Points that saw none of a flow that passed them while they captured (or that hold nothing

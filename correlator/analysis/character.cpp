@@ -67,12 +67,9 @@ void characterise(std::span<const FlowResult> results, std::span<const Traversal
     return t.dir == Dir::kForward ? unsigned(t.last_seen) : pr.points - 1 - t.last_seen;
   };
 
-  std::size_t since_done = 0;
-  for (const Traversal& t : traversals) {
-    if (done_before && ++since_done == 65536) [[unlikely]] {
-      done_before(t.first);
-      since_done = 0;
-    }
+  for (std::size_t i = 0; i < traversals.size(); ++i) {
+    const Traversal& t = traversals[i];
+    if (done_before && (i & 0xffff) == 0xffff) [[unlikely]] done_before(i);
     Probe* const pp = probe_of(t);
     if (!pp) continue;
     Probe& pr = *pp;
@@ -110,7 +107,9 @@ void characterise(std::span<const FlowResult> results, std::span<const Traversal
   for (const Probe& pr : probes)
     flags_to_count |= pr.active && pr.cmp.lost.packets > 0 && pr.cmp.flags_agree && pr.cmp.lost_flags != 0;
   if (flags_to_count) {
-    for (const Traversal& t : traversals) {
+    for (std::size_t i = 0; i < traversals.size(); ++i) {
+      const Traversal& t = traversals[i];
+      if (done_before && (i & 0xffff) == 0xffff) [[unlikely]] done_before(i);
       Probe* const pp = probe_of(t);
       if (!pp) continue;
       const HeadlineComparison& c = pp->cmp;

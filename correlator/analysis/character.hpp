@@ -74,8 +74,8 @@ struct LossCharacter {
 // `duplicates_at` and `over_mtu_at` are left as they are: the analysis counts them while it
 // groups sightings into traversals. Judged traversals of a (flow, direction) with no result
 // are ignored; any input is safe. Works on a finished Run as well as inside analyze().
-// `done_before(i)`, when given, is told as the pass goes that sightings before i are not read
-// again (Run::release_sightings_before).
+// `done_before(i)`, when given, is told as the pass goes that traversals before i (and their
+// sightings) are not read again (Run::release_traversals_before).
 void characterise(std::span<const FlowResult> results, std::span<const Traversal> traversals,
                   std::span<const Sighting> sightings, std::span<LossCharacter> chars,
                   const std::function<void(std::size_t)>& done_before = {});

@@ -416,7 +416,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
   }
 }
 
-void Analyzer::rejudge(const Run& out) {
+void Analyzer::rejudge(Run& out) {
   results_.clear();
   counts_.clear();
   delays_.clear();
@@ -431,15 +431,12 @@ void Analyzer::rejudge(const Run& out) {
   std::fill(early_at_.begin(), early_at_.end(), uint64_t{0});
   window_assumed_ = 0;
   const std::span<const Sighting> sightings = out.all_sightings();
-  std::size_t since_release = 0;
-  for (Traversal& t : travs_) {
-    settle(t, sightings.data() + t.first);
-    if (++since_release == 65536) [[unlikely]] {
-      out.release_sightings_before(t.first);
-      since_release = 0;
-    }
+  const std::span<Traversal> travs = out.all_traversals();
+  for (std::size_t i = 0; i < travs.size(); ++i) {
+    settle(travs[i], sightings.data() + travs[i].first);
+    if ((i & 0xffff) == 0xffff) [[unlikely]] out.release_traversals_before(i);
   }
-  out.release_sightings_before(sightings.size());
+  out.release_traversals_before(travs.size());
 }
 
 void Analyzer::label_flows() {

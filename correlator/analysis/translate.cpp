@@ -81,9 +81,10 @@ Translations find_translations(const Run& run, const AnalysisOptions& opt) {
   };
   // Lost packets (their hop named or assumed) and packets first seen mid-path.
   std::vector<Candidate> lost, appeared;
-  for (uint32_t i = 0; i < run.traversals.size(); ++i) {
-    const Traversal& t = run.traversals[i];
-    if ((i & 0xffff) == 0xffff) [[unlikely]] run.release_sightings_before(t.first);
+  const std::span<const Traversal> travs = run.all_traversals();
+  for (uint32_t i = 0; i < travs.size(); ++i) {
+    const Traversal& t = travs[i];
+    if ((i & 0xffff) == 0xffff) [[unlikely]] run.release_traversals_before(i);
     if ((t.fate == Fate::kLost || t.fate == Fate::kOutOfWindow) && t.last_seen != kNoPoint)
       lost.push_back({packet::translation_key(t.digest, innermost(t)), t.t0_ns, i});
     else if (t.fate == Fate::kNoEntry && t.seen)
@@ -116,8 +117,8 @@ Translations find_translations(const Run& run, const AnalysisOptions& opt) {
     const auto [a0, a1] = run_of(appeared, a);
     if (l1 - l0 != a1 - a0) continue;
     const std::size_t pair_a = a0 + (l - l0);
-    const Traversal& before = run.traversals[lost[l].trav];
-    const Traversal& after = run.traversals[appeared[pair_a].trav];
+    const Traversal& before = travs[lost[l].trav];
+    const Traversal& after = travs[appeared[pair_a].trav];
     if (before.digest == after.digest) continue;
     // Seen only beyond the point it was lost after, first at the next point (or the next
     // point whose capture is evidence).

@@ -102,7 +102,7 @@ int run_ingest(const Args& a, const std::string& command_line) {
                  "(%zu sightings, %zu traversals); CPU (all threads) read+parse %.3f s · merge %.3f s · "
                  "analyse %.3f s · store %.3f s\n",
                  timings.read.wall_s, timings.merge.wall_s, timings.analyze.wall_s, timings.store.wall_s,
-                 run.all_sightings().size(), run.traversals.size(), timings.read.cpu_s, timings.merge.cpu_s,
+                 run.all_sightings().size(), run.all_traversals().size(), timings.read.cpu_s, timings.merge.cpu_s,
                  timings.analyze.cpu_s, timings.store.cpu_s);
   return print_report(std::cout, run.report, a, db_path);
 }

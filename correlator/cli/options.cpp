@@ -49,8 +49,8 @@ SpillSetting spill_setting(const Args& a) {
   s.memory = std::size_t(parse_size(a.str("memory"), "--memory"));
   if (s.memory && s.memory < 1024)
     throw Error(ExitCode::kUsage, "--memory '" + a.str("memory") + "': at least 1K (or 0: no limit)");
-  s.dir = std::filesystem::path(a.str("db")).parent_path().string();
-  if (s.dir.empty()) s.dir = ".";
+  std::string parent = std::filesystem::path(a.str("db")).parent_path().string();
+  s.dir = parent.empty() ? std::string(1, '.') : std::move(parent);
   return s;
 }
 

@@ -68,8 +68,9 @@ void scan_trips(Store& store, const StoredRun& run, Trips which, Want&& want, F&
   }
   const Run& a = *run.analysed;
   const std::span<const Sighting> sightings = a.all_sightings();
-  for (std::size_t i = 0; i < a.traversals.size(); ++i) {
-    const Traversal& t = a.traversals[i];
+  const std::span<const Traversal> travs = a.all_traversals();
+  for (std::size_t i = 0; i < travs.size(); ++i) {
+    const Traversal& t = travs[i];
     if ((which == Trips::kLost && t.fate != Fate::kLost) || !want(t)) continue;
     trip.id = uint32_t(i);
     trip.t = t;

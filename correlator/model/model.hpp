@@ -311,25 +311,29 @@ struct KeptFrames {
   }
 };
 
-// Sightings held in a file instead of the heap: a run larger than the memory budget
-// (correlator/spill). The file is mapped; pages read are the file's page cache, and the
-// ones a pass has gone by can be let go.
-class SightingFile {
+// An array held in a file instead of the heap: a run larger than the memory budget
+// (correlator/spill) keeps its sightings and traversals so. The file is mapped shared: pages
+// read or written are the file's page cache, and the ones a pass has gone by can be let go.
+template <class T>
+class FileArray {
  public:
-  virtual ~SightingFile() = default;
-  // Every sighting, in the order written (writable: a translation renames digests before the
-  // run is split by digest again; such changes are kept until release_before() passes them).
-  virtual std::span<Sighting> all() noexcept = 0;
-  // The sightings before `index` are not needed again soon: their pages may go (they are
-  // read back from the file if they are). Cheap to call often.
+  virtual ~FileArray() = default;
+  // Every element, in the order written; writable (changes go to the file).
+  virtual std::span<T> all() noexcept = 0;
+  // The elements before `index` are not needed again soon: their pages may go from memory
+  // (read back from the file if they are). Cheap to call often.
   virtual void release_before(std::size_t index) noexcept = 0;
 };
+using SightingFile = FileArray<Sighting>;
+using TraversalFile = FileArray<Traversal>;
 
 // A whole analysed run: the report plus the traversal-level detail the store keeps.
 struct Run {
   Report report;
   std::vector<Chain> chains;          // indexed by Sighting::chain
   std::vector<Traversal> traversals;  // ordered by digest, then t0_ns
+  // Instead of `traversals`, for a run larger than the memory budget: the same, in a file.
+  std::shared_ptr<TraversalFile> spilled_traversals;
   std::vector<Sighting> sightings;    // grouped by traversal: [t.first, t.first + t.count)
   // Instead of `sightings`, for a run larger than the memory budget: the same, in a file.
   std::shared_ptr<SightingFile> spilled;
@@ -344,9 +348,24 @@ struct Run {
   std::span<const Sighting> all_sightings() const noexcept {
     return spilled ? spilled->all() : std::span<const Sighting>(sightings);
   }
-  // A pass over the sightings in order has gone past `index` (SightingFile::release_before).
+  // A pass over the sightings in order has gone past `index` (FileArray::release_before).
   void release_sightings_before(std::size_t index) const noexcept {
     if (spilled) spilled->release_before(index);
+  }
+  // The run's traversals, wherever they are (`spilled_traversals` or `traversals`).
+  std::span<Traversal> all_traversals() noexcept {
+    return spilled_traversals ? spilled_traversals->all() : std::span<Traversal>(traversals);
+  }
+  std::span<const Traversal> all_traversals() const noexcept {
+    return spilled_traversals ? spilled_traversals->all() : std::span<const Traversal>(traversals);
+  }
+  // A pass over the traversals in order has gone past `index`, and over their sightings.
+  void release_traversals_before(std::size_t index) const noexcept {
+    if (!spilled_traversals) return;
+    const std::span<const Traversal> all = spilled_traversals->all();
+    if (index < all.size()) release_sightings_before(all[index].first);
+    else release_sightings_before(all_sightings().size());
+    spilled_traversals->release_before(index);
   }
 };
 

@@ -20,25 +20,26 @@ namespace {
                                        "database: about 50 bytes per packet and point)");
 }
 
-// Grouped sightings, mapped. Writable privately: a translation renames digests in place before
-// the run is split again (release_before() must not pass them before that).
-class MappedSightings final : public SightingFile {
+// An array in a temporary file, mapped shared: writes go to the file (a translation renames
+// digests, rejudging settles traversals again), and pages let go are read back from it.
+template <class T>
+class MappedArray final : public FileArray<T> {
  public:
-  MappedSightings(std::unique_ptr<TempFile> file) : file_(std::move(file)) {
+  explicit MappedArray(std::unique_ptr<TempFile> file) : file_(std::move(file)) {
     bytes_ = std::size_t(file_->size());
     if (bytes_ == 0) return;
-    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE, file_->fd(), 0);
+    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, file_->fd(), 0);
     if (p == MAP_FAILED) fail(file_->dir(), "map", errno);
-    base_ = static_cast<Sighting*>(p);
+    base_ = static_cast<T*>(p);
   }
-  ~MappedSightings() override {
+  ~MappedArray() override {
     if (base_) munmap(base_, bytes_);
   }
-  std::span<Sighting> all() noexcept override { return {base_, bytes_ / sizeof(Sighting)}; }
+  std::span<T> all() noexcept override { return {base_, bytes_ / sizeof(T)}; }
   void release_before(std::size_t index) noexcept override {
     constexpr std::size_t kStep = std::size_t{8} << 20;
     char* base = reinterpret_cast<char*>(base_);
-    const std::size_t end = std::min(index * sizeof(Sighting), bytes_);
+    const std::size_t end = std::min(index * sizeof(T), bytes_);
     if (end < released_) released_ = 0;  // a new pass from the start
     if (end == bytes_) {                 // the whole file
       if (bytes_ > released_) madvise(base + released_, bytes_ - released_, MADV_DONTNEED);
@@ -52,10 +53,9 @@ class MappedSightings final : public SightingFile {
     }
   }
 
-
  private:
   std::unique_ptr<TempFile> file_;
-  Sighting* base_ = nullptr;
+  T* base_ = nullptr;
   std::size_t bytes_ = 0;
   std::size_t released_ = 0;
 };
@@ -155,7 +155,17 @@ std::shared_ptr<SightingFile> Partitions::grouped() {
   if (!grouped_) grouped_ = std::make_unique<TempFile>(dir_);
   // The ranges are read: their files go now.
   for (auto& f : files_) f.reset();
-  return std::make_shared<MappedSightings>(std::move(grouped_));
+  return std::make_shared<MappedArray<Sighting>>(std::move(grouped_));
+}
+
+void Partitions::append_traversals(std::span<const Traversal> traversals) {
+  if (!traversals_) traversals_ = std::make_unique<TempFile>(dir_);
+  traversals_->append({reinterpret_cast<const uint8_t*>(traversals.data()), traversals.size_bytes()});
+}
+
+std::shared_ptr<TraversalFile> Partitions::traversals() {
+  if (!traversals_) traversals_ = std::make_unique<TempFile>(dir_);
+  return std::make_shared<MappedArray<Traversal>>(std::move(traversals_));
 }
 
 std::unique_ptr<SightingParts> Partitions::split_again(std::span<const Sighting> sightings) {

@@ -2,8 +2,9 @@
 // Spill: a run's sightings on disk when they outgrow the memory budget (ingest --memory).
 //
 //   reading threads ──Writer (a buffer per digest range)──▶ one file per range  (Partitions)
-//   analyze(…, parts) ──load(range) → sort, group ──append_grouped──▶ the grouped file
-//        ──mapped (SightingFile)──▶ rejudging, findings, the store: one pass each, in order,
+//   analyze(…, parts) ──load(range) → sort, group ──append_grouped, append_traversals──▶
+//        the grouped sightings' file and the traversals' file
+//        ──mapped shared (FileArray)──▶ rejudging, findings, the store: one pass each, in order,
 //          letting the pages behind them go
 //
 // Every file is created in the directory given and unlinked at once: nothing is left behind,
@@ -95,6 +96,8 @@ class Partitions final : public SightingParts {
   void shift_times(std::vector<int64_t> by_point) override { shift_ = std::move(by_point); }
   void append_grouped(std::span<const Sighting> grouped) override;
   std::shared_ptr<SightingFile> grouped() override;
+  void append_traversals(std::span<const Traversal> traversals) override;
+  std::shared_ptr<TraversalFile> traversals() override;
   std::unique_ptr<SightingParts> split_again(std::span<const Sighting> sightings) override;
 
  private:
@@ -102,6 +105,7 @@ class Partitions final : public SightingParts {
   unsigned bits_;
   std::vector<std::unique_ptr<TempFile>> files_;
   std::unique_ptr<TempFile> grouped_;
+  std::unique_ptr<TempFile> traversals_;
   std::vector<std::vector<uint32_t>> chain_maps_;
   std::vector<uint32_t> map_of_point_;
   std::vector<int64_t> shift_;

@@ -113,18 +113,19 @@ char* format_entry(char* p, char* e, const Sighting* sightings, const Traversal&
 // times from the block's t_min (an entry's id is first_id + its index; see
 // schema/0001_initial.sql).
 void format_block(const Run& run, BlockSpan span, uint32_t no, Block& out) {
+  const std::span<const Traversal> travs = run.all_traversals();
   std::size_t need = 2;
-  for (uint32_t i = span.begin; i < span.end; ++i) need += entry_bytes(run.traversals[i]) + 1;
+  for (uint32_t i = span.begin; i < span.end; ++i) need += entry_bytes(travs[i]) + 1;
   if (out.text.size() < need) out.text.resize(need + need / 2);
   char* p = out.text.data();
   char* const e = p + out.text.size();
   out.no = no;
   out.span = span;
-  const Traversal& first = run.traversals[span.begin];
+  const Traversal& first = travs[span.begin];
   out.digest_min = out.digest_max = int64_t(first.digest);
   out.t_min = out.t_max = first.t0_ns;
   for (uint32_t i = span.begin; i < span.end; ++i) {
-    const Traversal& t = run.traversals[i];
+    const Traversal& t = travs[i];
     out.digest_min = std::min(out.digest_min, int64_t(t.digest));
     out.digest_max = std::max(out.digest_max, int64_t(t.digest));
     out.t_min = std::min(out.t_min, t.t0_ns);
@@ -134,12 +135,12 @@ void format_block(const Run& run, BlockSpan span, uint32_t no, Block& out) {
   const Sighting* sightings = run.all_sightings().data();
   for (uint32_t i = span.begin; i < span.end; ++i) {
     if (i != span.begin) *p++ = ',';
-    p = format_entry(p, e, sightings, run.traversals[i], out.t_min);
+    p = format_entry(p, e, sightings, travs[i], out.t_min);
   }
   *p++ = ']';
   out.len = std::size_t(p - out.text.data());
-  // Blocks are formatted in order: a spilled run's sightings before this block are done with.
-  run.release_sightings_before(first.first);
+  // Blocks are formatted in order: a spilled run's traversals before this block are done with.
+  run.release_traversals_before(span.begin);
 }
 
 }  // namespace
@@ -149,7 +150,7 @@ void format_block(const Run& run, BlockSpan span, uint32_t no, Block& out) {
 // have one sign and [digest_min, digest_max] is a proper signed range. Checks every
 // traversal's sightings are inside the run first: formatting then cannot fail.
 std::vector<BlockSpan> cut_blocks(const Run& run) {
-  const auto& ts = run.traversals;
+  const std::span<const Traversal> ts = run.all_traversals();
   const std::size_t n_sightings = run.all_sightings().size();
   std::vector<BlockSpan> out;
   out.reserve(ts.size() / 128 + 2);
@@ -316,9 +317,10 @@ void write_lost_blocks(sql::Stmt& ins, int64_t run_id, const Run& run) {
   };
   char digits[12];
   const Sighting* sightings = run.all_sightings().data();
-  for (std::size_t i = 0; i < run.traversals.size(); ++i) {
-    const Traversal& t = run.traversals[i];
-    if ((i & 0xffff) == 0xffff) [[unlikely]] run.release_sightings_before(t.first);
+  const std::span<const Traversal> travs = run.all_traversals();
+  for (std::size_t i = 0; i < travs.size(); ++i) {
+    const Traversal& t = travs[i];
+    if ((i & 0xffff) == 0xffff) [[unlikely]] run.release_traversals_before(i);
     if (t.fate != Fate::kLost) continue;
     const std::size_t at = text.size();
     text.resize(at + 1 + entry_bytes(t));
@@ -331,7 +333,7 @@ void write_lost_blocks(sql::Stmt& ins, int64_t run_id, const Run& run) {
     if (++count >= kMaxBlockTraversals || text.size() >= kBlockBytes) flush();
   }
   if (count) flush();
-  run.release_sightings_before(run.all_sightings().size());
+  run.release_traversals_before(travs.size());
 }
 
 }  // namespace pathtrace::store_detail

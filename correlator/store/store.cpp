@@ -261,9 +261,9 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
 
   // The bulk: one row per block of traversals (see schema/0001_initial.sql). Traversal ids
   // are 32-bit, block keys run_id << 32 | block.
-  if (run.traversals.size() > 0xffffffffu || run_id > 0x7fffffff) {
+  if (run.all_traversals().size() > 0xffffffffu || run_id > 0x7fffffff) {
     throw Error(ExitCode::kDatabase, "database " + db.path() + ": run " + std::to_string(run_id) +
-                                         " with " + std::to_string(run.traversals.size()) +
+                                         " with " + std::to_string(run.all_traversals().size()) +
                                          " traversals does not fit the traversal key");
   }
   store_detail::write_blocks(stmt(Q::kInsertBlock), run_id, run, store_detail::cut_blocks(run));

@@ -130,7 +130,7 @@ inline std::string run_text(const Run& run) {
     for (uint32_t f : r.inner_flows) o << " <" << f << ">";
     o << "\n";
   }
-  for (const Traversal& t : run.traversals) {
+  for (const Traversal& t : run.all_traversals()) {
     o << "trav " << t.digest << " " << t.t0_ns << " " << t.first << " " << t.count << " " << t.flow << " "
       << t.inner_flow << " " << t.seen << " " << int(t.fate) << " " << int(t.dir) << " " << int(t.entry) << " "
       << int(t.last_seen) << " " << t.wire_len << " " << int(t.tcp_flags) << " " << int(t.assumed) << ":";

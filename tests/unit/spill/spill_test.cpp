@@ -132,7 +132,9 @@ TEST(Spill, AnalysisOverRangesMakesTheSameRunAsInMemory) {
     opt.threads = threads;
     const pathtrace::Run spilled = pathtrace::analyze(b.points, b.chains, parts, opt);
     ASSERT_TRUE(spilled.spilled) << "the grouped sightings are in a file";
+    ASSERT_TRUE(spilled.spilled_traversals) << "so are the traversals";
     EXPECT_TRUE(spilled.sightings.empty());
+    EXPECT_TRUE(spilled.traversals.empty());
     EXPECT_EQ(spilled.renamed, in_memory.renamed);
     const std::string got = run_text(spilled);
     // The first line that differs (the whole text is a few MB).
@@ -143,8 +145,8 @@ TEST(Spill, AnalysisOverRangesMakesTheSameRunAsInMemory) {
       ASSERT_EQ(gl, el) << "line " << line << " (threads " << threads << ")";
     }
     EXPECT_FALSE(std::getline(g, gl)) << "the spilled run goes on: " << gl;
-    // Letting pages go loses nothing: they are read back from the file.
-    spilled.release_sightings_before(spilled.all_sightings().size());
+    // Letting pages go loses nothing, what passes wrote included: they are read back from the file.
+    spilled.release_traversals_before(spilled.all_traversals().size());
     EXPECT_EQ(run_text(spilled), expected);
   }
   EXPECT_TRUE(dir.empty());

@@ -182,13 +182,11 @@ Run Analyzer::finish(Run out) {
   // evidence: the hops around it are judged across it.
   find_blind_points(rep);
   window_warnings(rep);
-  judge_results();
-  fill_point_arrays();
+  judge_results();  // also the results' point arrays; the per-result counters go as it goes
+  counts_.clear();
+  delays_.clear();
   add_translations(out);
   add_findings(out);
-  // The per-result counters are in the results now.
-  std::vector<uint64_t>().swap(counts_);
-  std::vector<Delay>().swap(delays_);
   if (inconsistent_) {
     rep.warnings.push_back(text::u64(inconsistent_) +
                            " packets had different innermost IP layers at different points (digest collision?)");
@@ -316,16 +314,21 @@ void Analyzer::add_findings(const Run& run) {
   std::vector<LossCharacter> chars(results_.size());
   std::vector<uint8_t> telling(results_.size(), 0);
   for (uint32_t ri = 0; ri < results_.size(); ++ri) {
-    const uint64_t* holes = counts(ri, kHoles);
-    const uint64_t* dups = counts(ri, kDuplicates);
-    const uint64_t* over = counts(ri, kOverMtu);
-    bool any = results_[ri].verdict == VerdictKind::kPartialLoss;
-    for (unsigned p = 0; p < n_ && !any; ++p) any = holes[p] || dups[p] || over[p];
+    const std::vector<uint64_t>& holes = results_[ri].holes_at;
+    const auto input = findings_input_.find(ri);
+    const bool any = results_[ri].verdict == VerdictKind::kPartialLoss || input != findings_input_.end() ||
+                     std::any_of(holes.begin(), holes.end(), [](uint64_t h) { return h != 0; });
     if (!any) continue;
     telling[ri] = 1;
-    chars[ri].duplicates_at.assign(dups, dups + n_);
-    chars[ri].over_mtu_at.assign(over, over + n_);
+    if (input != findings_input_.end()) {
+      chars[ri].duplicates_at = std::move(input->second.duplicates_at);
+      chars[ri].over_mtu_at = std::move(input->second.over_mtu_at);
+    } else {
+      chars[ri].duplicates_at.assign(n_, 0);
+      chars[ri].over_mtu_at.assign(n_, 0);
+    }
   }
+  findings_input_.clear();
   characterise(results_, run.all_traversals(), run.all_sightings(), chars,
                [&](std::size_t i) { run.release_traversals_before(i); });
   run.release_traversals_before(run.all_traversals().size());

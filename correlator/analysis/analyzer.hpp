@@ -9,9 +9,11 @@
 //   character.cpp + findings.cpp   what the lost packets have in common, in numbers, then words (rule 7)
 //   analysis.cpp  the steps in order, flow numbering, analyze()
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -52,6 +54,53 @@ void for_each_bit(uint64_t mask, F&& f) {
   }
 }
 
+// Rows of `width` values each (one per flow result), kept in chunks of 4096 rows: adding rows
+// never copies the earlier ones (no moment with two copies of a few hundred MB alive), and
+// the chunks a pass has finished with can go at once (free_before).
+template <class T>
+class Rows {
+ public:
+  static constexpr std::size_t kShift = 12;
+  static constexpr std::size_t kMask = (std::size_t{1} << kShift) - 1;
+
+  Rows() = default;
+  Rows(const Rows& o) : width_(o.width_), rows_(o.rows_) {
+    for (const auto& c : o.chunks_) {
+      if (!c) {
+        chunks_.emplace_back();
+        continue;
+      }
+      chunks_.emplace_back(new T[(kMask + 1) * width_]);
+      std::copy(c.get(), c.get() + (kMask + 1) * width_, chunks_.back().get());
+    }
+  }
+  Rows& operator=(const Rows&) = delete;
+
+  void set_width(std::size_t w) noexcept { width_ = w; }
+  std::size_t size() const noexcept { return rows_; }
+  T* row(std::size_t r) noexcept { return chunks_[r >> kShift].get() + (r & kMask) * width_; }
+  const T* row(std::size_t r) const noexcept { return chunks_[r >> kShift].get() + (r & kMask) * width_; }
+  // A row more, every value `init`.
+  void add(const T& init) {
+    if ((rows_ & kMask) == 0) chunks_.emplace_back(new T[(kMask + 1) * width_]);
+    std::fill_n(row(rows_), width_, init);
+    ++rows_;
+  }
+  // The chunks wholly before row `r` are not read again: they go.
+  void free_before(std::size_t r) noexcept {
+    for (std::size_t c = 0; c < (r >> kShift) && c < chunks_.size(); ++c) chunks_[c].reset();
+  }
+  void clear() noexcept {
+    chunks_.clear();
+    rows_ = 0;
+  }
+
+ private:
+  std::size_t width_ = 0;
+  std::size_t rows_ = 0;
+  std::vector<std::unique_ptr<T[]>> chunks_;
+};
+
 // One analyze() call. Holds references to the caller's points and chains, which run() moves
 // into the Run it returns; use once.
 class Analyzer {
@@ -59,7 +108,10 @@ class Analyzer {
   // `points` in path order (points[i].ord == i, at most kMaxPoints), `chains` indexed by
   // Sighting::chain; both must outlive the Analyzer.
   Analyzer(std::vector<Point>& points, std::vector<Chain>& chains, const AnalysisOptions& opt)
-      : points_(points), chains_(chains), opt_(opt), n_(unsigned(points.size())) {}
+      : points_(points), chains_(chains), opt_(opt), n_(unsigned(points.size())) {
+    counts_.set_width(std::size_t(kCounts) * n_);
+    delays_.set_width(n_);
+  }
 
   // The whole analysis (analyze()). `scratch`: memory to sort with (resized to the
   // sightings' size), or null for a fresh buffer.
@@ -176,22 +228,24 @@ class Analyzer {
   // duplicates and over-MTU frames, counted while grouping. Each kind's n_ counters side by
   // side (a traversal touches a few cache lines of its result, not one per point).
   enum Count : unsigned { kSeenAny, kSeenAt, kHoles, kReach, kAssumed, kDuplicates, kOverMtu, kCounts };
-  std::vector<uint64_t> counts_;  // [(ri * kCounts + kind) * n_ + ord or position]
-  uint64_t* counts(uint32_t ri, Count kind) noexcept {
-    return counts_.data() + (std::size_t(ri) * kCounts + kind) * n_;
-  }
-  const uint64_t* counts(uint32_t ri, Count kind) const noexcept {
-    return counts_.data() + (std::size_t(ri) * kCounts + kind) * n_;
-  }
+  Rows<uint64_t> counts_;  // row ri: [kind * n_ + ord or position]
+  uint64_t* counts(uint32_t ri, Count kind) noexcept { return counts_.row(ri) + std::size_t(kind) * n_; }
+  const uint64_t* counts(uint32_t ri, Count kind) const noexcept { return counts_.row(ri) + std::size_t(kind) * n_; }
   // Per result, per hop position in travel order: delays between its points.
   struct Delay {
     int64_t sum = 0;
     int64_t min = kMaxTime;
     uint64_t n = 0;
   };
-  std::vector<Delay> delays_;  // [ri * n_ + hop]
-  // Fills each result's per-point arrays (seen_at, holes_at, seen_any) from counts_.
-  void fill_point_arrays();
+  Rows<Delay> delays_;  // row ri: [hop]
+  // Fills result ri's per-point arrays (seen_at, holes_at, seen_any) from counts_, and keeps
+  // what its findings need of the counters (findings_input_), before judging lets them go.
+  void fill_point_arrays(uint32_t ri);
+  // Per result with duplicates or frames over the MTU somewhere: those counts per point.
+  struct FindingsInput {
+    std::vector<uint64_t> duplicates_at, over_mtu_at;
+  };
+  std::unordered_map<uint32_t, FindingsInput> findings_input_;
   std::vector<uint64_t> entry_missed_;  // per result: not seen at its entry end, but right after it
   // Per result: lost right after the entry end, seen only there and only as frames over the
   // MTU: aggregates (TSO/GSO) when the flow also has packets first seen right after the end.

@@ -104,7 +104,7 @@ std::pair<uint32_t, uint32_t> Analyzer::flows_for(uint32_t keys_id, uint32_t dep
 }
 
 // The index of the result of `flow` in direction `dir`, made on first use: its counts, and
-// its zeroed counters at the end of counts_ and delays_ (no allocation of its own).
+// its zeroed counters in a new row of counts_ and delays_.
 uint32_t Analyzer::result_for(uint32_t flow, Dir dir) {
   const std::size_t key = std::size_t(flow) * 2 + std::size_t(dir);
   if (result_index_.size() <= key) result_index_.resize(std::max(key + 1, result_index_.size() * 2), 0);
@@ -114,8 +114,8 @@ uint32_t Analyzer::result_for(uint32_t flow, Dir dir) {
     r.flow = flow;
     r.dir = dir;
     results_.push_back(std::move(r));
-    counts_.resize(counts_.size() + std::size_t(kCounts) * n_, 0);
-    delays_.resize(delays_.size() + n_);
+    counts_.add(0);
+    delays_.add(Delay{});
     entry_missed_.push_back(0);
     entry_aggregates_.push_back(0);
     outside_.push_back(0);
@@ -124,13 +124,16 @@ uint32_t Analyzer::result_for(uint32_t flow, Dir dir) {
   return idx - 1;
 }
 
-void Analyzer::fill_point_arrays() {
-  for (uint32_t ri = 0; ri < results_.size(); ++ri) {
-    FlowResult& r = results_[ri];
-    r.seen_at.assign(counts(ri, kSeenAt), counts(ri, kSeenAt) + n_);
-    r.holes_at.assign(counts(ri, kHoles), counts(ri, kHoles) + n_);
-    r.seen_any.assign(counts(ri, kSeenAny), counts(ri, kSeenAny) + n_);
-  }
+void Analyzer::fill_point_arrays(uint32_t ri) {
+  FlowResult& r = results_[ri];
+  r.seen_at.assign(counts(ri, kSeenAt), counts(ri, kSeenAt) + n_);
+  r.holes_at.assign(counts(ri, kHoles), counts(ri, kHoles) + n_);
+  r.seen_any.assign(counts(ri, kSeenAny), counts(ri, kSeenAny) + n_);
+  const uint64_t* dups = counts(ri, kDuplicates);
+  const uint64_t* over = counts(ri, kOverMtu);
+  if (std::any_of(dups, dups + n_, [](uint64_t v) { return v != 0; }) ||
+      std::any_of(over, over + n_, [](uint64_t v) { return v != 0; }))
+    findings_input_[ri] = {std::vector<uint64_t>(dups, dups + n_), std::vector<uint64_t>(over, over + n_)};
 }
 
 int Analyzer::same_host_direction(uint64_t seen, const int64_t* at) const {
@@ -392,7 +395,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
         window_assumed_ += (t.assumed & kAssumeWindow) != 0;
       }
       // Delays between neighbouring usable points that both saw it, per hop in travel order.
-      Delay* const d = delays_.data() + std::size_t(ri) * n_;
+      Delay* const d = delays_.row(ri);
       int prev = -1;
       for (unsigned k = 0; k < n_; ++k) {
         const unsigned o = t.dir == Dir::kForward ? k : last - k;
@@ -467,11 +470,11 @@ void Analyzer::absorb(const Analyzer& upper) {
     r.duplicates += u.duplicates;
     r.assumed += u.assumed;
     const std::size_t per = std::size_t(kCounts) * n_;
-    uint64_t* const c = counts_.data() + std::size_t(ri) * per;
-    const uint64_t* const uc = upper.counts_.data() + std::size_t(uj) * per;
+    uint64_t* const c = counts_.row(ri);
+    const uint64_t* const uc = upper.counts_.row(uj);
     for (std::size_t k = 0; k < per; ++k) c[k] += uc[k];
-    Delay* const d = delays_.data() + std::size_t(ri) * n_;
-    const Delay* const ud = upper.delays_.data() + std::size_t(uj) * n_;
+    Delay* const d = delays_.row(ri);
+    const Delay* const ud = upper.delays_.row(uj);
     for (unsigned k = 0; k < n_; ++k) {
       d[k].sum += ud[k].sum;
       d[k].min = std::min(d[k].min, ud[k].min);

@@ -42,11 +42,18 @@ void Analyzer::judge_results() {
   std::vector<std::string> named(n_);  // point_text of each point
   for (unsigned o = 0; o < n_; ++o) named[o] = point_text(points_[o]);
   for (uint32_t ri = 0; ri < results_.size(); ++ri) {
+    // The counters of the results judged so far are in them now: their memory goes as the
+    // results' own arrays and hops are made.
+    if ((ri & Rows<Delay>::kMask) == 0) {
+      counts_.free_before(ri);
+      delays_.free_before(ri);
+    }
+    fill_point_arrays(ri);
     FlowResult& r = results_[ri];
     const uint64_t* const reach_at = counts(ri, kReach);
     const uint64_t* const assumed_at = counts(ri, kAssumed);
     const uint64_t* const holes_at = counts(ri, kHoles);
-    const Delay* const delays = delays_.data() + std::size_t(ri) * n_;
+    const Delay* const delays = delays_.row(ri);
     auto ord_at = [&](unsigned pos) { return r.dir == Dir::kForward ? pos : n_ - 1 - pos; };
     uint64_t reach[kMaxPoints + 1];
     reach[n_] = 0;

@@ -64,13 +64,13 @@ void Analyzer::judge_results() {
       HopStat h;
       h.from = uint8_t(ord_at(k));
       h.to = uint8_t(ord_at(k + 1));
-      h.in = reach[k];
-      h.out = reach[k + 1];
+      h.in = uint32_t(reach[k]);  // < 2^32: a run's sightings are (check_run_size)
+      h.out = uint32_t(reach[k + 1]);
       h.lost = h.in - h.out;
-      h.assumed = std::min(h.lost, assumed_at[k]);
+      h.assumed = uint32_t(std::min<uint64_t>(h.lost, assumed_at[k]));
       const Delay& d = delays[k];
       if (d.n) {
-        h.delay_samples = d.n;
+        h.delay_samples = uint32_t(d.n);
         h.delay_min_ns = d.min;
         h.delay_mean_ns = d.sum / int64_t(d.n);
       }

@@ -1,8 +1,52 @@
 #include "correlator/model/model.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <mutex>
+#include <shared_mutex>
+#include <string_view>
+#include <unordered_set>
 
 namespace pathtrace {
+namespace {
+
+// Every stack text seen by this process, never freed (stable addresses: a node-based set),
+// found by a string_view without making a string.
+struct TextHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+struct StackTexts {
+  std::shared_mutex m;
+  std::unordered_set<std::string, TextHash, std::equal_to<>> texts;
+};
+
+StackTexts& stack_texts() {
+  static StackTexts* t = new StackTexts;  // never destroyed: StackTexts may outlive static destructors
+  return *t;
+}
+
+const std::string* empty_stack() {
+  static const std::string* e = &*stack_texts().texts.emplace().first;
+  return e;
+}
+
+}  // namespace
+
+StackText::StackText() noexcept : text_(empty_stack()) {}
+
+StackText::StackText(std::string_view text) {
+  StackTexts& t = stack_texts();
+  {
+    std::shared_lock read(t.m);
+    if (const auto it = t.texts.find(text); it != t.texts.end()) {
+      text_ = &*it;
+      return;
+    }
+  }
+  std::unique_lock write(t.m);
+  text_ = &*t.texts.emplace(text).first;
+}
 
 const Flow* Report::flow(uint32_t id) const noexcept {
   if (omitted.flows == 0) return id >= 1 && id <= flows.size() ? &flows[id - 1] : nullptr;

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <ostream>
+#include <string_view>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -108,10 +110,33 @@ struct Sighting {
   uint8_t tcp_flags = 0;  // innermost TCP flags, 0 if not TCP
 };
 
+// A layer stack's text ("eth/vlan/ipv4[ipip]/ipv4/tcp"), interned for the whole process: a
+// run on a busy port has millions of chains but a few dozen stacks, so each chain holds a
+// pointer to one shared copy. Reads as a const std::string&; thread-safe.
+class StackText {
+ public:
+  StackText() noexcept;
+  StackText(std::string_view text);  // NOLINT: a stack is made from its text
+  StackText(const std::string& text) : StackText(std::string_view(text)) {}
+  StackText(const char* text) : StackText(std::string_view(text)) {}
+  const std::string& str() const noexcept { return *text_; }
+  operator const std::string&() const noexcept { return *text_; }  // NOLINT
+  bool empty() const noexcept { return text_->empty(); }
+  std::size_t size() const noexcept { return text_->size(); }
+  friend bool operator==(const StackText& a, const StackText& b) noexcept { return a.text_ == b.text_; }
+  friend bool operator==(const StackText& a, std::string_view b) noexcept { return *a.text_ == b; }
+  friend bool operator==(const StackText& a, const char* b) noexcept { return *a.text_ == b; }
+  friend bool operator==(const StackText& a, const std::string& b) noexcept { return *a.text_ == b; }
+  friend std::ostream& operator<<(std::ostream& o, const StackText& t) { return o << *t.text_; }
+
+ private:
+  const std::string* text_;
+};
+
 // A distinct layer stack with the flow key of every IP layer, outermost first, as seen in
 // some frame. Interned per run so a sighting carries only its index.
 struct Chain {
-  std::string stack;                   // "eth/vlan/ipv4[ipip]/ipv4/tcp"
+  StackText stack;                     // "eth/vlan/ipv4[ipip]/ipv4/tcp"
   std::vector<packet::FlowKey> ip;     // outermost first; never empty
 };
 
@@ -163,20 +188,22 @@ enum Assume : uint8_t {
   kAssumeEntry = 4,   // it entered the path at the point after the end, which saw none of its flow
 };
 
-// One hop of one flow in one direction: from → to are ords in travel direction.
+// One hop of one flow in one direction: from → to are ords in travel direction. Packet counts
+// are 32-bit: a run holds fewer than 2^32 sightings (pipeline::check_run_size), and a hop
+// counts packets of one flow (one per flow result, about a third of its size in memory).
 struct HopStat {
   uint8_t from = 0;
   uint8_t to = 0;
-  uint64_t in = 0;     // judged packets that reached `from`
-  uint64_t out = 0;    // of those, packets that reached `to`
-  uint64_t lost = 0;   // in - out
-  uint64_t assumed = 0;  // of `lost`: lost here only under an assumption (Traversal::assumed)
   bool inconclusive = false;  // a neighbouring point's own capture could explain the loss: not blamed
-  std::string why;            // "point B dropped 12 packets in capture"
+  uint32_t in = 0;       // judged packets that reached `from`
+  uint32_t out = 0;      // of those, packets that reached `to`
+  uint32_t lost = 0;     // in - out
+  uint32_t assumed = 0;  // of `lost`: lost here only under an assumption (Traversal::assumed)
   // The delay from `from` to `to`, on the reference clock, over packets seen at both.
-  uint64_t delay_samples = 0;
+  uint32_t delay_samples = 0;
   int64_t delay_min_ns = 0;
   int64_t delay_mean_ns = 0;
+  std::string why;  // "point B dropped 12 packets in capture"
   double loss_pct() const noexcept { return in ? 100.0 * double(lost) / double(in) : 0.0; }
 };
 

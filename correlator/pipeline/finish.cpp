@@ -25,4 +25,11 @@ StoreFailed store_failed(Store& store, int64_t run, const Error& error) {
                      run);
 }
 
+void check_run_size(uint64_t sightings) {
+  if (sightings <= 0xffffffffu) return;
+  throw Error(ExitCode::kUsage, "the run holds " + std::to_string(sightings) +
+                                    " sightings (packets × points), more than the 4294967295 one run can hold: "
+                                    "take fewer or shorter captures, or a narrower --filter");
+}
+
 }  // namespace pathtrace::pipeline

@@ -33,6 +33,10 @@ class StoreFailed : public Error {
 // StoreFailed to throw.
 StoreFailed store_failed(Store& store, int64_t run, const Error& error);
 
+// A run holds at most 2^32 - 1 sightings (a traversal points at its first by a 32-bit index):
+// throws Error(kUsage) saying so, and what to do, when `sightings` is more.
+void check_run_size(uint64_t sightings);
+
 // Stores `run` with `meta`'s started/command/filter: over the staged rows of live run
 // `staged_run` (Store::finish_run), or as a new run when staged_run is 0 (Store::save). One
 // transaction, with run.neutron. Sets run.report.run_id.

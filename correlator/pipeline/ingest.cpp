@@ -9,6 +9,7 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include <time.h>
 
@@ -37,7 +38,10 @@ class ChainTable {
     const auto [index, fresh] = ids_.find_or_add(h, [&](uint32_t id) { return ids_.hash(id) == h; });
     if (fresh) {
       Chain c;
-      c.stack = packet::stack_string(p);
+      std::string text = packet::stack_string(p);
+      auto [known, added] = stacks_.try_emplace(std::move(text));
+      if (added) known->second = StackText(known->first);  // the process-wide copy, once per thread
+      c.stack = known->second;
       c.ip.assign(p.ip.begin(), p.ip.begin() + p.n_ip);
       chains_.push_back(std::move(c));
     }
@@ -51,6 +55,7 @@ class ChainTable {
  private:
   IdTable ids_;  // chain_hash → index into chains_
   std::vector<Chain> chains_;
+  std::unordered_map<std::string, StackText> stacks_;  // this thread's: no lock per chain
 };
 
 // What one reading thread produces for the points it was given.
@@ -547,6 +552,7 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
   }
   std::vector<std::string> notes;
   for (auto& w : warnings) notes.insert(notes.end(), w.begin(), w.end());
+  check_run_size(sightings.size() + (parts ? parts->size() : 0));
   if (parts) parts->map_chains(std::move(remaps), std::move(shard_of));
   return Collected{std::move(points), std::move(chains), std::move(sightings), std::move(scratch),
                    std::move(kept), std::move(notes), std::move(parts)};

@@ -359,6 +359,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
   server::Collected c = col.take();
   std::unique_ptr<SightingParts> spilled = stager.take_spilled(c.sightings);
   if (spilled) std::vector<Sighting>().swap(c.sightings);
+  check_run_size(spilled ? spilled->size() : c.sightings.size());
   Collected in{std::move(c.points), std::move(c.chains), std::move(c.sightings), {}, {}, std::move(c.warnings),
                std::move(spilled)};
   JudgeOptions jo;  // the inventory's [hosts.NAME] clock, when stated
@@ -429,6 +430,7 @@ Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& stor
   server::Collected c = col.take();
   std::unique_ptr<SightingParts> spilled = stager.take_spilled(c.sightings);
   if (spilled) std::vector<Sighting>().swap(c.sightings);
+  check_run_size(spilled ? spilled->size() : c.sightings.size());
   Collected in{std::move(c.points), std::move(c.chains), std::move(c.sightings), {}, {}, std::move(c.warnings),
                std::move(spilled)};
   JudgeOptions jo;

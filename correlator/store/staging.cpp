@@ -95,7 +95,7 @@ void Store::Impl::append(int64_t run, std::span<const Chain> chains, uint32_t fi
   auto& ins_chain = stmt(Q::kInsertStagedChain);
   for (const Chain& c : chains) {
     const std::string ip = pack_keys(c.ip);
-    ins_chain.bind(1, run).bind(2, int64_t(st.chains)).bind_text(3, c.stack)
+    ins_chain.bind(1, run).bind(2, int64_t(st.chains)).bind_text(3, c.stack.str())
         .bind_blob(4, ip.data(), ip.size());
     ins_chain.run();
     ++st.chains;

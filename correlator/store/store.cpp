@@ -255,7 +255,7 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   }
   auto& ins_stack = stmt(Q::kInsertStack);
   for (std::size_t c = 0; c < run.chains.size(); ++c) {
-    ins_stack.bind(1, run_id).bind(2, int64_t(c)).bind_text(3, run.chains[c].stack).bind_text(4, text.stack(c));
+    ins_stack.bind(1, run_id).bind(2, int64_t(c)).bind_text(3, run.chains[c].stack.str()).bind_text(4, text.stack(c));
     ins_stack.run();
   }
 

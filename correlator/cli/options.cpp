@@ -40,7 +40,7 @@ std::vector<OptionSpec> live_options() {
 std::vector<OptionSpec> memory_options() {
   return {{"memory", 0, "SIZE",
            "memory for the run's sightings (512M, 2G; 0: no limit): past it they go to temporary files next "
-           "to the database, about 50 bytes per packet and point, and are analysed one digest range at a time",
+           "to the database, about 60 bytes per packet and point, and are analysed one digest range at a time",
            "512M"}};
 }
 

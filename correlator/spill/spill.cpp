@@ -17,7 +17,7 @@ namespace {
 [[noreturn]] void fail(const std::string& dir, const std::string& what, int err) {
   throw Error(ExitCode::kDatabase, "temporary file in " + dir + ": " + what + ": " + std::strerror(err) +
                                        " (a run larger than --memory keeps its sightings there, next to the "
-                                       "database: about 50 bytes per packet and point)");
+                                       "database: about 60 bytes per packet and point)");
 }
 
 // An array in a temporary file, mapped shared: writes go to the file (a translation renames

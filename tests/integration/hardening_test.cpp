@@ -305,4 +305,37 @@ TEST_F(Hardening, ATableHeaderWithoutANameIsAnInputError) {
   EXPECT_NE(r.out.find("disappears between C"), std::string::npos) << r.out;
 }
 
+// A run past --memory keeps its sightings in temporary files next to the database. Without
+// room for them there, the ingest fails with exit 4, naming the directory and why, and stores
+// nothing: the run before it is all the database holds, and no file is left behind. The
+// database lives on a 2 MiB tmpfs in a mount namespace of its own, filled up before the ingest.
+TEST_F(Hardening, ASpillWithoutRoomFailsNamingTheDirectoryAndStoresNothing) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for a small tmpfs (unshare -m, mount)";
+  const fs::path mnt = dir_ / "mnt";
+  fs::create_directories(mnt);
+  const std::string script =
+      "set -u; D=" + quote(mnt.string()) + "; O=" + quote(dir_.string()) + "; PT=" + quote(PATHTRACE_BIN) +
+      "; INV=" + quote(source("pcaps/incident-broken/inventory.toml")) + "\n"
+      "mount -t tmpfs -o size=2m pathtrace-test \"$D\" || exit 77\n"
+      "\"$PT\" ingest -q --db \"$D/t.db\" --filter ipip --inventory \"$INV\" >/dev/null 2>\"$O/first\"\n"
+      "dd if=/dev/zero of=\"$D/fill\" bs=4k 2>/dev/null\n"
+      "\"$PT\" ingest -q --memory 1K --db \"$D/t.db\" --filter ipip --inventory \"$INV\" >\"$O/out\" 2>\"$O/err\"\n"
+      "echo $? >\"$O/rc\"\n"
+      "rm -f \"$D/fill\"\n"
+      "\"$PT\" runs --db \"$D/t.db\" >\"$O/runs\" 2>&1\n"
+      "ls -A \"$D\" >\"$O/ls\"\n";
+  { std::ofstream(dir_ / "spill.sh") << script; }
+  const Result r = sh("unshare -m bash " + quote((dir_ / "spill.sh").string()), dir_);
+  ASSERT_EQ(r.code, 0) << r.out << r.err << slurp(dir_ / "first");
+  EXPECT_EQ(slurp(dir_ / "rc"), "4\n") << slurp(dir_ / "err");
+  const std::string err = slurp(dir_ / "err");
+  EXPECT_NE(err.find("temporary file in " + mnt.string() + ": "), std::string::npos) << err;
+  EXPECT_NE(err.find("No space left on device"), std::string::npos) << err;
+  EXPECT_EQ(slurp(dir_ / "out"), "");
+  const std::string runs = slurp(dir_ / "runs");
+  EXPECT_EQ(runs.rfind("run 1 ", 0), 0u) << runs;
+  EXPECT_EQ(runs.find("run 2 "), std::string::npos) << "a second run was stored:\n" << runs;
+  EXPECT_EQ(slurp(dir_ / "ls"), "t.db\n");
+}
+
 }  // namespace

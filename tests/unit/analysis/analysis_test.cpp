@@ -615,23 +615,7 @@ TEST(Analysis, IdenticalPacketsSentAgainArePairedInTheOrderTheyPassed) {
 // labels), results, traversals and warnings as one thread makes.
 TEST(Analysis, TwoThreadsMakeTheSameRunAsOne) {
   Builder b;
-  b.points = incident_points();
-  std::vector<std::vector<uint32_t>> chain_of;  // per flow: its chain at each ord
-  for (unsigned f = 0; f < 6000; ++f) {
-    const auto inner = v4("192.0.2.1", "203.0.113.20", 6, uint16_t(10000 + f / 2), 80);
-    const uint32_t c = f % 2 ? b.chain("eth/ipv4[ipip]/ipv4/tcp", {kIpip, inner})
-                             : b.chain("eth/ipv4/tcp", {v4("10.0.0.1", "10.0.0.2", 17, uint16_t(f), 53)});
-    chain_of.push_back(std::vector<uint32_t>(7, c));
-  }
-  const std::vector<unsigned> dup_at_d = {6, 5, 4, 3, 3, 2, 1, 0};
-  const std::vector<unsigned> a_to_g = {0, 1, 2, 3, 4, 5, 6};
-  for (unsigned i = 0; i < 45000; ++i) {
-    const auto& ch = chain_of[(i * 7919u) % chain_of.size()];
-    const int64_t t = 1 * kS + int64_t(i) * 100'000;
-    const uint64_t d = b.fresh_digest();
-    b.send(d, t, i % 20 == 0 ? kGtoC : i % 50 == 1 ? dup_at_d : i % 9 == 2 ? a_to_g : kGtoA, ch);
-    if (i % 333 == 3) b.send(d, t + 2 * kS, kGtoA, ch);  // the same packet sent again
-  }
+  busy_run(b, 6000, 45000, false);
   ASSERT_GE(b.sightings.size(), std::size_t{1} << 18);
   AnalysisOptions one;
   one.threads = 1;

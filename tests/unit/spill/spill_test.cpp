@@ -88,32 +88,7 @@ TEST(Spill, AFileThatCannotBeMadeNamesItsDirectory) {
 // and packets translated on the path (found in a first analysis, then analysed again).
 TEST(Spill, AnalysisOverRangesMakesTheSameRunAsInMemory) {
   Builder b;
-  b.points = incident_points();
-  std::vector<std::vector<uint32_t>> chain_of;  // per flow: its chain at each ord
-  for (unsigned f = 0; f < 3000; ++f) {
-    const auto inner = v4("192.0.2.1", "203.0.113.20", 6, uint16_t(10000 + f / 2), 80);
-    const uint32_t c = f % 2 ? b.chain("eth/ipv4[ipip]/ipv4/tcp", {kIpip, inner})
-                             : b.chain("eth/ipv4/udp", {v4("10.0.0.1", "10.0.0.2", 17, uint16_t(f), 53)});
-    chain_of.push_back(std::vector<uint32_t>(7, c));
-  }
-  // Address translation between E and D: ICMP to 198.18.1.10 becomes ICMP to 198.19.0.5.
-  const packet::FlowKey before = v4("198.18.1.1", "198.18.1.10", 1), after = v4("198.18.1.1", "198.19.0.5", 1);
-  const uint32_t pre = b.chain("eth/ipv4/icmp", {before}), post = b.chain("eth/ipv4/icmp", {after});
-  const std::vector<uint32_t> nat = {post, post, post, post, pre, pre, pre};
-  const std::vector<unsigned> dup_at_d = {6, 5, 4, 3, 3, 2, 1, 0};
-  const std::vector<unsigned> a_to_g = {0, 1, 2, 3, 4, 5, 6};
-  for (unsigned i = 0; i < 20000; ++i) {
-    const auto& ch = chain_of[(i * 7919u) % chain_of.size()];
-    const int64_t t = 1 * kS + int64_t(i) * 200'000;
-    const uint64_t d = b.fresh_digest();
-    b.send(d, t, i % 20 == 0 ? kGtoC : i % 50 == 1 ? dup_at_d : i % 9 == 2 ? a_to_g : kGtoA, ch);
-    if (i % 333 == 3) b.send(d, t + 2 * kS, kGtoA, ch);  // the same packet sent again
-    if (i % 40 == 5) {
-      const uint64_t h = b.fresh_digest();
-      b.send(h ^ packet::address_hash(before), t, {6, 5, 4}, nat);
-      if (i % 200 != 5) b.send(h ^ packet::address_hash(after), t + 5000, {3, 2, 1, 0}, nat);
-    }
-  }
+  busy_run(b, 3000, 20000, true);
   AnalysisOptions opt;
   opt.threads = 1;
   const pathtrace::Run in_memory = pathtrace::analyze(b.points, b.chains, b.sightings, opt);

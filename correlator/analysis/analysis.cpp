@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <future>
 #include <iterator>
 #include <memory>
 #include <new>
@@ -96,47 +97,54 @@ Run Analyzer::run(SightingParts& parts) {
   Run out;
   Report& rep = out.report;
   PT_INVARIANT(n_ <= kMaxPoints);
-  std::vector<Sighting> range, other;
   // A first pass for the points' health: it decides which points are evidence before any
   // traversal is grouped.
   PointTally tally(points_.size(), chains_);
-  for (unsigned part = 0; part < parts.count(); ++part) {
-    parts.load(part, range);
-    tally.add(range);
+  {
+    std::vector<Sighting> range;
+    for (unsigned part = 0; part < parts.count(); ++part) {
+      parts.load(part, range);
+      tally.add(range);
+    }
   }
   assess_points(points_, std::move(tally), rep.warnings, &tagged_at_);
   setup_points(rep);
   setup_chains();
-  // 1. and 2., range by range, in digest order: each range sorted (both threads share it),
-  // then grouped; the traversals and flows come out as one pass over all of them makes them.
+  // 1. and 2., range by range, in digest order: the next range is loaded and sorted on a
+  // second thread while this one groups the range before it; the traversals and flows come out
+  // as one pass over all of them makes them.
   const bool parallel = opt_.threads >= 2 && std::thread::hardware_concurrency() >= 2;
-  base_ = 0;
-  for (unsigned part = 0; part < parts.count(); ++part) {
-    parts.load(part, range);
-    const std::size_t n = range.size();
-    for (const Sighting& s : range) {
+  struct Range {
+    std::vector<Sighting> sightings, other;
+  };
+  Range ranges[2];
+  auto prepare = [&](unsigned part, Range& r) {
+    parts.load(part, r.sightings);
+    for (const Sighting& s : r.sightings) {
       PT_INVARIANT(s.point < n_);
       PT_INVARIANT(s.chain < chains_.size());
     }
-    if (other.size() < n) other.resize(n);
-    std::size_t upper_begin = n, upper_end = n;
-    sort_sightings(range.data(), other.data(), n, parallel && n >= (std::size_t{1} << 18),
-                   [&](unsigned half, std::size_t begin, std::size_t end) {
-                     if (half == 0) {
-                       group(range.data(), begin, end);
-                     } else {
-                       upper_begin = begin;  // grouped below, in order, once both halves are sorted
-                       upper_end = end;
-                     }
-                   });
-    if (upper_begin < upper_end) group(range.data(), upper_begin, upper_end);
+    if (r.other.size() < r.sightings.size()) r.other.resize(r.sightings.size());
+    sort_sightings(r.sightings.data(), r.other.data(), r.sightings.size(), false,
+                   [](unsigned, std::size_t, std::size_t) {});
+  };
+  base_ = 0;
+  if (parts.count() > 0) prepare(0, ranges[0]);
+  for (unsigned part = 0; part < parts.count(); ++part) {
+    std::future<void> next;
+    if (part + 1 < parts.count()) {
+      next = std::async(parallel ? std::launch::async : std::launch::deferred, prepare, part + 1,
+                        std::ref(ranges[(part + 1) % 2]));
+    }
+    std::vector<Sighting>& range = ranges[part % 2].sightings;
+    group(range.data(), 0, range.size());
     parts.append_grouped(range);
     parts.append_traversals(travs_);  // the range's: only one range's are in memory at a time
     travs_.clear();
-    base_ += n;
+    base_ += range.size();
+    if (next.valid()) next.get();
   }
-  std::vector<Sighting>().swap(range);
-  std::vector<Sighting>().swap(other);
+  for (Range& r : ranges) r = Range{};
   rep.sightings = base_;
   label_flows();
   out.spilled = parts.grouped();

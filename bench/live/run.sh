@@ -28,6 +28,7 @@
 #   PT_LIVE_CPU_SEND=0 PT_LIVE_CPU_CAPTURE=1    cores (capture = collector, tcpdump)
 #   PT_LIVE_CPU_CORRELATOR=$PT_LIVE_CPU_CAPTURE  the correlator's core: by default it shares the
 #                        collector's, which charges the collector for being preempted by it
+#   PT_LIVE_CORRELATE_ARGS="--memory 64M"   more options for `pathtrace correlate` (words)
 #   PT_LIVE_KEEP=DIR     keep the databases and logs there
 #   PT_LIVE_PERF=DIR     also `perf record -g` each capturing process while the sender runs
 #                        (DIR/pt-RATE.data, DIR/td-RATE.data; perf report -i FILE --no-children)
@@ -244,7 +245,7 @@ start_pathtrace() {
     # The collector's stdout is the stream (as over ssh).
     mkfifo "$d/stream"
     ip netns exec "$rx_ns" taskset -c "$cpu_corr" $(cpu_wrap "$d/corr.cpu") \
-      "$pathtrace" correlate --points A --stdin --db "$d/run.db" \
+      "$pathtrace" correlate --points A --stdin --db "$d/run.db" ${PT_LIVE_CORRELATE_ARGS:-} \
       >"$d/corr.out" 2>"$d/corr.err" <"$d/stream" &
     corr=$!
     pids+=("$corr")
@@ -254,7 +255,7 @@ start_pathtrace() {
     coll=$!
   else
     ip netns exec "$rx_ns" taskset -c "$cpu_corr" $(cpu_wrap "$d/corr.cpu") \
-      "$pathtrace" correlate --points A --listen 127.0.0.1:$port --db "$d/run.db" \
+      "$pathtrace" correlate --points A --listen 127.0.0.1:$port --db "$d/run.db" ${PT_LIVE_CORRELATE_ARGS:-} \
       >"$d/corr.out" 2>"$d/corr.err" </dev/null &
     corr=$!
     pids+=("$corr")

@@ -86,8 +86,9 @@ struct Shard {
 // (spill.hpp), and the analysis takes them one range at a time.
 class SpillGate {
  public:
-  SpillGate(const IngestOptions& opt, std::uintmax_t total_bytes)
-      : dir_(opt.spill_dir), total_bytes_(total_bytes),
+  // `sizes_known`: every point's files have a size (not standard input).
+  SpillGate(const IngestOptions& opt, std::uintmax_t total_bytes, bool sizes_known)
+      : dir_(opt.spill_dir), total_bytes_(total_bytes), sizes_known_(sizes_known),
         // In memory: the sightings and the sort's second buffer of as many.
         limit_(opt.memory ? opt.memory / (2 * sizeof(Sighting)) : ~uint64_t{0}),
         // A range and its sort buffer take a quarter of the budget.
@@ -111,12 +112,14 @@ class SpillGate {
     std::lock_guard lock(m_);
     if (parts_) return;
     // The whole run's sightings, guessed from how many the bytes read so far held.
-    const uint64_t guess = b ? uint64_t(double(n) * double(std::max<std::uintmax_t>(total_bytes_, b)) / double(b)) : n;
+    uint64_t guess = b ? uint64_t(double(n) * double(std::max<std::uintmax_t>(total_bytes_, b)) / double(b)) : n;
+    if (!sizes_known_) guess *= 8;  // standard input: no size to go by, so room for more
     parts_ = std::make_unique<spill::Partitions>(dir_, spill::bits_for(guess + guess / 4, range_bytes_));
     on_.store(true, std::memory_order_release);
   }
   const std::string dir_;
   const std::uintmax_t total_bytes_;
+  const bool sizes_known_;
   const uint64_t limit_;
   const uint64_t range_bytes_;
   std::atomic<uint64_t> sightings_{0}, bytes_{0};
@@ -435,7 +438,7 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
   }
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
   { capture::PacketFilter check(opt.filter); }  // a filter that does not compile fails here, not in a thread
-  SpillGate gate(opt, total_bytes);
+  SpillGate gate(opt, total_bytes, std::none_of(sizes.begin(), sizes.end(), [](std::uintmax_t n) { return n == 0; }));
   std::vector<uint32_t> shard_of(points.size(), 0);  // the reading thread (shard) of each point
   std::atomic<std::size_t> next{0};
   std::vector<PointProgress> progress(opt.progress.enabled ? points.size() : 0);

@@ -99,7 +99,7 @@ void TempFile::read(uint64_t offset, std::span<uint8_t> out) const {
   }
 }
 
-Partitions::Partitions(std::string dir, unsigned bits) : dir_(std::move(dir)), bits_(std::clamp(bits, 1u, 12u)) {
+Partitions::Partitions(std::string dir, unsigned bits) : dir_(std::move(dir)), bits_(std::clamp(bits, 1u, 10u)) {
   files_.reserve(std::size_t{1} << bits_);
   for (std::size_t i = 0; i < (std::size_t{1} << bits_); ++i) files_.push_back(std::make_unique<TempFile>(dir_));
 }
@@ -179,7 +179,7 @@ std::unique_ptr<SightingParts> Partitions::split_again(std::span<const Sighting>
 unsigned bits_for(uint64_t sightings, uint64_t range_bytes) noexcept {
   const uint64_t per_range = std::max<uint64_t>(1, range_bytes / (2 * sizeof(Sighting)));
   const uint64_t ranges = (sightings + per_range - 1) / per_range;
-  return std::clamp(unsigned(std::bit_width(ranges > 1 ? ranges - 1 : 1)), 1u, 12u);
+  return std::clamp(unsigned(std::bit_width(ranges > 1 ? ranges - 1 : 1)), 1u, 10u);
 }
 
 }  // namespace pathtrace::spill

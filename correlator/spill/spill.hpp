@@ -49,7 +49,7 @@ class TempFile {
 // Sightings split by digest range into one file each (SightingParts).
 class Partitions final : public SightingParts {
  public:
-  // 2^bits ranges (1 <= bits <= 12), their files in `dir`.
+  // 2^bits ranges (1 <= bits <= 10), their files in `dir`.
   Partitions(std::string dir, unsigned bits);
   ~Partitions() override;
 
@@ -70,7 +70,7 @@ class Partitions final : public SightingParts {
     void flush();
 
    private:
-    static constexpr std::size_t kBuffer = 2048;  // 48 KiB per range
+    static constexpr std::size_t kBuffer = 1024;  // 24 KiB per range: 24 MiB at 1,024 ranges
     void write(unsigned part);
     Partitions& parts_;
     unsigned shift_;
@@ -112,7 +112,7 @@ class Partitions final : public SightingParts {
 };
 
 // How many range bits split `sightings` so that one range and its sort buffer take about
-// `range_bytes` (at least 1 bit, at most 12).
+// `range_bytes` (at least 1 bit, at most 10).
 unsigned bits_for(uint64_t sightings, uint64_t range_bytes) noexcept;
 
 }  // namespace pathtrace::spill

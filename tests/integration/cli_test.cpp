@@ -318,6 +318,28 @@ TEST_F(Cli, BadPointSpecAndBadFilter) {
   EXPECT_NE(r.err.find("--filter"), std::string::npos) << r.err;
 }
 
+// --memory takes a size; a nonsense one or one too small to hold anything is a usage error
+// naming the argument, for every command that takes it, before anything is read or captured.
+TEST_F(Cli, AMemoryBudgetIsASize) {
+  for (const char* command : {"ingest", "correlate", "run"}) {
+    for (const auto& [value, says] : {std::pair{"12Q", "--memory '12Q': expected a size like 512M, 2G"},
+                                      std::pair{"100", "--memory '100': at least 1K (or 0: no limit)"},
+                                      std::pair{"-1G", "--memory '-1G': expected a size like 512M, 2G"}}) {
+      std::vector<std::string> args = {command, "--db", db(), "--memory", value};
+      if (std::string(command) == "ingest") args.insert(args.end(), {"A=" + tiny_pcap("a.pcap"), "B=" + tiny_pcap("b.pcap")});
+      if (std::string(command) == "correlate") args.insert(args.end(), {"--points", "A,B", "--stdin"});
+      if (std::string(command) == "run") args.insert(args.end(), {"--point", "A=local:lo", "--point", "B=local:lo"});
+      const auto r = run(args);
+      EXPECT_EQ(r.code, 2) << command << " " << value << ": " << r.err;
+      EXPECT_NE(r.err.find(says), std::string::npos) << command << " " << value << ": " << r.err;
+    }
+  }
+  // A size with its unit spelled out, and 0 (no limit), are taken.
+  for (const char* value : {"64MiB", "1g", "0"})
+    EXPECT_EQ(run({"ingest", "--db", db(), "--memory", value, "A=" + tiny_pcap("a.pcap"), "B=" + tiny_pcap("b.pcap")}).code, 0)
+        << value;
+}
+
 TEST_F(Cli, UnwritableDatabase) {
   const auto r = run({"ingest", "--db", (dir_ / "no-such-dir" / "x.db").string(), "A=" + tiny_pcap("a.pcap"),
                       "B=" + tiny_pcap("b.pcap")});

@@ -319,32 +319,31 @@ void Analyzer::add_translations(const Run& run) {
 // of the findings judging already made. Only results with something to say get a character:
 // a partial loss, or holes, duplicates or frames over the MTU at some point.
 void Analyzer::add_findings(const Run& run) {
-  std::vector<LossCharacter> chars(results_.size());
-  std::vector<uint8_t> telling(results_.size(), 0);
+  std::vector<uint32_t> telling;
   for (uint32_t ri = 0; ri < results_.size(); ++ri) {
     const std::vector<uint64_t>& holes = results_[ri].holes_at;
-    const auto input = findings_input_.find(ri);
-    const bool any = results_[ri].verdict == VerdictKind::kPartialLoss || input != findings_input_.end() ||
-                     std::any_of(holes.begin(), holes.end(), [](uint64_t h) { return h != 0; });
-    if (!any) continue;
-    telling[ri] = 1;
-    if (input != findings_input_.end()) {
-      chars[ri].duplicates_at = std::move(input->second.duplicates_at);
-      chars[ri].over_mtu_at = std::move(input->second.over_mtu_at);
+    if (results_[ri].verdict == VerdictKind::kPartialLoss || findings_input_.count(ri) ||
+        std::any_of(holes.begin(), holes.end(), [](uint64_t h) { return h != 0; }))
+      telling.push_back(ri);
+  }
+  std::vector<LossCharacter> chars(telling.size());
+  for (std::size_t k = 0; k < telling.size(); ++k) {
+    if (const auto input = findings_input_.find(telling[k]); input != findings_input_.end()) {
+      chars[k].duplicates_at = std::move(input->second.duplicates_at);
+      chars[k].over_mtu_at = std::move(input->second.over_mtu_at);
     } else {
-      chars[ri].duplicates_at.assign(n_, 0);
-      chars[ri].over_mtu_at.assign(n_, 0);
+      chars[k].duplicates_at.assign(n_, 0);
+      chars[k].over_mtu_at.assign(n_, 0);
     }
   }
   findings_input_.clear();
-  characterise(results_, run.all_traversals(), run.all_sightings(), chars,
+  characterise(results_, telling, run.all_traversals(), run.all_sightings(), chars,
                [&](std::size_t i) { run.release_traversals_before(i); });
   run.release_traversals_before(run.all_traversals().size());
   const FindingsContext ctx{points_, flows_, opt_.mtu_frame, time_origin_};
-  for (std::size_t ri = 0; ri < results_.size(); ++ri) {
-    if (!telling[ri]) continue;
-    std::vector<std::string> found = describe(chars[ri], ctx);
-    FlowResult& r = results_[ri];
+  for (std::size_t k = 0; k < telling.size(); ++k) {
+    std::vector<std::string> found = describe(chars[k], ctx);
+    FlowResult& r = results_[telling[k]];
     r.findings.insert(r.findings.begin(), std::make_move_iterator(found.begin()),
                       std::make_move_iterator(found.end()));
   }

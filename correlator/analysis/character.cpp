@@ -29,25 +29,34 @@ struct Probe {
 void characterise(std::span<const FlowResult> results, std::span<const Traversal> traversals,
                   std::span<const Sighting> sightings, std::span<LossCharacter> chars,
                   const std::function<void(std::size_t)>& done_before) {
-  PT_INVARIANT(chars.size() == results.size());
-  // (flow, direction) → result index + 1, and a probe per partial-loss result.
+  std::vector<uint32_t> all(results.size());
+  for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+  characterise(results, all, traversals, sightings, chars, done_before);
+}
+
+void characterise(std::span<const FlowResult> results, std::span<const uint32_t> which,
+                  std::span<const Traversal> traversals, std::span<const Sighting> sightings,
+                  std::span<LossCharacter> chars, const std::function<void(std::size_t)>& done_before) {
+  PT_INVARIANT(chars.size() == which.size());
+  // (flow, direction) → k + 1 for result which[k], and a probe per partial-loss result.
   std::vector<uint32_t> index;
-  std::vector<Probe> probes(results.size());
+  std::vector<Probe> probes(which.size());
   bool any = false;
-  for (std::size_t ri = 0; ri < results.size(); ++ri) {
-    const FlowResult& r = results[ri];
-    chars[ri].flow = r.flow;
+  for (std::size_t k = 0; k < which.size(); ++k) {
+    PT_INVARIANT(which[k] < results.size());
+    const FlowResult& r = results[which[k]];
+    chars[k].flow = r.flow;
     if (std::any_of(r.holes_at.begin(), r.holes_at.end(), [](uint64_t h) { return h != 0; })) {
-      chars[ri].holes_at = r.holes_at;
+      chars[k].holes_at = r.holes_at;
     } else {
-      chars[ri].holes_at.clear();
+      chars[k].holes_at.clear();
     }
-    chars[ri].headline.reset();
+    chars[k].headline.reset();
     const std::size_t key = std::size_t(r.flow) * 2 + std::size_t(r.dir);
     if (index.size() <= key) index.resize(key + 1, 0);
-    index[key] = uint32_t(ri + 1);
+    index[key] = uint32_t(k + 1);
     if (r.verdict != VerdictKind::kPartialLoss || r.hop < 0 || std::size_t(r.hop) >= r.hops.size()) continue;
-    Probe& pr = probes[ri];
+    Probe& pr = probes[k];
     pr.active = any = true;
     pr.from = r.hops[std::size_t(r.hop)].from;
     pr.to_pos = uint8_t(r.hop + 1);
@@ -118,14 +127,14 @@ void characterise(std::span<const FlowResult> results, std::span<const Traversal
     }
   }
 
-  for (std::size_t ri = 0; ri < results.size(); ++ri) {
-    Probe& pr = probes[ri];
+  for (std::size_t k = 0; k < probes.size(); ++k) {
+    Probe& pr = probes[k];
     if (!pr.active) continue;
     pr.cmp.inner.reserve(pr.inner.size());
     for (const auto& [flow, counts] : pr.inner) pr.cmp.inner.push_back({flow, counts.first, counts.second});
     std::sort(pr.cmp.inner.begin(), pr.cmp.inner.end(),
               [](const InnerFlowCount& a, const InnerFlowCount& b) { return a.flow < b.flow; });
-    chars[ri].headline = std::move(pr.cmp);
+    chars[k].headline = std::move(pr.cmp);
   }
 }
 

@@ -80,4 +80,11 @@ void characterise(std::span<const FlowResult> results, std::span<const Traversal
                   std::span<const Sighting> sightings, std::span<LossCharacter> chars,
                   const std::function<void(std::size_t)>& done_before = {});
 
+// The same for the results `which` only (indices into `results`): chars[k] for
+// results[which[k]] (same size as `which`). A run has hundreds of thousands of results and a
+// few with something to say: only theirs take memory.
+void characterise(std::span<const FlowResult> results, std::span<const uint32_t> which,
+                  std::span<const Traversal> traversals, std::span<const Sighting> sightings,
+                  std::span<LossCharacter> chars, const std::function<void(std::size_t)>& done_before = {});
+
 }  // namespace pathtrace

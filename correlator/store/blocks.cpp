@@ -4,16 +4,12 @@
 #include "correlator/store/blocks.hpp"
 
 #include <algorithm>
-#include <array>
-#include <condition_variable>
 #include <cstring>
-#include <exception>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "collector/common/error.hpp"
+#include "correlator/store/ahead.hpp"
 
 namespace pathtrace::store_detail {
 namespace {
@@ -180,88 +176,26 @@ std::vector<BlockSpan> cut_blocks(const Run& run) {
 }
 
 // Inserts the blocks of `run` with `ins` (Q::kInsertBlock). With enough blocks, a second
-// thread formats the JSON while this one inserts: a bounded ring of kBlocksAhead formatted
-// blocks, handed over in order.
+// thread formats the JSON while this one inserts (made_ahead: a bounded ring of formatted
+// blocks, handed over in order).
 void write_blocks(sql::Stmt& ins, int64_t run_id, const Run& run,
                   const std::vector<BlockSpan>& spans) {
-  auto insert = [&](const Block& b) {
-    ins.bind(1, run_id).bind(2, int64_t(b.no)).bind(3, int64_t(b.span.begin))
-        .bind(4, int64_t(b.span.end - b.span.begin)).bind(5, b.digest_min)
-        .bind(6, b.digest_max).bind(7, b.t_min).bind(8, b.t_max)
-        .bind_text(9, std::string_view(b.text.data(), b.len));
-    ins.run_keep_bindings();
-  };
-  const std::size_t n = spans.size();
-  if (n < kThreadedMinBlocks) {
-    Block b;
-    for (std::size_t i = 0; i < n; ++i) {
-      format_block(run, spans[i], uint32_t(i), b);
-      insert(b);
-    }
-    return;
-  }
-  std::array<Block, kBlocksAhead> ring;
-  std::mutex m;
-  std::condition_variable cv;
-  std::size_t produced = 0;  // blocks formatted
-  std::size_t consumed = 0;  // blocks inserted (their slot is free again)
-  bool stop = false;         // the inserting side gave up (an exception)
-  bool producer_waits = false;
-  bool consumer_waits = false;
-  std::exception_ptr failed;  // what the formatting thread threw (out of memory)
-  std::thread producer([&] {
-    try {
-      for (std::size_t i = 0; i < n; ++i) {
-        {
-          std::unique_lock lock(m);
-          if (i - consumed >= kBlocksAhead && !stop) {
-            producer_waits = true;
-            cv.wait(lock, [&] { return i - consumed < kBlocksAhead || stop; });
-            producer_waits = false;
-          }
-          if (stop) return;
-        }
-        format_block(run, spans[i], uint32_t(i), ring[i % kBlocksAhead]);
-        std::lock_guard lock(m);
-        produced = i + 1;
-        if (consumer_waits) cv.notify_all();
-      }
-    } catch (...) {
-      std::lock_guard lock(m);
-      failed = std::current_exception();
-      cv.notify_all();
-    }
-  });
-  // Stops and joins the producer however this scope is left.
-  struct Joiner {
-    std::thread& t;
-    std::mutex& m;
-    std::condition_variable& cv;
-    bool& stop;
-    ~Joiner() {
-      {
-        std::lock_guard lock(m);
-        stop = true;
-      }
-      cv.notify_all();
-      t.join();
-    }
-  } joiner{producer, m, cv, stop};
-  for (std::size_t i = 0; i < n; ++i) {
-    {
-      std::unique_lock lock(m);
-      if (produced <= i) {
-        consumer_waits = true;
-        cv.wait(lock, [&] { return produced > i || failed; });
-        consumer_waits = false;
-      }
-      if (produced <= i) std::rethrow_exception(failed);
-    }
-    insert(ring[i % kBlocksAhead]);
-    std::lock_guard lock(m);
-    consumed = i + 1;
-    if (producer_waits) cv.notify_all();
-  }
+  std::size_t next = 0;
+  made_ahead<Block, kBlocksAhead>(
+      spans.size() >= kThreadedMinBlocks,
+      [&](Block& b) {
+        if (next == spans.size()) return false;
+        format_block(run, spans[next], uint32_t(next), b);
+        ++next;
+        return true;
+      },
+      [&](const Block& b) {
+        ins.bind(1, run_id).bind(2, int64_t(b.no)).bind(3, int64_t(b.span.begin))
+            .bind(4, int64_t(b.span.end - b.span.begin)).bind(5, b.digest_min)
+            .bind(6, b.digest_max).bind(7, b.t_min).bind(8, b.t_max)
+            .bind_text(9, std::string_view(b.text.data(), b.len));
+        ins.run_keep_bindings();
+      });
 }
 
 // A traversal from one entry's numbers (11 scalars, 4 per sighting, then `assumed` when it is

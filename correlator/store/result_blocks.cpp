@@ -3,6 +3,8 @@
 
 #include "correlator/store/result_blocks.hpp"
 
+#include "correlator/store/ahead.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -13,6 +15,9 @@ namespace {
 
 // A block ends when its JSON reaches about this size (as traversal blocks, blocks.cpp).
 constexpr std::size_t kResultBlockBytes = 40 * 1024;
+// Blocks formatted ahead of the inserts, and the results from which a thread does it.
+constexpr std::size_t kBlocksAhead = 8;
+constexpr std::size_t kThreadedMinResults = 4096;
 
 // Appends `s` as a JSON string: quotes, backslashes and control characters escaped, the rest
 // (UTF-8) as it is.
@@ -234,35 +239,40 @@ bool packed(const FlowResult& r, std::size_t rank, std::size_t n_points) {
   });
 }
 
-ResultText format_results(const std::vector<FlowResult>& results, std::size_t n_points) {
-  ResultText out;
-  std::string text;
-  uint32_t count = 0;
-  auto flush = [&] {
-    text += ']';
-    out.blocks.push_back({count, std::move(text)});
-    text.clear();
-    count = 0;
-  };
-  for (std::size_t k = 0; k < results.size(); ++k) {
-    if (!packed(results[k], k, n_points)) {
-      out.full.push_back(uint32_t(k));
-      continue;
-    }
-    text += count ? ',' : '[';
-    append_entry(text, results[k], k);
-    ++count;
-    if (text.size() >= kResultBlockBytes) flush();
-  }
-  if (count) flush();
+std::vector<uint32_t> full_results(const std::vector<FlowResult>& results, std::size_t n_points) {
+  std::vector<uint32_t> out;
+  for (std::size_t k = 0; k < results.size(); ++k)
+    if (!packed(results[k], k, n_points)) out.push_back(uint32_t(k));
   return out;
 }
 
-void write_result_blocks(sql::Stmt& ins, int64_t run_id, const ResultText& text) {
-  for (std::size_t b = 0; b < text.blocks.size(); ++b) {
-    ins.bind(1, run_id).bind(2, int64_t(b)).bind(3, int64_t(text.blocks[b].count)).bind_text(4, text.blocks[b].json);
-    ins.run();
-  }
+void write_result_blocks(sql::Stmt& ins, int64_t run_id, const std::vector<FlowResult>& results,
+                         std::size_t n_points) {
+  struct Block {
+    uint32_t count = 0;  // results in it
+    std::string json;
+  };
+  std::size_t k = 0;  // the next result to look at
+  int64_t no = 0;
+  made_ahead<Block, kBlocksAhead>(
+      results.size() >= kThreadedMinResults,
+      [&](Block& b) {
+        b.json.clear();
+        b.count = 0;
+        for (; k < results.size() && b.json.size() < kResultBlockBytes; ++k) {
+          if (!packed(results[k], k, n_points)) continue;
+          b.json += b.count ? ',' : '[';
+          append_entry(b.json, results[k], k);
+          ++b.count;
+        }
+        if (b.count == 0) return false;
+        b.json += ']';
+        return true;
+      },
+      [&](const Block& b) {
+        ins.bind(1, run_id).bind(2, no++).bind(3, int64_t(b.count)).bind_text(4, b.json);
+        ins.run();
+      });
 }
 
 bool read_result_block(std::string_view json, std::size_t n_points,

@@ -23,25 +23,16 @@ namespace pathtrace::store_detail {
 // each per-point array and n_points - 1 hops.
 bool packed(const FlowResult& r, std::size_t rank, std::size_t n_points);
 
-// A run's results as stored: the packed ones' blocks, ready to insert, and the ranks of the
-// others (full rows).
-struct ResultText {
-  struct Block {
-    uint32_t count = 0;  // results in it
-    std::string json;
-  };
-  std::vector<Block> blocks;
-  std::vector<uint32_t> full;  // ranks of the results that are not packed, in order
-};
+// The ranks of the results of a run with `n_points` points that are not packed (full rows),
+// in order.
+std::vector<uint32_t> full_results(const std::vector<FlowResult>& results, std::size_t n_points);
 
-// Sorts `results` (ranked by index) of a run with `n_points` points into packed ones, in
-// blocks of about 40 KiB, and the others. Pure encoding: it may run on a thread of its own
-// while the caller inserts other rows.
-ResultText format_results(const std::vector<FlowResult>& results, std::size_t n_points);
-
-// Inserts the blocks of `text` with `ins` (Q::kInsertResultBlock), in the caller's
-// transaction. Throws what the insert throws.
-void write_result_blocks(sql::Stmt& ins, int64_t run_id, const ResultText& text);
+// Packs the other results (ranked by index) into blocks of about 40 KiB and inserts them with
+// `ins` (Q::kInsertResultBlock), in the caller's transaction: with many results, a second
+// thread formats a few blocks ahead of the inserts, so a run's packed text is never all in
+// memory at once. Throws what the insert throws.
+void write_result_blocks(sql::Stmt& ins, int64_t run_id, const std::vector<FlowResult>& results,
+                         std::size_t n_points);
 
 // Decodes one result_blocks.data array of a run with `n_points` points, appending (rank,
 // result) to `out` exactly as the result was before it was packed. False, at the first fault,

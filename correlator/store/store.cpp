@@ -16,7 +16,6 @@
 #include <charconv>
 #include <cstddef>
 #include <filesystem>
-#include <future>
 #include <optional>
 #include <string_view>
 
@@ -115,10 +114,6 @@ std::array<uint8_t, 16> parse_address(std::string_view text, uint8_t version) {
   if (inet_pton(version == 4 ? AF_INET : AF_INET6, s.c_str(), a.data()) != 1) a.fill(0);
   return a;
 }
-
-// From this many results on, the packed ones are formatted on a thread of their own while the
-// flows, stacks and traversals are inserted (a thread start costs more below).
-constexpr std::size_t kThreadedMinResults = 4096;
 
 // How long a write waits for another connection's lock before it fails (docs/schema.md).
 constexpr int kBusyTimeoutMs = 10000;
@@ -240,10 +235,8 @@ void Store::Impl::update_points(int64_t run_id, std::span<const Point> points) {
 void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   const Report& r = run.report;
   // Flows and stacks: their text is made on a second thread while this one inserts; so are
-  // the packed results' blocks, meanwhile, when there are many.
+  // the traversal blocks' and the packed results' blocks, a few ahead of their inserts.
   store_detail::RowText text(r.flows, run.chains);
-  auto result_text = std::async(r.results.size() >= kThreadedMinResults ? std::launch::async : std::launch::deferred,
-                                [&] { return store_detail::format_results(r.results, r.points.size()); });
   auto& ins_flow = stmt(Q::kInsertFlow);
   for (std::size_t i = 0; i < r.flows.size(); ++i) {
     const Flow& f = r.flows[i];
@@ -280,8 +273,7 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   auto label_of = [&](uint8_t ord) -> std::string_view {
     return ord < r.points.size() ? std::string_view(r.points[ord].label) : std::string_view();
   };
-  const store_detail::ResultText results = result_text.get();
-  for (const uint32_t k : results.full) {  // the others into result_blocks, below
+  for (const uint32_t k : store_detail::full_results(r.results, r.points.size())) {  // the others into result_blocks, below
     const FlowResult& fr = r.results[k];
     const std::string seen_at = json_array(fr.seen_at);
     const std::string holes_at = json_array(fr.holes_at);
@@ -312,7 +304,7 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
       ins_hop.run();
     }
   }
-  store_detail::write_result_blocks(stmt(Q::kInsertResultBlock), run_id, results);
+  store_detail::write_result_blocks(stmt(Q::kInsertResultBlock), run_id, r.results, r.points.size());
   insert_kept(run_id, run.kept, r.points.size());
   if (run.neutron) store_detail::write_neutron(db, run_id, *run.neutron);
 }

@@ -24,6 +24,7 @@ constexpr uint32_t kTextFailed = ~uint32_t{0};
 
 // Longest address text: INET6_ADDRSTRLEN with its terminating NUL.
 constexpr std::size_t kAddressBytes = INET6_ADDRSTRLEN;
+constexpr std::size_t kV4AddressBytes = INET_ADDRSTRLEN;
 // Longest text of one layer's flow id: 10 digits or "null", and a comma.
 constexpr std::size_t kLayerBytes = 11;
 
@@ -40,7 +41,10 @@ std::size_t address_text(const std::array<uint8_t, 16>& a, uint8_t version, char
 
 RowText::RowText(const std::vector<Flow>& flows, const std::vector<Chain>& chains)
     : flows_(flows), chains_(chains) {
-  flow_text_.resize(flows.size() * 2 * kAddressBytes);
+  // The longest text of each flow's two addresses ("255.255.255.255", or an IPv6 address's).
+  std::size_t flow_bytes = 0;
+  for (const Flow& f : flows) flow_bytes += 2 * (f.key.version == 4 ? kV4AddressBytes : kAddressBytes);
+  flow_text_.resize(flow_bytes);
   flow_ends_.resize(flows.size() * 2);
   std::size_t stack_bytes = 0;
   for (const Chain& c : chains) stack_bytes += 2 + c.ip.size() * kLayerBytes;

@@ -162,9 +162,11 @@ Run Analyzer::finish(Run out) {
   // range, so one packet is found without an index (docs/schema.md). Grouping made each
   // traversal's sightings contiguous, in traversal order, so both vectors are final as they are.
   std::size_t at = 0;
-  for (const Traversal& t : out.all_traversals()) {
-    PT_INVARIANT(t.first == at);
-    at += t.count;
+  const std::span<const Traversal> grouped = out.all_traversals();
+  for (std::size_t i = 0; i < grouped.size(); ++i) {
+    PT_INVARIANT(grouped[i].first == at);
+    at += grouped[i].count;
+    if ((i & 0xffff) == 0xffff) [[unlikely]] out.release_traversals_before(i);
   }
   PT_INVARIANT(at == n);
   out.release_traversals_before(out.all_traversals().size());

@@ -167,11 +167,13 @@ std::vector<BlockSpan> cut_blocks(const Run& run) {
       bytes = 0;
     }
     bytes += kTraversalBytes + kSightingBytes * t.count;
+    if ((i & 0xffff) == 0xffff) [[unlikely]] run.release_traversals_before(i);
   }
   if (ts.size() > cur.begin) {
     cur.end = uint32_t(ts.size());
     out.push_back(cur);
   }
+  run.release_traversals_before(ts.size());
   return out;
 }
 

@@ -16,7 +16,7 @@ namespace {
 // A block ends when its JSON reaches about this size (as traversal blocks, blocks.cpp).
 constexpr std::size_t kResultBlockBytes = 40 * 1024;
 // Blocks formatted ahead of the inserts, and the results from which a thread does it.
-constexpr std::size_t kBlocksAhead = 8;
+constexpr std::size_t kResultBlocksAhead = 8;
 constexpr std::size_t kThreadedMinResults = 4096;
 
 // Appends `s` as a JSON string: quotes, backslashes and control characters escaped, the rest
@@ -254,7 +254,7 @@ void write_result_blocks(sql::Stmt& ins, int64_t run_id, const std::vector<FlowR
   };
   std::size_t k = 0;  // the next result to look at
   int64_t no = 0;
-  made_ahead<Block, kBlocksAhead>(
+  made_ahead<Block, kResultBlocksAhead>(
       results.size() >= kThreadedMinResults,
       [&](Block& b) {
         b.json.clear();

@@ -49,7 +49,10 @@ SpillSetting spill_setting(const Args& a) {
   s.memory = std::size_t(parse_size(a.str("memory"), "--memory"));
   if (s.memory && s.memory < 1024)
     throw Error(ExitCode::kUsage, "--memory '" + a.str("memory") + "': at least 1K (or 0: no limit)");
-  std::string parent = std::filesystem::path(a.str("db")).parent_path().string();
+  // Absolute, so that messages name it whatever the working directory was.
+  std::error_code ec;
+  const std::filesystem::path db = std::filesystem::absolute(a.str("db"), ec);
+  std::string parent = (ec ? std::filesystem::path(a.str("db")) : db).parent_path().string();
   s.dir = parent.empty() ? std::string(1, '.') : std::move(parent);
   return s;
 }

@@ -27,7 +27,7 @@ std::vector<OptionSpec> live_options();
 // The sightings' memory budget (ingest, run, correlate): --memory.
 std::vector<OptionSpec> memory_options();
 // --memory in bytes (0: no limit), and where a run past it keeps its sightings: the
-// directory of --db. Throws Error(kUsage) naming the argument.
+// directory of --db, as an absolute path. Throws Error(kUsage) naming the argument.
 struct SpillSetting {
   std::size_t memory = 0;
   std::string dir;

@@ -552,6 +552,10 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
   if (timings) {
     timings->read = t1.since(t0);
     timings->merge = Stamp::now().since(t1);
+    if (parts) {
+      timings->spilled_ranges = parts->count();
+      timings->spill_dir = opt.spill_dir;
+    }
   }
   std::vector<std::string> notes;
   for (auto& w : warnings) notes.insert(notes.end(), w.begin(), w.end());

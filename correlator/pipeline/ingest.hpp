@@ -53,6 +53,10 @@ struct IngestTimings {
   Phase merge;    // merge the threads' chains and sightings
   Phase analyze;  // traversals, windows, verdicts
   Phase store;    // the SQLite write
+  // When the sightings outgrew IngestOptions::memory: the digest ranges they went to, on disk
+  // in spill_dir (0: the run stayed in memory).
+  unsigned spilled_ranges = 0;
+  std::string spill_dir;
 };
 
 // Reads every point's files (points[i].files and .pick, in path order, ord set) into

@@ -334,6 +334,14 @@ TEST_F(Cli, AMemoryBudgetIsASize) {
       EXPECT_NE(r.err.find(says), std::string::npos) << command << " " << value << ": " << r.err;
     }
   }
+  // Past the budget, -v says where the sightings went.
+  const auto spilled = run({"ingest", "-v", "-q", "--db", db(), "--memory", "1K", "--filter", "ipip", "--inventory",
+                            source("pcaps/incident-broken/inventory.toml")});
+  EXPECT_EQ(spilled.code, 1) << spilled.err;
+  EXPECT_NE(spilled.err.find("ingest: past --memory 1K: the sightings went to 2 digest ranges on disk in " +
+                             fs::path(db()).parent_path().string() + "\n"),
+            std::string::npos)
+      << spilled.err;
   // A size with its unit spelled out, and 0 (no limit), are taken.
   for (const char* value : {"64MiB", "1g", "0"})
     EXPECT_EQ(run({"ingest", "--db", db(), "--memory", value, "A=" + tiny_pcap("a.pcap"), "B=" + tiny_pcap("b.pcap")}).code, 0)

@@ -6,8 +6,6 @@
 
 namespace pathtrace::pipeline {
 
-Stager::Stager(Store& store, int64_t run, server::Collection& col) : Stager(store, run, col, 0, ".") {}
-
 Stager::Stager(Store& store, int64_t run, server::Collection& col, std::size_t memory, std::string spill_dir)
     : store_(store), run_(run), col_(col),
       limit_(memory ? std::max<std::size_t>(1, memory / (2 * sizeof(Sighting))) : 0),

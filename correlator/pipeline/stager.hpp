@@ -33,10 +33,9 @@ class Stager {
  public:
   // Starts staging run `run` (begun with Store::begin_run) from `col` into `store`, which the
   // stager uses alone until stop_and_flush().
-  Stager(Store& store, int64_t run, server::Collection& col);
-  // The same, with a memory budget for the sightings the collection holds (0: none): past
-  // it, staged sightings go to temporary files in `spill_dir` by digest range (spill.hpp)
-  // and the collection lets them go.
+  // `memory` bounds the sightings the collection holds (0: no bound): past it, staged sightings
+  // go to temporary files in `spill_dir` by digest range (spill.hpp) and the collection lets
+  // them go.
   Stager(Store& store, int64_t run, server::Collection& col, std::size_t memory, std::string spill_dir);
   // Stops; a database error is dropped (the one that unwound us is the one to report).
   ~Stager();

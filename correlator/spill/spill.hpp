@@ -85,8 +85,6 @@ class Partitions final : public SightingParts {
     map_of_point_ = std::move(map_of_point);
   }
 
-  unsigned bits() const noexcept { return bits_; }
-  const std::string& dir() const noexcept { return dir_; }
   // Bytes written to the range files so far.
   uint64_t bytes() const noexcept;
 

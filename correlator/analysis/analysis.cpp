@@ -179,7 +179,7 @@ Run Analyzer::finish(Run out) {
     flow_seen_.assign(flows_.size() * 2 + 2, 0);
     for (uint32_t ri = 0; ri < results_.size(); ++ri) {
       uint64_t mask = 0;
-      const uint64_t* seen_any = counts(ri, kSeenAny);
+      const uint32_t* seen_any = counts(ri, kSeenAny);
       for (unsigned p = 0; p < n_; ++p)
         if (seen_any[p]) mask |= bit(p);
       flow_seen_[std::size_t(results_[ri].flow) * 2 + std::size_t(results_[ri].dir)] = mask;
@@ -323,9 +323,9 @@ void Analyzer::add_translations(const Run& run) {
 void Analyzer::add_findings(const Run& run) {
   std::vector<uint32_t> telling;
   for (uint32_t ri = 0; ri < results_.size(); ++ri) {
-    const std::vector<uint64_t>& holes = results_[ri].holes_at;
+    const std::vector<uint32_t>& holes = results_[ri].holes_at;
     if (results_[ri].verdict == VerdictKind::kPartialLoss || findings_input_.count(ri) ||
-        std::any_of(holes.begin(), holes.end(), [](uint64_t h) { return h != 0; }))
+        std::any_of(holes.begin(), holes.end(), [](uint32_t h) { return h != 0; }))
       telling.push_back(ri);
   }
   std::vector<LossCharacter> chars(telling.size());

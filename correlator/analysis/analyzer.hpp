@@ -226,11 +226,13 @@ class Analyzer {
   // arrays will hold; judged traversals by position of last_seen in travel order (kReach, for
   // the hops) and those of them resting on an assumption (kAssumed); the loss character's
   // duplicates and over-MTU frames, counted while grouping. Each kind's n_ counters side by
-  // side (a traversal touches a few cache lines of its result, not one per point).
+  // side (a traversal touches a few cache lines of its result, not one per point). 32 bits
+  // each: a run has fewer than 2^32 sightings (check_run_size), and a result's row is half the
+  // size (7 kinds x 7 points: 196 bytes, not 392).
   enum Count : unsigned { kSeenAny, kSeenAt, kHoles, kReach, kAssumed, kDuplicates, kOverMtu, kCounts };
-  Rows<uint64_t> counts_;  // row ri: [kind * n_ + ord or position]
-  uint64_t* counts(uint32_t ri, Count kind) noexcept { return counts_.row(ri) + std::size_t(kind) * n_; }
-  const uint64_t* counts(uint32_t ri, Count kind) const noexcept { return counts_.row(ri) + std::size_t(kind) * n_; }
+  Rows<uint32_t> counts_;  // row ri: [kind * n_ + ord or position]
+  uint32_t* counts(uint32_t ri, Count kind) noexcept { return counts_.row(ri) + std::size_t(kind) * n_; }
+  const uint32_t* counts(uint32_t ri, Count kind) const noexcept { return counts_.row(ri) + std::size_t(kind) * n_; }
   // Per result, per hop position in travel order: delays between its points.
   struct Delay {
     int64_t sum = 0;
@@ -243,7 +245,7 @@ class Analyzer {
   void fill_point_arrays(uint32_t ri);
   // Per result with duplicates or frames over the MTU somewhere: those counts per point.
   struct FindingsInput {
-    std::vector<uint64_t> duplicates_at, over_mtu_at;
+    std::vector<uint32_t> duplicates_at, over_mtu_at;
   };
   std::unordered_map<uint32_t, FindingsInput> findings_input_;
   std::vector<uint64_t> entry_missed_;  // per result: not seen at its entry end, but right after it

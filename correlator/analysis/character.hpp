@@ -62,9 +62,9 @@ struct HeadlineComparison {
 // The numbers behind one flow result's findings.
 struct LossCharacter {
   uint32_t flow = 0;                    // the result's top-level flow
-  std::vector<uint64_t> holes_at;       // per ord: judged packets that passed the point unseen
-  std::vector<uint64_t> duplicates_at;  // per ord: extra sightings of a packet (all packets)
-  std::vector<uint64_t> over_mtu_at;    // per ord: packets with a frame over the MTU there (all packets)
+  std::vector<uint32_t> holes_at;       // per ord: judged packets that passed the point unseen
+  std::vector<uint32_t> duplicates_at;  // per ord: extra sightings of a packet (all packets)
+  std::vector<uint32_t> over_mtu_at;    // per ord: packets with a frame over the MTU there (all packets)
   std::optional<HeadlineComparison> headline;  // partial loss only
 };
 

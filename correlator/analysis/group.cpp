@@ -129,11 +129,11 @@ void Analyzer::fill_point_arrays(uint32_t ri) {
   r.seen_at.assign(counts(ri, kSeenAt), counts(ri, kSeenAt) + n_);
   r.holes_at.assign(counts(ri, kHoles), counts(ri, kHoles) + n_);
   r.seen_any.assign(counts(ri, kSeenAny), counts(ri, kSeenAny) + n_);
-  const uint64_t* dups = counts(ri, kDuplicates);
-  const uint64_t* over = counts(ri, kOverMtu);
-  if (std::any_of(dups, dups + n_, [](uint64_t v) { return v != 0; }) ||
-      std::any_of(over, over + n_, [](uint64_t v) { return v != 0; }))
-    findings_input_[ri] = {std::vector<uint64_t>(dups, dups + n_), std::vector<uint64_t>(over, over + n_)};
+  const uint32_t* dups = counts(ri, kDuplicates);
+  const uint32_t* over = counts(ri, kOverMtu);
+  if (std::any_of(dups, dups + n_, [](uint32_t v) { return v != 0; }) ||
+      std::any_of(over, over + n_, [](uint32_t v) { return v != 0; }))
+    findings_input_[ri] = {std::vector<uint32_t>(dups, dups + n_), std::vector<uint32_t>(over, over + n_)};
 }
 
 int Analyzer::same_host_direction(uint64_t seen, const int64_t* at) const {
@@ -313,7 +313,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
   const uint32_t ri = result_for(t.flow, t.dir);
   FlowResult& r = results_[ri];
   ++r.traversals;
-  uint64_t* const seen_any = counts(ri, kSeenAny);
+  uint32_t* const seen_any = counts(ri, kSeenAny);
   for_each_bit(seen, [&](unsigned p) { ++seen_any[p]; });
   const uint32_t dups = count - uint32_t(std::popcount(seen));
   if (dups) {
@@ -323,7 +323,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
     }
   }
   if (over_mask) {
-    uint64_t* const over = counts(ri, kOverMtu);
+    uint32_t* const over = counts(ri, kOverMtu);
     for_each_bit(over_mask, [&](unsigned p) { ++over[p]; });
   }
   if (t.inner_flow != t.flow) inner_dirs_[t.inner_flow - 1] |= uint8_t(1u << unsigned(t.dir));
@@ -364,7 +364,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
       ++r.judged;
       const uint64_t su = seen & usable_;
       if (t.fate == Fate::kDelivered) ++r.delivered; else ++r.lost;
-      uint64_t* const seen_at = counts(ri, kSeenAt);
+      uint32_t* const seen_at = counts(ri, kSeenAt);
       for_each_bit(su, [&](unsigned p) { ++seen_at[p]; });
       // Usable points it passed unseen while they were capturing: a capture problem there.
       const unsigned lo = std::min(t.entry, t.last_seen), hi = std::max(t.entry, t.last_seen);
@@ -470,8 +470,8 @@ void Analyzer::absorb(const Analyzer& upper) {
     r.duplicates += u.duplicates;
     r.assumed += u.assumed;
     const std::size_t per = std::size_t(kCounts) * n_;
-    uint64_t* const c = counts_.row(ri);
-    const uint64_t* const uc = upper.counts_.row(uj);
+    uint32_t* const c = counts_.row(ri);
+    const uint32_t* const uc = upper.counts_.row(uj);
     for (std::size_t k = 0; k < per; ++k) c[k] += uc[k];
     Delay* const d = delays_.row(ri);
     const Delay* const ud = upper.delays_.row(uj);

@@ -50,9 +50,9 @@ void Analyzer::judge_results() {
     }
     fill_point_arrays(ri);
     FlowResult& r = results_[ri];
-    const uint64_t* const reach_at = counts(ri, kReach);
-    const uint64_t* const assumed_at = counts(ri, kAssumed);
-    const uint64_t* const holes_at = counts(ri, kHoles);
+    const uint32_t* const reach_at = counts(ri, kReach);
+    const uint32_t* const assumed_at = counts(ri, kAssumed);
+    const uint32_t* const holes_at = counts(ri, kHoles);
     const Delay* const delays = delays_.row(ri);
     auto ord_at = [&](unsigned pos) { return r.dir == Dir::kForward ? pos : n_ - 1 - pos; };
     uint64_t reach[kMaxPoints + 1];

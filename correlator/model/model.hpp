@@ -188,9 +188,48 @@ enum Assume : uint8_t {
   kAssumeEntry = 4,   // it entered the path at the point after the end, which saw none of its flow
 };
 
+// Text that is nearly always empty, in 8 bytes instead of a std::string's 32: a hop's `why`
+// (every flow result has a hop per pair of points; a few of them say why).
+class RareText {
+ public:
+  RareText() = default;
+  RareText(std::string_view s) { assign(s); }
+  RareText(const RareText& o) { assign(o.str()); }
+  RareText(RareText&&) noexcept = default;
+  RareText& operator=(const RareText& o) { return assign(o.str()); }
+  RareText& operator=(RareText&&) noexcept = default;
+  RareText& operator=(std::string_view s) { return assign(s); }
+  RareText& operator+=(std::string_view s) {
+    if (!text_) return assign(s);
+    *text_ += s;
+    return *this;
+  }
+  bool empty() const noexcept { return !text_; }
+  void clear() noexcept { text_.reset(); }
+  const std::string& str() const noexcept {
+    static const std::string kNone;
+    return text_ ? *text_ : kNone;
+  }
+  operator std::string_view() const noexcept { return str(); }
+  friend bool operator==(const RareText& a, const RareText& b) noexcept { return a.str() == b.str(); }
+  friend bool operator==(const RareText& a, std::string_view b) noexcept { return a.str() == b; }
+  friend std::string operator+(std::string a, const RareText& b) { return a += b.str(); }
+  friend std::string operator+(const char* a, const RareText& b) { return a + b.str(); }
+  friend std::ostream& operator<<(std::ostream& os, const RareText& t) { return os << t.str(); }
+
+ private:
+  RareText& assign(std::string_view s) {
+    if (s.empty()) text_.reset();
+    else text_ = std::make_unique<std::string>(s);
+    return *this;
+  }
+  std::unique_ptr<std::string> text_;  // null: empty
+};
+
 // One hop of one flow in one direction: from → to are ords in travel direction. Packet counts
 // are 32-bit: a run holds fewer than 2^32 sightings (pipeline::check_run_size), and a hop
-// counts packets of one flow (one per flow result, about a third of its size in memory).
+// counts packets of one flow (one per flow result, about a third of its size in memory):
+// 48 bytes.
 struct HopStat {
   uint8_t from = 0;
   uint8_t to = 0;
@@ -203,7 +242,7 @@ struct HopStat {
   uint32_t delay_samples = 0;
   int64_t delay_min_ns = 0;
   int64_t delay_mean_ns = 0;
-  std::string why;  // "point B dropped 12 packets in capture"
+  RareText why;  // "point B dropped 12 packets in capture"
   double loss_pct() const noexcept { return in ? 100.0 * double(lost) / double(in) : 0.0; }
 };
 
@@ -245,9 +284,9 @@ struct FlowResult {
   // segments (TSO/GSO): not packets on the wire, not judged (docs/verdicts.md rule 4).
   uint64_t aggregated = 0;
   uint64_t duplicates = 0;     // extra sightings of the same packet at the same point
-  std::vector<uint64_t> seen_at;   // per ord: judged packets of this flow seen there
-  std::vector<uint64_t> holes_at;  // per ord: judged packets that passed a point unseen (capture problem there)
-  std::vector<uint64_t> seen_any;  // per ord: packets of this flow seen there, judged or not
+  std::vector<uint32_t> seen_at;   // per ord: judged packets of this flow seen there
+  std::vector<uint32_t> holes_at;  // per ord: judged packets that passed a point unseen (capture problem there)
+  std::vector<uint32_t> seen_any;  // per ord: packets of this flow seen there, judged or not
   std::vector<HopStat> hops;       // in travel direction, n-1 entries
   VerdictKind verdict = VerdictKind::kNotJudged;
   int hop = -1;                    // index into hops of the headline hop, -1 if none

@@ -158,7 +158,7 @@ void hop_bars(std::ostream& o, const Report& r, const FlowResult& f) {
       << num(h.in) << "</td><td class=\"num\">" << num(h.out) << "</td><td class=\"num\">" << num(h.lost)
       << "</td><td class=\"barcol\"><div class=\"bar\"><div class=\"fill " << cls << "\" style=\"width:"
       << std::max(p, h.lost ? 0.8 : 0.0) << "%\"></div></div><span class=\"barpct\">" << pct(p)
-      << (h.inconclusive ? " · inconclusive: " + esc(h.why) : "") << "</span></td></tr>\n";
+      << (h.inconclusive ? " · inconclusive: " + esc(h.why.str()) : "") << "</span></td></tr>\n";
   }
   o << "</tbody></table>\n";
 }

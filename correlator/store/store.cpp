@@ -684,8 +684,8 @@ std::vector<std::pair<uint32_t, FlowResult>> Store::Impl::full_results(int64_t i
       fr.out_of_window = uint64_t(q.int_at(7));
       fr.no_entry = uint64_t(q.int_at(8));
       fr.duplicates = uint64_t(q.int_at(9));
-      fr.seen_at = parse_json_array<uint64_t>(q.text_at(10), path);
-      fr.holes_at = parse_json_array<uint64_t>(q.text_at(11), path);
+      fr.seen_at = parse_json_array<uint32_t>(q.text_at(10), path);
+      fr.holes_at = parse_json_array<uint32_t>(q.text_at(11), path);
       const std::string_view verdict = q.text_at(12);
       bool known = false;
       for (std::size_t v = 0; v < kVerdictKindCount; ++v) {
@@ -702,7 +702,7 @@ std::vector<std::pair<uint32_t, FlowResult>> Store::Impl::full_results(int64_t i
       fr.summary = q.text_at(14);
       fr.findings = split_lines(q.text_at(15));
       fr.inner_flows = parse_json_array<uint32_t>(q.text_at(16), path);
-      fr.seen_any = parse_json_array<uint64_t>(q.text_at(17), path);
+      fr.seen_any = parse_json_array<uint32_t>(q.text_at(17), path);
       fr.assumed = uint64_t(q.int_at(18));
       fr.assumptions = store_detail::parse_assumptions(q.text_at(19), path);
       fr.translations = store_detail::parse_translations(q.text_at(20), path);

@@ -1,4 +1,4 @@
-// The flows' and stacks' row text, made ahead of the inserts (row_text.hpp).
+// The flows' and stacks' row text, made a batch at a time ahead of the inserts (row_text.hpp).
 
 #include "correlator/store/row_text.hpp"
 
@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "collector/common/id_table.hpp"
+#include "correlator/store/ahead.hpp"
 
 namespace pathtrace::store_detail {
 namespace {
@@ -17,10 +18,9 @@ namespace {
 // Fewer rows than this (flows and stacks together) are made on the calling thread: a thread
 // start costs more.
 constexpr std::size_t kThreadedMinRows = 4096;
-// Rows are published this many at a time (and at the end).
-constexpr uint32_t kPublishEvery = 64;
-// The count a failed thread publishes: every wait ends, and the caller rethrows.
-constexpr uint32_t kTextFailed = ~uint32_t{0};
+// Rows per batch, and batches made ahead of the inserts: a few hundred KB of text at most.
+constexpr std::size_t kBatchRows = 4096;
+constexpr std::size_t kRowBatchesAhead = 4;
 
 // Longest address text: INET6_ADDRSTRLEN with its terminating NUL.
 constexpr std::size_t kAddressBytes = INET6_ADDRSTRLEN;
@@ -37,108 +37,76 @@ std::size_t address_text(const std::array<uint8_t, 16>& a, uint8_t version, char
   return n;
 }
 
-}  // namespace
-
-RowText::RowText(const std::vector<Flow>& flows, const std::vector<Chain>& chains)
-    : flows_(flows), chains_(chains) {
-  // The longest text of each flow's two addresses ("255.255.255.255", or an IPv6 address's).
-  std::size_t flow_bytes = 0;
-  for (const Flow& f : flows) flow_bytes += 2 * (f.key.version == 4 ? kV4AddressBytes : kAddressBytes);
-  flow_text_.resize(flow_bytes);
-  flow_ends_.resize(flows.size() * 2);
-  std::size_t stack_bytes = 0;
-  for (const Chain& c : chains) stack_bytes += 2 + c.ip.size() * kLayerBytes;
-  stack_text_.resize(stack_bytes);
-  stack_ends_.resize(chains.size());
-  if (flows.size() + chains.size() < kThreadedMinRows) {
-    make();
-    if (failed_) std::rethrow_exception(failed_);
-    return;
+// The text of rows [begin, begin + count): row k's texts end at ends[...] in `text` (a flow
+// has two, its addresses; a stack one). Buffers are reused from batch to batch.
+struct Batch {
+  std::size_t begin = 0;
+  std::size_t count = 0;
+  std::string text;
+  std::vector<std::size_t> ends;
+  std::string_view at(std::size_t k) const {
+    const std::size_t b = k ? ends[k - 1] : 0;
+    return std::string_view(text.data() + b, ends[k] - b);
   }
-  thread_ = std::thread([this] { make(); });
-}
+};
 
-RowText::~RowText() {
-  stop_.store(true, std::memory_order_relaxed);
-  if (thread_.joinable()) thread_.join();
-}
-
-std::string_view RowText::text(std::size_t i, const std::atomic<uint32_t>& made, const std::vector<std::size_t>& ends,
-                               const std::string& buf, std::size_t k) {
-  uint32_t m = made.load(std::memory_order_acquire);
-  while (m <= i) {
-    made.wait(m, std::memory_order_acquire);
-    m = made.load(std::memory_order_acquire);
+// Makes the batches, flows first: making them also builds the two indexes a stack's layers
+// are looked up in, by (parent, key), and by key alone (the first flow with that key, for the
+// rare layer not under its previous one). The first keeps copies side by side, not pointers
+// into the flows: a stack's lookup touches one entry, not a pointer and then a Flow.
+class Maker {
+ public:
+  Maker(const std::vector<Flow>& flows, const std::vector<Chain>& chains) : flows_(flows), chains_(chains) {
+    parent_key_flow_.reserve(flows.size());
   }
-  if (m == kTextFailed) std::rethrow_exception(failed_);
-  const std::size_t begin = k ? ends[k - 1] : 0;
-  return std::string_view(buf.data() + begin, ends[k] - begin);
-}
 
-void RowText::make() {
-  auto publish = [](std::atomic<uint32_t>& made, std::size_t n) {
-    made.store(uint32_t(n), std::memory_order_release);
-    made.notify_all();
-  };
-  try {
-    // Flows, and two indexes for the stacks' per-layer flow ids: by (parent, key), and by key
-    // alone (the first flow with that key, for the rare layer not under its previous one). The
-    // first keeps copies side by side, not pointers into the flows: a stack's lookup touches one
-    // entry, not a pointer and then a Flow.
-    IdTable by_parent_key, by_key;
-    struct Entry {
-      uint32_t parent;
-      uint32_t id;
-      packet::FlowKey key;
-    };
-    std::vector<Entry> parent_key_flow;  // by IdTable id
-    std::vector<const Flow*> key_flow;   // by IdTable id
-    parent_key_flow.reserve(flows_.size());
-    auto key_hash = [](const packet::FlowKey& k) { return XXH3_64bits(&k, sizeof k); };
-    auto parent_key_hash = [](uint32_t parent, const packet::FlowKey& k) {
-      return XXH3_64bits_withSeed(&k, sizeof k, parent);
-    };
+  bool next_flows(Batch& b) {
+    if (next_ >= flows_.size()) return false;
+    b.begin = next_;
+    b.count = std::min(kBatchRows, flows_.size() - next_);
+    std::size_t bytes = 0;
+    for (std::size_t i = b.begin; i < b.begin + b.count; ++i)
+      bytes += 2 * (flows_[i].key.version == 4 ? kV4AddressBytes : kAddressBytes);
+    if (b.text.size() < bytes) b.text.resize(bytes);
+    b.ends.resize(2 * b.count);
     std::size_t at = 0;
-    for (std::size_t i = 0; i < flows_.size(); ++i) {
-      const Flow& f = flows_[i];
-      at += address_text(f.key.src, f.key.version, flow_text_.data() + at);
-      flow_ends_[2 * i] = at;
-      at += address_text(f.key.dst, f.key.version, flow_text_.data() + at);
-      flow_ends_[2 * i + 1] = at;
-      if (by_parent_key.find_or_add(parent_key_hash(f.parent, f.key), [&](uint32_t j) {
-            return parent_key_flow[j].parent == f.parent && parent_key_flow[j].key == f.key;
+    for (std::size_t k = 0; k < b.count; ++k) {
+      const Flow& f = flows_[b.begin + k];
+      at += address_text(f.key.src, f.key.version, b.text.data() + at);
+      b.ends[2 * k] = at;
+      at += address_text(f.key.dst, f.key.version, b.text.data() + at);
+      b.ends[2 * k + 1] = at;
+      if (by_parent_key_.find_or_add(parent_key_hash(f.parent, f.key), [&](uint32_t j) {
+            return parent_key_flow_[j].parent == f.parent && parent_key_flow_[j].key == f.key;
           }).second)
-        parent_key_flow.push_back({f.parent, f.id, f.key});
-      if (by_key.find_or_add(key_hash(f.key), [&](uint32_t j) { return key_flow[j]->key == f.key; }).second)
-        key_flow.push_back(&f);
-      if ((i + 1) % kPublishEvery == 0) {
-        if (stop_.load(std::memory_order_relaxed)) return;
-        publish(flows_made_, i + 1);
-      }
+        parent_key_flow_.push_back({f.parent, f.id, f.key});
+      if (by_key_.find_or_add(key_hash(f.key), [&](uint32_t j) { return key_flow_[j]->key == f.key; }).second)
+        key_flow_.push_back(&f);
     }
-    publish(flows_made_, flows_.size());
+    next_ += b.count;
+    return true;
+  }
 
-    at = 0;
-    char* const out = stack_text_.data();
-    for (std::size_t c = 0; c < chains_.size(); ++c) {
-      const Chain& ch = chains_[c];
+  // After every flow's batch (the indexes are complete).
+  bool next_stacks(Batch& b) {
+    if (next_stack_ >= chains_.size()) return false;
+    b.begin = next_stack_;
+    b.count = std::min(kBatchRows, chains_.size() - next_stack_);
+    std::size_t bytes = 0;
+    for (std::size_t c = b.begin; c < b.begin + b.count; ++c) bytes += 2 + chains_[c].ip.size() * kLayerBytes;
+    if (b.text.size() < bytes) b.text.resize(bytes);
+    b.ends.resize(b.count);
+    char* const out = b.text.data();
+    std::size_t at = 0;
+    for (std::size_t k = 0; k < b.count; ++k) {
+      const Chain& ch = chains_[b.begin + k];
       out[at++] = '[';
       uint32_t parent = 0;
       for (std::size_t l = 0; l < ch.ip.size(); ++l) {
         if (l) out[at++] = ',';
-        const packet::FlowKey& k = ch.ip[l];
-        uint32_t id = 0;  // prefer the flow nested under the previous layer
-        if (const uint32_t j = by_parent_key.find(parent_key_hash(parent, k), [&](uint32_t x) {
-              return parent_key_flow[x].parent == parent && parent_key_flow[x].key == k;
-            });
-            j != IdTable::kNone) {
-          id = parent_key_flow[j].id;
-        } else if (const uint32_t j = by_key.find(key_hash(k), [&](uint32_t x) { return key_flow[x]->key == k; });
-                   j != IdTable::kNone) {
-          id = key_flow[j]->id;
-        }
+        const uint32_t id = flow_id(parent, ch.ip[l]);
         if (id) {
-          at = std::size_t(std::to_chars(out + at, out + stack_text_.size(), id).ptr - out);
+          at = std::size_t(std::to_chars(out + at, out + b.text.size(), id).ptr - out);
         } else {
           std::memcpy(out + at, "null", 4);
           at += 4;
@@ -146,18 +114,61 @@ void RowText::make() {
         parent = id;
       }
       out[at++] = ']';
-      stack_ends_[c] = at;
-      if ((c + 1) % kPublishEvery == 0) {
-        if (stop_.load(std::memory_order_relaxed)) return;
-        publish(stacks_made_, c + 1);
-      }
+      b.ends[k] = at;
     }
-    publish(stacks_made_, chains_.size());
-  } catch (...) {
-    failed_ = std::current_exception();
-    publish(flows_made_, kTextFailed);
-    publish(stacks_made_, kTextFailed);
+    next_stack_ += b.count;
+    return true;
   }
+
+ private:
+  struct Entry {
+    uint32_t parent;
+    uint32_t id;
+    packet::FlowKey key;
+  };
+  static uint64_t key_hash(const packet::FlowKey& k) { return XXH3_64bits(&k, sizeof k); }
+  static uint64_t parent_key_hash(uint32_t parent, const packet::FlowKey& k) {
+    return XXH3_64bits_withSeed(&k, sizeof k, parent);
+  }
+  // The flow nested under `parent` with key `k`, else the first flow with that key, else 0.
+  uint32_t flow_id(uint32_t parent, const packet::FlowKey& k) const {
+    if (const uint32_t j = by_parent_key_.find(parent_key_hash(parent, k), [&](uint32_t x) {
+          return parent_key_flow_[x].parent == parent && parent_key_flow_[x].key == k;
+        });
+        j != IdTable::kNone)
+      return parent_key_flow_[j].id;
+    if (const uint32_t j = by_key_.find(key_hash(k), [&](uint32_t x) { return key_flow_[x]->key == k; });
+        j != IdTable::kNone)
+      return key_flow_[j]->id;
+    return 0;
+  }
+
+  const std::vector<Flow>& flows_;
+  const std::vector<Chain>& chains_;
+  std::size_t next_ = 0, next_stack_ = 0;  // the next flow's and chain's index
+  IdTable by_parent_key_, by_key_;
+  std::vector<Entry> parent_key_flow_;   // by by_parent_key_ id
+  std::vector<const Flow*> key_flow_;    // by by_key_ id
+};
+
+}  // namespace
+
+void write_rows(const std::vector<Flow>& flows, const std::vector<Chain>& chains,
+                const std::function<void(std::size_t, std::string_view, std::string_view)>& insert_flow,
+                const std::function<void(std::size_t, std::string_view)>& insert_stack) {
+  Maker maker(flows, chains);
+  const bool threaded = flows.size() + chains.size() >= kThreadedMinRows;
+  made_ahead<Batch, kRowBatchesAhead>(
+      threaded, [&](Batch& b) { return maker.next_flows(b); },
+      [&](const Batch& b) {
+        for (std::size_t k = 0; k < b.count; ++k) insert_flow(b.begin + k, b.at(2 * k), b.at(2 * k + 1));
+      });
+  // The second maker thread starts after the first is joined: it sees the finished indexes.
+  made_ahead<Batch, kRowBatchesAhead>(
+      threaded, [&](Batch& b) { return maker.next_stacks(b); },
+      [&](const Batch& b) {
+        for (std::size_t k = 0; k < b.count; ++k) insert_stack(b.begin + k, b.at(k));
+      });
 }
 
 }  // namespace pathtrace::store_detail

@@ -234,23 +234,25 @@ void Store::Impl::update_points(int64_t run_id, std::span<const Point> points) {
 
 void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   const Report& r = run.report;
-  // Flows and stacks: their text is made on a second thread while this one inserts; so are
-  // the traversal blocks' and the packed results' blocks, a few ahead of their inserts.
-  store_detail::RowText text(r.flows, run.chains);
+  // Flows and stacks: their text is made on a second thread while this one inserts, a batch
+  // at a time; so are the traversal blocks' and the packed results' blocks, a few ahead of
+  // their inserts.
   auto& ins_flow = stmt(Q::kInsertFlow);
-  for (std::size_t i = 0; i < r.flows.size(); ++i) {
-    const Flow& f = r.flows[i];
-    ins_flow.bind(1, run_id).bind(2, int64_t(f.id)).bind(3, int64_t(f.parent))
-        .bind(4, int64_t(f.key.version)).bind(5, int64_t(f.key.proto)).bind_text(6, text.src(i))
-        .bind_text(7, text.dst(i)).bind(8, int64_t(f.key.sport)).bind(9, int64_t(f.key.dport))
-        .bind_text(10, f.label);
-    ins_flow.run();
-  }
   auto& ins_stack = stmt(Q::kInsertStack);
-  for (std::size_t c = 0; c < run.chains.size(); ++c) {
-    ins_stack.bind(1, run_id).bind(2, int64_t(c)).bind_text(3, run.chains[c].stack.str()).bind_text(4, text.stack(c));
-    ins_stack.run();
-  }
+  store_detail::write_rows(
+      r.flows, run.chains,
+      [&](std::size_t i, std::string_view src, std::string_view dst) {
+        const Flow& f = r.flows[i];
+        ins_flow.bind(1, run_id).bind(2, int64_t(f.id)).bind(3, int64_t(f.parent))
+            .bind(4, int64_t(f.key.version)).bind(5, int64_t(f.key.proto)).bind_text(6, src)
+            .bind_text(7, dst).bind(8, int64_t(f.key.sport)).bind(9, int64_t(f.key.dport))
+            .bind_text(10, f.label);
+        ins_flow.run();
+      },
+      [&](std::size_t c, std::string_view text) {
+        ins_stack.bind(1, run_id).bind(2, int64_t(c)).bind_text(3, run.chains[c].stack.str()).bind_text(4, text);
+        ins_stack.run();
+      });
 
   // The bulk: one row per block of traversals (see schema/0001_initial.sql). Traversal ids
   // are 32-bit, block keys run_id << 32 | block.

@@ -37,19 +37,6 @@ std::size_t address_text(const std::array<uint8_t, 16>& a, uint8_t version, char
   return n;
 }
 
-// The text of rows [begin, begin + count): row k's texts end at ends[...] in `text` (a flow
-// has two, its addresses; a stack one). Buffers are reused from batch to batch.
-struct Batch {
-  std::size_t begin = 0;
-  std::size_t count = 0;
-  std::string text;
-  std::vector<std::size_t> ends;
-  std::string_view at(std::size_t k) const {
-    const std::size_t b = k ? ends[k - 1] : 0;
-    return std::string_view(text.data() + b, ends[k] - b);
-  }
-};
-
 // Makes the batches, flows first: making them also builds the two indexes a stack's layers
 // are looked up in, by (parent, key), and by key alone (the first flow with that key, for the
 // rare layer not under its previous one). The first keeps copies side by side, not pointers
@@ -60,7 +47,7 @@ class Maker {
     parent_key_flow_.reserve(flows.size());
   }
 
-  bool next_flows(Batch& b) {
+  bool next_flows(TextRows& b) {
     if (next_ >= flows_.size()) return false;
     b.begin = next_;
     b.count = std::min(kBatchRows, flows_.size() - next_);
@@ -88,7 +75,7 @@ class Maker {
   }
 
   // After every flow's batch (the indexes are complete).
-  bool next_stacks(Batch& b) {
+  bool next_stacks(TextRows& b) {
     if (next_stack_ >= chains_.size()) return false;
     b.begin = next_stack_;
     b.count = std::min(kBatchRows, chains_.size() - next_stack_);
@@ -154,21 +141,15 @@ class Maker {
 }  // namespace
 
 void write_rows(const std::vector<Flow>& flows, const std::vector<Chain>& chains,
-                const std::function<void(std::size_t, std::string_view, std::string_view)>& insert_flow,
-                const std::function<void(std::size_t, std::string_view)>& insert_stack) {
+                const std::function<void(const TextRows&)>& insert_flows,
+                const std::function<void(const TextRows&)>& insert_stacks) {
   Maker maker(flows, chains);
   const bool threaded = flows.size() + chains.size() >= kThreadedMinRows;
-  made_ahead<Batch, kRowBatchesAhead>(
-      threaded, [&](Batch& b) { return maker.next_flows(b); },
-      [&](const Batch& b) {
-        for (std::size_t k = 0; k < b.count; ++k) insert_flow(b.begin + k, b.at(2 * k), b.at(2 * k + 1));
-      });
+  made_ahead<TextRows, kRowBatchesAhead>(
+      threaded, [&](TextRows& b) { return maker.next_flows(b); }, insert_flows);
   // The second maker thread starts after the first is joined: it sees the finished indexes.
-  made_ahead<Batch, kRowBatchesAhead>(
-      threaded, [&](Batch& b) { return maker.next_stacks(b); },
-      [&](const Batch& b) {
-        for (std::size_t k = 0; k < b.count; ++k) insert_stack(b.begin + k, b.at(k));
-      });
+  made_ahead<TextRows, kRowBatchesAhead>(
+      threaded, [&](TextRows& b) { return maker.next_stacks(b); }, insert_stacks);
 }
 
 }  // namespace pathtrace::store_detail

@@ -9,10 +9,10 @@
 //   write_rows(): flows, then stacks
 //   maker thread                                 the caller (the connection's thread)
 //   ────────────                                 ────────────────────────────────────
-//   next_flows(batch): addresses of the next     insert_flow(i, src, dst) for each flow
-//     flows, and the stacks' flow indexes          of the batch
-//   next_stacks(batch): flow ids of the next     insert_stack(c, text) for each chain
-//     chains, from those indexes                   of the batch
+//   next_flows(batch): addresses of the next     insert_flows(batch)
+//     flows, and the stacks' flow indexes
+//   next_stacks(batch): flow ids of the next     insert_stacks(batch)
+//     chains, from those indexes
 
 #include <cstddef>
 #include <cstdint>
@@ -25,11 +25,25 @@
 
 namespace pathtrace::store_detail {
 
-// Calls insert_flow(i, src, dst) for every flow of `flows` (index i, in order), then
-// insert_stack(c, text) for every chain c of `chains`, with their text made ahead on a second
+// The text of rows [begin, begin + count) of one batch: a flow's source and destination
+// address are texts 2k and 2k + 1, a stack's flow ids text k. Valid during the call it is
+// given to.
+struct TextRows {
+  std::size_t begin = 0;
+  std::size_t count = 0;
+  std::string text;
+  std::vector<std::size_t> ends;  // end of text k in `text`
+  std::string_view at(std::size_t k) const {
+    const std::size_t b = k ? ends[k - 1] : 0;
+    return std::string_view(text.data() + b, ends[k] - b);
+  }
+};
+
+// Calls insert_flows(batch) for the flows of `flows` a batch at a time, in order, then
+// insert_stacks(batch) for the chains of `chains`, with their text made ahead on a second
 // thread from kThreadedMinRows rows on. What either side throws reaches the caller.
 void write_rows(const std::vector<Flow>& flows, const std::vector<Chain>& chains,
-                const std::function<void(std::size_t, std::string_view, std::string_view)>& insert_flow,
-                const std::function<void(std::size_t, std::string_view)>& insert_stack);
+                const std::function<void(const TextRows&)>& insert_flows,
+                const std::function<void(const TextRows&)>& insert_stacks);
 
 }  // namespace pathtrace::store_detail

@@ -56,8 +56,14 @@ enum class Q : int {
   kSelectLostIndexed,
   kScanLostBlocks,
   kSelectTraversalCount,
+  kInsertFlows,   // kRowsPerInsert rows of kInsertFlow's columns, in order
+  kInsertStacks,  // kRowsPerInsert rows of kInsertStack's columns, in order
   kCount
 };
+
+// Rows per kInsertFlows / kInsertStacks: one statement run inserts them all, so SQLite's cost
+// per run (step, reset, the VDBE's setup) is paid once per this many rows.
+constexpr int kRowsPerInsert = 16;
 
 // The SQL text of statement `q` (kCount has none: nullptr).
 const char* statement_sql(Q q) noexcept;

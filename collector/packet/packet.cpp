@@ -11,7 +11,9 @@
 #include <arpa/inet.h>
 
 #include <bit>
+#include <charconv>
 #include <cstring>
+#include <string_view>
 #include <limits>
 
 // Inline XXH3: the digest and chain hash inputs are a few dozen bytes, where the call into
@@ -634,26 +636,47 @@ bool link_local_destination(const FlowKey& key) noexcept {
 }
 
 std::string to_string(const FlowKey& key) {
+  // One buffer, one string: a busy port's run labels hundreds of thousands of flows.
   const bool v6 = key.version == 6;
   const bool ports = key.proto == kIpProtoTcp || key.proto == kIpProtoUdp ||
                      key.proto == kIpProtoSctp;
-  auto addr = [&](const std::array<uint8_t, 16>& a, uint16_t port) {
-    char text[INET6_ADDRSTRLEN] = {};
-    if (!inet_ntop(v6 ? AF_INET6 : AF_INET, a.data(), text, sizeof text)) text[0] = '?';
-    std::string s;
-    if (ports && v6) s += '[';
-    s += text;
-    if (ports) {
-      if (v6) s += ']';
-      s += ':';
-      s += std::to_string(port);
-    }
-    return s;
+  char buf[160];  // "proto 255 " + 2 × "[v6]:65535" + " → " + " id 65535"
+  char* p = buf;
+  char* const end = buf + sizeof buf;
+  auto put = [&](std::string_view t) {
+    std::memcpy(p, t.data(), t.size());
+    p += t.size();
   };
-  std::string s = proto_name(key.proto) + " " + addr(key.src, key.sport) + " \u2192 " + addr(key.dst, key.dport);
+  auto num = [&](unsigned v) { p = std::to_chars(p, end, v).ptr; };
+  auto addr = [&](const std::array<uint8_t, 16>& a, uint16_t port) {
+    if (ports && v6) *p++ = '[';
+    if (v6) {
+      char text[INET6_ADDRSTRLEN] = {};
+      if (!inet_ntop(AF_INET6, a.data(), text, sizeof text)) text[0] = '?';
+      put(text);
+    } else {  // dotted quad, as inet_ntop writes it
+      for (int i = 0; i < 4; ++i) {
+        if (i) *p++ = '.';
+        num(a[std::size_t(i)]);
+      }
+    }
+    if (ports) {
+      if (v6) *p++ = ']';
+      *p++ = ':';
+      num(port);
+    }
+  };
+  put(proto_name(key.proto));
+  *p++ = ' ';
+  addr(key.src, key.sport);
+  put(" \u2192 ");
+  addr(key.dst, key.dport);
   // An ICMP echo's identifier (its flow key carries it as both ports).
-  if ((key.proto == kIpProtoIcmp || key.proto == kIpProtoIcmp6) && key.sport) s += " id " + std::to_string(key.sport);
-  return s;
+  if ((key.proto == kIpProtoIcmp || key.proto == kIpProtoIcmp6) && key.sport) {
+    put(" id ");
+    num(key.sport);
+  }
+  return std::string(buf, p);
 }
 
 }  // namespace pathtrace::packet

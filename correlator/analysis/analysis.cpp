@@ -36,10 +36,17 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
   Run out;
   Report& rep = out.report;
   PT_INVARIANT(n_ <= kMaxPoints);
-  assess_points(points_, chains_, sightings, rep.warnings, &tagged_at_);
-  setup_points(rep);
-  setup_chains();
   const std::size_t n = sightings.size();
+  // Two threads pay from a few hundred thousand sightings on (a thread start is ~50 µs).
+  const bool parallel = opt_.threads >= 2 && n >= (std::size_t{1} << 18) && std::thread::hardware_concurrency() >= 2;
+  {
+    // The chains' flow keys are interned (setup_chains) while the points' health is assessed
+    // from every sighting: neither reads what the other writes.
+    std::future<void> chains = std::async(parallel ? std::launch::async : std::launch::deferred, [this] { setup_chains(); });
+    assess_points(points_, chains_, sightings, rep.warnings, &tagged_at_);
+    chains.get();
+  }
+  setup_points(rep);
   for (const Sighting& s : sightings) {
     PT_INVARIANT(s.point < n_);
     PT_INVARIANT(s.chain < chains_.size());
@@ -66,8 +73,6 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
     advise_huge(other, other_bytes);
     other_owner.reset(other);
   }
-  // Two threads pay from a few hundred thousand sightings on (a thread start is ~50 µs).
-  const bool parallel = opt_.threads >= 2 && n >= (std::size_t{1} << 18) && std::thread::hardware_concurrency() >= 2;
   // With two threads each groups the half it sorted: the upper half into a copy of this
   // Analyzer as set up so far, added to this one afterwards (absorb: the same flows, results
   // and traversals as one pass over all of them).
@@ -99,21 +104,23 @@ Run Analyzer::run(SightingParts& parts) {
   PT_INVARIANT(n_ <= kMaxPoints);
   // A first pass for the points' health: it decides which points are evidence before any
   // traversal is grouped.
+  const bool parallel = opt_.threads >= 2 && std::thread::hardware_concurrency() >= 2;
   PointTally tally(points_.size(), chains_);
   {
+    // The chains' flow keys are interned meanwhile (neither reads what the other writes).
+    std::future<void> chains = std::async(parallel ? std::launch::async : std::launch::deferred, [this] { setup_chains(); });
     std::vector<Sighting> range;
     for (unsigned part = 0; part < parts.count(); ++part) {
       parts.load(part, range);
       tally.add(range);
     }
+    chains.get();
   }
   assess_points(points_, std::move(tally), rep.warnings, &tagged_at_);
   setup_points(rep);
-  setup_chains();
   // 1. and 2., range by range, in digest order: the next range is loaded and sorted on a
   // second thread while this one groups the range before it; the traversals and flows come out
   // as one pass over all of them makes them.
-  const bool parallel = opt_.threads >= 2 && std::thread::hardware_concurrency() >= 2;
   struct Range {
     std::vector<Sighting> sightings, other;
   };

@@ -232,17 +232,28 @@ void Analyzer::judge_results() {
 // Results most interesting first, then by judged packets, most first (rule 8). Sorted by
 // index, then each moved into place once: a FlowResult is big, and a sort moves each many times.
 void Analyzer::order_results() {
-  std::vector<uint32_t> order(results_.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
-    const FlowResult& a = results_[x];
-    const FlowResult& b = results_[y];
-    const int ra = verdict_rank(a.verdict), rb = verdict_rank(b.verdict);
-    if (ra != rb) return ra < rb;
+  // The sort compares keys side by side, not results hundreds of bytes apart.
+  struct Key {
+    uint64_t judged;
+    uint32_t flow;
+    uint32_t index;
+    uint8_t rank;
+    uint8_t dir;
+  };
+  std::vector<Key> keys(results_.size());
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    const FlowResult& r = results_[i];
+    keys[i] = {r.judged, r.flow, i, uint8_t(verdict_rank(r.verdict)), uint8_t(r.dir)};
+  }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    if (a.rank != b.rank) return a.rank < b.rank;
     if (a.judged != b.judged) return a.judged > b.judged;
     if (a.flow != b.flow) return a.flow < b.flow;
     return a.dir < b.dir;  // one result per flow and direction: a total order
   });
+  std::vector<uint32_t> order(keys.size());
+  for (uint32_t k = 0; k < order.size(); ++k) order[k] = keys[k].index;
+  std::vector<Key>().swap(keys);
   // In place, cycle by cycle (no second vector of results at the run's peak memory): position
   // k takes results_[order[k]]; order[k] = k marks a position done.
   for (uint32_t k = 0; k < order.size(); ++k) {

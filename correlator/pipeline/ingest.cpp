@@ -510,13 +510,15 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
       }
       own = {};
     }
-    std::vector<uint32_t> order(merged.size()), rank(merged.size());
-    for (uint32_t k = 0; k < order.size(); ++k) order[k] = k;
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return by_hash.hash(a) < by_hash.hash(b); });
+    // By hash (each is one chain's: by_hash keeps one chain per hash), sorted side by side.
+    std::vector<std::pair<uint64_t, uint32_t>> order(merged.size());
+    std::vector<uint32_t> rank(merged.size());
+    for (uint32_t k = 0; k < order.size(); ++k) order[k] = {by_hash.hash(k), k};
+    std::sort(order.begin(), order.end());
     chains.reserve(merged.size());
     for (uint32_t k = 0; k < order.size(); ++k) {
-      rank[order[k]] = k;
-      chains.push_back(std::move(merged[order[k]]));
+      rank[order[k].second] = k;
+      chains.push_back(std::move(merged[order[k].second]));
     }
     for (auto& remap : remaps)
       for (uint32_t& c : remap) c = rank[c];

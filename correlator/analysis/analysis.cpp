@@ -78,10 +78,12 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
   // and traversals as one pass over all of them).
   std::unique_ptr<Analyzer> upper;
   if (parallel) upper = std::make_unique<Analyzer>(*this);
+  // This one's traversals are all of them once the upper half's are absorbed: room for
+  // both from the start (pages are touched only as traversals are written).
   const std::size_t per_half = parallel ? n / 2 : n;
   for (Analyzer* a : {this, upper.get()}) {
     if (!a) continue;
-    a->travs_.reserve(per_half / std::max(1u, n_) + 16);
+    a->travs_.reserve((a == this ? n : per_half) / std::max(1u, n_) + 16);
     advise_huge(a->travs_.data(), a->travs_.capacity() * sizeof(Traversal));
   }
   sort_sightings(sightings.data(), other, n, parallel, [&](unsigned half, std::size_t begin, std::size_t end) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <future>
 #include <string>
 
 #define XXH_INLINE_ALL
@@ -455,6 +456,16 @@ void Analyzer::absorb(const Analyzer& upper) {
     flow_map[id] = mine;
     inner_dirs_[mine - 1] |= upper.inner_dirs_[id - 1];
   }
+  // Its traversals, flows renamed, are appended on a second thread meanwhile (they touch
+  // nothing the results do).
+  travs_.reserve(travs_.size() + upper.travs_.size());
+  std::future<void> travs = std::async(std::launch::async, [&] {
+    for (Traversal t : upper.travs_) {
+      t.flow = flow_map[t.flow];
+      t.inner_flow = flow_map[t.inner_flow];
+      travs_.push_back(t);
+    }
+  });
   // Results, in the order `upper` made them; counters added.
   for (uint32_t uj = 0; uj < upper.results_.size(); ++uj) {
     const FlowResult& u = upper.results_[uj];
@@ -492,12 +503,7 @@ void Analyzer::absorb(const Analyzer& upper) {
   }
   window_assumed_ += upper.window_assumed_;
   inconsistent_ += upper.inconsistent_;
-  travs_.reserve(travs_.size() + upper.travs_.size());
-  for (Traversal t : upper.travs_) {
-    t.flow = flow_map[t.flow];
-    t.inner_flow = flow_map[t.inner_flow];
-    travs_.push_back(t);
-  }
+  travs.get();
 }
 
 // Splits every digest group of the sorted sightings into traversals (rule 1 of verdicts.md).

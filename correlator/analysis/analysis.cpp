@@ -120,11 +120,13 @@ Run Analyzer::run(SightingParts& parts) {
   }
   assess_points(points_, std::move(tally), rep.warnings, &tagged_at_);
   setup_points(rep);
-  // 1. and 2., range by range, in digest order: the next range is loaded and sorted on a
-  // second thread while this one groups the range before it; the traversals and flows come out
-  // as one pass over all of them makes them.
+  // 1. and 2., range by range, in digest order: the next range is loaded, sorted and split
+  // into traversals (its flows interned) on a second thread while this one settles the range
+  // before it; the traversals, flows and results come out as one pass over all of them makes
+  // them (splitting and settling touch different tables: analyzer.hpp, split()).
   struct Range {
     std::vector<Sighting> sightings, other;
+    std::vector<Split> splits;
   };
   Range ranges[2];
   auto prepare = [&](unsigned part, Range& r) {
@@ -136,6 +138,8 @@ Run Analyzer::run(SightingParts& parts) {
     if (r.other.size() < r.sightings.size()) r.other.resize(r.sightings.size());
     sort_sightings(r.sightings.data(), r.other.data(), r.sightings.size(), false,
                    [](unsigned, std::size_t, std::size_t) {});
+    r.splits.clear();
+    split(r.sightings.data(), 0, r.sightings.size(), r.splits);
   };
   base_ = 0;
   if (parts.count() > 0) prepare(0, ranges[0]);
@@ -146,7 +150,7 @@ Run Analyzer::run(SightingParts& parts) {
                         std::ref(ranges[(part + 1) % 2]));
     }
     std::vector<Sighting>& range = ranges[part % 2].sightings;
-    group(range.data(), 0, range.size());
+    settle_all(ranges[part % 2].splits, range.data());
     parts.append_grouped(range);
     parts.append_traversals(travs_);  // the range's: only one range's are in memory at a time
     travs_.clear();
@@ -165,6 +169,7 @@ Run Analyzer::run(SightingParts& parts) {
 
 Run Analyzer::finish(Run out) {
   Report& rep = out.report;
+  sized_inner_dirs();
   const std::size_t n = out.all_sightings().size();
   if (!out.spilled_traversals) out.traversals = std::move(travs_);
   // 3. Traversals stay in digest order (then time): the store keeps them in blocks by digest

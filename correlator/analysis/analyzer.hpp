@@ -141,9 +141,22 @@ class Analyzer {
   // Gives every flow its label, once grouping has made them all.
   void label_flows();
   uint32_t result_for(uint32_t flow, Dir dir);
-  void finish_traversal(Sighting* s, uint32_t first, uint32_t count);
-  // Decides `t` from its sightings `v` and adds it to its flow's counters.
-  void settle(Traversal& t, const Sighting* v);
+  // A traversal as splitting makes it, before it is settled: `t.first` indexes the array it
+  // was split from, and whether its flow's destination is link-local is looked up already (so
+  // settling never reads flows_, which splitting the next range may be growing meanwhile).
+  struct Split {
+    Traversal t;
+    bool link_local = false;
+  };
+  // The traversal of s[first, first + count) (sorted by time): which points saw it and its
+  // flows (interned on first use).
+  Split make_traversal(const Sighting* s, uint32_t first, uint32_t count);
+  // Decides `t` from its sightings `v` and adds it to its flow's counters; link_local: its
+  // flow's destination is link-local (packet::link_local_destination).
+  void settle(Traversal& t, const Sighting* v, bool link_local);
+  // Settles each of `splits` (split from `s`), appending it to travs_ with its first sighting's
+  // index in the run (base_ + its index in s).
+  void settle_all(std::vector<Split>& splits, const Sighting* s);
   // Settles every traversal of `out` again from scratch (after entry_override_ changed),
   // letting the ones it passed go (spilled runs).
   void rejudge(Run& out);
@@ -158,7 +171,14 @@ class Analyzer {
   // -1 reverse, +1 forward, 0 unknown: the order in which the furthest-apart pair of points
   // on one host (one clock) among `seen` saw the packet.
   int same_host_direction(uint64_t seen, const int64_t* at) const;
+  // Groups s[from, to) (digest groups never straddle either end): split, then settle_all,
+  // a few thousand sightings at a time.
   void group(Sighting* s, std::size_t from, std::size_t to);
+  // Splits every digest group of s[from, to) into traversals (rule 1 of verdicts.md), in
+  // order, into `out` (appended): the traversals' sightings are made contiguous in s, and
+  // their flows interned. Touches only what splitting needs (the chains' and flows' tables),
+  // none of what settling does: a spilled run splits the next range while settling this one.
+  void split(Sighting* s, std::size_t from, std::size_t to, std::vector<Split>& out);
   // Adds what `upper` grouped (a copy of this Analyzer made before grouping, that grouped the
   // digests after this one's) as if this one had grouped them next: its flows and results
   // not already here appended in the order it made them, its counters added, its traversals
@@ -217,7 +237,10 @@ class Analyzer {
   std::vector<DepthMemo> depth_memo_ = std::vector<DepthMemo>(4096);
   IdTable flow_ids_;                 // (parent id, key) → id - 1 (an index into flows_)
   std::vector<Flow> flows_;
-  std::vector<uint8_t> inner_dirs_;  // per flow id: bit dir set when seen as an inner flow
+  // Per flow id: bit dir set when seen as an inner flow. Written by settling, which grows it
+  // (it may hold fewer entries than flows_ until grouping ends: sized_inner_dirs()).
+  std::vector<uint8_t> inner_dirs_;
+  void sized_inner_dirs() { inner_dirs_.resize(flows_.size(), 0); }
 
   std::vector<Traversal> travs_;
   std::size_t base_ = 0;  // the index group()'s first sighting has in the run (ranges grouped one by one)

@@ -86,7 +86,6 @@ uint32_t Analyzer::intern_flow(uint32_t parent, const packet::FlowKey& key) {
     f.parent = parent;
     f.key = key;
     flows_.push_back(std::move(f));
-    inner_dirs_.push_back(0);
   }
   return index + 1;
 }
@@ -246,14 +245,13 @@ void Analyzer::decide(Traversal& t, const int64_t* at) const {
   if (by_time < 0) t.dir = Dir::kReverse;
 }
 
-// Builds the traversal made of s[first, first + count) (sorted by time): which points saw it
-// and its flow; then settles it.
-void Analyzer::finish_traversal(Sighting* s, uint32_t first, uint32_t count) {
+Analyzer::Split Analyzer::make_traversal(const Sighting* s, uint32_t first, uint32_t count) {
   const Sighting* v = s + first;
-  Traversal t;
+  Split out;
+  Traversal& t = out.t;
   t.digest = v[0].digest;
   t.t0_ns = v[0].ts_ns;
-  t.first = uint32_t(base_ + first);
+  t.first = first;
   t.count = uint16_t(count);
   t.tcp_flags = v[0].tcp_flags;
   uint64_t seen = 0;
@@ -272,12 +270,21 @@ void Analyzer::finish_traversal(Sighting* s, uint32_t first, uint32_t count) {
   t.flow = flow;
   t.inner_flow = inner;
   t.seen = seen;
-  settle(t, v);
-  travs_.push_back(t);
+  out.link_local = flow && packet::link_local_destination(flows_[flow - 1].key);
+  return out;
+}
+
+void Analyzer::settle_all(std::vector<Split>& splits, const Sighting* s) {
+  for (Split& x : splits) {
+    const uint32_t local = x.t.first;
+    x.t.first = uint32_t(base_ + local);
+    settle(x.t, s + local, x.link_local);
+    travs_.push_back(x.t);
+  }
 }
 
 // Decides `t` (its sightings `v`, in time order) and adds it to its flow's counters.
-void Analyzer::settle(Traversal& t, const Sighting* v) {
+void Analyzer::settle(Traversal& t, const Sighting* v, bool link_local) {
   const uint32_t count = t.count;
   const uint64_t seen = t.seen;
   uint32_t first_at[kMaxPoints];  // index into v of the first sighting at a point (valid if seen)
@@ -296,7 +303,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
   // A packet to a link-local destination (IGMP, mDNS, DHCP, a broadcast) stops at the first
   // router by design: where it stops is not a loss. Not judged (counted as not entering the
   // judged path), unless it reached the far end.
-  if (t.fate == Fate::kLost && t.flow && packet::link_local_destination(flows_[t.flow - 1].key)) {
+  if (t.fate == Fate::kLost && link_local) {
     t.fate = Fate::kNoEntry;
     t.assumed = 0;
   }
@@ -327,7 +334,10 @@ void Analyzer::settle(Traversal& t, const Sighting* v) {
     uint32_t* const over = counts(ri, kOverMtu);
     for_each_bit(over_mask, [&](unsigned p) { ++over[p]; });
   }
-  if (t.inner_flow != t.flow) inner_dirs_[t.inner_flow - 1] |= uint8_t(1u << unsigned(t.dir));
+  if (t.inner_flow != t.flow) {
+    if (inner_dirs_.size() < t.inner_flow) inner_dirs_.resize(std::max<std::size_t>(t.inner_flow, 2 * inner_dirs_.size()), 0);
+    inner_dirs_[t.inner_flow - 1] |= uint8_t(1u << unsigned(t.dir));
+  }
   switch (t.fate) {
     case Fate::kOutOfWindow: {
       ++r.out_of_window;
@@ -437,7 +447,8 @@ void Analyzer::rejudge(Run& out) {
   const std::span<const Sighting> sightings = out.all_sightings();
   const std::span<Traversal> travs = out.all_traversals();
   for (std::size_t i = 0; i < travs.size(); ++i) {
-    settle(travs[i], sightings.data() + travs[i].first);
+    const uint32_t f = travs[i].flow;
+    settle(travs[i], sightings.data() + travs[i].first, f && packet::link_local_destination(flows_[f - 1].key));
     if ((i & 0xffff) == 0xffff) [[unlikely]] out.release_traversals_before(i);
   }
   out.release_traversals_before(travs.size());
@@ -452,10 +463,11 @@ void Analyzer::absorb(const Analyzer& upper) {
   std::vector<uint32_t> flow_map(upper.flows_.size() + 1, 0);
   for (uint32_t id = 1; id <= upper.flows_.size(); ++id) {
     const Flow& f = upper.flows_[id - 1];
-    const uint32_t mine = intern_flow(f.parent ? flow_map[f.parent] : 0, f.key);
-    flow_map[id] = mine;
-    inner_dirs_[mine - 1] |= upper.inner_dirs_[id - 1];
+    flow_map[id] = intern_flow(f.parent ? flow_map[f.parent] : 0, f.key);
   }
+  sized_inner_dirs();
+  for (uint32_t id = 1; id <= upper.inner_dirs_.size() && id <= upper.flows_.size(); ++id)
+    inner_dirs_[flow_map[id] - 1] |= upper.inner_dirs_[id - 1];
   // Its traversals, flows renamed, are appended on a second thread meanwhile (they touch
   // nothing the results do).
   travs_.reserve(travs_.size() + upper.travs_.size());
@@ -506,10 +518,25 @@ void Analyzer::absorb(const Analyzer& upper) {
   travs.get();
 }
 
-// Splits every digest group of the sorted sightings into traversals (rule 1 of verdicts.md).
-// Groups s[from, to); digest groups never straddle `from` or `to` (callers split at bucket
-// boundaries of the sort, which are digest boundaries).
 void Analyzer::group(Sighting* s, std::size_t from, std::size_t to) {
+  // A few thousand sightings at a time, cut between digest groups: the splits in between stay
+  // small, and flows and results are made in the order one pass would make them.
+  constexpr std::size_t kChunk = std::size_t{1} << 14;
+  std::vector<Split> splits;
+  for (std::size_t b = from; b < to;) {
+    std::size_t e = std::min(to, b + kChunk);
+    while (e < to && s[e].digest == s[e - 1].digest) ++e;
+    splits.clear();
+    split(s, b, e, splits);
+    settle_all(splits, s);
+    b = e;
+  }
+}
+
+// Splits every digest group of the sorted sightings into traversals (rule 1 of verdicts.md).
+// Splits s[from, to); digest groups never straddle `from` or `to` (callers split at bucket
+// boundaries of the sort, which are digest boundaries).
+void Analyzer::split(Sighting* s, std::size_t from, std::size_t to, std::vector<Split>& out) {
   const int64_t max_transit = opt_.max_transit_ns;
   for (std::size_t b = from; b < to;) {
     const uint64_t digest = s[b].digest;
@@ -524,7 +551,7 @@ void Analyzer::group(Sighting* s, std::size_t from, std::size_t to) {
     const std::size_t g = e - b;
     // Fast path: every point at most once, within max_transit: one traversal.
     if (!repeated_point && s[e - 1].ts_ns - s[b].ts_ns <= max_transit) {
-      finish_traversal(s, uint32_t(b), uint32_t(g));
+      out.push_back(make_traversal(s, uint32_t(b), uint32_t(g)));
       b = e;
       continue;
     }
@@ -590,7 +617,7 @@ void Analyzer::group(Sighting* s, std::size_t from, std::size_t to) {
     }
 
     if (open_.size() == 1) {
-      finish_traversal(s, uint32_t(b), uint32_t(g));
+      out.push_back(make_traversal(s, uint32_t(b), uint32_t(g)));
     } else {
       // Make each traversal's sightings contiguous (stable: still in time order).
       offsets_.assign(open_.size() + 1, 0);
@@ -603,7 +630,7 @@ void Analyzer::group(Sighting* s, std::size_t from, std::size_t to) {
       }
       std::copy(scratch_.begin(), scratch_.begin() + std::ptrdiff_t(g), s + b);
       for (std::size_t i = 0; i < open_.size(); ++i) {
-        finish_traversal(s, uint32_t(b + pos[i]), open_[i].count);
+        out.push_back(make_traversal(s, uint32_t(b + pos[i]), open_[i].count));
       }
     }
     b = e;

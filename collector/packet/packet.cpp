@@ -13,7 +13,6 @@
 #include <bit>
 #include <charconv>
 #include <cstring>
-#include <string_view>
 #include <limits>
 
 // Inline XXH3: the digest and chain hash inputs are a few dozen bytes, where the call into
@@ -636,47 +635,45 @@ bool link_local_destination(const FlowKey& key) noexcept {
 }
 
 std::string to_string(const FlowKey& key) {
-  // One buffer, one string: a busy port's run labels hundreds of thousands of flows.
+  // One string, reserved once: a busy port's run labels hundreds of thousands of flows.
   const bool v6 = key.version == 6;
   const bool ports = key.proto == kIpProtoTcp || key.proto == kIpProtoUdp ||
                      key.proto == kIpProtoSctp;
-  char buf[160];  // "proto 255 " + 2 × "[v6]:65535" + " → " + " id 65535"
-  char* p = buf;
-  char* const end = buf + sizeof buf;
-  auto put = [&](std::string_view t) {
-    std::memcpy(p, t.data(), t.size());
-    p += t.size();
+  std::string s;
+  s.reserve(2 * INET6_ADDRSTRLEN + 32);
+  auto num = [&](unsigned v) {
+    char digits[10];
+    s.append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr);
   };
-  auto num = [&](unsigned v) { p = std::to_chars(p, end, v).ptr; };
   auto addr = [&](const std::array<uint8_t, 16>& a, uint16_t port) {
-    if (ports && v6) *p++ = '[';
+    if (ports && v6) s += '[';
     if (v6) {
       char text[INET6_ADDRSTRLEN] = {};
       if (!inet_ntop(AF_INET6, a.data(), text, sizeof text)) text[0] = '?';
-      put(text);
+      s += text;
     } else {  // dotted quad, as inet_ntop writes it
-      for (int i = 0; i < 4; ++i) {
-        if (i) *p++ = '.';
-        num(a[std::size_t(i)]);
+      for (std::size_t i = 0; i < 4; ++i) {
+        if (i) s += '.';
+        num(a[i]);
       }
     }
     if (ports) {
-      if (v6) *p++ = ']';
-      *p++ = ':';
+      if (v6) s += ']';
+      s += ':';
       num(port);
     }
   };
-  put(proto_name(key.proto));
-  *p++ = ' ';
+  s += proto_name(key.proto);
+  s += ' ';
   addr(key.src, key.sport);
-  put(" \u2192 ");
+  s += " \u2192 ";
   addr(key.dst, key.dport);
   // An ICMP echo's identifier (its flow key carries it as both ports).
   if ((key.proto == kIpProtoIcmp || key.proto == kIpProtoIcmp6) && key.sport) {
-    put(" id ");
+    s += " id ";
     num(key.sport);
   }
-  return std::string(buf, p);
+  return s;
 }
 
 }  // namespace pathtrace::packet

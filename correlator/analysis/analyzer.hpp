@@ -141,19 +141,22 @@ class Analyzer {
   // Gives every flow its label, once grouping has made them all.
   void label_flows();
   uint32_t result_for(uint32_t flow, Dir dir);
+  // Whether flow `flow` (0: none) goes to a link-local destination (packet::link_local_destination):
+  // where its packets stop is not a loss.
+  bool link_local(uint32_t flow) const { return flow && packet::link_local_destination(flows_[flow - 1].key); }
   // A traversal as splitting makes it, before it is settled: `t.first` indexes the array it
   // was split from, and whether its flow's destination is link-local is looked up already (so
   // settling never reads flows_, which splitting the next range may be growing meanwhile).
   struct Split {
     Traversal t;
-    bool link_local = false;
+    bool to_link_local = false;
   };
   // The traversal of s[first, first + count) (sorted by time): which points saw it and its
   // flows (interned on first use).
   Split make_traversal(const Sighting* s, uint32_t first, uint32_t count);
-  // Decides `t` from its sightings `v` and adds it to its flow's counters; link_local: its
+  // Decides `t` from its sightings `v` and adds it to its flow's counters; to_link_local: its
   // flow's destination is link-local (packet::link_local_destination).
-  void settle(Traversal& t, const Sighting* v, bool link_local);
+  void settle(Traversal& t, const Sighting* v, bool to_link_local);
   // Settles each of `splits` (split from `s`), appending it to travs_ with its first sighting's
   // index in the run (base_ + its index in s).
   void settle_all(std::vector<Split>& splits, const Sighting* s);

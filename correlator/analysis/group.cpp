@@ -270,7 +270,7 @@ Analyzer::Split Analyzer::make_traversal(const Sighting* s, uint32_t first, uint
   t.flow = flow;
   t.inner_flow = inner;
   t.seen = seen;
-  out.link_local = flow && packet::link_local_destination(flows_[flow - 1].key);
+  out.to_link_local = link_local(flow);
   return out;
 }
 
@@ -278,13 +278,13 @@ void Analyzer::settle_all(std::vector<Split>& splits, const Sighting* s) {
   for (Split& x : splits) {
     const uint32_t local = x.t.first;
     x.t.first = uint32_t(base_ + local);
-    settle(x.t, s + local, x.link_local);
+    settle(x.t, s + local, x.to_link_local);
     travs_.push_back(x.t);
   }
 }
 
 // Decides `t` (its sightings `v`, in time order) and adds it to its flow's counters.
-void Analyzer::settle(Traversal& t, const Sighting* v, bool link_local) {
+void Analyzer::settle(Traversal& t, const Sighting* v, bool to_link_local) {
   const uint32_t count = t.count;
   const uint64_t seen = t.seen;
   uint32_t first_at[kMaxPoints];  // index into v of the first sighting at a point (valid if seen)
@@ -303,7 +303,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v, bool link_local) {
   // A packet to a link-local destination (IGMP, mDNS, DHCP, a broadcast) stops at the first
   // router by design: where it stops is not a loss. Not judged (counted as not entering the
   // judged path), unless it reached the far end.
-  if (t.fate == Fate::kLost && link_local) {
+  if (t.fate == Fate::kLost && to_link_local) {
     t.fate = Fate::kNoEntry;
     t.assumed = 0;
   }
@@ -447,8 +447,7 @@ void Analyzer::rejudge(Run& out) {
   const std::span<const Sighting> sightings = out.all_sightings();
   const std::span<Traversal> travs = out.all_traversals();
   for (std::size_t i = 0; i < travs.size(); ++i) {
-    const uint32_t f = travs[i].flow;
-    settle(travs[i], sightings.data() + travs[i].first, f && packet::link_local_destination(flows_[f - 1].key));
+    settle(travs[i], sightings.data() + travs[i].first, link_local(travs[i].flow));
     if ((i & 0xffff) == 0xffff) [[unlikely]] out.release_traversals_before(i);
   }
   out.release_traversals_before(travs.size());

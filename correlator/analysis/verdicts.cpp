@@ -104,7 +104,7 @@ void Analyzer::judge_results() {
       if (n_usable_ < 2) {
         r.summary = n_ == 1 ? "not judged: one point only (a path needs two)"
                             : "not judged: fewer than two points' captures are evidence";
-      } else if (r.flow && packet::link_local_destination(flows_[r.flow - 1].key)) {
+      } else if (link_local(r.flow)) {
         r.summary = "not judged: a link-local destination, never forwarded past a router (where its " +
                     u64(r.traversals) + " packets stop is not a loss)";
       } else if (r.no_entry == r.traversals) {

@@ -91,8 +91,9 @@ class SpillGate {
       : dir_(opt.spill_dir), total_bytes_(total_bytes), sizes_known_(sizes_known),
         // In memory: the sightings and the sort's second buffer of as many.
         limit_(opt.memory ? opt.memory / (2 * sizeof(Sighting)) : ~uint64_t{0}),
-        // A range and its sort buffer take a quarter of the budget.
-        range_bytes_(std::max<uint64_t>(opt.memory / 4, 1 << 20)) {}
+        // Two ranges (the one being settled, and the next one, loaded and split meanwhile on the
+        // second core) with their sort buffers take a quarter of the budget.
+        range_bytes_(std::max<uint64_t>(opt.memory / 8, 1 << 20)) {}
   // Every this many sightings a reading thread reports here (a power of two).
   static constexpr uint64_t kEvery = 1 << 16;
   // A thread read `sightings` more sightings from `bytes` more bytes of its files: past the

@@ -93,7 +93,6 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
     absorb(*upper);
     upper.reset();
   }
-  label_flows();
   other_owner.reset();
   if (scratch) std::vector<Sighting>().swap(*scratch);
   out.sightings = std::move(sightings);
@@ -159,7 +158,6 @@ Run Analyzer::run(SightingParts& parts) {
   }
   for (Range& r : ranges) r = Range{};
   rep.sightings = base_;
-  label_flows();
   out.spilled = parts.grouped();
   out.spilled_traversals = parts.traversals();
   std::vector<Traversal>().swap(travs_);
@@ -170,6 +168,7 @@ Run Analyzer::run(SightingParts& parts) {
 Run Analyzer::finish(Run out) {
   Report& rep = out.report;
   sized_inner_dirs();
+  drop_split_tables();
   const std::size_t n = out.all_sightings().size();
   if (!out.spilled_traversals) out.traversals = std::move(travs_);
   // 3. Traversals stay in digest order (then time): the store keeps them in blocks by digest
@@ -204,9 +203,14 @@ Run Analyzer::finish(Run out) {
 
   // 4. Verdicts and findings. A point that missed (nearly) everything that passed it is not
   // evidence: the hops around it are judged across it.
+  std::vector<uint64_t>().swap(flow_seen_);  // settling is over: what only it reads goes
+  std::vector<uint64_t>().swap(entry_missed_);
+  std::vector<uint64_t>().swap(entry_aggregates_);
   find_blind_points(rep);
+  std::vector<uint64_t>().swap(outside_);
   window_warnings(rep);
   judge_results();  // also the results' point arrays; the per-result counters go as it goes
+  std::vector<uint8_t>().swap(order_doubt_);
   counts_.clear();
   delays_.clear();
   add_translations(out);
@@ -255,7 +259,7 @@ void Analyzer::find_blind_points(Report& rep) {
       if (counts(ri, kSeenAny)[p] > 0) continue;
       if (const uint64_t holes = counts(ri, kHoles)[p]; holes >= 10) {
         std::string saw = "it saw none of the " + text::u64(holes) + " packets of " +
-                          flows_[r.flow - 1].label +
+                          flows_[r.flow - 1].label() +
                           " that passed it while it captured (the points on both sides saw them)";
         if (pt.packets > 0 && !vlan_suspect(pt, tagged_at_)) {
           // It captured other traffic here: a filter that left this flow out, or a point listed in
@@ -268,7 +272,7 @@ void Analyzer::find_blind_points(Report& rep) {
         break;
       }
       if ((outside_[ri] & bit(p)) && r.judged >= 10 && vlan_suspect(pt, tagged_at_)) {
-        mark_blind(pt, "it saw none of the " + text::u64(r.judged) + " packets of " + flows_[r.flow - 1].label +
+        mark_blind(pt, "it saw none of the " + text::u64(r.judged) + " packets of " + flows_[r.flow - 1].label() +
                            " that passed it (the points on both sides saw them)",
                    tagged_at_, rep.warnings);
         break;
@@ -406,14 +410,22 @@ void Analyzer::renumber_flows(Run& out) {
   out.release_traversals_before(travs.size());
   for (uint32_t id = 1; id <= n; ++id)
     if (map[id] == 0) assign_with_parents(id);
-  std::vector<Flow> renumbered(n);
+  // In place, cycle by cycle (no second vector of flows at the run's peak memory): the flow
+  // at index i goes to index map[i + 1] - 1.
+  std::vector<uint32_t> to(n);
   for (uint32_t id = 1; id <= n; ++id) {
-    Flow f = std::move(flows_[id - 1]);
+    Flow& f = flows_[id - 1];
     f.id = map[id];
     f.parent = f.parent ? map[f.parent] : 0;
-    renumbered[f.id - 1] = std::move(f);
+    to[id - 1] = f.id - 1;
   }
-  flows_ = std::move(renumbered);
+  for (uint32_t i = 0; i < n; ++i) {
+    while (to[i] != i) {
+      const uint32_t j = to[i];
+      std::swap(flows_[i], flows_[j]);
+      std::swap(to[i], to[j]);
+    }
+  }
   for (std::size_t i = 0; i < travs.size(); ++i) {
     Traversal& t = travs[i];
     t.flow = map[t.flow];

@@ -136,10 +136,8 @@ class Analyzer {
   uint32_t common_depth(uint32_t ka, uint32_t kb);
   std::pair<uint32_t, uint32_t> flows_for(uint32_t keys_id, uint32_t depth);
   // The id of the flow `key` one layer inside `parent` (0: a top-level flow), made on first
-  // use, without its label yet (label_flows).
+  // use.
   uint32_t intern_flow(uint32_t parent, const packet::FlowKey& key);
-  // Gives every flow its label, once grouping has made them all.
-  void label_flows();
   uint32_t result_for(uint32_t flow, Dir dir);
   // Whether flow `flow` (0: none) goes to a link-local destination (packet::link_local_destination):
   // where its packets stop is not a loss.
@@ -182,6 +180,9 @@ class Analyzer {
   // their flows interned. Touches only what splitting needs (the chains' and flows' tables),
   // none of what settling does: a spilled run splits the next range while settling this one.
   void split(Sighting* s, std::size_t from, std::size_t to, std::vector<Split>& out);
+  // Grouping is over: the tables only splitting reads (chains' keys, flows by key) go, before
+  // judging makes every result's arrays (on a busy port they are tens of MB).
+  void drop_split_tables();
   // Adds what `upper` grouped (a copy of this Analyzer made before grouping, that grouped the
   // digests after this one's) as if this one had grouped them next: its flows and results
   // not already here appended in the order it made them, its counters added, its traversals

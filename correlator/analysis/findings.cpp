@@ -23,9 +23,9 @@ std::string range_text(const PacketSide& s, bool upper) {
   return std::string(upper ? "≥ " : "≤ ") + u64(upper ? s.len_min : s.len_max) + " bytes";
 }
 
-const std::string& flow_label(const FindingsContext& ctx, uint32_t id) {
+std::string flow_label(const FindingsContext& ctx, uint32_t id) {
   PT_INVARIANT(id >= 1 && id <= ctx.flows.size());
-  return ctx.flows[id - 1].label;
+  return ctx.flows[id - 1].label();
 }
 
 // The headline hop: what the lost packets have in common that the delivered ones do not.
@@ -44,17 +44,21 @@ void describe_headline(const LossCharacter& c, const HeadlineComparison& h, cons
   }
   // Inner flows (the result's own flow among them stands for packets without an inner layer).
   if (h.inner.size() > 1 || (h.inner.size() == 1 && h.inner.front().flow != c.flow)) {
-    std::vector<const InnerFlowCount*> lost_inner;
+    struct Lost {
+      uint64_t lost;
+      std::string label;
+    };
+    std::vector<Lost> lost_inner;
     bool lost_only = true;  // no packet of those inner flows got through
     for (const InnerFlowCount& f : h.inner) {
       if (f.lost > 0) {
-        lost_inner.push_back(&f);
+        lost_inner.push_back({f.lost, flow_label(ctx, f.flow)});
         if (f.passed > 0) lost_only = false;
       }
     }
-    std::sort(lost_inner.begin(), lost_inner.end(), [&](const InnerFlowCount* a, const InnerFlowCount* b) {
-      if (a->lost != b->lost) return a->lost > b->lost;  // most lost first
-      return flow_label(ctx, a->flow) < flow_label(ctx, b->flow);
+    std::sort(lost_inner.begin(), lost_inner.end(), [](const Lost& a, const Lost& b) {
+      if (a.lost != b.lost) return a.lost > b.lost;  // most lost first
+      return a.label < b.label;
     });
     // Concentrated, not random: if every packet had the same chance p of being lost, about
     // sum(1 - (1-p)^n_f) inner flows would have lost some. Speak only when the lost packets
@@ -77,7 +81,7 @@ void describe_headline(const LossCharacter& c, const HeadlineComparison& h, cons
                       " inner flows: ";
       for (std::size_t i = 0; i < lost_inner.size() && i < 3; ++i) {
         if (i) s += ", ";
-        s += flow_label(ctx, lost_inner[i]->flow);
+        s += lost_inner[i].label;
       }
       if (lost_inner.size() > 3) s += ", …";
       if (lost_only) s += lost_inner.size() == 1 ? " (none of its packets got through)"

@@ -453,8 +453,18 @@ void Analyzer::rejudge(Run& out) {
   out.release_traversals_before(travs.size());
 }
 
-void Analyzer::label_flows() {
-  for (Flow& f : flows_) f.label = packet::to_string(f.key);
+void Analyzer::drop_split_tables() {
+  std::vector<uint32_t>().swap(keys_of_chain_);
+  std::vector<const std::vector<packet::FlowKey>*>().swap(keys_);
+  keys_ids_ = IdTable();
+  std::vector<uint32_t>().swap(depth_base_);
+  std::vector<std::pair<uint32_t, uint32_t>>().swap(flows_at_depth_);
+  std::vector<DepthMemo>().swap(depth_memo_);
+  flow_ids_ = IdTable();
+  std::vector<Open>().swap(open_);
+  std::vector<uint32_t>().swap(local_id_);
+  std::vector<Sighting>().swap(scratch_);
+  std::vector<uint32_t>().swap(offsets_);
 }
 
 void Analyzer::absorb(const Analyzer& upper) {

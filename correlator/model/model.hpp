@@ -146,7 +146,9 @@ struct Flow {
   uint32_t id = 0;        // 1-based, 0 = none
   uint32_t parent = 0;
   packet::FlowKey key;
-  std::string label;      // packet::to_string(key)
+  // "TCP 198.18.0.1:40000 → 198.18.0.2:80": made from the key when asked (a busy run has
+  // millions of flows, and the report names a few of them).
+  std::string label() const { return packet::to_string(key); }
 };
 
 // Direction of travel along the path.

@@ -107,7 +107,7 @@ bool interesting(const FlowResult& f) {
 
 std::string flow_label(const Report& r, uint32_t id) {
   const Flow* f = r.flow(id);
-  return f ? f->label : "flow " + std::to_string(id);
+  return f ? f->label() : "flow " + std::to_string(id);
 }
 
 std::string point_where(const Point& p) {
@@ -249,7 +249,7 @@ J point_json(const Point& p) {
 J flow_json(const Flow& f) {
   return {{"id", f.id},
           {"parent", f.parent},
-          {"label", f.label},
+          {"label", f.label()},
           {"ip_version", f.key.version},
           {"proto", f.key.proto},
           {"src", address_text(f.key, f.key.src)},
@@ -345,7 +345,7 @@ void write_json(std::ostream& out, const Report& r, const EachFlow& flows, const
     flows([&](const Flow& f) {
       if (!whole) {
         if (f.id >= labels.size()) labels.resize(std::size_t(f.id) + 1);
-        labels[f.id] = f.label;
+        labels[f.id] = f.label();
       }
       put_one(flow_json(f));
     });

@@ -24,7 +24,6 @@ constexpr std::size_t kRowBatchesAhead = 4;
 
 // Longest address text: INET6_ADDRSTRLEN with its terminating NUL.
 constexpr std::size_t kAddressBytes = INET6_ADDRSTRLEN;
-constexpr std::size_t kV4AddressBytes = INET_ADDRSTRLEN;
 // Longest text of one layer's flow id: 10 digits or "null", and a comma.
 constexpr std::size_t kLayerBytes = 11;
 
@@ -51,18 +50,17 @@ class Maker {
     if (next_ >= flows_.size()) return false;
     b.begin = next_;
     b.count = std::min(kBatchRows, flows_.size() - next_);
-    std::size_t bytes = 0;
-    for (std::size_t i = b.begin; i < b.begin + b.count; ++i)
-      bytes += 2 * (flows_[i].key.version == 4 ? kV4AddressBytes : kAddressBytes);
-    if (b.text.size() < bytes) b.text.resize(bytes);
-    b.ends.resize(2 * b.count);
-    std::size_t at = 0;
+    b.text.clear();
+    b.ends.resize(3 * b.count);
     for (std::size_t k = 0; k < b.count; ++k) {
       const Flow& f = flows_[b.begin + k];
-      at += address_text(f.key.src, f.key.version, b.text.data() + at);
-      b.ends[2 * k] = at;
-      at += address_text(f.key.dst, f.key.version, b.text.data() + at);
-      b.ends[2 * k + 1] = at;
+      char address[kAddressBytes];
+      b.text.append(address, address_text(f.key.src, f.key.version, address));
+      b.ends[3 * k] = b.text.size();
+      b.text.append(address, address_text(f.key.dst, f.key.version, address));
+      b.ends[3 * k + 1] = b.text.size();
+      b.text += f.label();
+      b.ends[3 * k + 2] = b.text.size();
       if (by_parent_key_.find_or_add(parent_key_hash(f.parent, f.key), [&](uint32_t j) {
             return parent_key_flow_[j].parent == f.parent && parent_key_flow_[j].key == f.key;
           }).second)

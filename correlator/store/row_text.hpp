@@ -25,8 +25,8 @@
 
 namespace pathtrace::store_detail {
 
-// The text of rows [begin, begin + count) of one batch: a flow's source and destination
-// address are texts 2k and 2k + 1, a stack's flow ids text k. Valid during the call it is
+// The text of rows [begin, begin + count) of one batch: a flow's source address, destination
+// address and label are texts 3k, 3k + 1 and 3k + 2, a stack's flow ids text k. Valid during the call it is
 // given to.
 struct TextRows {
   std::size_t begin = 0;

@@ -58,7 +58,7 @@ constexpr QueryText kQueries[] = {
      "snaplen, clock_offset_ns, clock_unknown, usable, health, health_detail FROM points "
      "WHERE run_id = ?1 ORDER BY ord"},
     {Q::kSelectFlows,
-     "SELECT id, parent, version, proto, src, dst, sport, dport, label FROM flows "
+     "SELECT id, parent, version, proto, src, dst, sport, dport FROM flows "
      "WHERE run_id = ?1 ORDER BY id"},
     {Q::kSelectResults,
      "SELECT rank, flow, dir, traversals, judged, delivered, lost, out_of_window, no_entry, "
@@ -131,7 +131,7 @@ constexpr QueryText kQueries[] = {
     {Q::kSelectResultBlocks,
      "SELECT data FROM result_blocks WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295 ORDER BY key"},
     {Q::kSelectFlow,
-     "SELECT id, parent, version, proto, src, dst, sport, dport, label FROM flows WHERE run_id = ?1 AND id = ?2"},
+     "SELECT id, parent, version, proto, src, dst, sport, dport FROM flows WHERE run_id = ?1 AND id = ?2"},
     // Flow ids are 1..N: the largest is the count, found in the primary key without a scan.
     {Q::kSelectFlowCount, "SELECT max(id) FROM flows WHERE run_id = ?1"},
     {Q::kSelectStack, "SELECT stack FROM stacks WHERE run_id = ?1 AND id = ?2"},

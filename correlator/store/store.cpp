@@ -237,12 +237,13 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   // Flows and stacks: their text is made on a second thread while this one inserts, a batch
   // at a time; so are the traversal blocks' and the packed results' blocks, a few ahead of
   // their inserts. kRowsPerInsert rows per statement run, the batch's last few one by one.
-  auto bind_flow = [&](sql::Stmt& q, int at, std::size_t i, std::string_view src, std::string_view dst) {
+  auto bind_flow = [&](sql::Stmt& q, int at, std::size_t i, std::string_view src, std::string_view dst,
+                       std::string_view label) {
     const Flow& f = r.flows[i];
     q.bind(at + 1, run_id).bind(at + 2, int64_t(f.id)).bind(at + 3, int64_t(f.parent))
         .bind(at + 4, int64_t(f.key.version)).bind(at + 5, int64_t(f.key.proto)).bind_text(at + 6, src)
         .bind_text(at + 7, dst).bind(at + 8, int64_t(f.key.sport)).bind(at + 9, int64_t(f.key.dport))
-        .bind_text(at + 10, f.label);
+        .bind_text(at + 10, label);
   };
   auto bind_stack = [&](sql::Stmt& q, int at, std::size_t c, std::string_view flow_ids) {
     q.bind(at + 1, run_id).bind(at + 2, int64_t(c)).bind_text(at + 3, run.chains[c].stack.str())
@@ -268,7 +269,7 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
       r.flows, run.chains,
       [&](const store_detail::TextRows& b) {
         insert_rows(b, Q::kInsertFlows, Q::kInsertFlow, 10, [&](sql::Stmt& q, int at, std::size_t k) {
-          bind_flow(q, at, b.begin + k, b.at(2 * k), b.at(2 * k + 1));
+          bind_flow(q, at, b.begin + k, b.at(3 * k), b.at(3 * k + 1), b.at(3 * k + 2));
         });
       },
       [&](const store_detail::TextRows& b) {
@@ -909,7 +910,6 @@ Flow Store::Impl::read_flow(sql::Stmt& q) {
   f.key.dst = parse_address(q.text_at(5), f.key.version);
   f.key.sport = uint16_t(q.int_at(6));
   f.key.dport = uint16_t(q.int_at(7));
-  f.label = q.text_at(8);
   return f;
 }
 

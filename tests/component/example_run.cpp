@@ -58,10 +58,9 @@ Run example_run() {
   r.points[3].discarded[1] = 1;  // one truncated frame at D
   r.points[3].packets += 1;
 
-  Flow ipip{1, 0, v4_key({198, 51, 100, 7}, {203, 0, 113, 20}, 4), "IPIP 198.51.100.7 → 203.0.113.20"};
-  Flow tcp{2, 1, v4_key({192, 0, 2, 1}, {203, 0, 113, 20}, 6, 40000, 80),
-           "TCP 192.0.2.1:40000 → 203.0.113.20:80"};
-  Flow icmp{3, 0, v4_key({203, 0, 113, 20}, {198, 51, 100, 7}, 1), "ICMP 203.0.113.20 → 198.51.100.7"};
+  Flow ipip{1, 0, v4_key({198, 51, 100, 7}, {203, 0, 113, 20}, 4)};  // IPIP 198.51.100.7 → 203.0.113.20
+  Flow tcp{2, 1, v4_key({192, 0, 2, 1}, {203, 0, 113, 20}, 6, 40000, 80)};  // TCP 192.0.2.1:40000 → 203.0.113.20:80
+  Flow icmp{3, 0, v4_key({203, 0, 113, 20}, {198, 51, 100, 7}, 1)};  // ICMP 203.0.113.20 → 198.51.100.7
   r.flows = {ipip, tcp, icmp};
 
   run.chains.push_back({"eth/ipv4[ipip]/ipv4/tcp", {ipip.key, tcp.key}});
@@ -190,7 +189,7 @@ Run big_run(std::size_t points, std::size_t traversals) {
     p.packets = traversals;
     r.points.push_back(p);
   }
-  Flow f{1, 0, v4_key({198, 51, 100, 7}, {203, 0, 113, 20}, 4), "IPIP 198.51.100.7 → 203.0.113.20"};
+  Flow f{1, 0, v4_key({198, 51, 100, 7}, {203, 0, 113, 20}, 4)};  // IPIP 198.51.100.7 → 203.0.113.20
   r.flows = {f};
   run.chains.push_back({"eth/ipv4[ipip]/ipv4/tcp", {f.key}});
   run.traversals.reserve(traversals);

@@ -74,7 +74,6 @@ void expect_same_report(const Report& a, const Report& b) {
     EXPECT_EQ(a.flows[i].id, b.flows[i].id);
     EXPECT_EQ(a.flows[i].parent, b.flows[i].parent);
     EXPECT_TRUE(a.flows[i].key == b.flows[i].key) << "flow " << a.flows[i].id;
-    EXPECT_EQ(a.flows[i].label, b.flows[i].label);
   }
   ASSERT_EQ(a.results.size(), b.results.size());
   for (std::size_t i = 0; i < a.results.size(); ++i) {
@@ -148,7 +147,6 @@ TEST_F(StoreTest, ManyFlowsStacksAndResultsRoundTrip) {
     f.key = run.report.flows[0].key;
     f.key.sport = uint16_t(i);
     f.key.version = i % 7 == 0 ? 6 : 4;
-    f.label = "flow " + std::to_string(f.id);
     run.report.flows.push_back(f);
     packet::FlowKey unknown = f.key;
     unknown.dport = 1;  // no flow has it: null

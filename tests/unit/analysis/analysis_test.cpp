@@ -21,7 +21,7 @@ using ::testing::HasSubstr;
 
 using namespace testing_runs;
 
-std::string flow_label(const Run& run, uint32_t id) { return run.report.flows.at(id - 1).label; }
+std::string flow_label(const Run& run, uint32_t id) { return run.report.flows.at(id - 1).label(); }
 
 TEST(Analysis, IncidentDisappearsBetweenCAndB) {
   Builder b;

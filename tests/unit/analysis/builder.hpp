@@ -148,7 +148,7 @@ inline void busy_run(Builder& b, unsigned flows, unsigned packets, bool translat
 inline std::string run_text(const Run& run) {
   const std::span<const Sighting> all = run.all_sightings();
   std::ostringstream o;
-  for (const Flow& f : run.report.flows) o << "flow " << f.id << " " << f.parent << " " << f.label << "\n";
+  for (const Flow& f : run.report.flows) o << "flow " << f.id << " " << f.parent << " " << f.label() << "\n";
   for (const FlowResult& r : run.report.results) {
     o << "result " << r.flow << " " << int(r.dir) << " " << r.traversals << " " << r.judged << " " << r.delivered
       << " " << r.lost << " " << r.out_of_window << " " << r.no_entry << " " << r.aggregated << " "

@@ -27,7 +27,7 @@ std::vector<LossCharacter> characters_of(const Run& run) {
 
 uint32_t flow_id(const Run& run, const std::string& label) {
   for (const Flow& f : run.report.flows)
-    if (f.label == label) return f.id;
+    if (f.label() == label) return f.id;
   return 0;
 }
 

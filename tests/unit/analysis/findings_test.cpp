@@ -27,7 +27,8 @@ struct Names {
       Flow f;
       f.id = id;
       f.parent = id == 1 ? 0 : 1;
-      f.label = id == 1 ? "IPIP 10.0.0.1 \u2192 10.0.0.2" : "TCP 10.1.0." + std::to_string(id) + ":80 \u2192 10.2.0.1:80";
+      // "IPIP 10.0.0.1 → 10.0.0.2", "TCP 10.1.0.<id>:80 → 10.2.0.1:80"
+      f.key = id == 1 ? v4("10.0.0.1", "10.0.0.2", 4) : v4(("10.1.0." + std::to_string(id)).c_str(), "10.2.0.1", 6, 80, 80);
       flows.push_back(f);
     }
   }

@@ -209,21 +209,25 @@ Run Analyzer::finish(Run out) {
   find_blind_points(rep);
   std::vector<uint64_t>().swap(outside_);
   window_warnings(rep);
-  judge_results();  // also the results' point arrays; the per-result counters go as it goes
+  // What judging does not read comes first, so that a plain result is final when it is judged
+  // (and packed): its translations, its inner flows, and the flows' numbers.
+  add_translations(out);
+  list_inner_flows();
+  renumber_flows(out);
+  std::vector<uint32_t>().swap(result_index_);  // by the flows' old numbers
+  for (auto& [ri, inner] : inner_of_) std::sort(inner.begin(), inner.end());
+  judge_results();  // also the results' point arrays; the counters and results_ go as it goes
   std::vector<uint8_t>().swap(order_doubt_);
   counts_.clear();
   delays_.clear();
-  add_translations(out);
   add_findings(out);
   if (inconsistent_) {
     rep.warnings.push_back(text::u64(inconsistent_) +
                            " packets had different innermost IP layers at different points (digest collision?)");
   }
-  list_inner_flows();
-  renumber_flows(out);
-  for (FlowResult& r : results_) std::sort(r.inner_flows.begin(), r.inner_flows.end());
   order_results();
-  rep.results = std::move(results_);
+  out.results = std::move(ranked_);
+  out.list_results(kListedResults);
   rep.flows = std::move(flows_);
   if (win_start_ == kMinTime && win_end_ == kMaxTime) {
     // No window known: report the span of the traversals instead of ±infinity.
@@ -255,7 +259,7 @@ void Analyzer::find_blind_points(Report& rep) {
     // VLAN-tagged, a flow it saw none of at all, outside its capture's span too (the span of
     // what a VLAN-blind filter let through says little of when it ran).
     for (uint32_t ri = 0; ri < results_.size(); ++ri) {
-      const FlowResult& r = results_[ri];
+      const Tally& r = results_[ri];
       if (counts(ri, kSeenAny)[p] > 0) continue;
       if (const uint64_t holes = counts(ri, kHoles)[p]; holes >= 10) {
         std::string saw = "it saw none of the " + text::u64(holes) + " packets of " +
@@ -289,7 +293,7 @@ bool Analyzer::override_blind_entries(Report& rep) {
   if (n_usable_ < 3) return !aggregating_.empty();
   std::vector<uint64_t> missed_at(n_, 0);
   for (uint32_t ri = 0; ri < results_.size(); ++ri) {
-    const FlowResult& r = results_[ri];
+    const Tally& r = results_[ri];
     if (entry_missed_[ri] == 0) continue;
     const uint64_t agg = entry_aggregates_[ri];
     if (r.judged > agg) continue;
@@ -324,14 +328,13 @@ void Analyzer::add_translations(const Run& run) {
     if (it == travs.end() || it->digest != g.digest) continue;
     const std::size_t key = std::size_t(it->flow) * 2 + std::size_t(it->dir);
     if (key >= result_index_.size() || result_index_[key] == 0) continue;
-    FlowResult& r = results_[result_index_[key] - 1];
     Translation x;
     x.from = g.from;
     x.to = g.to;
     x.before = g.before;
     x.after = g.after;
     x.packets = g.packets;
-    r.translations.push_back(std::move(x));
+    translated_[result_index_[key] - 1].push_back(std::move(x));
   }
 }
 
@@ -339,12 +342,20 @@ void Analyzer::add_translations(const Run& run) {
 // of the findings judging already made. Only results with something to say get a character:
 // a partial loss, or holes, duplicates or frames over the MTU at some point.
 void Analyzer::add_findings(const Run& run) {
-  std::vector<uint32_t> telling;
-  for (uint32_t ri = 0; ri < results_.size(); ++ri) {
-    const std::vector<uint32_t>& holes = results_[ri].holes_at;
-    if (results_[ri].verdict == VerdictKind::kPartialLoss || findings_input_.count(ri) ||
-        std::any_of(holes.begin(), holes.end(), [](uint32_t h) { return h != 0; }))
+  // Judged results are whole unless plain, and a plain result (no holes, no partial loss, no
+  // duplicates or frames over the MTU) has nothing to say here. The telling ones are copied
+  // side by side for characterise(): a few among hundreds of thousands.
+  std::vector<uint32_t> telling;  // result indices (not yet ranked)
+  std::vector<FlowResult> told;
+  for (uint32_t ri = 0; ri < ranked_.size(); ++ri) {
+    const FlowResult* r = ranked_.whole(ri);
+    if (!r) continue;
+    const std::vector<uint32_t>& holes = r->holes_at;
+    if (r->verdict == VerdictKind::kPartialLoss || findings_input_.count(ri) ||
+        std::any_of(holes.begin(), holes.end(), [](uint32_t h) { return h != 0; })) {
       telling.push_back(ri);
+      told.push_back(*r);
+    }
   }
   std::vector<LossCharacter> chars(telling.size());
   for (std::size_t k = 0; k < telling.size(); ++k) {
@@ -357,13 +368,14 @@ void Analyzer::add_findings(const Run& run) {
     }
   }
   findings_input_.clear();
-  characterise(results_, telling, run.all_traversals(), run.all_sightings(), chars,
+  characterise(told, run.all_traversals(), run.all_sightings(), chars,
                [&](std::size_t i) { run.release_traversals_before(i); });
+  std::vector<FlowResult>().swap(told);
   run.release_traversals_before(run.all_traversals().size());
   const FindingsContext ctx{points_, flows_, opt_.mtu_frame, time_origin_};
   for (std::size_t k = 0; k < telling.size(); ++k) {
     std::vector<std::string> found = describe(chars[k], ctx);
-    FlowResult& r = results_[telling[k]];
+    FlowResult& r = *ranked_.whole(telling[k]);
     r.findings.insert(r.findings.begin(), std::make_move_iterator(found.begin()),
                       std::make_move_iterator(found.end()));
   }
@@ -383,7 +395,7 @@ void Analyzer::list_inner_flows() {
     for (unsigned d = 0; d < 2; ++d) {
       if (!(dirs & (1u << d))) continue;
       const std::size_t key = std::size_t(top) * 2 + d;
-      if (key < result_index_.size() && result_index_[key]) results_[result_index_[key] - 1].inner_flows.push_back(uint32_t(id));
+      if (key < result_index_.size() && result_index_[key]) inner_of_[result_index_[key] - 1].push_back(uint32_t(id));
     }
   }
 }
@@ -433,10 +445,9 @@ void Analyzer::renumber_flows(Run& out) {
     if ((i & 0xffff) == 0xffff) [[unlikely]] out.release_traversals_before(i);
   }
   out.release_traversals_before(travs.size());
-  for (FlowResult& r : results_) {
-    r.flow = map[r.flow];
-    for (uint32_t& f : r.inner_flows) f = map[f];
-  }
+  for (Tally& r : results_) r.flow = map[r.flow];
+  for (auto& [ri, inner] : inner_of_)
+    for (uint32_t& f : inner) f = map[f];
 }
 
 }  // namespace analyzer

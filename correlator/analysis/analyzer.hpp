@@ -190,7 +190,12 @@ class Analyzer {
   // pass over all digests makes.
   void absorb(const Analyzer& upper);
   // verdicts.cpp
+  // Judges every result (judge), moving it into ranked_ (whole, or packed when plain), in the
+  // order results_ holds them; the per-result counters go as it goes, and results_ at the end.
   void judge_results();
+  // Hops, verdict, summary, assumptions and findings of result ri (`r`, its counts and
+  // point arrays filled), from its counters.
+  void judge(uint32_t ri, FlowResult& r, const std::vector<std::string>& named);
   void order_results();
   // analysis.cpp
   // Everything after grouping, for both run()s: `out` holds the grouped sightings.
@@ -248,7 +253,20 @@ class Analyzer {
 
   std::vector<Traversal> travs_;
   std::size_t base_ = 0;  // the index group()'s first sighting has in the run (ranges grouped one by one)
-  std::vector<FlowResult> results_;  // counts only while grouping: the per-point arrays are in counts_
+  // A result until it is judged: its flow, direction and counters (FlowResult's names; 32-bit:
+  // a run has fewer than 2^32 sightings). 44 bytes, not a FlowResult's 312: a busy port's run has
+  // hundreds of thousands of them while it groups. Judging makes the FlowResult.
+  struct Tally {
+    uint32_t flow = 0;
+    Dir dir = Dir::kForward;
+    uint32_t traversals = 0, judged = 0, delivered = 0, lost = 0, out_of_window = 0, no_entry = 0, aggregated = 0,
+             duplicates = 0, assumed = 0;
+  };
+  std::vector<Tally> results_;  // the per-point arrays are in counts_
+  // By result index, for the few results that have them until they are judged: their inner
+  // flows (list_inner_flows) and translations (add_translations).
+  std::unordered_map<uint32_t, std::vector<uint32_t>> inner_of_;
+  std::unordered_map<uint32_t, std::vector<Translation>> translated_;
   // Per result, per point, flat (no allocation per result): what its FlowResult's per-point
   // arrays will hold; judged traversals by position of last_seen in travel order (kReach, for
   // the hops) and those of them resting on an assumption (kAssumed); the loss character's
@@ -267,9 +285,9 @@ class Analyzer {
     uint64_t n = 0;
   };
   Rows<Delay> delays_;  // row ri: [hop]
-  // Fills result ri's per-point arrays (seen_at, holes_at, seen_any) from counts_, and keeps
-  // what its findings need of the counters (findings_input_), before judging lets them go.
-  void fill_point_arrays(uint32_t ri);
+  // Fills `r`'s (result ri's) per-point arrays (seen_at, holes_at, seen_any) from counts_, and
+  // keeps what its findings need of the counters (findings_input_), before judging lets them go.
+  void fill_point_arrays(uint32_t ri, FlowResult& r);
   // Per result with duplicates or frames over the MTU somewhere: those counts per point.
   struct FindingsInput {
     std::vector<uint32_t> duplicates_at, over_mtu_at;
@@ -290,6 +308,16 @@ class Analyzer {
   // flow id * 2 + dir → the point judging takes as that flow's entry end instead of the path's.
   std::unordered_map<std::size_t, unsigned> entry_override_;
   std::vector<uint32_t> result_index_;  // flow id * 2 + dir → result index + 1 (0 none)
+  // Judged results, by result index until order_results() ranks them; what they rank by.
+  RankedResults ranked_;
+  struct RankKey {
+    uint64_t judged;
+    uint32_t flow;
+    uint32_t index;
+    uint8_t rank;
+    uint8_t dir;
+  };
+  std::vector<RankKey> rank_keys_;
   uint64_t inconsistent_ = 0;           // traversals whose innermost layer differed
 
   // Scratch for the slow grouping path, reused across digests.

@@ -110,10 +110,7 @@ uint32_t Analyzer::result_for(uint32_t flow, Dir dir) {
   if (result_index_.size() <= key) result_index_.resize(std::max(key + 1, result_index_.size() * 2), 0);
   uint32_t& idx = result_index_[key];
   if (idx == 0) {
-    FlowResult r;
-    r.flow = flow;
-    r.dir = dir;
-    results_.push_back(std::move(r));
+    results_.push_back(Tally{flow, dir});
     counts_.add(0);
     delays_.add(Delay{});
     entry_missed_.push_back(0);
@@ -124,8 +121,7 @@ uint32_t Analyzer::result_for(uint32_t flow, Dir dir) {
   return idx - 1;
 }
 
-void Analyzer::fill_point_arrays(uint32_t ri) {
-  FlowResult& r = results_[ri];
+void Analyzer::fill_point_arrays(uint32_t ri, FlowResult& r) {
   r.seen_at.assign(counts(ri, kSeenAt), counts(ri, kSeenAt) + n_);
   r.holes_at.assign(counts(ri, kHoles), counts(ri, kHoles) + n_);
   r.seen_any.assign(counts(ri, kSeenAny), counts(ri, kSeenAny) + n_);
@@ -319,7 +315,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v, bool to_link_local) {
 
   // Counters of the flow's result in this direction.
   const uint32_t ri = result_for(t.flow, t.dir);
-  FlowResult& r = results_[ri];
+  Tally& r = results_[ri];
   ++r.traversals;
   uint32_t* const seen_any = counts(ri, kSeenAny);
   for_each_bit(seen, [&](unsigned p) { ++seen_any[p]; });
@@ -489,9 +485,9 @@ void Analyzer::absorb(const Analyzer& upper) {
   });
   // Results, in the order `upper` made them; counters added.
   for (uint32_t uj = 0; uj < upper.results_.size(); ++uj) {
-    const FlowResult& u = upper.results_[uj];
+    const Tally& u = upper.results_[uj];
     const uint32_t ri = result_for(flow_map[u.flow], u.dir);
-    FlowResult& r = results_[ri];
+    Tally& r = results_[ri];
     r.traversals += u.traversals;
     r.judged += u.judged;
     r.delivered += u.delivered;

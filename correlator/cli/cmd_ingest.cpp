@@ -95,7 +95,7 @@ int run_ingest(const Args& a, const std::string& command_line) {
   io.spill_dir = spill.dir;
   Store store(db_path, Store::Mode::kReadWrite);  // fail on a bad database before reading files
   pipeline::IngestTimings timings;
-  const Run run = pipeline::ingest(std::move(points), io, store, run_meta(io.filter, command_line), &timings);
+  Run run = pipeline::ingest(std::move(points), io, store, run_meta(io.filter, command_line), &timings);
   if (a.has("verbose"))
     std::fprintf(stderr,
                  "ingest: read+parse %.3f s · merge %.3f s · analyse %.3f s · store %.3f s "
@@ -107,7 +107,7 @@ int run_ingest(const Args& a, const std::string& command_line) {
   if (a.has("verbose") && timings.spilled_ranges)
     std::fprintf(stderr, "ingest: past --memory %s: the sightings went to %u digest ranges on disk in %s\n",
                  a.str("memory").c_str(), timings.spilled_ranges, timings.spill_dir.c_str());
-  return print_report(std::cout, run.report, a, db_path);
+  return print_run(std::cout, run, a, db_path);
 }
 
 }  // namespace pathtrace::cli

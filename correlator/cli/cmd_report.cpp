@@ -56,8 +56,8 @@ int run_report(const Args& a, const std::string&) {
   if (a.has("json") && !a.has("html")) {
     // Every flow and result, written as they are read (a busy run has millions); the run's
     // data and the results the verdict rests on come first.
-    const evidence::StoredRun stored = evidence::open_run(store, run_arg(a, store), Store::LoadScope{true, 0, false});
-    if (stored.analysed) return print_report(std::cout, stored.report, a, "");
+    evidence::StoredRun stored = evidence::open_run(store, run_arg(a, store), Store::LoadScope{true, 0, false});
+    if (stored.analysed) return print_run(std::cout, *stored.analysed, a, "");
     const Report& head = stored.report;
     report::write_json(
         std::cout, head, [&](const report::FlowVisit& visit) { store.scan_flows(head.run_id, visit); },
@@ -71,8 +71,9 @@ int run_report(const Args& a, const std::string&) {
     scope.plain_results = a.has("html") ? report::kHtmlListedFlows : report::kListedFlows + 1;
     scope.all_flows = false;
   }
-  const Report rep = evidence::open_run(store, run_arg(a, store), scope).report;
-  return print_report(std::cout, rep, a, "");
+  evidence::StoredRun stored = evidence::open_run(store, run_arg(a, store), scope);
+  if (stored.analysed) return print_run(std::cout, *stored.analysed, a, "");
+  return print_report(std::cout, stored.report, a, "");
 }
 
 namespace {

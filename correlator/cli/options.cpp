@@ -224,15 +224,28 @@ int print_report(std::ostream& out, const Report& report, const Args& args, cons
   return report::has_loss(report) ? int(ExitCode::kLoss) : 0;
 }
 
+int print_run(std::ostream& out, Run& run, const Args& args, const std::string& db_path) {
+  exclusive(args, {"json", "html"});
+  if (args.has("json")) {
+    const Report& r = run.report;
+    report::write_json(
+        out, r, [&](const report::FlowVisit& visit) { for (const Flow& f : r.flows) visit(f); },
+        [&](const report::ResultVisit& visit) { run.results.for_each(visit); });
+    return report::has_loss(r) ? int(ExitCode::kLoss) : 0;
+  }
+  if (args.has("all")) run.list_results(SIZE_MAX);
+  return print_report(out, run.report, args, db_path);
+}
+
 int print_live_run(std::ostream& out, const Args& args, Store& store, const std::function<Run()>& live) {
   try {
-    const Run run = live();
-    return print_report(out, run.report, args, store.path());
+    Run run = live();
+    return print_run(out, run, args, store.path());
   } catch (const pipeline::StoreFailed& failed) {
     try {
       const Report stored = store.load(failed.run());
-      const Run committed = evidence::analyse_committed(store, stored, "stopped: the database could not be written");
-      print_report(out, committed.report, args, store.path());
+      Run committed = evidence::analyse_committed(store, stored, "stopped: the database could not be written");
+      print_run(out, committed, args, store.path());
     } catch (const Error& e) {
       std::cerr << "pathtrace " << args.spec().name << ": what run " << failed.run()
                 << " committed cannot be read either: " << e.what() << "\n";

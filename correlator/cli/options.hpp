@@ -78,7 +78,12 @@ Report run_meta(const std::string& filter, const std::string& command_line);
 // 1 when a flow lost packets, else 0.
 int print_report(std::ostream& out, const Report& report, const Args& args, const std::string& db_path);
 
-// Runs a live run (`run`, `correlate`) and prints its report as print_report() does. When its
+// The same for an analysed run (ingest, run, correlate, a committed run's analysis): its report
+// holds the first results (Run::list_results), so --json writes every one from run.results as
+// it goes, and --all lists every one first.
+int print_run(std::ostream& out, Run& run, const Args& args, const std::string& db_path);
+
+// Runs a live run (`run`, `correlate`) and prints its report as print_run() does. When its
 // database writes fail (pipeline::StoreFailed) it prints the report of what the run committed
 // and rethrows the error (exit 4).
 int print_live_run(std::ostream& out, const Args& args, Store& store, const std::function<Run()>& live);

@@ -321,7 +321,7 @@ struct Report {
   std::vector<Flow> flows;         // all flows, top-level and inner; flows[i].id == i + 1 — or,
                                    // in a partial load, some of them by id (see `omitted`)
   std::vector<FlowResult> results; // top-level flows, most interesting first (in a partial
-                                   // load the first ones: see `omitted`)
+                                   // load, or an analysed Run's, the first ones: see `omitted`)
   int64_t window_start_ns = 0;     // common capture window used for judging
   int64_t window_end_ns = 0;
   uint64_t sightings = 0;
@@ -395,9 +395,77 @@ class FileArray {
 using SightingFile = FileArray<Sighting>;
 using TraversalFile = FileArray<Traversal>;
 
+// Every flow result of a run, in rank order (docs/verdicts.md rule 8), in little memory. A busy
+// port's run has hundreds of thousands of results, nearly all plain: delivered or not judged,
+// nothing lost, nothing else to say. Whole, with its hops, point arrays and summary, such a
+// result takes about 800 bytes; packed here, about 120. The results that say more stay whole.
+//
+//   analysis ──add() in any order, then rank()──▶ RankedResults ──at(rank)──▶ store, JSON report
+//                                                               └─ Run::list_results ─▶ Report::results
+
+// Whether `r` (of a run with `n_points` points) says nothing beyond its counts: delivered or not
+// judged, nothing lost or assumed, no headline hop, holes, findings, assumptions or
+// translations, every hop clean, and its per-point arrays and hops the run's size. Such a
+// result is packed here, and stored packed (store/result_blocks.hpp).
+bool plain(const FlowResult& r, std::size_t n_points);
+
+// How many results beyond the lost and inconclusive ones an analysed run's report holds whole
+// (Run::list_results): as many as any report lists (the HTML report's table, report/render.hpp).
+inline constexpr std::size_t kListedResults = 1000;
+
+class RankedResults {
+ public:
+  RankedResults() = default;
+  // `results` as they are, in rank order, every one whole (a run put together by hand).
+  explicit RankedResults(std::vector<FlowResult> results);
+
+  std::size_t size() const noexcept { return entries_.size(); }
+  bool empty() const noexcept { return entries_.empty(); }
+  // How many are delivered.
+  uint64_t delivered() const noexcept { return delivered_; }
+  // The result at `rank`: the whole one, or the packed one decoded into `scratch` (the
+  // reference is then valid until `scratch` is used again).
+  const FlowResult& at(std::size_t rank, FlowResult& scratch) const;
+  // The whole result at `rank`, or nullptr when it is packed (a plain one).
+  FlowResult* whole(std::size_t rank) noexcept;
+  const FlowResult* whole(std::size_t rank) const noexcept;
+  // f(result) for every result, in rank order.
+  template <class F>
+  void for_each(F&& f) const {
+    FlowResult scratch;
+    for (std::size_t k = 0; k < size(); ++k) f(at(k, scratch));
+  }
+
+  // Building, for the analysis: results added one by one (rank = order added so far), then
+  // put in rank order once. `n_points`: the run's points, the same for every result.
+  void set_points(std::size_t n_points) noexcept { n_points_ = n_points; }
+  // Adds `r` after the others: packed when `may_pack` and plain(r), else whole.
+  void add(FlowResult&& r, bool may_pack);
+  // Ranks the results: the one at position k is the one at position order[k] before (order is
+  // a permutation of 0..size()-1).
+  void rank(std::span<const uint32_t> order);
+
+ private:
+  void pack(const FlowResult& r);
+  void unpack(uint64_t entry, FlowResult& out) const;
+
+  // Per rank: (chunk << 40 | offset << 1 | 1) for a packed result, (index in whole_ << 1) for
+  // a whole one.
+  std::vector<uint64_t> entries_;
+  // Packed results' bytes, in chunks that never move (a chunk is never grown past its first
+  // capacity: no copy of everything packed so far while packing).
+  std::vector<std::vector<uint8_t>> chunks_;
+  std::vector<uint8_t> buf_;  // the result being packed
+  std::vector<FlowResult> whole_;
+  std::size_t n_points_ = 0;
+  uint64_t delivered_ = 0;
+};
+
 // A whole analysed run: the report plus the traversal-level detail the store keeps.
 struct Run {
+  // report.results holds the first results (list_results), `results` every one of them.
   Report report;
+  RankedResults results;
   std::vector<Chain> chains;          // indexed by Sighting::chain
   std::vector<Traversal> traversals;  // ordered by digest, then t0_ns
   // Instead of `traversals`, for a run larger than the memory budget: the same, in a file.
@@ -410,6 +478,11 @@ struct Run {
   // Packets translated on the path (docs/verdicts.md rule 9): the digest a packet had after the
   // translation → the one it had before, which its later sightings are stored under.
   std::unordered_map<uint64_t, uint64_t> renamed;
+
+  // The results a report lists whole, as Store::load with a LoadScope does: report.results :=
+  // every result that is lost or inconclusive (they rank first) and the first `others` of the
+  // rest, copied from `results`; report.omitted counts the rest.
+  void list_results(std::size_t others);
 
   // The run's sightings, wherever they are (`spilled` or `sightings`).
   std::span<Sighting> all_sightings() noexcept { return spilled ? spilled->all() : std::span<Sighting>(sightings); }

@@ -56,7 +56,8 @@ void Explainer::snap(std::vector<neutron::ExplainSnapshot>& into) {
   for (const auto& t : targets_) into.push_back(neutron::snapshot(t));
 }
 
-NeutronEvidence Explainer::attribute(Report& rep) {
+NeutronEvidence Explainer::attribute(Run& run) {
+  Report& rep = run.report;
   std::vector<neutron::Attribution> all;
   std::vector<neutron::CounterDelta> deltas;
   const std::size_t n = std::min({targets_.size(), before_.size(), after_.size()});
@@ -64,7 +65,10 @@ NeutronEvidence Explainer::attribute(Report& rep) {
     auto d = neutron::diff(before_[i], after_[i]);
     deltas.insert(deltas.end(), d.begin(), d.end());
   }
-  for (FlowResult& r : rep.results) {
+  for (std::size_t k = 0; k < run.results.size(); ++k) {
+    FlowResult* whole = run.results.whole(k);  // a lost flow's result is never packed
+    if (!whole) continue;
+    FlowResult& r = *whole;
     if (r.verdict != VerdictKind::kDisappears && r.verdict != VerdictKind::kPartialLoss) continue;
     if (r.hop < 0 || std::size_t(r.hop) >= r.hops.size()) continue;
     const HopStat& hop = r.hops[std::size_t(r.hop)];
@@ -99,6 +103,7 @@ NeutronEvidence Explainer::attribute(Report& rep) {
       if (!line.empty()) r.findings.push_back(line);  // render() starts with "explain:"
     break;  // the headline flow only
   }
+  run.list_results(kListedResults);  // the report's copies of the results, with the new findings
   for (const auto& note : notes_) rep.warnings.push_back(note);
   return neutron::evidence_of(discovery_ ? &*discovery_ : nullptr, deltas, all);
 }

@@ -5,7 +5,7 @@
 //
 //   Explainer(points) ── discover the Neutron port of a tap among the points (if any)
 //   snap(before) … capture … snap(after)
-//   attribute(report) ── explain() at the headline hop ──▶ findings + NeutronEvidence
+//   attribute(run) ── explain() at the headline hop ──▶ findings + NeutronEvidence
 
 #include <map>
 #include <optional>
@@ -29,10 +29,10 @@ class Explainer {
   // Reads every target's counters into `before` (call before the traffic) or `after`.
   void snap_before() { snap(before_); }
   void snap_after() { snap(after_); }
-  // Attributes the headline loss of `rep` (its first flow that lost packets), adds the
+  // Attributes the headline loss of `run` (its first flow that lost packets), adds the
   // explanation to that flow's findings and the notes to the report's warnings, and returns
   // what the store keeps with the run.
-  NeutronEvidence attribute(Report& rep);
+  NeutronEvidence attribute(Run& run);
 
  private:
   void snap(std::vector<neutron::ExplainSnapshot>& into);

@@ -370,7 +370,7 @@ Run run_live(std::vector<Point> points, const LiveOptions& lo, Store& store, con
   for (auto& w : warnings) run.report.warnings.push_back(std::move(w));
   if (stop.reason == StopReason::kSignal) run.report.warnings.push_back("the run was " + why);
   if (stop.reason == StopReason::kCollectorExited) run.report.warnings.push_back("the run stopped early: " + why);
-  if (explainer) run.neutron = explainer->attribute(run.report);
+  if (explainer) run.neutron = explainer->attribute(run);
   store_live_run(store, run_id, run, meta);
   return run;
 }

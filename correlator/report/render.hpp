@@ -28,7 +28,7 @@ inline constexpr std::size_t kListedFlows = 10;
 // The HTML page's table of flows: every lost or inconclusive one and the first this many
 // others (a busy run's million rows would make a page no browser opens); the same partial
 // load serves it.
-inline constexpr std::size_t kHtmlListedFlows = 1000;
+inline constexpr std::size_t kHtmlListedFlows = kListedResults;
 void print_text(std::ostream& out, const Report& report, const RenderOptions& opt);
 
 // The JSON report (format "pathtrace-report", version kReportJsonVersion).

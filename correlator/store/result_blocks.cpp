@@ -224,35 +224,15 @@ bool read_entry(Cursor& c, std::size_t n_points, uint32_t& rank, FlowResult& r) 
 
 }  // namespace
 
-bool packed(const FlowResult& r, std::size_t rank, std::size_t n_points) {
-  if (rank == 0 || (r.verdict != VerdictKind::kDelivered && r.verdict != VerdictKind::kNotJudged)) return false;
-  if (r.lost || r.assumed || r.hop != -1 || !r.findings.empty() || !r.assumptions.empty() ||
-      !r.translations.empty())
-    return false;
-  if (r.seen_at.size() != n_points || r.seen_any.size() != n_points || r.holes_at.size() != n_points ||
-      r.hops.size() != (n_points ? n_points - 1 : 0))
-    return false;
-  if (std::any_of(r.holes_at.begin(), r.holes_at.end(), [](uint64_t h) { return h != 0; })) return false;
-  return std::all_of(r.hops.begin(), r.hops.end(), [&](const HopStat& h) {
-    return h.lost == 0 && h.in == h.out && !h.inconclusive && h.why.empty() && h.assumed == 0 &&
-           h.from < n_points && h.to < n_points;
-  });
-}
+bool packed(const FlowResult& r, std::size_t rank, std::size_t n_points) { return rank != 0 && plain(r, n_points); }
 
-std::vector<uint32_t> full_results(const std::vector<FlowResult>& results, std::size_t n_points) {
-  std::vector<uint32_t> out;
-  for (std::size_t k = 0; k < results.size(); ++k)
-    if (!packed(results[k], k, n_points)) out.push_back(uint32_t(k));
-  return out;
-}
-
-void write_result_blocks(sql::Stmt& ins, int64_t run_id, const std::vector<FlowResult>& results,
-                         std::size_t n_points) {
+void write_result_blocks(sql::Stmt& ins, int64_t run_id, const RankedResults& results, std::size_t n_points) {
   struct Block {
     uint32_t count = 0;  // results in it
     std::string json;
   };
   std::size_t k = 0;  // the next result to look at
+  FlowResult scratch;  // a packed one, decoded
   int64_t no = 0;
   made_ahead<Block, kResultBlocksAhead>(
       results.size() >= kThreadedMinResults,
@@ -260,9 +240,10 @@ void write_result_blocks(sql::Stmt& ins, int64_t run_id, const std::vector<FlowR
         b.json.clear();
         b.count = 0;
         for (; k < results.size() && b.json.size() < kResultBlockBytes; ++k) {
-          if (!packed(results[k], k, n_points)) continue;
+          const FlowResult& r = results.at(k, scratch);
+          if (!packed(r, k, n_points)) continue;
           b.json += b.count ? ',' : '[';
-          append_entry(b.json, results[k], k);
+          append_entry(b.json, r, k);
           ++b.count;
         }
         if (b.count == 0) return false;

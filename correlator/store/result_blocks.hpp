@@ -19,20 +19,14 @@
 namespace pathtrace::store_detail {
 
 // Whether the result at `rank` is stored packed: every rank but 0 (the run's headline, which
-// `runs` reads from flow_results) whose result is plain as above, with n_points entries in
-// each per-point array and n_points - 1 hops.
+// `runs` reads from flow_results) whose result is plain (model.hpp, plain()).
 bool packed(const FlowResult& r, std::size_t rank, std::size_t n_points);
-
-// The ranks of the results of a run with `n_points` points that are not packed (full rows),
-// in order.
-std::vector<uint32_t> full_results(const std::vector<FlowResult>& results, std::size_t n_points);
 
 // Packs the other results (ranked by index) into blocks of about 40 KiB and inserts them with
 // `ins` (Q::kInsertResultBlock), in the caller's transaction: with many results, a second
 // thread formats a few blocks ahead of the inserts, so a run's packed text is never all in
 // memory at once. Throws what the insert throws.
-void write_result_blocks(sql::Stmt& ins, int64_t run_id, const std::vector<FlowResult>& results,
-                         std::size_t n_points);
+void write_result_blocks(sql::Stmt& ins, int64_t run_id, const RankedResults& results, std::size_t n_points);
 
 // Decodes one result_blocks.data array of a run with `n_points` points, appending (rank,
 // result) to `out` exactly as the result was before it was packed. False, at the first fault,

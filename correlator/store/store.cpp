@@ -287,20 +287,19 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
   }
   store_detail::write_blocks(stmt(Q::kInsertBlock), run_id, run, store_detail::cut_blocks(run));
   store_detail::write_lost_blocks(stmt(Q::kInsertLostBlock), run_id, run);
-  {
-    const auto& results = run.report.results;
-    const auto delivered = std::count_if(results.begin(), results.end(),
-                                         [](const FlowResult& f) { return f.verdict == VerdictKind::kDelivered; });
-    stmt(Q::kUpdateRunTotals).bind(1, run_id).bind(2, int64_t(results.size())).bind(3, int64_t(delivered)).run();
-  }
+  stmt(Q::kUpdateRunTotals).bind(1, run_id).bind(2, int64_t(run.results.size()))
+      .bind(3, int64_t(run.results.delivered())).run();
 
   auto& ins_result = stmt(Q::kInsertResult);
   auto& ins_hop = stmt(Q::kInsertHop);
   auto label_of = [&](uint8_t ord) -> std::string_view {
     return ord < r.points.size() ? std::string_view(r.points[ord].label) : std::string_view();
   };
-  for (const uint32_t k : store_detail::full_results(r.results, r.points.size())) {  // the others into result_blocks, below
-    const FlowResult& fr = r.results[k];
+  // Every result in rank order: plain ones packed into result_blocks (below), the others in full rows.
+  FlowResult scratch;
+  for (std::size_t k = 0; k < run.results.size(); ++k) {
+    const FlowResult& fr = run.results.at(k, scratch);
+    if (store_detail::packed(fr, k, r.points.size())) continue;
     const std::string seen_at = json_array(fr.seen_at);
     const std::string holes_at = json_array(fr.holes_at);
     const std::string findings = join_lines(fr.findings);
@@ -330,7 +329,7 @@ void Store::Impl::write_analysis(int64_t run_id, Run& run) {
       ins_hop.run();
     }
   }
-  store_detail::write_result_blocks(stmt(Q::kInsertResultBlock), run_id, r.results, r.points.size());
+  store_detail::write_result_blocks(stmt(Q::kInsertResultBlock), run_id, run.results, r.points.size());
   insert_kept(run_id, run.kept, r.points.size());
   if (run.neutron) store_detail::write_neutron(db, run_id, *run.neutron);
 }

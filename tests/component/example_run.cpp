@@ -174,6 +174,7 @@ Run example_run() {
   ok.verdict = VerdictKind::kDelivered;
   ok.summary = "delivered: 1 of 1 reached G";
   r.results = {lost, ok};
+  run.results = RankedResults(r.results);  // every result, as the store writes them
   return run;
 }
 

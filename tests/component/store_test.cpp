@@ -157,6 +157,7 @@ TEST_F(StoreTest, ManyFlowsStacksAndResultsRoundTrip) {
     r.traversals = i;
     run.report.results.push_back(r);
   }
+  run.results = RankedResults(run.report.results);
   Store store(db_, Store::Mode::kReadWrite);
   store.save(run);
   expect_same_report(run.report, store.load());
@@ -174,6 +175,7 @@ TEST_F(StoreTest, TwoRunsInOneFileNewestFirst) {
   pathtrace::Run second = test::example_run();
   second.report.command = "pathtrace ingest second";
   second.report.results.clear();
+  second.results = RankedResults();
   {
     Store store(db_, Store::Mode::kReadWrite);
     EXPECT_EQ(store.save(first), 1);

@@ -149,7 +149,7 @@ inline std::string run_text(const Run& run) {
   const std::span<const Sighting> all = run.all_sightings();
   std::ostringstream o;
   for (const Flow& f : run.report.flows) o << "flow " << f.id << " " << f.parent << " " << f.label() << "\n";
-  for (const FlowResult& r : run.report.results) {
+  run.results.for_each([&](const FlowResult& r) {
     o << "result " << r.flow << " " << int(r.dir) << " " << r.traversals << " " << r.judged << " " << r.delivered
       << " " << r.lost << " " << r.out_of_window << " " << r.no_entry << " " << r.aggregated << " "
       << r.duplicates << " " << r.assumed << " " << name(r.verdict) << " " << r.hop << " " << r.summary << " |";
@@ -161,7 +161,9 @@ inline std::string run_text(const Run& run) {
     for (const std::string& f : r.findings) o << " {" << f << "}";
     for (uint32_t f : r.inner_flows) o << " <" << f << ">";
     o << "\n";
-  }
+  });
+  o << "listed " << run.report.results.size() << " omitted " << run.report.omitted.results << " "
+    << run.report.omitted.delivered << "\n";
   for (const Traversal& t : run.all_traversals()) {
     o << "trav " << t.digest << " " << t.t0_ns << " " << t.first << " " << t.count << " " << t.flow << " "
       << t.inner_flow << " " << t.seen << " " << int(t.fate) << " " << int(t.dir) << " " << int(t.entry) << " "

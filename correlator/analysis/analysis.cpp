@@ -219,6 +219,7 @@ Run Analyzer::finish(Run out) {
   judge_results();  // also the results' point arrays; the counters and results_ go as it goes
   std::vector<uint8_t>().swap(order_doubt_);
   counts_.clear();
+  rare_.clear();
   delays_.clear();
   add_findings(out);
   if (inconsistent_) {
@@ -261,7 +262,7 @@ void Analyzer::find_blind_points(Report& rep) {
     for (uint32_t ri = 0; ri < results_.size(); ++ri) {
       const Tally& r = results_[ri];
       if (counts(ri, kSeenAny)[p] > 0) continue;
-      if (const uint64_t holes = counts(ri, kHoles)[p]; holes >= 10) {
+      if (const uint64_t holes = rare(ri, kHoles)[p]; holes >= 10) {
         std::string saw = "it saw none of the " + text::u64(holes) + " packets of " +
                           flows_[r.flow - 1].label() +
                           " that passed it while it captured (the points on both sides saw them)";

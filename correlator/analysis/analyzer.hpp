@@ -109,8 +109,10 @@ class Analyzer {
   // Sighting::chain; both must outlive the Analyzer.
   Analyzer(std::vector<Point>& points, std::vector<Chain>& chains, const AnalysisOptions& opt)
       : points_(points), chains_(chains), opt_(opt), n_(unsigned(points.size())) {
-    counts_.set_width(std::size_t(kCounts) * n_);
-    delays_.set_width(n_);
+    counts_.set_width(std::size_t(kRareFirst) * n_);
+    rare_.set_width(std::size_t(kCounts - kRareFirst) * n_);
+    no_rare_.assign(n_, 0);
+    delays_.set_width(std::max(1u, n_ - (n_ > 0)));
   }
 
   // The whole analysis (analyze()). `scratch`: memory to sort with (resized to the
@@ -261,6 +263,7 @@ class Analyzer {
     Dir dir = Dir::kForward;
     uint32_t traversals = 0, judged = 0, delivered = 0, lost = 0, out_of_window = 0, no_entry = 0, aggregated = 0,
              duplicates = 0, assumed = 0;
+    uint32_t rare = 0;  // its row of rare_ + 1 (0: none yet, all its rare counters are 0)
   };
   std::vector<Tally> results_;  // the per-point arrays are in counts_
   // By result index, for the few results that have them until they are judged: their inner
@@ -272,18 +275,52 @@ class Analyzer {
   // the hops) and those of them resting on an assumption (kAssumed); the loss character's
   // duplicates and over-MTU frames, counted while grouping. Each kind's n_ counters side by
   // side (a traversal touches a few cache lines of its result, not one per point). 32 bits
-  // each: a run has fewer than 2^32 sightings (check_run_size), and a result's row is half the
-  // size (7 kinds x 7 points: 196 bytes, not 392).
-  enum Count : unsigned { kSeenAny, kSeenAt, kHoles, kReach, kAssumed, kDuplicates, kOverMtu, kCounts };
-  Rows<uint32_t> counts_;  // row ri: [kind * n_ + ord or position]
-  uint32_t* counts(uint32_t ri, Count kind) noexcept { return counts_.row(ri) + std::size_t(kind) * n_; }
-  const uint32_t* counts(uint32_t ri, Count kind) const noexcept { return counts_.row(ri) + std::size_t(kind) * n_; }
-  // Per result, per hop position in travel order: delays between its points.
+  // each: a run has fewer than 2^32 sightings (check_run_size). The kinds every result counts
+  // are in counts_ (3 x 7 points: 84 bytes a result); the rare ones (holes, assumptions,
+  // duplicates, frames over the MTU: most results have none) in rare_, a row made for a result
+  // when it first counts one (Tally::rare).
+  enum Count : unsigned {
+    kSeenAny, kSeenAt, kReach,
+    kRareFirst, kHoles = kRareFirst, kAssumed, kDuplicates, kOverMtu,
+    kCounts
+  };
+  Rows<uint32_t> counts_;  // row ri: [kind * n_ + ord or position], kinds before kRareFirst
+  Rows<uint32_t> rare_;    // row results_[ri].rare - 1: [(kind - kRareFirst) * n_ + ord or position]
+  std::vector<uint32_t> no_rare_;  // n_ zeros: the rare counters of a result without a row
+  // A common kind's counters of result ri.
+  uint32_t* counts(uint32_t ri, Count kind) noexcept {
+    PT_INVARIANT(kind < kRareFirst);
+    return counts_.row(ri) + std::size_t(kind) * n_;
+  }
+  const uint32_t* counts(uint32_t ri, Count kind) const noexcept {
+    PT_INVARIANT(kind < kRareFirst);
+    return counts_.row(ri) + std::size_t(kind) * n_;
+  }
+  // A rare kind's counters of result ri, to read (zeros when it has none).
+  const uint32_t* rare(uint32_t ri, Count kind) const noexcept {
+    PT_INVARIANT(kind >= kRareFirst && kind < kCounts);
+    const uint32_t row = results_[ri].rare;
+    return row ? rare_.row(row - 1) + std::size_t(kind - kRareFirst) * n_ : no_rare_.data();
+  }
+  // The same, to count into (its row made on first use).
+  uint32_t* rare_for(uint32_t ri, Count kind) {
+    PT_INVARIANT(kind >= kRareFirst && kind < kCounts);
+    uint32_t& row = results_[ri].rare;
+    if (row == 0) {
+      rare_.add(0);
+      row = uint32_t(rare_.size());
+    }
+    return rare_.row(row - 1) + std::size_t(kind - kRareFirst) * n_;
+  }
+  // Per result, per hop position in travel order: delays between its points (20 bytes a hop:
+  // 4-byte aligned, a result's 6 hops in 120 bytes, not 168).
+#pragma pack(push, 4)
   struct Delay {
     int64_t sum = 0;
     int64_t min = kMaxTime;
-    uint64_t n = 0;
+    uint32_t n = 0;
   };
+#pragma pack(pop)
   Rows<Delay> delays_;  // row ri: [hop]
   // Fills `r`'s (result ri's) per-point arrays (seen_at, holes_at, seen_any) from counts_, and
   // keeps what its findings need of the counters (findings_input_), before judging lets them go.

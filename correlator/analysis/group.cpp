@@ -123,10 +123,10 @@ uint32_t Analyzer::result_for(uint32_t flow, Dir dir) {
 
 void Analyzer::fill_point_arrays(uint32_t ri, FlowResult& r) {
   r.seen_at.assign(counts(ri, kSeenAt), counts(ri, kSeenAt) + n_);
-  r.holes_at.assign(counts(ri, kHoles), counts(ri, kHoles) + n_);
+  r.holes_at.assign(rare(ri, kHoles), rare(ri, kHoles) + n_);
   r.seen_any.assign(counts(ri, kSeenAny), counts(ri, kSeenAny) + n_);
-  const uint32_t* dups = counts(ri, kDuplicates);
-  const uint32_t* over = counts(ri, kOverMtu);
+  const uint32_t* dups = rare(ri, kDuplicates);
+  const uint32_t* over = rare(ri, kOverMtu);
   if (std::any_of(dups, dups + n_, [](uint32_t v) { return v != 0; }) ||
       std::any_of(over, over + n_, [](uint32_t v) { return v != 0; }))
     findings_input_[ri] = {std::vector<uint32_t>(dups, dups + n_), std::vector<uint32_t>(over, over + n_)};
@@ -323,11 +323,11 @@ void Analyzer::settle(Traversal& t, const Sighting* v, bool to_link_local) {
   if (dups) {
     r.duplicates += dups;
     for (uint32_t i = 0; i < count; ++i) {
-      if (first_at[v[i].point] != i) ++counts(ri, kDuplicates)[v[i].point];
+      if (first_at[v[i].point] != i) ++rare_for(ri, kDuplicates)[v[i].point];
     }
   }
   if (over_mask) {
-    uint32_t* const over = counts(ri, kOverMtu);
+    uint32_t* const over = rare_for(ri, kOverMtu);
     for_each_bit(over_mask, [&](unsigned p) { ++over[p]; });
   }
   if (t.inner_flow != t.flow) {
@@ -382,7 +382,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v, bool to_link_local) {
           q = t.dir == Dir::kForward ? q - 1 : q + 1;
         } while (!(su & bit(q)));
         if (capturing(p, at[q], q) == Capturing::kYes) {
-          ++counts(ri, kHoles)[p];
+          ++rare_for(ri, kHoles)[p];
           return;
         }
         // Passed while p's capture was not known to run: before its first frame (or stated
@@ -398,7 +398,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v, bool to_link_local) {
       if (aggregate && t.fate == Fate::kLost) ++entry_aggregates_[ri];
       if (t.fate == Fate::kLost && (t.assumed & (kAssumeWindow | kAssumeClock))) {
         ++r.assumed;
-        ++counts(ri, kAssumed)[pos];
+        ++rare_for(ri, kAssumed)[pos];
         window_assumed_ += (t.assumed & kAssumeWindow) != 0;
       }
       // Delays between neighbouring usable points that both saw it, per hop in travel order.
@@ -429,6 +429,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v, bool to_link_local) {
 void Analyzer::rejudge(Run& out) {
   results_.clear();
   counts_.clear();
+  rare_.clear();
   delays_.clear();
   entry_missed_.clear();
   entry_aggregates_.clear();
@@ -497,13 +498,20 @@ void Analyzer::absorb(const Analyzer& upper) {
     r.aggregated += u.aggregated;
     r.duplicates += u.duplicates;
     r.assumed += u.assumed;
-    const std::size_t per = std::size_t(kCounts) * n_;
+    const std::size_t per = std::size_t(kRareFirst) * n_;
     uint32_t* const c = counts_.row(ri);
     const uint32_t* const uc = upper.counts_.row(uj);
     for (std::size_t k = 0; k < per; ++k) c[k] += uc[k];
+    if (u.rare) {
+      for (unsigned kind = kRareFirst; kind < kCounts; ++kind) {
+        const uint32_t* const from = upper.rare(uj, Count(kind));
+        uint32_t* const to = rare_for(ri, Count(kind));
+        for (unsigned k = 0; k < n_; ++k) to[k] += from[k];
+      }
+    }
     Delay* const d = delays_.row(ri);
     const Delay* const ud = upper.delays_.row(uj);
-    for (unsigned k = 0; k < n_; ++k) {
+    for (unsigned k = 0; k + 1 < n_; ++k) {
       d[k].sum += ud[k].sum;
       d[k].min = std::min(d[k].min, ud[k].min);
       d[k].n += ud[k].n;

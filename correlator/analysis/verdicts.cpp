@@ -78,8 +78,8 @@ void Analyzer::judge_results() {
 void Analyzer::judge(uint32_t ri, FlowResult& r, const std::vector<std::string>& named) {
   const unsigned hops = n_ > 0 ? n_ - 1 : 0;
   const uint32_t* const reach_at = counts(ri, kReach);
-  const uint32_t* const assumed_at = counts(ri, kAssumed);
-  const uint32_t* const holes_at = counts(ri, kHoles);
+  const uint32_t* const assumed_at = rare(ri, kAssumed);
+  const uint32_t* const holes_at = rare(ri, kHoles);
   const Delay* const delays = delays_.row(ri);
   auto ord_at = [&](unsigned pos) { return r.dir == Dir::kForward ? pos : n_ - 1 - pos; };
   uint64_t reach[kMaxPoints + 1];

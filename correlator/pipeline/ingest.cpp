@@ -51,6 +51,11 @@ class ChainTable {
   void prefetch(uint64_t h) const noexcept { ids_.prefetch(h); }
   std::vector<Chain>& chains() { return chains_; }
   uint64_t hash(uint32_t index) const { return ids_.hash(index); }
+  // Its chains were merged (moved out): the table goes too.
+  void clear() {
+    chains_ = {};
+    ids_ = IdTable();
+  }
 
  private:
   IdTable ids_;  // chain_hash → index into chains_
@@ -92,8 +97,9 @@ class SpillGate {
         // In memory: the sightings and the sort's second buffer of as many.
         limit_(opt.memory ? opt.memory / (2 * sizeof(Sighting)) : ~uint64_t{0}),
         // Two ranges (the one being settled, and the next one, loaded and split meanwhile on the
-        // second core) with their sort buffers take a quarter of the budget.
-        range_bytes_(std::max<uint64_t>(opt.memory / 8, 1 << 20)) {}
+        // second core) with their sort buffers take a sixteenth of the budget: what grows while
+        // grouping is the flows' state.
+        range_bytes_(std::max<uint64_t>(opt.memory / 32, 1 << 20)) {}
   // Every this many sightings a reading thread reports here (a power of two).
   static constexpr uint64_t kEvery = 1 << 16;
   // A thread read `sightings` more sightings from `bytes` more bytes of its files: past the
@@ -496,33 +502,42 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
     parts = gate.take();
   }
   std::vector<std::vector<uint32_t>> remaps(shards.size());  // per shard: its chain index → the run's
-  std::vector<Chain> chains;
+  std::vector<Chain> chains;  // merged, then put in order of their hash in place
   {
-    std::vector<Chain> merged;
-    IdTable by_hash;  // chain_hash → index into merged
+    std::size_t most = 0;  // room for every shard's chains: the vector never grows (two copies)
+    for (Shard& shard : shards) most += shard.chains.chains().size();
+    chains.reserve(most);
+    IdTable by_hash;  // chain_hash → index into chains
     for (std::size_t s = 0; s < shards.size(); ++s) {
       auto& own = shards[s].chains.chains();
       remaps[s].reserve(own.size());
       for (std::size_t j = 0; j < own.size(); ++j) {
         const uint64_t h = shards[s].chains.hash(uint32_t(j));
         const auto [index, fresh] = by_hash.find_or_add(h, [&](uint32_t id) { return by_hash.hash(id) == h; });
-        if (fresh) merged.push_back(std::move(own[j]));
+        if (fresh) chains.push_back(std::move(own[j]));
         remaps[s].push_back(index);
       }
-      own = {};
+      shards[s].chains.clear();
     }
     // By hash (each is one chain's: by_hash keeps one chain per hash), sorted side by side.
-    std::vector<std::pair<uint64_t, uint32_t>> order(merged.size());
-    std::vector<uint32_t> rank(merged.size());
+    std::vector<std::pair<uint64_t, uint32_t>> order(chains.size());
     for (uint32_t k = 0; k < order.size(); ++k) order[k] = {by_hash.hash(k), k};
+    by_hash = IdTable();
     std::sort(order.begin(), order.end());
-    chains.reserve(merged.size());
-    for (uint32_t k = 0; k < order.size(); ++k) {
-      rank[order[k].second] = k;
-      chains.push_back(std::move(merged[order[k].second]));
-    }
+    std::vector<uint32_t> rank(chains.size());  // chain index → its place in hash order
+    for (uint32_t k = 0; k < order.size(); ++k) rank[order[k].second] = k;
+    std::vector<std::pair<uint64_t, uint32_t>>().swap(order);
     for (auto& remap : remaps)
       for (uint32_t& c : remap) c = rank[c];
+    // In place, cycle by cycle (no second vector of chains at the merge's peak): the chain at i
+    // goes to rank[i].
+    for (uint32_t i = 0; i < rank.size(); ++i) {
+      while (rank[i] != i) {
+        const uint32_t j = rank[i];
+        std::swap(chains[i], chains[j]);
+        std::swap(rank[i], rank[j]);
+      }
+    }
   }
   std::vector<Sighting> sightings = std::move(shards[0].sightings);
   if (!parts) {

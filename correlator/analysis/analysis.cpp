@@ -47,6 +47,7 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
     chains.get();
   }
   setup_points(rep);
+  reserve_per_flow();
   for (const Sighting& s : sightings) {
     PT_INVARIANT(s.point < n_);
     PT_INVARIANT(s.chain < chains_.size());
@@ -119,6 +120,7 @@ Run Analyzer::run(SightingParts& parts) {
   }
   assess_points(points_, std::move(tally), rep.warnings, &tagged_at_);
   setup_points(rep);
+  reserve_per_flow();
   // 1. and 2., range by range, in digest order: the next range is loaded, sorted and split
   // into traversals (its flows interned) on a second thread while this one settles the range
   // before it; the traversals, flows and results come out as one pass over all of them makes
@@ -163,6 +165,19 @@ Run Analyzer::run(SightingParts& parts) {
   std::vector<Traversal>().swap(travs_);
   PT_INVARIANT(out.spilled->all().size() == base_);
   return finish(std::move(out));
+}
+
+// A run has about as many flows as chains (a chain per flow and direction, or per flow and
+// stack where the stacks differ along the path), and fewer results: room for that many from the
+// start, so the per-flow vectors do not grow while grouping (a vector that grows holds two
+// copies of itself for a moment, at the run's peak; room not written to takes no memory).
+void Analyzer::reserve_per_flow() {
+  const std::size_t n = chains_.size();
+  flows_.reserve(n);
+  results_.reserve(n);
+  entry_missed_.reserve(n);
+  entry_aggregates_.reserve(n);
+  outside_.reserve(n);
 }
 
 Run Analyzer::finish(Run out) {

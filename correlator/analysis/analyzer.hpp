@@ -182,6 +182,8 @@ class Analyzer {
   // their flows interned. Touches only what splitting needs (the chains' and flows' tables),
   // none of what settling does: a spilled run splits the next range while settling this one.
   void split(Sighting* s, std::size_t from, std::size_t to, std::vector<Split>& out);
+  // Room in the per-flow vectors for as many flows as the run has chains.
+  void reserve_per_flow();
   // Grouping is over: the tables only splitting reads (chains' keys, flows by key) go, before
   // judging makes every result's arrays (on a busy port they are tens of MB).
   void drop_split_tables();

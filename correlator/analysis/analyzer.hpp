@@ -315,7 +315,8 @@ class Analyzer {
     return rare_.row(row - 1) + std::size_t(kind - kRareFirst) * n_;
   }
   // Per result, per hop position in travel order: delays between its points (20 bytes a hop:
-  // 4-byte aligned, a result's 6 hops in 120 bytes, not 168).
+  // 4-byte aligned, a result's 6 hops in 120 bytes, not 168). Members are read and written by
+  // value: a reference to one (std::min's) would be misaligned.
 #pragma pack(push, 4)
   struct Delay {
     int64_t sum = 0;

@@ -413,7 +413,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v, bool to_link_local) {
             const int64_t delay = at[o] - at[prev_o];
             Delay& x = d[k - 1];
             x.sum += delay;
-            x.min = std::min(x.min, delay);
+            if (delay < x.min) x.min = delay;  // not std::min: no reference to a packed member
             ++x.n;
           }
           prev = int(k);
@@ -513,7 +513,7 @@ void Analyzer::absorb(const Analyzer& upper) {
     const Delay* const ud = upper.delays_.row(uj);
     for (unsigned k = 0; k + 1 < n_; ++k) {
       d[k].sum += ud[k].sum;
-      d[k].min = std::min(d[k].min, ud[k].min);
+      if (const int64_t m = ud[k].min; m < d[k].min) d[k].min = m;  // no reference to a packed member
       d[k].n += ud[k].n;
     }
     entry_missed_[ri] += upper.entry_missed_[uj];

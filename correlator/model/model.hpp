@@ -409,6 +409,10 @@ using TraversalFile = FileArray<Traversal>;
 // result is packed here, and stored packed (store/result_blocks.hpp).
 bool plain(const FlowResult& r, std::size_t n_points);
 
+// A verdict worth a block of its own, ranked before the others: disappears, partial loss,
+// inconclusive.
+bool interesting(const FlowResult& f);
+
 // How many results beyond the lost and inconclusive ones an analysed run's report holds whole
 // (Run::list_results): as many as any report lists (the HTML report's table, report/render.hpp).
 inline constexpr std::size_t kListedResults = 1000;

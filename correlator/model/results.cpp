@@ -45,6 +45,11 @@ int64_t get_signed(const uint8_t*& p) {
 
 }  // namespace
 
+bool interesting(const FlowResult& f) {
+  return f.verdict == VerdictKind::kDisappears || f.verdict == VerdictKind::kPartialLoss ||
+         f.verdict == VerdictKind::kInconclusive;
+}
+
 bool plain(const FlowResult& r, std::size_t n_points) {
   if (r.verdict != VerdictKind::kDelivered && r.verdict != VerdictKind::kNotJudged) return false;
   if (r.lost || r.assumed || r.hop != -1 || !r.findings.empty() || !r.assumptions.empty() ||
@@ -177,10 +182,6 @@ void RankedResults::rank(std::span<const uint32_t> order) {
 }
 
 void Run::list_results(std::size_t others) {
-  auto interesting = [](const FlowResult& f) {
-    return f.verdict == VerdictKind::kDisappears || f.verdict == VerdictKind::kPartialLoss ||
-           f.verdict == VerdictKind::kInconclusive;
-  };
   report.results.clear();
   report.omitted.results = 0;
   report.omitted.delivered = 0;

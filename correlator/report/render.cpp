@@ -100,11 +100,6 @@ std::vector<uint8_t> travel(const Report& r, Dir d) {
   return ords;
 }
 
-bool interesting(const FlowResult& f) {
-  return f.verdict == VerdictKind::kDisappears || f.verdict == VerdictKind::kPartialLoss ||
-         f.verdict == VerdictKind::kInconclusive;
-}
-
 std::string flow_label(const Report& r, uint32_t id) {
   const Flow* f = r.flow(id);
   return f ? f->label() : "flow " + std::to_string(id);

@@ -63,7 +63,7 @@ std::string point_where(const Point& p);
 bool has_loss(const Report& report);
 // The ords of a result's points in its direction of travel.
 std::vector<uint8_t> travel(const Report& r, Dir d);
-// A verdict worth a block of its own: disappears, partial loss, inconclusive.
-bool interesting(const FlowResult& f);
+// A verdict worth a block of its own: pathtrace::interesting (model.hpp).
+using pathtrace::interesting;
 
 }  // namespace pathtrace::report

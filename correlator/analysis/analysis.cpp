@@ -22,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "collector/common/permute.hpp"
 #include "correlator/analysis/analyzer.hpp"
 #include "correlator/analysis/character.hpp"
 #include "correlator/analysis/findings.hpp"
@@ -438,8 +439,8 @@ void Analyzer::renumber_flows(Run& out) {
   out.release_traversals_before(travs.size());
   for (uint32_t id = 1; id <= n; ++id)
     if (map[id] == 0) assign_with_parents(id);
-  // In place, cycle by cycle (no second vector of flows at the run's peak memory): the flow
-  // at index i goes to index map[i + 1] - 1.
+  // In place (no second vector of flows at the run's peak memory): the flow at index i goes to
+  // index map[i + 1] - 1.
   std::vector<uint32_t> to(n);
   for (uint32_t id = 1; id <= n; ++id) {
     Flow& f = flows_[id - 1];
@@ -447,13 +448,7 @@ void Analyzer::renumber_flows(Run& out) {
     f.parent = f.parent ? map[f.parent] : 0;
     to[id - 1] = f.id - 1;
   }
-  for (uint32_t i = 0; i < n; ++i) {
-    while (to[i] != i) {
-      const uint32_t j = to[i];
-      std::swap(flows_[i], flows_[j]);
-      std::swap(to[i], to[j]);
-    }
-  }
+  move_to_places(flows_, to);
   for (std::size_t i = 0; i < travs.size(); ++i) {
     Traversal& t = travs[i];
     t.flow = map[t.flow];

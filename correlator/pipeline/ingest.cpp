@@ -17,6 +17,7 @@
 
 #include "collector/common/console.hpp"
 #include "collector/common/id_table.hpp"
+#include "collector/common/permute.hpp"
 #include "collector/common/error.hpp"
 #include "collector/packet/accounting.hpp"
 #include "collector/pcapfile/capture.hpp"
@@ -529,15 +530,7 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
     std::vector<std::pair<uint64_t, uint32_t>>().swap(order);
     for (auto& remap : remaps)
       for (uint32_t& c : remap) c = rank[c];
-    // In place, cycle by cycle (no second vector of chains at the merge's peak): the chain at i
-    // goes to rank[i].
-    for (uint32_t i = 0; i < rank.size(); ++i) {
-      while (rank[i] != i) {
-        const uint32_t j = rank[i];
-        std::swap(chains[i], chains[j]);
-        std::swap(rank[i], rank[j]);
-      }
-    }
+    move_to_places(chains, rank);  // in place: no second vector of chains at the merge's peak
   }
   std::vector<Sighting> sightings = std::move(shards[0].sightings);
   if (!parts) {

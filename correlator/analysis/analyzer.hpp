@@ -237,7 +237,7 @@ class Analyzer {
   bool one_host_ = true;
 
   std::vector<uint32_t> keys_of_chain_;               // chain → id of its list of flow keys
-  std::vector<const std::vector<packet::FlowKey>*> keys_;  // keys id → the keys
+  std::vector<const FlowKeys*> keys_;  // keys id → the keys
   IdTable keys_ids_;                                  // a list of flow keys → its keys id
   // (top-level, innermost) flow per keys id and depth: [depth_base_[keys id] + depth - 1];
   // depth_base_ has one more entry, so keys id k has depth_base_[k + 1] - depth_base_[k] layers.

@@ -24,7 +24,7 @@ namespace pathtrace::analyzer {
 namespace {
 
 // Hash of a list of flow keys (a chain's IP layers), or of one key under a parent flow.
-uint64_t keys_hash(const std::vector<packet::FlowKey>& ip) {
+uint64_t keys_hash(std::span<const packet::FlowKey> ip) {
   return XXH3_64bits(ip.data(), ip.size() * sizeof(packet::FlowKey));
 }
 uint64_t flow_hash(uint32_t parent, const packet::FlowKey& key) {
@@ -37,8 +37,8 @@ uint64_t flow_hash(uint32_t parent, const packet::FlowKey& key) {
 void Analyzer::setup_chains() {
   static_assert(sizeof(packet::FlowKey) == 38, "flow keys are hashed and compared as bytes");
   keys_of_chain_.resize(chains_.size());
-  auto same_keys = [&](const std::vector<packet::FlowKey>& ip) {
-    return [this, p = &ip](uint32_t id) { return *keys_[id] == *p; };
+  auto same_keys = [&](std::span<const packet::FlowKey> ip) {
+    return [this, ip](uint32_t id) { return std::ranges::equal(*keys_[id], ip); };
   };
   for (std::size_t c = 0; c < chains_.size(); ++c) {
     const auto& ip = chains_[c].ip;
@@ -452,7 +452,7 @@ void Analyzer::rejudge(Run& out) {
 
 void Analyzer::drop_split_tables() {
   std::vector<uint32_t>().swap(keys_of_chain_);
-  std::vector<const std::vector<packet::FlowKey>*>().swap(keys_);
+  std::vector<const FlowKeys*>().swap(keys_);
   keys_ids_ = IdTable();
   std::vector<uint32_t>().swap(depth_base_);
   std::vector<std::pair<uint32_t, uint32_t>>().swap(flows_at_depth_);

@@ -101,7 +101,7 @@ Translations find_translations(const Run& run, const AnalysisOptions& opt) {
     return std::pair<std::size_t, std::size_t>{first, end};
   };
   // One group per (earlier keys, later keys, hop, direction).
-  auto bytes_of = [](const std::vector<packet::FlowKey>& ip) {
+  auto bytes_of = [](std::span<const packet::FlowKey> ip) {
     return std::string(reinterpret_cast<const char*>(ip.data()), ip.size() * sizeof(packet::FlowKey));
   };
   std::map<std::string, std::size_t> groups;
@@ -143,8 +143,8 @@ Translations find_translations(const Run& run, const AnalysisOptions& opt) {
     auto [it, fresh] = groups.emplace(std::move(gk), out.groups.size());
     if (fresh) {
       TranslationGroup g;
-      g.before_keys = bc.ip;
-      g.after_keys = ac.ip;
+      g.before_keys.assign(bc.ip.begin(), bc.ip.end());
+      g.after_keys.assign(ac.ip.begin(), ac.ip.end());
       g.from = before.last_seen;
       g.to = uint8_t(first);
       g.digest = before.digest;

@@ -10,6 +10,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
+#include <initializer_list>
+#include <iterator>
+#include <new>
 #include <optional>
 #include <ostream>
 #include <string_view>
@@ -135,9 +139,82 @@ class StackText {
 
 // A distinct layer stack with the flow key of every IP layer, outermost first, as seen in
 // some frame. Interned per run so a sighting carries only its index.
+// A chain's flow keys, outermost first (1..packet::kMaxIpLayers), contiguous like a vector's.
+// A run on a busy port has millions of chains and nearly all of them one key: that one is held
+// in place (40 bytes, no allocation), only deeper stacks' keys go to the heap.
+class FlowKeys {
+ public:
+  FlowKeys() noexcept = default;
+  FlowKeys(std::span<const packet::FlowKey> keys) { assign(keys.begin(), keys.end()); }  // NOLINT
+  FlowKeys(const std::vector<packet::FlowKey>& keys) : FlowKeys(std::span(keys)) {}     // NOLINT
+  FlowKeys(std::initializer_list<packet::FlowKey> keys) { assign(keys.begin(), keys.end()); }
+  FlowKeys(const FlowKeys& o) { assign(o.begin(), o.end()); }
+  FlowKeys(FlowKeys&& o) noexcept { take(o); }
+  FlowKeys& operator=(const FlowKeys& o) {
+    if (this != &o) assign(o.begin(), o.end());
+    return *this;
+  }
+  FlowKeys& operator=(FlowKeys&& o) noexcept {
+    if (this != &o) {
+      release();
+      take(o);
+    }
+    return *this;
+  }
+  ~FlowKeys() { release(); }
+
+  template <class It>
+  void assign(It first, It last) {
+    const auto n = std::size_t(std::distance(first, last));
+    packet::FlowKey* to = nullptr;
+    if (n > 1) to = new packet::FlowKey[n];  // before release(): `first` may point into *this
+    if (n == 1) {
+      const packet::FlowKey key = *first;
+      release();
+      to = ::new (static_cast<void*>(raw_)) packet::FlowKey(key);
+    } else {
+      std::copy(first, last, to);
+      release();
+      if (n > 1) std::memcpy(raw_, &to, sizeof to);
+    }
+    n_ = uint8_t(n);
+  }
+  std::size_t size() const noexcept { return n_; }
+  bool empty() const noexcept { return n_ == 0; }
+  const packet::FlowKey* data() const noexcept {
+    if (n_ == 1) return std::launder(reinterpret_cast<const packet::FlowKey*>(raw_));
+    packet::FlowKey* many = nullptr;
+    if (n_ > 1) std::memcpy(&many, raw_, sizeof many);
+    return many;
+  }
+  const packet::FlowKey* begin() const noexcept { return data(); }
+  const packet::FlowKey* end() const noexcept { return data() + n_; }
+  const packet::FlowKey& operator[](std::size_t i) const noexcept { return data()[i]; }
+  const packet::FlowKey& front() const noexcept { return data()[0]; }
+  const packet::FlowKey& back() const noexcept { return data()[n_ - 1]; }
+  operator std::span<const packet::FlowKey>() const noexcept { return {data(), n_}; }  // NOLINT
+  friend bool operator==(const FlowKeys& a, const FlowKeys& b) noexcept {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+
+ private:
+  void release() noexcept {
+    if (n_ > 1) delete[] const_cast<packet::FlowKey*>(data());
+    n_ = 0;
+  }
+  void take(FlowKeys& o) noexcept {
+    std::memcpy(raw_, o.raw_, sizeof raw_);  // the key itself, or the pointer to the keys
+    n_ = o.n_;
+    o.n_ = 0;
+  }
+  alignas(8) unsigned char raw_[sizeof(packet::FlowKey)];  // n_ == 1: the key; n_ > 1: a FlowKey*
+  uint8_t n_ = 0;
+};
+static_assert(sizeof(FlowKeys) == 40);
+
 struct Chain {
-  StackText stack;                     // "eth/vlan/ipv4[ipip]/ipv4/tcp"
-  std::vector<packet::FlowKey> ip;     // outermost first; never empty
+  StackText stack;  // "eth/vlan/ipv4[ipip]/ipv4/tcp"
+  FlowKeys ip;      // outermost first; never empty
 };
 
 // A flow: one IP layer's directional key. Top-level flows (parent 0) are the flows

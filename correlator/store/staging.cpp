@@ -32,7 +32,7 @@ constexpr std::size_t kStagedBlobSightings = std::size_t(1) << 20;
 // A chain's flow keys packed for staged_chains.ip: 38 bytes per layer.
 constexpr std::size_t kPackedKey = 38;
 
-std::string pack_keys(const std::vector<packet::FlowKey>& keys) {
+std::string pack_keys(std::span<const packet::FlowKey> keys) {
   std::string out;
   out.reserve(keys.size() * kPackedKey);
   for (const auto& k : keys) {

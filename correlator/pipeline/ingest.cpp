@@ -16,12 +16,12 @@
 #include <xxhash.h>
 
 #include "collector/common/console.hpp"
-#include "collector/common/id_table.hpp"
 #include "collector/common/permute.hpp"
 #include "collector/common/error.hpp"
 #include "collector/packet/accounting.hpp"
 #include "collector/pcapfile/capture.hpp"
 #include "collector/capture/packet_filter.hpp"
+#include "correlator/analysis/sort.hpp"
 #include "correlator/pipeline/progress.hpp"
 #include "correlator/spill/spill.hpp"
 
@@ -31,35 +31,91 @@ namespace {
 // Interns chains by chain_hash (64-bit; a collision between two of a run's chains — up to
 // millions of them on a busy hypervisor port, where every flow is a chain — is about as likely
 // as 1 in 10^7 at a million). The table is looked up once per packet while gigabytes of packet
-// data stream through the cache: 8-byte slots (IdTable).
+// data stream through the cache, so a look-up is one slot that holds the whole hash and, beside
+// it, the chain's index: both loaded ahead of time (prefetch), no third array to check against.
 class ChainTable {
  public:
   // The index of p's chain, whose chain_hash is `h`; added on first sight.
   uint32_t intern(const packet::Parsed& p, uint64_t h) {
-    const auto [index, fresh] = ids_.find_or_add(h, [&](uint32_t id) { return ids_.hash(id) == h; });
-    if (fresh) {
-      Chain c;
-      std::string text = packet::stack_string(p);
-      auto [known, added] = stacks_.try_emplace(std::move(text));
-      if (added) known->second = StackText(known->first);  // the process-wide copy, once per thread
-      c.stack = known->second;
-      c.ip.assign(p.ip.begin(), p.ip.begin() + p.n_ip);
-      chains_.push_back(std::move(c));
-    }
-    return index;
+    const auto [i, found] = slot(h);
+    if (found) return ids_[i] - 1;
+    Chain c;
+    std::string text = packet::stack_string(p);
+    auto [known, added] = stacks_.try_emplace(std::move(text));
+    if (added) known->second = StackText(known->first);  // the process-wide copy, once per thread
+    c.stack = known->second;
+    c.ip.assign(p.ip.begin(), p.ip.begin() + p.n_ip);
+    return add(i, h, std::move(c));
+  }
+  // The index of the chain whose chain_hash is `h`: another table's `c`, moved in if it is new.
+  uint32_t adopt(uint64_t h, Chain& c) {
+    const auto [i, found] = slot(h);
+    return found ? ids_[i] - 1 : add(i, h, std::move(c));
   }
   // Starts loading where intern(…, h) will look (see read_point).
-  void prefetch(uint64_t h) const noexcept { ids_.prefetch(h); }
+  void prefetch(uint64_t h) const noexcept {
+    if (size_ == 0) return;
+    const std::size_t i = h & (size_ - 1);
+    __builtin_prefetch(hashes_.get() + i);
+    __builtin_prefetch(ids_.get() + i);
+  }
   std::vector<Chain>& chains() { return chains_; }
-  uint64_t hash(uint32_t index) const { return ids_.hash(index); }
+  // Calls f(index, hash) for every chain, in no particular order.
+  template <class F>
+  void each_hash(F&& f) const {
+    for (std::size_t i = 0; i < size_; ++i)
+      if (ids_[i] != 0) f(ids_[i] - 1, hashes_[i]);
+  }
   // Its chains were merged (moved out): the table goes too.
   void clear() {
     chains_ = {};
-    ids_ = IdTable();
+    hashes_.reset();
+    ids_.reset();
+    size_ = 0;
   }
 
  private:
-  IdTable ids_;  // chain_hash → index into chains_
+  // Where `h` is (true) or would go (false).
+  std::pair<std::size_t, bool> slot(uint64_t h) {
+    if (4 * (chains_.size() + 1) > 3 * size_) grow();  // at most three quarters full
+    const std::size_t mask = size_ - 1;
+    std::size_t i = h & mask;
+    for (; ids_[i] != 0; i = (i + 1) & mask)
+      if (hashes_[i] == h) return {i, true};
+    return {i, false};
+  }
+  uint32_t add(std::size_t i, uint64_t h, Chain&& c) {
+    const auto index = uint32_t(chains_.size());
+    hashes_[i] = h;
+    ids_[i] = index + 1;
+    chains_.push_back(std::move(c));
+    return index;
+  }
+  // Twice the slots, rehashed. Big tables ask for huge pages before their first touch: every
+  // look-up lands on a random page, and a TLB miss costs as much as the cache miss.
+  void grow() {
+    const std::size_t size = std::max<std::size_t>(1024, size_ * 2);
+    std::unique_ptr<uint64_t[]> hashes(new uint64_t[size]);
+    std::unique_ptr<uint32_t[]> ids(new uint32_t[size]);
+    advise_huge(hashes.get(), size * sizeof(uint64_t));
+    advise_huge(ids.get(), size * sizeof(uint32_t));
+    std::fill_n(ids.get(), size, 0u);
+    const std::size_t mask = size - 1;
+    for (std::size_t k = 0; k < size_; ++k) {
+      if (ids_[k] == 0) continue;
+      std::size_t i = hashes_[k] & mask;
+      while (ids[i] != 0) i = (i + 1) & mask;
+      hashes[i] = hashes_[k];
+      ids[i] = ids_[k];
+    }
+    hashes_ = std::move(hashes);
+    ids_ = std::move(ids);
+    size_ = size;
+  }
+  // Open addressing: slot i holds a chain's hash and its index + 1 (0: empty).
+  std::unique_ptr<uint64_t[]> hashes_;
+  std::unique_ptr<uint32_t[]> ids_;
+  std::size_t size_ = 0;
   std::vector<Chain> chains_;
   std::unordered_map<std::string, StackText> stacks_;  // this thread's: no lock per chain
 };
@@ -234,22 +290,23 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
   }
   const std::size_t keep = opt.keep_bytes;
   pcapfile::Packet pkt;
-  // A sighting's chain is interned one kept packet later, once the table slot it needs (on a
-  // busy port a table of megabytes, a cache miss per packet) has been loaded: parsed[cur] is
-  // the packet being read, parsed[cur ^ 1] the one whose chain is pending.
-  packet::Parsed parsed_pair[2];
-  unsigned cur = 0;
+  // A sighting's chain is interned kAhead - 1 kept packets later, once the table slot it needs
+  // (on a busy port a table of megabytes, a cache miss per packet) has been loaded: parsed[cur]
+  // is the packet being read, the others wait in the order they were read.
+  constexpr unsigned kAhead = 4;
+  packet::Parsed parsed_ring[kAhead];
   struct Pending {
     Sighting sighting;
     uint64_t hash = 0;
     bool live = false;
-  } pending;
+  } pending[kAhead];
+  unsigned cur = 0;
   uint64_t since_report = 0, reported_at = 0;  // sightings since the last report to `gate`, and the position then
-  auto settle_pending = [&] {
-    if (!pending.live) return;
-    pending.sighting.chain = shard.chains.intern(parsed_pair[cur ^ 1], pending.hash);
-    shard.add(pending.sighting);
-    pending.live = false;
+  auto settle = [&](unsigned k) {
+    if (!pending[k].live) return;
+    pending[k].sighting.chain = shard.chains.intern(parsed_ring[k], pending[k].hash);
+    shard.add(pending[k].sighting);
+    pending[k].live = false;
     if (++since_report == SpillGate::kEvery) [[unlikely]] {
       const uint64_t at = reader.position();
       gate.report(shard, since_report, at - reported_at);
@@ -275,7 +332,8 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
     pt.last_frame_ns = std::max(pt.last_frame_ns, pkt.ts_ns);
     if (((pt.packets + 1) & (kProgressEvery - 1)) == 0 && progress) [[unlikely]]
       publish(*progress, pt, reader);
-    packet::Parsed& parsed = parsed_pair[cur];
+    settle(cur);  // the oldest waiting packet: its slot is reused now
+    packet::Parsed& parsed = parsed_ring[cur];
     if (!packet::account(pt, pkt.data, pkt.wire_len, static_cast<packet::LinkType>(pkt.linktype), opt.parse,
                          parsed, [&](const packet::Parsed& p) {
                            return filter.keep(p, pkt.data, pkt.wire_len, pkt.linktype);
@@ -286,17 +344,16 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
     }
     const uint64_t chain = packet::chain_hash(parsed);
     shard.chains.prefetch(chain);
-    settle_pending();
-    pending = {Sighting{parsed.digest, pkt.ts_ns, 0, static_cast<uint16_t>(std::min<uint32_t>(pkt.wire_len, 0xffff)),
-                        pt.ord, parsed.tcp_flags},
-               chain, true};
-    cur ^= 1;
+    pending[cur] = {Sighting{parsed.digest, pkt.ts_ns, 0, static_cast<uint16_t>(std::min<uint32_t>(pkt.wire_len, 0xffff)),
+                             pt.ord, parsed.tcp_flags},
+                    chain, true};
+    cur = (cur + 1) % kAhead;
     if (keep) [[unlikely]] {
       if (shard.kept.data.size() + keep > kMaxKeptData) too_many_kept_bytes(keep);
       shard.kept.add(pt.ord, parsed.digest, pkt.ts_ns, pkt.wire_len, pkt.linktype, pkt.data, keep);
     }
   }
-  settle_pending();
+  for (unsigned k = 0; k < kAhead; ++k) settle((cur + k) % kAhead);
   if (since_report) gate.report(shard, since_report, reader.position() - reported_at);
   pt.snaplen = reader.snaplen();
   // pcapng statistics blocks: the capture's own window and drops, when the writer said (a
@@ -505,25 +562,27 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
   std::vector<std::vector<uint32_t>> remaps(shards.size());  // per shard: its chain index → the run's
   std::vector<Chain> chains;  // merged, then put in order of their hash in place
   {
-    std::size_t most = 0;  // room for every shard's chains: the vector never grows (two copies)
-    for (Shard& shard : shards) most += shard.chains.chains().size();
-    chains.reserve(most);
-    IdTable by_hash;  // chain_hash → index into chains
+    // Into the table of the shard with the most chains: the others' new chains are moved in,
+    // so no third copy of them all exists at the merge's peak.
+    std::size_t base = 0;
+    for (std::size_t s = 1; s < shards.size(); ++s)
+      if (shards[s].chains.chains().size() > shards[base].chains.chains().size()) base = s;
+    ChainTable& table = shards[base].chains;
+    remaps[base].resize(table.chains().size());
+    for (uint32_t j = 0; j < remaps[base].size(); ++j) remaps[base][j] = j;
     for (std::size_t s = 0; s < shards.size(); ++s) {
+      if (s == base) continue;
       auto& own = shards[s].chains.chains();
-      remaps[s].reserve(own.size());
-      for (std::size_t j = 0; j < own.size(); ++j) {
-        const uint64_t h = shards[s].chains.hash(uint32_t(j));
-        const auto [index, fresh] = by_hash.find_or_add(h, [&](uint32_t id) { return by_hash.hash(id) == h; });
-        if (fresh) chains.push_back(std::move(own[j]));
-        remaps[s].push_back(index);
-      }
+      remaps[s].resize(own.size());
+      shards[s].chains.each_hash([&](uint32_t j, uint64_t h) { remaps[s][j] = table.adopt(h, own[j]); });
       shards[s].chains.clear();
     }
-    // By hash (each is one chain's: by_hash keeps one chain per hash), sorted side by side.
-    std::vector<std::pair<uint64_t, uint32_t>> order(chains.size());
-    for (uint32_t k = 0; k < order.size(); ++k) order[k] = {by_hash.hash(k), k};
-    by_hash = IdTable();
+    // By hash (the table holds one chain per hash), sorted side by side.
+    std::vector<std::pair<uint64_t, uint32_t>> order;
+    order.reserve(table.chains().size());
+    table.each_hash([&](uint32_t k, uint64_t h) { order.emplace_back(h, k); });
+    chains = std::move(table.chains());
+    table.clear();
     std::sort(order.begin(), order.end());
     std::vector<uint32_t> rank(chains.size());  // chain index → its place in hash order
     for (uint32_t k = 0; k < order.size(); ++k) rank[order[k].second] = k;

@@ -42,6 +42,16 @@ struct FrameCounts {
     return n;
   }
   bool operator==(const FrameCounts&) const = default;
+  // Another reading's counts of the same point (a chunk of its file) added.
+  FrameCounts& operator+=(const FrameCounts& o) noexcept {
+    packets += o.packets;
+    bytes += o.bytes;
+    digested += o.digested;
+    filtered += o.filtered;
+    for (std::size_t i = 0; i < discarded.size(); ++i) discarded[i] += o.discarded[i];
+    over_mtu += o.over_mtu;
+    return *this;
+  }
 };
 
 // Counts one frame of `wire_len` bytes on the wire (`frame` its captured bytes), parses it

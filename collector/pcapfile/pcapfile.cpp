@@ -183,10 +183,21 @@ bool Reader::need(std::size_t n) {
 
 void Reader::fail(const std::string& what) const { throw Error(ExitCode::kInput, path_ + ": " + what); }
 
+std::string cut_record_message(uint64_t end, uint64_t records) {
+  return "cut short at byte " + std::to_string(end) + " (inside packet record " + std::to_string(records + 1) +
+         "): read the " + std::to_string(records) + " records before it";
+}
+
 bool Reader::cut_short(std::size_t block_start, const char* inside) {
   if (ended_) return false;
   const uint64_t end = consumed_ + size_;
   const bool decompressed = stream_ && stream_->codec() != Codec::kNone;
+  if (!inside && !decompressed) {
+    cut_ = cut_record_message(end, records_);
+    ended_ = true;
+    pos_ = size_;  // nothing more to read
+    return false;
+  }
   std::string at = "cut short at byte " + std::to_string(end) + (decompressed ? " of its decompressed data" : "");
   if (!inside) {
     cut_ = at + " (inside packet record " + std::to_string(records_ + 1) + ")";
@@ -392,11 +403,11 @@ void Reader::populate() noexcept {
   if (populate_ == Populate::kUndecided) {
     struct rusage ru {};
     ::getrusage(RUSAGE_THREAD, &ru);
-    if (populated_ == 0) {
+    if (populated_ == populate_from_) {
       faults_at_start_ = ru.ru_minflt;
     } else {  // one window read with plain faults: more than one per 256 KiB means small folios
       const long faults = ru.ru_minflt - faults_at_start_;
-      populate_ = faults > static_cast<long>(populated_ / (256 * 1024)) ? Populate::kYes : Populate::kNo;
+      populate_ = faults > static_cast<long>((populated_ - populate_from_) / (256 * 1024)) ? Populate::kYes : Populate::kNo;
     }
   }
   if (populate_ == Populate::kYes &&
@@ -410,6 +421,7 @@ void Reader::populate() noexcept {
 bool Reader::next(Packet& out) {
   if (format_ == Format::kPcapng) return next_pcapng(out);
   for (;;) {
+    if (pos_ >= stop_at_) [[unlikely]] return at_end();
     const std::size_t left = size_ - pos_;
     if (left == 0) [[unlikely]] {
       if (more()) continue;
@@ -429,6 +441,43 @@ bool Reader::next(Packet& out) {
     ++records_;
     return true;
   }
+}
+
+std::optional<std::size_t> Reader::find_record(std::size_t from, std::size_t to) const {
+  if (!splittable()) return std::nullopt;
+  Packet first;
+  if (decode_record(pcap_, {base_ + kPcapHeaderLen, size_ - kPcapHeaderLen}, first) != Decode::kOk) return std::nullopt;
+  constexpr int64_t kDayNs = 86400LL * 1000000000LL;
+  const uint32_t frac_limit = pcap_.nanos ? 1000000000u : 1000000u;
+  const uint32_t caplen_limit = std::max<uint32_t>(pcap_.snaplen, 65535);
+  auto plausible_at = [&](std::size_t at) {
+    std::size_t p = at;
+    for (unsigned k = 0; k < kRecordsToSync; ++k) {
+      if (p == size_) return k > 0;  // the file ends exactly after a record
+      Packet rec;
+      if (decode_record(pcap_, {base_ + p, size_ - p}, rec) != Decode::kOk) return false;
+      const uint8_t* h = base_ + p;
+      const uint32_t frac = detail::load<uint32_t>(h + 4, pcap_.swapped);
+      const uint32_t caplen = detail::load<uint32_t>(h + 8, pcap_.swapped);
+      const uint32_t wire = detail::load<uint32_t>(h + 12, pcap_.swapped);
+      if (frac >= frac_limit || caplen > caplen_limit || wire < caplen || wire > kMaxCaplen) return false;
+      if (rec.ts_ns < first.ts_ns - kDayNs || rec.ts_ns > first.ts_ns + kDayNs) return false;
+      p += kPcapRecordHeaderLen + caplen;
+    }
+    return true;
+  };
+  to = std::min(to, size_);
+  for (std::size_t at = std::max(from, kPcapHeaderLen); at < to; ++at)
+    if (plausible_at(at)) return at;
+  return std::nullopt;
+}
+
+void Reader::restrict(std::size_t begin, std::size_t end) {
+  if (!splittable() || begin < kPcapHeaderLen || begin > size_) throw Error(ExitCode::kInternal, path_ + ": cannot read from byte " + std::to_string(begin));
+  pos_ = begin;
+  stop_at_ = end;
+  // Prefetching and page handling start at the range, not at the file's first byte.
+  prefetched_ = populated_ = released_ = populate_from_ = begin & ~std::size_t{4095};
 }
 
 bool Reader::next_pcapng(Packet& out) {

@@ -45,6 +45,10 @@ struct InterfaceInfo {
   std::string description;  // pcapng if_description
 };
 
+// "cut short at byte END (inside packet record RECORDS + 1): read the RECORDS records before
+// it": what Reader::cut() says of a file that ends inside a record.
+std::string cut_record_message(uint64_t end, uint64_t records);
+
 // Which of the two formats a Reader found.
 enum class Format { kPcap, kPcapng };
 
@@ -92,6 +96,29 @@ class Reader {
   std::size_t position() const noexcept;
   std::size_t file_size() const noexcept { return file_size_; }
 
+  // Splitting one big file across threads (pathtrace ingest). Only a memory-mapped classic
+  // pcap file can be split: its records are a chain of lengths, so a reader may start in the
+  // middle only at a record that find_record() recognised, and the reader of the chunk before
+  // proves it right by landing exactly on it (offset() once it stopped).
+  bool splittable() const noexcept { return mapped_ && format_ == Format::kPcap; }
+  // The first byte in [from, to) where kRecordsToSync records in a row (or all up to the end
+  // of the file) decode as this file's: each within kMaxCaplen and the snaplen, a wire length
+  // at least the captured length, a sub-second part below one second, a time within a day of
+  // the file's first record. Nothing found: nullopt. Splittable files only.
+  static constexpr unsigned kRecordsToSync = 64;
+  std::optional<std::size_t> find_record(std::size_t from, std::size_t to) const;
+  // From now on, reads the records from byte `begin` (the file's first record, or one
+  // find_record() found) until the first record that starts at or past `end`. Before the first
+  // next(); splittable files only.
+  void restrict(std::size_t begin, std::size_t end);
+  // The byte of the next record to read (splittable files): once next() returned false for a
+  // range, where the records before it ended.
+  std::size_t offset() const noexcept { return pos_; }
+  // The byte where the first record starts (splittable files).
+  static constexpr std::size_t first_record() noexcept { return kPcapHeaderLen; }
+  // Records read so far (by this reader: of a range, those in it).
+  uint64_t records() const noexcept { return records_; }
+
   // Statistics blocks seen so far (pcapng only), indexed by interface.
   const std::vector<InterfaceStats>& interface_stats() const noexcept { return stats_; }
 
@@ -128,12 +155,14 @@ class Reader {
   uint32_t iface_base_ = 0;    // pcapng: interfaces declared in earlier sections
   int64_t last_ts_ns_ = 0;     // pcapng: for Simple Packet Blocks
   bool opening_ = false;       // pcapng: constructor reading blocks ahead of the first packet
+  std::size_t stop_at_ = SIZE_MAX;  // restrict(): no record is read that starts at or past it
   std::size_t prefetched_ = 0; // cache lines below this offset have been prefetched
   std::size_t populated_ = 0;  // page tables are filled below this offset
   std::size_t released_ = 0;   // pages below this offset were handed back (MADV_DONTNEED)
   enum class Populate : uint8_t { kUndecided, kYes, kNo };
   Populate populate_ = Populate::kUndecided;  // fill page tables with MADV_POPULATE_READ?
   long faults_at_start_ = 0;                  // minor faults when the first window began
+  std::size_t populate_from_ = 0;             // where the first window begins (restrict())
   void prefetch() noexcept;
   void populate() noexcept;
   bool more();                  // stream: more bytes after the unread ones; false at the end

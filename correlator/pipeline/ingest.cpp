@@ -52,7 +52,7 @@ class ChainTable {
     const auto [i, found] = slot(h);
     return found ? ids_[i] - 1 : add(i, h, std::move(c));
   }
-  // Starts loading where intern(…, h) will look (see read_point).
+  // Starts loading where intern(…, h) will look (see read_frames).
   void prefetch(uint64_t h) const noexcept {
     if (size_ == 0) return;
     const std::size_t i = h & (size_ - 1);
@@ -85,6 +85,9 @@ class ChainTable {
     return {i, false};
   }
   uint32_t add(std::size_t i, uint64_t h, Chain&& c) {
+    if (chains_.size() > spill::Partitions::kChainMask) [[unlikely]]
+      throw Error(ExitCode::kInput, "more than " + std::to_string(spill::Partitions::kChainMask + 1) +
+                                        " distinct layer stacks and flows read by one thread: split the capture");
     const auto index = uint32_t(chains_.size());
     hashes_[i] = h;
     ids_[i] = index + 1;
@@ -120,8 +123,9 @@ class ChainTable {
   std::unordered_map<std::string, StackText> stacks_;  // this thread's: no lock per chain
 };
 
-// What one reading thread produces for the points it was given.
+// What one reading thread produces for the points (or chunks of a point's file) it was given.
 struct Shard {
+  uint32_t index = 0;  // which reading thread's
   ChainTable chains;
   std::vector<Sighting> sightings;
   std::unique_ptr<spill::Partitions::Writer> writer;  // once the run spills: sightings go here instead
@@ -129,7 +133,9 @@ struct Shard {
 
   void add(const Sighting& s) {
     if (writer) [[unlikely]] {
-      writer->add(s);
+      Sighting tagged = s;  // another thread may read the same point: the chain says whose it is
+      tagged.chain = spill::Partitions::shard_chain(index, s.chain);
+      writer->add(tagged);
     } else {
       sightings.push_back(s);
     }
@@ -138,7 +144,10 @@ struct Shard {
   void spill_to(spill::Partitions& parts) {
     if (writer) return;
     writer = std::make_unique<spill::Partitions::Writer>(parts);
-    writer->add(sightings);
+    for (Sighting s : sightings) {
+      s.chain = spill::Partitions::shard_chain(index, s.chain);
+      writer->add(s);
+    }
     std::vector<Sighting>().swap(sightings);
   }
 };
@@ -227,13 +236,26 @@ int64_t steady_ns() {
       .count();
 }
 
-// Stores the point's counters so far into its progress (relaxed: only a display reads them).
-void publish(PointProgress& progress, const Point& pt, const pcapfile::Capture& capture) {
-  progress.packets.store(pt.packets, std::memory_order_relaxed);
-  progress.discarded.store(pt.all_discards(), std::memory_order_relaxed);
-  progress.dropped.store(pt.pcap_drop + pt.if_drop, std::memory_order_relaxed);
-  progress.position.store(capture.position(), std::memory_order_relaxed);
-}
+// One reading's counters added into its point's progress as it goes (relaxed: only a display
+// reads them): the chunks of a point's file, read on several threads, add up.
+class ProgressFeed {
+ public:
+  explicit ProgressFeed(PointProgress* p) : p_(p) {}
+  void publish(const packet::FrameCounts& c, std::size_t position) {
+    if (!p_) return;
+    add(p_->packets, c.packets, packets_);
+    add(p_->discarded, c.all_discards(), discarded_);
+    add(p_->position, position, position_);
+  }
+
+ private:
+  static void add(std::atomic<uint64_t>& to, uint64_t now, uint64_t& last) {
+    if (now > last) to.fetch_add(now - last, std::memory_order_relaxed);
+    last = now;
+  }
+  PointProgress* p_;
+  uint64_t packets_ = 0, discarded_ = 0, position_ = 0;
+};
 
 // Frames that did not parse as IP, kept aside (a few) to see whether they parse under another
 // link type than the file says: a capture written with the wrong link type is a capture
@@ -245,6 +267,14 @@ class LinkProbe {
     frames_.push_back({std::vector<uint8_t>(frame.begin(), frame.begin() + std::min<std::size_t>(frame.size(), 256)),
                        wire_len});
     linktype_ = linktype;
+  }
+  // Another reading's frames of the same point (a chunk of its file), up to the limit.
+  void merge(const LinkProbe& other) {
+    for (const Frame& f : other.frames_) {
+      if (frames_.size() >= kFrames) break;
+      frames_.push_back(f);
+      linktype_ = other.linktype_;
+    }
   }
   // When most kept frames parse under one other link type, marks the point's capture unusable
   // (HealthProblem::kLinkType) and says which.
@@ -279,15 +309,34 @@ class LinkProbe {
   uint32_t linktype_ = 0;
 };
 
-// Reads one point's capture (its files as one, its picked interface) into `shard`; a file cut
-// short adds a line to `warnings`.
-void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filter, Shard& shard,
-                SpillGate& gate, PointProgress* progress, std::vector<std::string>& warnings) {
-  pcapfile::Capture reader(pt.files, pt.pick);
-  if (progress) {
-    progress->size.store(reader.size(), std::memory_order_relaxed);
-    progress->start_ns.store(steady_ns(), std::memory_order_relaxed);
-  }
+// What one reading of a point's capture counted: the whole capture, or one chunk of a big
+// pcap file split between the reading threads. Added into the point once every part is read.
+struct PointPart {
+  packet::FrameCounts counts;
+  int64_t first_frame_ns = 0, last_frame_ns = 0;  // of any frame, when counts.packets > 0
+  LinkProbe probe;
+  // A chunk: the byte its reader stopped at (the next chunk's first record, when the split was
+  // right), the records it read, and whether the file ended cut short inside its last record.
+  std::size_t stopped_at = 0;
+  uint64_t records = 0;
+  bool cut = false;
+  std::exception_ptr error;
+};
+
+// A chunk's Reader as read_frames() reads a Capture.
+struct ChunkSource {
+  pcapfile::Reader& reader;
+  const std::string& path;
+  bool next(pcapfile::Packet& out) { return reader.next(out); }
+  std::size_t position() const noexcept { return reader.position(); }
+  const std::string& file() const noexcept { return path; }
+};
+
+// Reads the frames of `reader` (a point's Capture, or a ChunkSource) into `shard`, counting
+// them in `part`; `base` is the reader's position() at its first frame.
+template <class Source>
+void read_frames(Source& reader, const Point& pt, const IngestOptions& opt, capture::PacketFilter& filter,
+                 Shard& shard, SpillGate& gate, ProgressFeed& feed, std::size_t base, PointPart& part) {
   const std::size_t keep = opt.keep_bytes;
   pcapfile::Packet pkt;
   // A sighting's chain is interned kAhead - 1 kept packets later, once the table slot it needs
@@ -308,15 +357,14 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
     shard.add(pending[k].sighting);
     pending[k].live = false;
     if (++since_report == SpillGate::kEvery) [[unlikely]] {
-      const uint64_t at = reader.position();
+      const uint64_t at = reader.position() - base;
       gate.report(shard, since_report, at - reported_at);
       since_report = 0;
       reported_at = at;
     }
   };
+  packet::FrameCounts& counts = part.counts;
   uint32_t checked_link = ~0u;
-  bool any = false;
-  LinkProbe probe;
   while (reader.next(pkt)) {
     if (pkt.linktype != checked_link) {
       if (!packet::is_supported(pkt.linktype))
@@ -326,20 +374,19 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
       filter.prepare(pkt.linktype);
       checked_link = pkt.linktype;
     }
-    if (!any) pt.first_frame_ns = pt.last_frame_ns = pkt.ts_ns;
-    any = true;
-    pt.first_frame_ns = std::min(pt.first_frame_ns, pkt.ts_ns);
-    pt.last_frame_ns = std::max(pt.last_frame_ns, pkt.ts_ns);
-    if (((pt.packets + 1) & (kProgressEvery - 1)) == 0 && progress) [[unlikely]]
-      publish(*progress, pt, reader);
+    if (counts.packets == 0) part.first_frame_ns = part.last_frame_ns = pkt.ts_ns;
+    part.first_frame_ns = std::min(part.first_frame_ns, pkt.ts_ns);
+    part.last_frame_ns = std::max(part.last_frame_ns, pkt.ts_ns);
+    if (((counts.packets + 1) & (kProgressEvery - 1)) == 0) [[unlikely]]
+      feed.publish(counts, reader.position() - base);
     settle(cur);  // the oldest waiting packet: its slot is reused now
     packet::Parsed& parsed = parsed_ring[cur];
-    if (!packet::account(pt, pkt.data, pkt.wire_len, static_cast<packet::LinkType>(pkt.linktype), opt.parse,
+    if (!packet::account(counts, pkt.data, pkt.wire_len, static_cast<packet::LinkType>(pkt.linktype), opt.parse,
                          parsed, [&](const packet::Parsed& p) {
                            return filter.keep(p, pkt.data, pkt.wire_len, pkt.linktype);
                          })) {
       if (parsed.status == packet::Status::kNotIp || parsed.status == packet::Status::kMalformed) [[unlikely]]
-        probe.keep(pkt.data, pkt.wire_len, pkt.linktype);
+        part.probe.keep(pkt.data, pkt.wire_len, pkt.linktype);
       continue;
     }
     const uint64_t chain = packet::chain_hash(parsed);
@@ -354,7 +401,19 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
     }
   }
   for (unsigned k = 0; k < kAhead; ++k) settle((cur + k) % kAhead);
-  if (since_report) gate.report(shard, since_report, reader.position() - reported_at);
+  if (since_report) gate.report(shard, since_report, reader.position() - base - reported_at);
+  feed.publish(counts, reader.position() - base);
+}
+
+// Reads one point's whole capture (its files as one, its picked interface) into `shard`; what
+// only the whole capture says (snaplen, statistics blocks, files cut short: a line each in
+// `warnings`) goes into the point.
+void read_capture(Point& pt, const IngestOptions& opt, capture::PacketFilter& filter, Shard& shard,
+                  SpillGate& gate, PointProgress* progress, PointPart& part, std::vector<std::string>& warnings) {
+  pcapfile::Capture reader(pt.files, pt.pick);
+  if (progress) progress->size.store(reader.size(), std::memory_order_relaxed);
+  ProgressFeed feed(progress);
+  read_frames(reader, pt, opt, filter, shard, gate, feed, 0, part);
   pt.snaplen = reader.snaplen();
   // pcapng statistics blocks: the capture's own window and drops, when the writer said (a
   // window the inventory stated wins; --window is applied after reading, and wins too).
@@ -366,12 +425,58 @@ void read_point(Point& pt, const IngestOptions& opt, capture::PacketFilter& filt
   }
   pt.if_drop += st.if_drop;
   pt.pcap_drop += st.os_drop;
+  if (progress) progress->dropped.store(pt.pcap_drop + pt.if_drop, std::memory_order_relaxed);
   for (const std::string& cut : reader.cuts()) warnings.push_back("point " + pt.label + ": " + cut);
-  if (pt.packets >= 10 && pt.digested * 20 < pt.packets) probe.judge(pt, opt.parse);
-  if (progress) {
-    publish(*progress, pt, reader);
-    progress->end_ns.store(steady_ns(), std::memory_order_relaxed);
+}
+
+// Reads the records of point `pt`'s one pcap file that start in [begin, end) into `shard`
+// (end SIZE_MAX: to the end of the file).
+void read_chunk(const Point& pt, std::size_t begin, std::size_t end, const IngestOptions& opt,
+                capture::PacketFilter& filter, Shard& shard, SpillGate& gate, PointProgress* progress,
+                PointPart& part) {
+  pcapfile::Reader reader(pt.files[0]);
+  reader.restrict(begin, end);
+  ProgressFeed feed(progress);
+  ChunkSource source{reader, pt.files[0]};
+  // Bytes read count from the file's first byte for its first chunk (the file header), as for
+  // a whole file: a point's chunks add up to its file's size.
+  read_frames(source, pt, opt, filter, shard, gate, feed, begin == pcapfile::Reader::first_record() ? 0 : begin, part);
+  part.stopped_at = reader.offset();
+  part.records = reader.records();
+  part.cut = !reader.cut().empty();
+}
+
+// Files are split in chunks of a sixteenth of the run's bytes (two threads), at least this big.
+constexpr std::uintmax_t kMinSplitBytes = std::uintmax_t{32} << 20;
+
+// How far a split point's chunk may be moved forward to reach a record it recognises.
+constexpr std::size_t kSyncSearch = std::size_t{4} << 20;
+
+// Where to split point `p`'s capture (`size` bytes) into chunks of about `chunk_bytes` for the
+// reading threads: each chunk's first byte (the first record's, then records find_record()
+// recognised), then SIZE_MAX (the last chunk reads to the end). Empty: read it whole — it is
+// not one plain classic pcap file, or not big enough to be worth it.
+std::vector<std::size_t> plan_chunks(const Point& p, std::uintmax_t size, std::uintmax_t chunk_bytes) {
+  if (p.files.size() != 1 || p.files[0] == "-" || !p.pick.empty() || chunk_bytes == 0 ||
+      size < chunk_bytes + chunk_bytes / 2)
+    return {};
+  std::vector<std::size_t> bounds;
+  try {
+    const pcapfile::Reader r(p.files[0]);
+    if (!r.splittable()) return {};
+    const std::size_t first = pcapfile::Reader::first_record();
+    const auto n = std::size_t((size + chunk_bytes / 2) / chunk_bytes);
+    bounds.push_back(first);
+    for (std::size_t k = 1; k < n; ++k) {
+      const std::size_t at = first + std::size_t((size - first) * k / n);
+      if (const auto found = r.find_record(std::max(at, bounds.back() + 1), at + kSyncSearch)) bounds.push_back(*found);
+    }
+  } catch (const Error&) {
+    return {};  // reading it says what is wrong with it
   }
+  if (bounds.size() < 2) return {};
+  bounds.push_back(SIZE_MAX);
+  return bounds;
 }
 
 // "C qbr qbrbdd1f2c3-bd": how a progress line names a point.
@@ -487,26 +592,53 @@ void mark_identical_files(std::vector<Point>& points) {
 
 Collected read_captures(std::vector<Point> points, const IngestOptions& opt, IngestTimings* timings) {
   const Stamp t0 = Stamp::now();
-  const unsigned nthreads =
-      std::max(1u, std::min<unsigned>(opt.threads, static_cast<unsigned>(points.size())));
-  std::vector<Shard> shards(nthreads);
-  std::vector<std::exception_ptr> errors(points.size());
-  std::vector<std::vector<std::string>> warnings(points.size());  // per point: its cut files
-  // Biggest files first, each thread taking the next one: the two cores finish together.
-  std::vector<std::size_t> order(points.size());
+  const std::vector<Point> given = points;  // for a second reading without splits (below)
   std::vector<std::uintmax_t> sizes(points.size(), 0);
   std::uintmax_t total_bytes = 0;
   for (std::size_t i = 0; i < points.size(); ++i) {
-    order[i] = i;
     sizes[i] = files_size(points[i]);
     total_bytes += sizes[i];
   }
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return sizes[a] > sizes[b]; });
+  // The work: each point's capture whole, or a big plain pcap file in chunks, so that the
+  // threads finish together (seven equal files on two threads would leave one idle for the
+  // seventh; one big file would leave it idle all along). Biggest first, each thread taking the
+  // next one.
+  const unsigned threads_wanted = std::max(1u, opt.threads);
+  const std::uintmax_t chunk_bytes =
+      threads_wanted < 2 || opt.keep_bytes ? 0
+      : opt.split_bytes                     ? opt.split_bytes
+                                            : std::max<std::uintmax_t>(total_bytes / (8 * threads_wanted), kMinSplitBytes);
+  std::vector<std::vector<std::size_t>> bounds(points.size());  // per split point: plan_chunks()
+  struct Work {
+    uint32_t point, part;
+    std::uintmax_t bytes;
+  };
+  std::vector<Work> works;
+  std::vector<std::vector<PointPart>> read_parts(points.size());
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    bounds[i] = plan_chunks(points[i], sizes[i], chunk_bytes);
+    const std::size_t n = bounds[i].empty() ? 1 : bounds[i].size() - 1;
+    read_parts[i].resize(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::uintmax_t bytes =
+          n == 1 ? sizes[i] : std::min<std::uintmax_t>(bounds[i][k + 1], sizes[i]) - bounds[i][k];
+      works.push_back({uint32_t(i), uint32_t(k), bytes});
+    }
+  }
+  std::stable_sort(works.begin(), works.end(), [](const Work& a, const Work& b) { return a.bytes > b.bytes; });
+  const unsigned nthreads = std::max(1u, std::min<unsigned>(threads_wanted, static_cast<unsigned>(works.size())));
+  std::vector<Shard> shards(nthreads);
+  for (unsigned t = 0; t < nthreads; ++t) shards[t].index = t;
+  std::vector<std::vector<std::string>> warnings(points.size());  // per point: its cut files
   { capture::PacketFilter check(opt.filter); }  // a filter that does not compile fails here, not in a thread
   SpillGate gate(opt, total_bytes, std::none_of(sizes.begin(), sizes.end(), [](std::uintmax_t n) { return n == 0; }));
-  std::vector<uint32_t> shard_of(points.size(), 0);  // the reading thread (shard) of each point
   std::atomic<std::size_t> next{0};
   std::vector<PointProgress> progress(opt.progress.enabled ? points.size() : 0);
+  std::unique_ptr<std::atomic<std::size_t>[]> unread(new std::atomic<std::size_t>[points.size()]);  // parts per point
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    unread[i].store(read_parts[i].size());
+    if (!progress.empty() && !bounds[i].empty()) progress[i].size.store(sizes[i], std::memory_order_relaxed);
+  }
   std::mutex m;
   std::condition_variable cv;
   unsigned finished = 0;  // reading threads done (guarded by m)
@@ -518,16 +650,24 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
     // and reserved pages that are never touched cost nothing.
     shards[t].sightings.reserve(std::min<std::uintmax_t>(total_bytes / 50, opt.memory ? opt.memory / sizeof(Sighting) : ~std::uintmax_t{0}));
     advise_huge(shards[t].sightings.data(), shards[t].sightings.capacity() * sizeof(Sighting));
-    for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
-      const std::size_t i = order[k];
-      shard_of[i] = t;
+    for (std::size_t k; (k = next.fetch_add(1)) < works.size();) {
+      const Work& w = works[k];
+      const std::size_t i = w.point;
+      PointPart& part = read_parts[i][w.part];
+      PointProgress* pp = progress.empty() ? nullptr : &progress[i];
+      if (int64_t zero = 0; pp) pp->start_ns.compare_exchange_strong(zero, steady_ns(), std::memory_order_relaxed);
       try {
-        read_point(points[i], opt, filter, shards[t], gate, progress.empty() ? nullptr : &progress[i], warnings[i]);
+        if (bounds[i].empty()) {
+          read_capture(points[i], opt, filter, shards[t], gate, pp, part, warnings[i]);
+        } else {
+          read_chunk(points[i], bounds[i][w.part], bounds[i][w.part + 1], opt, filter, shards[t], gate, pp, part);
+        }
       } catch (const Error& e) {
-        errors[i] = std::make_exception_ptr(Error(e.code(), "point " + points[i].label + ": " + e.what()));
+        part.error = std::make_exception_ptr(Error(e.code(), "point " + points[i].label + ": " + e.what()));
       } catch (...) {
-        errors[i] = std::current_exception();
+        part.error = std::current_exception();
       }
+      if (unread[i].fetch_sub(1) == 1 && pp) pp->end_ns.store(steady_ns(), std::memory_order_relaxed);
     }
     std::lock_guard lock(m);
     ++finished;
@@ -542,9 +682,49 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
     watch(points, progress, opt.progress, m, cv, finished, nthreads);
   }
   for (auto& th : threads) th.join();
+  // A split is proven right when the reader of each chunk stopped exactly where the next one
+  // began. If one was not (a record chain inside packet data that looked like the file's own),
+  // or a later chunk failed, the file is read again whole: the second reading is then the
+  // truth, whether about its packets or about what is wrong with it.
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    if (bounds[i].empty()) continue;
+    for (std::size_t k = 0; k < read_parts[i].size(); ++k) {
+      const bool wrong = (k > 0 && read_parts[i][k].error) ||
+                         (k + 1 < read_parts[i].size() && !read_parts[i][k].error && read_parts[i][k].stopped_at != bounds[i][k + 1]);
+      if (!wrong) continue;
+      shards.clear();
+      gate.take().reset();
+      IngestOptions whole = opt;
+      whole.split_bytes = kNeverSplit;
+      return read_captures(given, whole, timings);
+    }
+  }
   // Report the error of the first point (in path order) that failed.
-  for (const auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  for (const auto& point_parts : read_parts)
+    for (const PointPart& part : point_parts)
+      if (part.error) std::rethrow_exception(part.error);
+  // Each point's parts added up, in file order.
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    Point& pt = points[i];
+    LinkProbe probe;
+    uint64_t records = 0;
+    for (const PointPart& part : read_parts[i]) {
+      if (part.counts.packets) {
+        pt.first_frame_ns = pt.packets ? std::min(pt.first_frame_ns, part.first_frame_ns) : part.first_frame_ns;
+        pt.last_frame_ns = pt.packets ? std::max(pt.last_frame_ns, part.last_frame_ns) : part.last_frame_ns;
+      }
+      pt += part.counts;
+      probe.merge(part.probe);
+      records += part.records;
+    }
+    if (!bounds[i].empty()) {
+      pt.snaplen = pcapfile::Reader(pt.files[0]).snaplen();
+      if (read_parts[i].back().cut)
+        warnings[i].push_back("point " + pt.label + ": " + pt.files[0] + ": " +
+                              pcapfile::cut_record_message(sizes[i], records));
+    }
+    if (pt.packets >= 10 && pt.digested * 20 < pt.packets) probe.judge(pt, opt.parse);
+  }
 
   mark_identical_files(points);
   const Stamp t1 = Stamp::now();
@@ -646,7 +826,7 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
   std::vector<std::string> notes;
   for (auto& w : warnings) notes.insert(notes.end(), w.begin(), w.end());
   check_run_size(sightings.size() + (parts ? parts->size() : 0));
-  if (parts) parts->map_chains(std::move(remaps), std::move(shard_of));
+  if (parts) parts->map_chains(std::move(remaps));
   return Collected{std::move(points), std::move(chains), std::move(sightings), std::move(scratch),
                    std::move(kept), std::move(notes), std::move(parts)};
 }

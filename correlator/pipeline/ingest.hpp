@@ -26,12 +26,17 @@ struct IngestProgress {
   std::chrono::milliseconds period{500};
 };
 
+inline constexpr std::uintmax_t kNeverSplit = ~std::uintmax_t{0};
+
 struct IngestOptions {
   std::string filter;             // alias or pcap-filter expression; empty keeps everything
   packet::Options parse;
   AnalysisOptions analysis;
   bool clocks = true;             // estimate hosts' clock offsets before judging (judge.hpp)
   unsigned threads = 2;           // files read in parallel
+  // A big plain pcap file is read in chunks of about this many bytes on the threads at once
+  // (0: a sixteenth of the run's bytes, at least 32 MiB; kNeverSplit: never).
+  std::uintmax_t split_bytes = 0;
   uint16_t keep_bytes = 0;        // --keep-bytes: first bytes of each kept frame into Run::kept
   // --memory: the bytes the run's sightings may take in memory (with the sort's buffer); past
   // it they go to temporary files in spill_dir by digest range, and the analysis takes one

@@ -134,11 +134,10 @@ void Partitions::load(unsigned part, std::vector<Sighting>& out) {
   const std::size_t n = std::size_t(f.size() / sizeof(Sighting));
   out.resize(n);
   f.read(0, {reinterpret_cast<uint8_t*>(out.data()), n * sizeof(Sighting)});
-  if (!map_of_point_.empty()) {
+  if (!chain_maps_.empty()) {
     for (Sighting& s : out) {
-      if (s.point >= map_of_point_.size()) continue;
-      const uint32_t m = map_of_point_[s.point];
-      if (m < chain_maps_.size() && s.chain < chain_maps_[m].size()) s.chain = chain_maps_[m][s.chain];
+      const uint32_t m = s.chain >> kShardShift, c = s.chain & kChainMask;
+      if (m < chain_maps_.size() && c < chain_maps_[m].size()) s.chain = chain_maps_[m][c];
     }
   }
   if (std::any_of(shift_.begin(), shift_.end(), [](int64_t v) { return v != 0; }))

@@ -77,13 +77,18 @@ class Partitions final : public SightingParts {
     std::vector<std::vector<Sighting>> buffers_;
   };
 
-  // How the sightings written become the run's at load(): `maps[map_of_point[ord]]` maps the
-  // chain index a point's sightings were written with to the run's (an ord beyond
-  // map_of_point, or an entry beyond maps: kept as written).
-  void map_chains(std::vector<std::vector<uint32_t>> maps, std::vector<uint32_t> map_of_point) {
-    chain_maps_ = std::move(maps);
-    map_of_point_ = std::move(map_of_point);
+  // Sightings are written with the chain index of the reading thread (shard) that read them,
+  // tagged with the shard: shard_chain(shard, index). Reading threads may share a point (one
+  // big file split between them), so the shard travels with each sighting.
+  static constexpr unsigned kShardShift = 28;  // up to 16 shards of 2^28 chains each
+  static constexpr uint32_t kChainMask = (uint32_t{1} << kShardShift) - 1;
+  static constexpr uint32_t shard_chain(uint32_t shard, uint32_t chain) noexcept {
+    return (shard << kShardShift) | chain;
   }
+  // How the sightings written become the run's at load(): maps[shard] maps the chain indexes
+  // of that shard's sightings to the run's (an entry beyond maps: kept as written). Until
+  // called, chains are kept as written.
+  void map_chains(std::vector<std::vector<uint32_t>> maps) { chain_maps_ = std::move(maps); }
 
   // Bytes written to the range files so far.
   uint64_t bytes() const noexcept;
@@ -105,7 +110,6 @@ class Partitions final : public SightingParts {
   std::unique_ptr<TempFile> grouped_;
   std::unique_ptr<TempFile> traversals_;
   std::vector<std::vector<uint32_t>> chain_maps_;
-  std::vector<uint32_t> map_of_point_;
   std::vector<int64_t> shift_;
 };
 

@@ -41,7 +41,8 @@ TEST(Spill, RangesFollowDigestOrderAndLoadMapsChainsAndTimes) {
   uint64_t d = 0x9e3779b97f4a7c15ull;
   for (uint32_t i = 0; i < 10000; ++i) {
     d = d * 6364136223846793005ull + 1442695040888963407ull;
-    in.push_back({d, int64_t(i) * 1000, i % 3, 100, uint8_t(i % 2), 0});
+    // Point 1 was read by shard 1, point 0 by shard 0.
+    in.push_back({d, int64_t(i) * 1000, spill::Partitions::shard_chain(i % 2, i % 3), 100, uint8_t(i % 2), 0});
   }
   {
     spill::Partitions::Writer w(parts);
@@ -49,8 +50,8 @@ TEST(Spill, RangesFollowDigestOrderAndLoadMapsChainsAndTimes) {
     w.flush();
   }
   EXPECT_EQ(parts.size(), in.size());
-  // Point 1's chains were written as another thread numbered them; point 1's clock is 5 µs ahead.
-  parts.map_chains({{}, {7, 8, 9}}, {0, 1});
+  // Shard 1's chains were numbered by another thread; point 1's clock is 5 µs ahead.
+  parts.map_chains({{}, {7, 8, 9}});
   parts.shift_times({0, 5000});
   std::vector<Sighting> range;
   std::size_t total = 0;

@@ -1,0 +1,262 @@
+// Reading one big pcap file on several threads (read_captures splitting it into chunks at
+// records find_record() recognised): the run reads exactly what one thread reading it whole
+// reads — every point's counters, first and last frame, sightings, chains and warnings — for
+// one file and several, in memory and spilled, for a file cut short, and for a file whose
+// packet data holds a pcap record chain that looks like the file's own (the split is found
+// wrong and the file read again whole).
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "collector/pcapfile/pcapfile.hpp"
+#include "correlator/pipeline/ingest.hpp"
+
+namespace pathtrace::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kT0 = 1'700'000'000LL * 1'000'000'000LL;
+
+void put16(std::vector<uint8_t>& f, std::size_t at, uint16_t v) {
+  f[at] = uint8_t(v >> 8);
+  f[at + 1] = uint8_t(v);
+}
+
+// Ethernet / IPv4 198.18.0.x → 198.18.1.y / UDP with `payload`; `i` varies addresses, ports and IP ID.
+std::vector<uint8_t> udp_frame(uint32_t i, const std::vector<uint8_t>& payload) {
+  std::vector<uint8_t> f(14 + 20 + 8 + payload.size(), 0);
+  f[12] = 0x08;  // IPv4
+  uint8_t* ip = f.data() + 14;
+  ip[0] = 0x45;
+  put16(f, 14 + 2, uint16_t(20 + 8 + payload.size()));
+  put16(f, 14 + 4, uint16_t(i * 7919));
+  ip[8] = 64;
+  ip[9] = 17;
+  const uint8_t src[4] = {198, 18, 0, uint8_t(1 + i % 50)}, dst[4] = {198, 18, 1, uint8_t(1 + i % 13)};
+  std::copy(src, src + 4, ip + 12);
+  std::copy(dst, dst + 4, ip + 16);
+  uint32_t sum = 0;
+  for (int k = 0; k < 20; k += 2) sum += uint32_t(ip[k] << 8 | ip[k + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  put16(f, 14 + 10, uint16_t(~sum));
+  put16(f, 34, uint16_t(40000 + i % 97));
+  put16(f, 36, 53);
+  put16(f, 38, uint16_t(8 + payload.size()));
+  std::copy(payload.begin(), payload.end(), f.begin() + 42);
+  return f;
+}
+
+std::vector<uint8_t> payload_for(uint32_t i) {
+  std::vector<uint8_t> p(20 + (i * 37) % 900);
+  for (std::size_t k = 0; k < p.size(); ++k) p[k] = uint8_t(i * 31 + k);
+  return p;
+}
+
+// A payload that is itself a run of pcap records (16-byte headers with this file's times,
+// 20 bytes each of data): what find_record() cannot tell from the file's own records.
+std::vector<uint8_t> embedded_records(std::size_t bytes) {
+  std::vector<uint8_t> p;
+  const uint32_t sec = uint32_t(kT0 / 1'000'000'000);
+  for (uint32_t r = 0; p.size() + 36 <= bytes; ++r) {
+    const uint32_t h[4] = {sec, r * 1000, 20, 20};
+    const auto* b = reinterpret_cast<const uint8_t*>(h);
+    p.insert(p.end(), b, b + 16);
+    p.insert(p.end(), 20, uint8_t(r));
+  }
+  return p;
+}
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("pt-split-" + std::to_string(::getpid()) + "-" +
+                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+// Writes `n` UDP frames, 1 µs apart; frame `big_at` (if any) carries `big` instead.
+std::string write_pcap(const fs::path& file, uint32_t n, uint32_t seed, uint32_t big_at = ~0u,
+                       const std::vector<uint8_t>& big = {}) {
+  pcapfile::Writer w(file.string(), 1);
+  for (uint32_t i = 0; i < n; ++i) {
+    const std::vector<uint8_t> frame = udp_frame(seed + i, i == big_at ? big : payload_for(seed + i));
+    w.write(kT0 + int64_t(i) * 1000 + seed, frame);
+  }
+  w.close();
+  return file.string();
+}
+
+std::vector<Point> points_of(const std::vector<std::string>& files) {
+  std::vector<Point> pts;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    Point p;
+    p.label = std::string(1, char('A' + i));
+    p.ord = uint8_t(i);
+    p.files = {files[i]};
+    p.source = files[i];
+    pts.push_back(p);
+  }
+  return pts;
+}
+
+// What a reading produced, in an order that does not depend on which thread read what.
+struct Read {
+  std::vector<std::tuple<std::string, packet::FrameCounts, int64_t, int64_t, uint32_t>> points;
+  std::vector<std::tuple<uint64_t, int64_t, uint8_t, std::string, uint16_t, uint8_t>> sightings;
+  std::vector<std::string> warnings;
+  bool spilled = false;
+};
+
+Read read(const std::vector<std::string>& files, std::uintmax_t split_bytes, std::size_t memory, const fs::path& spill) {
+  IngestOptions opt;
+  opt.threads = 2;
+  opt.split_bytes = split_bytes;
+  opt.memory = memory;
+  opt.spill_dir = spill.string();
+  opt.progress.enabled = false;
+  Collected c = read_captures(points_of(files), opt);
+  Read r;
+  for (const Point& p : c.points)
+    r.points.emplace_back(p.label, static_cast<const packet::FrameCounts&>(p), p.first_frame_ns, p.last_frame_ns,
+                          p.snaplen);
+  std::vector<Sighting> all = c.sightings;
+  if (c.parts) {
+    std::vector<Sighting> range;
+    for (unsigned i = 0; i < c.parts->count(); ++i) {
+      c.parts->load(i, range);
+      all.insert(all.end(), range.begin(), range.end());
+    }
+  }
+  for (const Sighting& s : all) {
+    EXPECT_LT(s.chain, c.chains.size());
+    if (s.chain >= c.chains.size()) continue;
+    const Chain& ch = c.chains[s.chain];
+    r.sightings.emplace_back(s.digest, s.ts_ns, s.point, ch.stack.str() + " " + packet::to_string(ch.ip.back()),
+                             s.wire_len, s.tcp_flags);
+  }
+  std::sort(r.sightings.begin(), r.sightings.end());
+  r.warnings = c.warnings;
+  r.spilled = c.parts != nullptr;
+  return r;
+}
+
+void expect_same(const Read& split, const Read& whole) {
+  ASSERT_EQ(split.points.size(), whole.points.size());
+  for (std::size_t i = 0; i < whole.points.size(); ++i) {
+    EXPECT_EQ(std::get<0>(split.points[i]), std::get<0>(whole.points[i]));
+    EXPECT_TRUE(std::get<1>(split.points[i]) == std::get<1>(whole.points[i])) << "point " << i << " counters";
+    EXPECT_EQ(std::get<2>(split.points[i]), std::get<2>(whole.points[i])) << "point " << i << " first frame";
+    EXPECT_EQ(std::get<3>(split.points[i]), std::get<3>(whole.points[i])) << "point " << i << " last frame";
+    EXPECT_EQ(std::get<4>(split.points[i]), std::get<4>(whole.points[i])) << "point " << i << " snaplen";
+  }
+  EXPECT_EQ(split.sightings.size(), whole.sightings.size());
+  EXPECT_TRUE(split.sightings == whole.sightings);
+  EXPECT_EQ(split.warnings, whole.warnings);
+}
+
+TEST(Split, OneBigFileInChunksReadsWhatOneThreadReads) {
+  TempDir d;
+  const std::string f = write_pcap(d.path / "a.pcap", 6000, 0);
+  const Read whole = read({f}, kNeverSplit, 0, d.path);
+  ASSERT_EQ(std::get<1>(whole.points[0]).packets, 6000u);
+  ASSERT_EQ(whole.sightings.size(), 6000u);
+  for (std::uintmax_t chunk : {std::uintmax_t{64} << 10, std::uintmax_t{300} << 10, std::uintmax_t{1} << 20}) {
+    SCOPED_TRACE(chunk);
+    expect_same(read({f}, chunk, 0, d.path), whole);
+  }
+}
+
+TEST(Split, SeveralFilesOfDifferentSizes) {
+  TempDir d;
+  const std::vector<std::string> files = {write_pcap(d.path / "a.pcap", 4000, 0), write_pcap(d.path / "b.pcap", 900, 5),
+                                          write_pcap(d.path / "c.pcap", 2500, 11)};
+  expect_same(read(files, std::uintmax_t{100} << 10, 0, d.path), read(files, kNeverSplit, 0, d.path));
+}
+
+TEST(Split, SpilledRunsMapEveryThreadsChains) {
+  TempDir d;
+  const std::vector<std::string> files = {write_pcap(d.path / "a.pcap", 5000, 0), write_pcap(d.path / "b.pcap", 5000, 3)};
+  // 64 KiB of budget: the run spills, with both threads reading both files.
+  const Read whole = read(files, kNeverSplit, std::size_t{64} << 10, d.path);
+  const Read split = read(files, std::uintmax_t{96} << 10, std::size_t{64} << 10, d.path);
+  ASSERT_TRUE(whole.spilled);
+  ASSERT_TRUE(split.spilled);
+  expect_same(split, whole);
+}
+
+TEST(Split, AFileCutShortSaysSoOnceWithEveryRecordCounted) {
+  TempDir d;
+  const std::string f = write_pcap(d.path / "a.pcap", 5000, 0);
+  fs::resize_file(f, fs::file_size(f) - 30);  // inside the last record
+  const Read whole = read({f}, kNeverSplit, 0, d.path);
+  ASSERT_EQ(whole.warnings.size(), 1u);
+  EXPECT_NE(whole.warnings[0].find("read the 4999 records before it"), std::string::npos) << whole.warnings[0];
+  expect_same(read({f}, std::uintmax_t{128} << 10, 0, d.path), whole);
+}
+
+TEST(Split, ARecordChainInsidePacketDataIsFoundOutAndTheFileReadWhole) {
+  TempDir d;
+  // 1000 small frames, one of ~60 KB whose payload is pcap records, 1000 small frames: the
+  // middle of the file, where a split into two chunks looks for a record, is inside it.
+  const std::vector<uint8_t> big = embedded_records(60000);
+  const std::string f = write_pcap(d.path / "a.pcap", 2001, 0, 1000, big);
+  const std::size_t size = fs::file_size(f);
+  const std::size_t middle = pcapfile::Reader::first_record() + (size - pcapfile::Reader::first_record()) / 2;
+  // The big frame's record: where it starts and ends.
+  std::size_t big_begin = 0, big_end = 0;
+  {
+    pcapfile::Reader r(f);
+    pcapfile::Packet p;
+    for (uint32_t i = 0; i <= 1000 && r.next(p); ++i)
+      if (i == 1000) {
+        big_end = r.offset();
+        big_begin = big_end - pcapfile::kPcapRecordHeaderLen - p.data.size();
+      }
+    ASSERT_LT(big_begin, middle);
+    ASSERT_GT(big_end, middle);
+    // What the split finds there is not one of the file's records: inside the big frame.
+    const auto found = r.find_record(middle, middle + (1 << 20));
+    ASSERT_TRUE(found.has_value());
+    EXPECT_GT(*found, big_begin);
+    EXPECT_LT(*found, big_end);
+  }
+  const Read whole = read({f}, kNeverSplit, 0, d.path);
+  ASSERT_EQ(whole.sightings.size(), 2001u);
+  expect_same(read({f}, size / 2, 0, d.path), whole);
+}
+
+TEST(Split, RestrictedReadersTogetherReadEveryRecordOnce) {
+  TempDir d;
+  const std::string f = write_pcap(d.path / "a.pcap", 3000, 0);
+  const std::size_t size = fs::file_size(f);
+  std::vector<std::size_t> bounds = {pcapfile::Reader::first_record()};
+  {
+    const pcapfile::Reader r(f);
+    for (std::size_t at = 100000; at < size; at += 100000)
+      if (const auto b = r.find_record(at, at + 100000)) bounds.push_back(*b);
+  }
+  ASSERT_GT(bounds.size(), 5u);
+  bounds.push_back(SIZE_MAX);
+  std::vector<int64_t> times;
+  for (std::size_t k = 0; k + 1 < bounds.size(); ++k) {
+    pcapfile::Reader r(f);
+    r.restrict(bounds[k], bounds[k + 1]);
+    pcapfile::Packet p;
+    while (r.next(p)) times.push_back(p.ts_ns);
+    if (k + 2 < bounds.size()) {
+      EXPECT_EQ(r.offset(), bounds[k + 1]) << "chunk " << k << " ends where the next begins";
+    }
+    EXPECT_TRUE(r.cut().empty());
+  }
+  ASSERT_EQ(times.size(), 3000u);
+  for (std::size_t i = 0; i < times.size(); ++i) EXPECT_EQ(times[i], kT0 + int64_t(i) * 1000) << i;
+}
+
+}  // namespace
+}  // namespace pathtrace::pipeline

@@ -241,6 +241,10 @@ int64_t steady_ns() {
 class ProgressFeed {
  public:
   explicit ProgressFeed(PointProgress* p) : p_(p) {}
+  // The point is being read from now on (its first reading to start says so; its size is known).
+  void start() {
+    if (int64_t zero = 0; p_) p_->start_ns.compare_exchange_strong(zero, steady_ns(), std::memory_order_relaxed);
+  }
   void publish(const packet::FrameCounts& c, std::size_t position) {
     if (!p_) return;
     add(p_->packets, c.packets, packets_);
@@ -413,6 +417,7 @@ void read_capture(Point& pt, const IngestOptions& opt, capture::PacketFilter& fi
   pcapfile::Capture reader(pt.files, pt.pick);
   if (progress) progress->size.store(reader.size(), std::memory_order_relaxed);
   ProgressFeed feed(progress);
+  feed.start();
   read_frames(reader, pt, opt, filter, shard, gate, feed, 0, part);
   pt.snaplen = reader.snaplen();
   // pcapng statistics blocks: the capture's own window and drops, when the writer said (a
@@ -437,6 +442,7 @@ void read_chunk(const Point& pt, std::size_t begin, std::size_t end, const Inges
   pcapfile::Reader reader(pt.files[0]);
   reader.restrict(begin, end);
   ProgressFeed feed(progress);
+  feed.start();  // the point's size was set when it was split
   ChunkSource source{reader, pt.files[0]};
   // Bytes read count from the file's first byte for its first chunk (the file header), as for
   // a whole file: a point's chunks add up to its file's size.
@@ -655,7 +661,6 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
       const std::size_t i = w.point;
       PointPart& part = read_parts[i][w.part];
       PointProgress* pp = progress.empty() ? nullptr : &progress[i];
-      if (int64_t zero = 0; pp) pp->start_ns.compare_exchange_strong(zero, steady_ns(), std::memory_order_relaxed);
       try {
         if (bounds[i].empty()) {
           read_capture(points[i], opt, filter, shards[t], gate, pp, part, warnings[i]);

@@ -447,11 +447,13 @@ std::optional<std::size_t> Reader::find_record(std::size_t from, std::size_t to)
   if (!splittable()) return std::nullopt;
   Packet first;
   if (decode_record(pcap_, {base_ + kPcapHeaderLen, size_ - kPcapHeaderLen}, first) != Decode::kOk) return std::nullopt;
-  constexpr int64_t kDayNs = 86400LL * 1000000000LL;
+  constexpr int64_t kHourNs = 3600LL * 1000000000LL;
+  constexpr int64_t kDayNs = 24 * kHourNs;
   const uint32_t frac_limit = pcap_.nanos ? 1000000000u : 1000000u;
   const uint32_t caplen_limit = std::max<uint32_t>(pcap_.snaplen, 65535);
   auto plausible_at = [&](std::size_t at) {
     std::size_t p = at;
+    int64_t prev_ns = 0;
     for (unsigned k = 0; k < kRecordsToSync; ++k) {
       if (p == size_) return k > 0;  // the file ends exactly after a record
       Packet rec;
@@ -461,7 +463,11 @@ std::optional<std::size_t> Reader::find_record(std::size_t from, std::size_t to)
       const uint32_t caplen = detail::load<uint32_t>(h + 8, pcap_.swapped);
       const uint32_t wire = detail::load<uint32_t>(h + 12, pcap_.swapped);
       if (frac >= frac_limit || caplen > caplen_limit || wire < caplen || wire > kMaxCaplen) return false;
-      if (rec.ts_ns < first.ts_ns - kDayNs || rec.ts_ns > first.ts_ns + kDayNs) return false;
+      // Not before the file's first record (by more than a day: clocks step), and each within
+      // an hour of the one before: a capture may run for days, its records do not jump about.
+      if (rec.ts_ns < first.ts_ns - kDayNs) return false;
+      if (k > 0 && (rec.ts_ns < prev_ns - kHourNs || rec.ts_ns > prev_ns + kHourNs)) return false;
+      prev_ns = rec.ts_ns;
       p += kPcapRecordHeaderLen + caplen;
     }
     return true;

@@ -82,11 +82,11 @@ struct TempDir {
 
 // Writes `n` UDP frames, 1 µs apart; frame `big_at` (if any) carries `big` instead.
 std::string write_pcap(const fs::path& file, uint32_t n, uint32_t seed, uint32_t big_at = ~0u,
-                       const std::vector<uint8_t>& big = {}) {
+                       const std::vector<uint8_t>& big = {}, int64_t spacing_ns = 1000) {
   pcapfile::Writer w(file.string(), 1);
   for (uint32_t i = 0; i < n; ++i) {
     const std::vector<uint8_t> frame = udp_frame(seed + i, i == big_at ? big : payload_for(seed + i));
-    w.write(kT0 + int64_t(i) * 1000 + seed, frame);
+    w.write(kT0 + int64_t(i) * spacing_ns + seed, frame);
   }
   w.close();
   return file.string();
@@ -229,6 +229,19 @@ TEST(Split, ARecordChainInsidePacketDataIsFoundOutAndTheFileReadWhole) {
   const Read whole = read({f}, kNeverSplit, 0, d.path);
   ASSERT_EQ(whole.sightings.size(), 2001u);
   expect_same(read({f}, size / 2, 0, d.path), whole);
+}
+
+TEST(Split, ACaptureOfSeveralDaysIsSplitToItsEnd) {
+  TempDir d;
+  // 3000 frames two minutes apart: four days.
+  const std::string f = write_pcap(d.path / "a.pcap", 3000, 0, ~0u, {}, 120LL * 1'000'000'000);
+  const std::size_t size = fs::file_size(f);
+  {
+    const pcapfile::Reader r(f);
+    const auto late = r.find_record(size * 9 / 10, size);
+    ASSERT_TRUE(late.has_value()) << "a record three and a half days after the first is recognised";
+  }
+  expect_same(read({f}, std::uintmax_t{200} << 10, 0, d.path), read({f}, kNeverSplit, 0, d.path));
 }
 
 TEST(Split, RestrictedReadersTogetherReadEveryRecordOnce) {

@@ -655,7 +655,6 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
     // takes at least 16 + 34 bytes in a file (record header, Ethernet, IPv4): an upper bound,
     // and reserved pages that are never touched cost nothing.
     shards[t].sightings.reserve(std::min<std::uintmax_t>(total_bytes / 50, opt.memory ? opt.memory / sizeof(Sighting) : ~std::uintmax_t{0}));
-    advise_huge(shards[t].sightings.data(), shards[t].sightings.capacity() * sizeof(Sighting));
     for (std::size_t k; (k = next.fetch_add(1)) < works.size();) {
       const Work& w = works[k];
       const std::size_t i = w.point;

@@ -44,15 +44,14 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
     // The chains' flow keys are interned (setup_chains) while the points' health is assessed
     // from every sighting: neither reads what the other writes.
     std::future<void> chains = std::async(parallel ? std::launch::async : std::launch::deferred, [this] { setup_chains(); });
-    assess_points(points_, chains_, sightings, rep.warnings, &tagged_at_);
+    PointTally tally(points_.size(), chains_);
+    tally.add(sightings);
+    PT_INVARIANT(tally.out_of_range() == 0);  // every sighting's point and chain are the run's
+    assess_points(points_, std::move(tally), rep.warnings, &tagged_at_);
     chains.get();
   }
   setup_points(rep);
   reserve_per_flow();
-  for (const Sighting& s : sightings) {
-    PT_INVARIANT(s.point < n_);
-    PT_INVARIANT(s.chain < chains_.size());
-  }
   rep.sightings = n;
 
   // 1. Sort by (digest, time), in place, with a second buffer of n sightings as scratch:

@@ -53,7 +53,10 @@ PointTally::PointTally(std::size_t n_points, const std::vector<Chain>& chains)
 
 void PointTally::add(std::span<const Sighting> sightings) noexcept {
   for (const Sighting& s : sightings) {
-    if (s.point >= seen_.size() || s.chain >= chain_kind_.size()) continue;
+    if (s.point >= seen_.size() || s.chain >= chain_kind_.size()) [[unlikely]] {
+      ++out_of_range_;
+      continue;
+    }
     const uint8_t kind = chain_kind_[s.chain];
     ++seen_[s.point];
     tags_[s.point] += kind & 1;
@@ -62,14 +65,6 @@ void PointTally::add(std::span<const Sighting> sightings) noexcept {
       ++by_port_[s.point][(kind >> 1) - 1];
     }
   }
-}
-
-void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
-                   std::span<const Sighting> sightings, std::vector<std::string>& warnings,
-                   std::vector<uint64_t>* tagged_at) {
-  PointTally tally(points.size(), chains);
-  tally.add(sightings);
-  assess_points(points, std::move(tally), warnings, tagged_at);
 }
 
 void assess_points(std::vector<Point>& points, PointTally tally, std::vector<std::string>& warnings,

@@ -14,17 +14,6 @@
 
 namespace pathtrace {
 
-// Sets every point's health that is still usable from its counters and sightings:
-//   - kNotIp / kSnaplen: at least 10 frames and under 5 % of them digested, because they do not
-//     parse as IP (a link type that does not match the bytes?) or because they were cut short;
-// A health set before (ingest found the file's link type wrong, or two points' files
-// identical) is kept. Adds one warning per
-// unusable point. `chains` are indexed by Sighting::chain (VLAN-tagged stacks help say why).
-// `tagged_at`, when given, gets per point the number of its sightings that were VLAN-tagged.
-void assess_points(std::vector<Point>& points, const std::vector<Chain>& chains,
-                   std::span<const Sighting> sightings, std::vector<std::string>& warnings,
-                   std::vector<uint64_t>* tagged_at = nullptr);
-
 // What assess_points() reads of the sightings, counted over as many spans as they come in
 // (a run split by digest range: SightingParts). Per point: its sightings, those VLAN-tagged,
 // those UDP to a well-known tunnel port with nothing decoded inside (by port).
@@ -33,15 +22,25 @@ class PointTally {
   // `chains` indexed by Sighting::chain; out-of-range points and chains are not counted.
   PointTally(std::size_t n_points, const std::vector<Chain>& chains);
   void add(std::span<const Sighting> sightings) noexcept;
+  // Sightings added whose point or chain is beyond the run's (not counted).
+  uint64_t out_of_range() const noexcept { return out_of_range_; }
 
  private:
   friend void assess_points(std::vector<Point>&, PointTally, std::vector<std::string>&, std::vector<uint64_t>*);
   std::vector<uint8_t> chain_kind_;  // per chain: bit 0 tagged, bits 1-3 the undecoded tunnel port's index + 1
   std::vector<uint64_t> seen_, tags_, tunnel_;
   std::vector<std::array<uint64_t, 4>> by_port_;
+  uint64_t out_of_range_ = 0;
 };
 
-// assess_points() from a tally of the sightings.
+// Sets every point's health that is still usable from its counters and sightings:
+//   - kNotIp / kSnaplen: at least 10 frames and under 5 % of them digested, because they do not
+//     parse as IP (a link type that does not match the bytes?) or because they were cut short;
+// A health set before (ingest found the file's link type wrong, or two points' files
+// identical) is kept. Adds one warning per
+// unusable point. Reads the sightings through a PointTally (above): its chains are indexed by
+// Sighting::chain (VLAN-tagged stacks help say why). `tagged_at`, when given, gets per point
+// the number of its sightings that were VLAN-tagged.
 void assess_points(std::vector<Point>& points, PointTally tally, std::vector<std::string>& warnings,
                    std::vector<uint64_t>* tagged_at = nullptr);
 

@@ -450,7 +450,6 @@ std::optional<std::size_t> Reader::find_record(std::size_t from, std::size_t to)
   constexpr int64_t kHourNs = 3600LL * 1000000000LL;
   constexpr int64_t kDayNs = 24 * kHourNs;
   const uint32_t frac_limit = pcap_.nanos ? 1000000000u : 1000000u;
-  const uint32_t caplen_limit = std::max<uint32_t>(pcap_.snaplen, 65535);
   auto plausible_at = [&](std::size_t at) {
     std::size_t p = at;
     int64_t prev_ns = 0;
@@ -461,8 +460,7 @@ std::optional<std::size_t> Reader::find_record(std::size_t from, std::size_t to)
       const uint8_t* h = base_ + p;
       const uint32_t frac = detail::load<uint32_t>(h + 4, pcap_.swapped);
       const uint32_t caplen = detail::load<uint32_t>(h + 8, pcap_.swapped);
-      const uint32_t wire = detail::load<uint32_t>(h + 12, pcap_.swapped);
-      if (frac >= frac_limit || caplen > caplen_limit || wire < caplen || wire > kMaxCaplen) return false;
+      if (frac >= frac_limit) return false;
       // Not before the file's first record (by more than a day: clocks step), and each within
       // an hour of the one before: a capture may run for days, its records do not jump about.
       if (rec.ts_ns < first.ts_ns - kDayNs) return false;

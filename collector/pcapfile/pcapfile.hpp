@@ -102,10 +102,10 @@ class Reader {
   // proves it right by landing exactly on it (offset() once it stopped).
   bool splittable() const noexcept { return mapped_ && format_ == Format::kPcap; }
   // The first byte in [from, to) where kRecordsToSync records in a row (or all up to the end
-  // of the file) decode as this file's: each within kMaxCaplen and the snaplen, a wire length
-  // at least the captured length, a sub-second part below one second, a time no earlier than a
-  // day before the file's first record and within an hour of the record before. Nothing found:
-  // nullopt. Splittable files only.
+  // of the file) decode as this file's: each within kMaxCaplen, a sub-second part below one
+  // second, a time no earlier than a day before the file's first record and within an hour of
+  // the record before (lengths are not held to the snaplen: real writers break it). Nothing
+  // found: nullopt. Splittable files only.
   static constexpr unsigned kRecordsToSync = 64;
   std::optional<std::size_t> find_record(std::size_t from, std::size_t to) const;
   // From now on, reads the records from byte `begin` (the file's first record, or one

@@ -456,7 +456,8 @@ void read_chunk(const Point& pt, std::size_t begin, std::size_t end, const Inges
 constexpr std::uintmax_t kMinSplitBytes = std::uintmax_t{32} << 20;
 
 // How far a split point's chunk may be moved forward to reach a record it recognises.
-constexpr std::size_t kSyncSearch = std::size_t{4} << 20;
+// A record is at most kMaxCaplen + 16 bytes: one starts within that of any byte.
+constexpr std::size_t kSyncSearch = std::size_t{1} << 20;
 
 // Where to split point `p`'s capture (`size` bytes) into chunks of about `chunk_bytes` for the
 // reading threads: each chunk's first byte (the first record's, then records find_record()

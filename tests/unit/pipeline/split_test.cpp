@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -242,6 +243,36 @@ TEST(Split, ACaptureOfSeveralDaysIsSplitToItsEnd) {
     ASSERT_TRUE(late.has_value()) << "a record three and a half days after the first is recognised";
   }
   expect_same(read({f}, std::uintmax_t{200} << 10, 0, d.path), read({f}, kNeverSplit, 0, d.path));
+}
+
+TEST(Split, RecordsBeyondTheSnaplenWithoutAWireLengthAreSplitToo) {
+  TempDir d;
+  const std::string f = write_pcap(d.path / "a.pcap", 4000, 0);
+  // As some writers leave them: a snaplen of 64 in the header, and every record's wire length 0.
+  std::vector<std::size_t> records;
+  {
+    pcapfile::Reader r(f);
+    pcapfile::Packet p;
+    for (std::size_t at = r.offset(); r.next(p); at = r.offset()) records.push_back(at);
+  }
+  {
+    std::fstream io(f, std::ios::in | std::ios::out | std::ios::binary);
+    const uint32_t snaplen = 64, zero = 0;
+    io.seekp(16);
+    io.write(reinterpret_cast<const char*>(&snaplen), 4);
+    for (std::size_t at : records) {
+      io.seekp(std::streamoff(at + 12));
+      io.write(reinterpret_cast<const char*>(&zero), 4);
+    }
+  }
+  const std::size_t size = fs::file_size(f);
+  {
+    const pcapfile::Reader r(f);
+    const auto found = r.find_record(size / 2, size);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_TRUE(std::binary_search(records.begin(), records.end(), *found)) << *found << " is a record's first byte";
+  }
+  expect_same(read({f}, std::uintmax_t{256} << 10, 0, d.path), read({f}, kNeverSplit, 0, d.path));
 }
 
 TEST(Split, RestrictedReadersTogetherReadEveryRecordOnce) {

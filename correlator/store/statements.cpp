@@ -12,7 +12,8 @@ namespace {
 // kRowsPerInsert copies of a row of anonymous parameters (numbered in order by SQLite).
 #define PT_ROWS_4(row) row "," row "," row "," row
 #define PT_ROWS_16(row) PT_ROWS_4(row) "," PT_ROWS_4(row) "," PT_ROWS_4(row) "," PT_ROWS_4(row)
-static_assert(kRowsPerInsert == 16, "PT_ROWS_16 spells out kRowsPerInsert rows");
+#define PT_ROWS_64(row) PT_ROWS_16(row) "," PT_ROWS_16(row) "," PT_ROWS_16(row) "," PT_ROWS_16(row)
+static_assert(kRowsPerInsert == 64, "PT_ROWS_64 spells out kRowsPerInsert rows");
 
 struct QueryText {
   Q id;
@@ -145,9 +146,10 @@ constexpr QueryText kQueries[] = {
      "SELECT coalesce(sum(count), 0) FROM traversal_blocks WHERE key BETWEEN (?1 << 32) AND (?1 << 32) + 4294967295"},
     {Q::kInsertFlows,
      "INSERT INTO flows (run_id, id, parent, version, proto, src, dst, sport, dport, label) VALUES "
-     PT_ROWS_16("(?,?,?,?,?,?,?,?,?,?)")},
-    {Q::kInsertStacks, "INSERT INTO stacks (run_id, id, stack, flow_ids) VALUES " PT_ROWS_16("(?,?,?,?)")},
+     PT_ROWS_64("(?,?,?,?,?,?,?,?,?,?)")},
+    {Q::kInsertStacks, "INSERT INTO stacks (run_id, id, stack, flow_ids) VALUES " PT_ROWS_64("(?,?,?,?)")},
 };
+#undef PT_ROWS_64
 #undef PT_ROWS_16
 #undef PT_ROWS_4
 static_assert(std::size(kQueries) == std::size_t(Q::kCount), "one entry per Q");

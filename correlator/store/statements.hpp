@@ -63,7 +63,7 @@ enum class Q : int {
 
 // Rows per kInsertFlows / kInsertStacks: one statement run inserts them all, so SQLite's cost
 // per run (step, reset, the VDBE's setup) is paid once per this many rows.
-constexpr int kRowsPerInsert = 16;
+constexpr int kRowsPerInsert = 64;
 
 // The SQL text of statement `q` (kCount has none: nullptr).
 const char* statement_sql(Q q) noexcept;

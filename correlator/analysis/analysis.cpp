@@ -41,9 +41,13 @@ Run Analyzer::run(std::vector<Sighting> sightings, std::vector<Sighting>* scratc
   // Two threads pay from a few hundred thousand sightings on (a thread start is ~50 µs).
   const bool parallel = opt_.threads >= 2 && n >= (std::size_t{1} << 18) && std::thread::hardware_concurrency() >= 2;
   {
-    // The chains' flow keys are interned (setup_chains) while the points' health is assessed
-    // from every sighting: neither reads what the other writes.
-    std::future<void> chains = std::async(parallel ? std::launch::async : std::launch::deferred, [this] { setup_chains(); });
+    // The chains' flow keys are interned (setup_chains), and the sort's second buffer sized
+    // (its fresh pages faulted in), while the points' health is assessed from every sighting:
+    // neither reads what the other writes.
+    std::future<void> chains = std::async(parallel ? std::launch::async : std::launch::deferred, [this, scratch, n] {
+      setup_chains();
+      if (scratch && scratch->size() < n) scratch->resize(n);
+    });
     PointTally tally(points_.size(), chains_);
     tally.add(sightings);
     PT_INVARIANT(tally.out_of_range() == 0);  // every sighting's point and chain are the run's

@@ -104,6 +104,13 @@ int run_ingest(const Args& a, const std::string& command_line) {
                  timings.read.wall_s, timings.merge.wall_s, timings.analyze.wall_s, timings.store.wall_s,
                  run.all_sightings().size(), run.all_traversals().size(), timings.read.cpu_s, timings.merge.cpu_s,
                  timings.analyze.cpu_s, timings.store.cpu_s);
+  if (a.has("verbose") && timings.split_files)
+    std::fprintf(stderr, "ingest: %u big file%s read in %u chunks on both threads at once\n", timings.split_files,
+                 timings.split_files == 1 ? "" : "s", timings.chunks);
+  if (a.has("verbose"))
+    for (const std::string& f : timings.reread)
+      std::fprintf(stderr, "ingest: %s: read again whole (a chunk did not start where the one before it ended)\n",
+                   f.c_str());
   if (a.has("verbose") && timings.spilled_ranges)
     std::fprintf(stderr, "ingest: past --memory %s: the sightings went to %u digest ranges on disk in %s\n",
                  a.str("memory").c_str(), timings.spilled_ranges, timings.spill_dir.c_str());

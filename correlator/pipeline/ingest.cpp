@@ -697,11 +697,19 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
       const bool wrong = (k > 0 && read_parts[i][k].error) ||
                          (k + 1 < read_parts[i].size() && !read_parts[i][k].error && read_parts[i][k].stopped_at != bounds[i][k + 1]);
       if (!wrong) continue;
+      if (timings) timings->reread.push_back("point " + points[i].label + ": " + points[i].files[0]);
       shards.clear();
       gate.take().reset();
       IngestOptions whole = opt;
       whole.split_bytes = kNeverSplit;
       return read_captures(given, whole, timings);
+    }
+  }
+  if (timings) {
+    for (const auto& b : bounds) {
+      if (b.empty()) continue;
+      ++timings->split_files;
+      timings->chunks += unsigned(b.size() - 1);
     }
   }
   // Report the error of the first point (in path order) that failed.

@@ -62,6 +62,12 @@ struct IngestTimings {
   // in spill_dir (0: the run stayed in memory).
   unsigned spilled_ranges = 0;
   std::string spill_dir;
+  // Big plain pcap files read in chunks on the threads at once, and their chunks in all.
+  unsigned split_files = 0;
+  unsigned chunks = 0;
+  // Files read again whole because a chunk did not start where the one before it ended
+  // ("point A: FILE"): the run is right, it took longer.
+  std::vector<std::string> reread;
 };
 
 // Reads every point's files (points[i].files and .pick, in path order, ord set) into

@@ -112,6 +112,7 @@ struct Read {
   std::vector<std::tuple<uint64_t, int64_t, uint8_t, std::string, uint16_t, uint8_t>> sightings;
   std::vector<std::string> warnings;
   bool spilled = false;
+  IngestTimings timings;
 };
 
 Read read(const std::vector<std::string>& files, std::uintmax_t split_bytes, std::size_t memory, const fs::path& spill) {
@@ -121,8 +122,8 @@ Read read(const std::vector<std::string>& files, std::uintmax_t split_bytes, std
   opt.memory = memory;
   opt.spill_dir = spill.string();
   opt.progress.enabled = false;
-  Collected c = read_captures(points_of(files), opt);
   Read r;
+  Collected c = read_captures(points_of(files), opt, &r.timings);
   for (const Point& p : c.points)
     r.points.emplace_back(p.label, static_cast<const packet::FrameCounts&>(p), p.first_frame_ns, p.last_frame_ns,
                           p.snaplen);
@@ -167,9 +168,14 @@ TEST(Split, OneBigFileInChunksReadsWhatOneThreadReads) {
   const Read whole = read({f}, kNeverSplit, 0, d.path);
   ASSERT_EQ(std::get<1>(whole.points[0]).packets, 6000u);
   ASSERT_EQ(whole.sightings.size(), 6000u);
+  EXPECT_EQ(whole.timings.split_files, 0u);
   for (std::uintmax_t chunk : {std::uintmax_t{64} << 10, std::uintmax_t{300} << 10, std::uintmax_t{1} << 20}) {
     SCOPED_TRACE(chunk);
-    expect_same(read({f}, chunk, 0, d.path), whole);
+    const Read split = read({f}, chunk, 0, d.path);
+    EXPECT_EQ(split.timings.split_files, 1u);
+    EXPECT_GE(split.timings.chunks, fs::file_size(f) / chunk);  // -v: "1 big file read in N chunks"
+    EXPECT_TRUE(split.timings.reread.empty());
+    expect_same(split, whole);
   }
 }
 
@@ -229,7 +235,10 @@ TEST(Split, ARecordChainInsidePacketDataIsFoundOutAndTheFileReadWhole) {
   }
   const Read whole = read({f}, kNeverSplit, 0, d.path);
   ASSERT_EQ(whole.sightings.size(), 2001u);
-  expect_same(read({f}, size / 2, 0, d.path), whole);
+  const Read split = read({f}, size / 2, 0, d.path);
+  // -v says so: "point A: FILE: read again whole (…)".
+  EXPECT_EQ(split.timings.reread, std::vector<std::string>{"point A: " + f});
+  expect_same(split, whole);
 }
 
 TEST(Split, ACaptureOfSeveralDaysIsSplitToItsEnd) {

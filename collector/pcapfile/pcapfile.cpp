@@ -457,16 +457,13 @@ std::optional<std::size_t> Reader::find_record(std::size_t from, std::size_t to)
       if (p == size_) return k > 0;  // the file ends exactly after a record
       Packet rec;
       if (decode_record(pcap_, {base_ + p, size_ - p}, rec) != Decode::kOk) return false;
-      const uint8_t* h = base_ + p;
-      const uint32_t frac = detail::load<uint32_t>(h + 4, pcap_.swapped);
-      const uint32_t caplen = detail::load<uint32_t>(h + 8, pcap_.swapped);
-      if (frac >= frac_limit) return false;
+      if (detail::load<uint32_t>(base_ + p + 4, pcap_.swapped) >= frac_limit) return false;
       // Not before the file's first record (by more than a day: clocks step), and each within
       // an hour of the one before: a capture may run for days, its records do not jump about.
       if (rec.ts_ns < first.ts_ns - kDayNs) return false;
       if (k > 0 && (rec.ts_ns < prev_ns - kHourNs || rec.ts_ns > prev_ns + kHourNs)) return false;
       prev_ns = rec.ts_ns;
-      p += kPcapRecordHeaderLen + caplen;
+      p += kPcapRecordHeaderLen + rec.data.size();
     }
     return true;
   };

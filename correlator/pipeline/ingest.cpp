@@ -461,9 +461,10 @@ constexpr std::size_t kSyncSearch = std::size_t{1} << 20;
 
 // Where to split point `p`'s capture (`size` bytes) into chunks of about `chunk_bytes` for the
 // reading threads: each chunk's first byte (the first record's, then records find_record()
-// recognised), then SIZE_MAX (the last chunk reads to the end). Empty: read it whole — it is
-// not one plain classic pcap file, or not big enough to be worth it.
-std::vector<std::size_t> plan_chunks(const Point& p, std::uintmax_t size, std::uintmax_t chunk_bytes) {
+// recognised), then SIZE_MAX (the last chunk reads to the end), and the file's `snaplen`.
+// Empty: read it whole — it is not one plain classic pcap file, or not big enough to be worth it.
+std::vector<std::size_t> plan_chunks(const Point& p, std::uintmax_t size, std::uintmax_t chunk_bytes,
+                                     uint32_t& snaplen) {
   if (p.files.size() != 1 || p.files[0] == "-" || !p.pick.empty() || chunk_bytes == 0 ||
       size < chunk_bytes + chunk_bytes / 2)
     return {};
@@ -471,6 +472,7 @@ std::vector<std::size_t> plan_chunks(const Point& p, std::uintmax_t size, std::u
   try {
     const pcapfile::Reader r(p.files[0]);
     if (!r.splittable()) return {};
+    snaplen = r.snaplen();
     const std::size_t first = pcapfile::Reader::first_record();
     const auto n = std::size_t((size + chunk_bytes / 2) / chunk_bytes);
     bounds.push_back(first);
@@ -616,6 +618,7 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
       : opt.split_bytes                     ? opt.split_bytes
                                             : std::max<std::uintmax_t>(total_bytes / (8 * threads_wanted), kMinSplitBytes);
   std::vector<std::vector<std::size_t>> bounds(points.size());  // per split point: plan_chunks()
+  std::vector<uint32_t> snaplens(points.size(), 0);              // and its file's snaplen
   struct Work {
     uint32_t point, part;
     std::uintmax_t bytes;
@@ -623,7 +626,7 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
   std::vector<Work> works;
   std::vector<std::vector<PointPart>> read_parts(points.size());
   for (std::size_t i = 0; i < points.size(); ++i) {
-    bounds[i] = plan_chunks(points[i], sizes[i], chunk_bytes);
+    bounds[i] = plan_chunks(points[i], sizes[i], chunk_bytes, snaplens[i]);
     const std::size_t n = bounds[i].empty() ? 1 : bounds[i].size() - 1;
     read_parts[i].resize(n);
     for (std::size_t k = 0; k < n; ++k) {
@@ -731,7 +734,7 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
       records += part.records;
     }
     if (!bounds[i].empty()) {
-      pt.snaplen = pcapfile::Reader(pt.files[0]).snaplen();
+      pt.snaplen = snaplens[i];
       if (read_parts[i].back().cut)
         warnings[i].push_back("point " + pt.label + ": " + pt.files[0] + ": " +
                               pcapfile::cut_record_message(sizes[i], records));

@@ -54,6 +54,10 @@ int run_correlate(const Args& a, const std::string& command_line) {
   co.memory = spill.memory;
   co.spill_dir = spill.dir;
   exclusive(a, {"json", "html"});
+  if (co.listen.empty() && points.size() > 1)
+    throw Error(ExitCode::kUsage, "--stdin carries one collector's stream, and --points names " +
+                                      std::to_string(points.size()) + ": give --listen ADDR:PORT too, for the "
+                                      "collectors of the others");
   Store store(a.str("db"), Store::Mode::kReadWrite);
   return print_live_run(std::cout, a, store, [&] {
     return pipeline::correlate(std::move(points), co, store, run_meta(a.str("filter"), command_line));

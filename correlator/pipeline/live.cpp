@@ -422,6 +422,21 @@ Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& stor
     bool all_done = true;
     for (const auto& s : st) all_done = all_done && s.connected && s.ended;
     if (all_done) break;
+    // Standard input alone, and it has ended (its collector said BYE, or it closed before
+    // saying HELLO: ssh could not connect, the command failed): nothing more can come.
+    if (so.listen.empty() && srv.wait_idle(0ms)) break;
+  }
+  if (so.listen.empty() && stop.reason == StopReason::kAllEnded) {
+    const auto st = col.status();
+    if (std::none_of(st.begin(), st.end(), [](const auto& s) { return s.connected; })) {
+      srv.stop();
+      stager.stop_and_flush();
+      store.delete_run(run_id);
+      throw Error(ExitCode::kCapture,
+                  "standard input ended before a collector said HELLO: nothing was captured for point " + labels +
+                      " (is `pathtrace collect … --stdout` writing into the pipe? its own error is on its "
+                      "standard error)");
+    }
   }
   srv.stop_collectors("correlator finished");
   srv.wait_idle(5s);

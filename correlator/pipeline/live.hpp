@@ -105,8 +105,10 @@ struct CorrelateOptions {
 
 // Receives the collectors of `points` (labels in path order; host, interface and namespace
 // come from their HELLOs), until each has ended, the duration passes, a signal or a failed
-// write; judges and stores the run like run_live. Throws Error(kUsage) for a bad address,
-// Error(kDatabase) before the run begins, StoreFailed after.
+// write, or (standard input alone) the end of standard input; judges and stores the run like
+// run_live. Throws Error(kUsage) for a bad address, Error(kDatabase) before the run begins,
+// Error(kCapture) when standard input (and nothing else) ended before a collector said HELLO
+// (the run begun for it is deleted), StoreFailed after.
 Run correlate(std::vector<Point> points, const CorrelateOptions& co, Store& store, const Report& meta);
 
 }  // namespace pathtrace::pipeline

@@ -512,11 +512,12 @@ void Store::Impl::name_run(int64_t run, const std::string& name) {
 void Store::Impl::delete_run(int64_t run) {
   sql::Txn txn(db);
   const auto [status, writer] = stored_status(run);
-  if (store_detail::run_status(status, writer) == RunStatus::kCapturing)
+  if (store_detail::run_status(status, writer) == RunStatus::kCapturing && !live.count(run))
     throw Error(ExitCode::kUsage, "run " + std::to_string(run) + " is still capturing (" +
                                       store_detail::writer_text(writer) + "): stop it before deleting it");
   stmt(Q::kDeleteRun).bind(1, run).run();  // every other table: ON DELETE CASCADE
   txn.commit();
+  live.erase(run);
 }
 
 void Store::Impl::require_capturing(int64_t run) {

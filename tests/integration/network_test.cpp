@@ -236,4 +236,26 @@ TEST_F(Network, RequireTokenRefusesToListenWithoutOne) {
   EXPECT_EQ(r.err, "pathtrace correlate: --require-token: no shared secret given (--token-file)\n");
 }
 
+// `ssh hv1 pathtrace collect … --stdout | pathtrace correlate --stdin` where ssh or the command
+// fails: standard input closes before any HELLO. The correlator says so and exits 5 at once
+// (it used to wait forever), leaving no empty run behind; and --stdin, which carries one
+// collector's stream, is refused for a path of several points unless --listen serves the others.
+TEST_F(Network, StdinThatEndsBeforeHelloEndsTheCorrelator) {
+  const std::string db = quote(path("t.db"));
+  Result r = sh("timeout 30 " + quote(PATHTRACE_BIN) + " correlate --points G --stdin --db " + db + " </dev/null", dir_);
+  EXPECT_EQ(r.code, 5) << r.err;
+  EXPECT_NE(r.err.find("pathtrace correlate: standard input ended before a collector said HELLO: nothing was "
+                       "captured for point G"),
+            std::string::npos)
+      << r.err;
+  r = sh(quote(PATHTRACE_BIN) + " runs --db " + db, dir_);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "");  // no run was left behind
+
+  r = sh("timeout 30 " + quote(PATHTRACE_BIN) + " correlate --points F,G --stdin --db " + db + " </dev/null", dir_);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.err, "pathtrace correlate: --stdin carries one collector's stream, and --points names 2: give "
+                   "--listen ADDR:PORT too, for the collectors of the others\n");
+}
+
 }  // namespace

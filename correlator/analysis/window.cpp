@@ -71,7 +71,7 @@ void Analyzer::setup_points(Report& rep) {
       to = std::max(to, p.last_frame_ns);
     }
     if (from == kMaxTime) {
-      unknown += unknown.empty() ? p.label : ", " + p.label;
+      if (p.health.usable) unknown += unknown.empty() ? p.label : ", " + p.label;  // else not judged on at all
       continue;
     }
     first = std::min(first, from);

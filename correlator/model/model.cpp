@@ -77,6 +77,7 @@ const char* name(HealthProblem p) noexcept {
     case HealthProblem::kVlanFilter: return "vlan_filter";
     case HealthProblem::kNothingSeen: return "nothing_seen";
     case HealthProblem::kVxlanPort: return "vxlan_port";
+    case HealthProblem::kNoCapture: return "no_capture";
     case HealthProblem::kLate: return "late";
     case HealthProblem::kEarly: return "early";
   }

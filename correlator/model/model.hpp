@@ -43,12 +43,13 @@ enum class HealthProblem : uint8_t {
   kVlanFilter,    // saw none of what passed it, and frames there are VLAN-tagged: a VLAN-blind filter?
   kNothingSeen,   // saw none of what passed it (a capture filter that missed it, the wrong interface?)
   kVxlanPort,     // its frames are UDP to a tunnel port that did not decode (--vxlan-port, --geneve-port)
+  kNoCapture,     // live: its collector never connected, so it never captured
   kLate,          // usable: its capture started after packets had passed it
   kEarly,         // usable: its capture stopped before packets passed it
 };
-constexpr std::size_t kHealthProblemCount = 10;
+constexpr std::size_t kHealthProblemCount = 11;
 // "", "not_ip", "linktype", "snaplen", "identical", "vlan_filter", "nothing_seen", "vxlan_port",
-// "late", "early".
+// "no_capture", "late", "early".
 const char* name(HealthProblem) noexcept;
 
 // Whether a point's capture is evidence. An unusable point is left out of the path: the hops

@@ -307,11 +307,16 @@ Collected Collection::take() {
   std::lock_guard lk(m_);
   Collected out;
   for (std::size_t i = 0; i < points_.size(); ++i) {
-    const Point& p = points_[i];
+    Point& p = points_[i];
     const PointStatus& st = status_[i];
-    if (!st.connected)
-      out.warnings.push_back("point " + p.label + ": no collector connected");
-    else if (!st.ended)
+    if (!st.connected) {
+      // It never captured: not evidence (the analysis says so in its warnings), so that no
+      // packet is counted lost at it.
+      p.health.usable = false;
+      p.health.problem = HealthProblem::kNoCapture;
+      p.health.detail = "no collector connected for it, so it never captured (was `pathtrace collect --point " +
+                        p.label + "` started, with this correlator's address and token?)";
+    } else if (!st.ended)
       out.warnings.push_back("point " + p.label + ": session still open when the run ended");
     else if (!st.clean)
       out.warnings.push_back("point " + p.label + ": session ended without BYE (" + st.end_reason +

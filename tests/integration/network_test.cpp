@@ -166,6 +166,26 @@ TEST_F(Network, CorrelateReadsEveryCollectorWithFortyIdleConnectionsOpen) {
   EXPECT_NE(slurp(dir_ / "out").find("\"points\""), std::string::npos);
 }
 
+// A point whose collector never connected never captured: it is not evidence, and the packets
+// the point before it saw are never counted lost on the way to it (this run used to say
+// "disappears between A and B: 500 of 500 lost — if B was capturing then").
+TEST_F(Network, APointWhoseCollectorNeverConnectedIsNotBlamed) {
+  const uint16_t port = start_correlate("--points A,B --duration 2s");
+  ASSERT_NE(port, 0) << slurp(dir_ / "err");
+  EXPECT_TRUE(send_stream(port, collector_stream("A", "", 500)).empty());
+  ASSERT_EQ(wait_correlate(10s), 0) << slurp(dir_ / "err");
+  const std::string out = slurp(dir_ / "out");
+  EXPECT_NE(out.find("warning: point B is not used as evidence: no collector connected for it, so it never "
+                     "captured (was `pathtrace collect --point B` started, with this correlator's address and "
+                     "token?)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("not evidence: no_capture"), std::string::npos) << out;
+  EXPECT_EQ(out.find("lost between"), std::string::npos) << out;
+  EXPECT_EQ(out.find("disappears"), std::string::npos) << out;
+  EXPECT_EQ(out.find("capture window unknown"), std::string::npos) << out;
+}
+
 // `ulimit -n 64` and 80 connections: the correlator runs out of descriptors. It waits instead
 // of spinning: under half a CPU-second in 3 s, and one log line, not megabytes.
 TEST_F(Network, OutOfDescriptorsTheAcceptLoopWaitsAndSaysSoOnce) {

@@ -396,17 +396,19 @@ void Store::Impl::use_wal() {
   if (set_journal_mode(db, "WAL") == "wal") db.exec("PRAGMA synchronous = NORMAL", "set synchronous");
 }
 
-void Store::Impl::close() noexcept {
+void Store::Impl::leave_wal() noexcept {
   if (db.read_only()) return;
   try {
     // Everything in the WAL into the file, then rollback mode: the file alone is the database
     // again, and `report`/`query` read it without write access. Only when no other connection
     // has the file open (SQLite refuses the switch otherwise: that writer switches later).
     db.try_query_text("PRAGMA wal_checkpoint(TRUNCATE)");
-    set_journal_mode(db, "DELETE");
-  } catch (...) {  // closing anyway: the file is consistent in either mode
+    if (set_journal_mode(db, "DELETE") == "delete") db.exec("PRAGMA synchronous = FULL", "set synchronous");
+  } catch (...) {  // the file is consistent in either mode
   }
 }
+
+void Store::Impl::close() noexcept { leave_wal(); }
 
 namespace {
 
@@ -529,6 +531,9 @@ void Store::Impl::require_capturing(int64_t run) {
 
 void Store::Impl::finish_run(int64_t run, Run& analysed) {
   Report& r = analysed.report;
+  // The capture is over: nobody needs to read beside this writer any more, and the analysis
+  // (most of the run's bytes) written in rollback mode is written once, not twice.
+  leave_wal();
   const ForeignKeysOff unchecked(db);
   sql::Txn txn(db);
   require_capturing(run);
@@ -549,9 +554,10 @@ void Store::Impl::finish_run(int64_t run, Run& analysed) {
   // And translated packets' frames follow their sightings to the digest before the translation.
   for (const auto& [after, before] : analysed.renamed)
     stmt(Q::kRenameKept).bind(1, run).bind(2, int64_t(after)).bind(3, int64_t(before)).run();
-  write_analysis(run, analysed);
+  // The staged rows go first: the analysis's blocks then reuse their pages.
   stmt(Q::kDeleteStagedChains).bind(1, run).run();
   stmt(Q::kDeleteStagedSightings).bind(1, run).run();
+  write_analysis(run, analysed);
   txn.commit();
   live.erase(run);
   r.run_id = run;

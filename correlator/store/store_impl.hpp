@@ -49,7 +49,12 @@ struct Store::Impl {
   // WAL mode (and synchronous NORMAL) when SQLite can switch: for a live run, so that readers
   // read beside it.
   void use_wal();
-  // For the destructor: checkpoints and leaves WAL mode when this is the only connection.
+  // Checkpoints and leaves WAL mode (synchronous FULL again) when this is the only connection:
+  // when a live run's capture is over (its analysis, the bulk of its bytes, is then written
+  // once instead of into the WAL and again at the checkpoint), and when the file closes.
+  // Never throws: either mode is correct.
+  void leave_wal() noexcept;
+  // For the destructor: leave_wal().
   void close() noexcept;
   std::string fail_run(int64_t run, const std::string& reason) noexcept;
   int64_t find_run(const std::string& text);

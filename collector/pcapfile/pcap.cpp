@@ -3,6 +3,7 @@
 
 #include "collector/pcapfile/pcap.hpp"
 
+#include <algorithm>
 #include <bit>
 
 namespace pathtrace::pcapfile {
@@ -50,7 +51,15 @@ Decode decode_header(std::span<const uint8_t> bytes, PcapHeader& out) noexcept {
 }
 
 std::string not_a_capture_message(const char* formats, const char* source, std::span<const uint8_t> first) {
-  return std::string("not a ") + formats + " " + source + " (starts with " + hex_bytes(first) + ")";
+  std::string m = std::string("not a ") + formats + " " + source + " (starts with " + hex_bytes(first) + ")";
+  // The "modified pcap" of old patched tcpdumps (magic a1b2cd34, 8 more bytes per record
+  // header): libpcap reads it, so a person may well have one.
+  static constexpr uint8_t kModified[2][4] = {{0x34, 0xcd, 0xb2, 0xa1}, {0xa1, 0xb2, 0xcd, 0x34}};
+  for (const auto& magic : kModified)
+    if (first.size() >= 4 && std::equal(magic, magic + 4, first.begin()))
+      m += ": the \"modified pcap\" format of old patched tcpdumps, which pathtrace does not read; "
+           "rewrite it as plain pcap first (tcpdump -r IN -w OUT, or editcap -F pcap IN OUT)";
+  return m;
 }
 
 std::string header_cut_message(const char* source, std::size_t have) {

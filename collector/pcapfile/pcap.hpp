@@ -101,7 +101,8 @@ inline Decode decode_record(const PcapHeader& h, std::span<const uint8_t> bytes,
 // The first bytes of `bytes` (at most 4) in hex: "50 4b 03 04".
 std::string hex_bytes(std::span<const uint8_t> bytes);
 // "not a pcap or pcapng file (starts with 50 4b 03 04)" / "not a pcap stream (starts with …)":
-// `formats` names what was expected ("pcap or pcapng", "pcap"); at most 4 bytes are shown.
+// `formats` names what was expected ("pcap or pcapng", "pcap"); at most 4 bytes are shown. The
+// "modified pcap" magic (a1b2cd34) gets a line on how to rewrite the file.
 std::string not_a_capture_message(const char* formats, const char* source, std::span<const uint8_t> first);
 // "header cut short (pcap file header needs 24 bytes, stream has 7)": `have` bytes in all.
 std::string header_cut_message(const char* source, std::size_t have);

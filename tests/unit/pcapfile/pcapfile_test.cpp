@@ -553,6 +553,13 @@ TEST_F(PcapfileTest, NotACapture) {
   EXPECT_EQ(error_of(p), p + ": not a pcap or pcapng file (starts with 50 4b 03 04)");
   const std::string q = put("two.bin", Bytes{0x7f, 0x45});
   EXPECT_EQ(error_of(q), q + ": not a pcap or pcapng file (starts with 7f 45)");
+  // The "modified pcap" of old patched tcpdumps: libpcap reads it, pathtrace says how to convert.
+  Bytes modified{0x34, 0xcd, 0xb2, 0xa1, 2, 0, 4, 0};
+  modified.resize(24 + 24 + 60);
+  const std::string m = put("kuznetzov.pcap", modified);
+  EXPECT_EQ(error_of(m), m + ": not a pcap or pcapng file (starts with 34 cd b2 a1): the \"modified pcap\" format "
+                             "of old patched tcpdumps, which pathtrace does not read; rewrite it as plain pcap first "
+                             "(tcpdump -r IN -w OUT, or editcap -F pcap IN OUT)");
 }
 
 TEST_F(PcapfileTest, HeaderCutShort) {

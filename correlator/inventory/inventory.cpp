@@ -1,6 +1,7 @@
 #include "correlator/inventory/inventory.hpp"
 
 #include <glob.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <charconv>
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string_view>
 #include <utility>
@@ -462,6 +464,16 @@ void set_files(Point& p, const std::vector<std::string>& names, const std::strin
     }
   }
   if (p.files.empty()) usage("point " + p.label + ": no capture file");
+  // One file twice (a glob and a name, a link to it) would count each of its packets twice.
+  std::map<std::pair<dev_t, ino_t>, const std::string*> seen;
+  for (const std::string& f : p.files) {
+    struct stat st {};
+    if (f == "-" || ::stat(f.c_str(), &st) != 0) continue;  // opening it says what is wrong
+    const auto [at, added] = seen.emplace(std::pair{st.st_dev, st.st_ino}, &f);
+    if (!added)
+      usage("point " + p.label + ": " + (*at->second == f ? f + " is given twice" : *at->second + " and " + f + " are the same file") +
+            " (read twice, each of its packets would count twice)");
+  }
   p.source = (shown == "-" ? "standard input" : shown) + (p.pick.empty() ? "" : "#" + p.pick);
 }
 

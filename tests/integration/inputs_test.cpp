@@ -309,6 +309,18 @@ TEST_F(Inputs, MalformedStatementsAreRefusedNamingTheArgument) {
   const Result glob = run({"ingest", "C=" + file("nothing-*.pcap"), "D=" + broken("D.pcap")});
   EXPECT_EQ(glob.code, 3);
   EXPECT_EQ(glob.err, "pathtrace ingest: point C: '" + file("nothing-*.pcap") + "' matches no file\n");
+  // One file twice for a point — named twice, or by a glob and a link to it — would count each
+  // of its packets twice: refused, naming both names.
+  const Result twice = run({"ingest", "C=" + broken("C.pcap") + "," + broken("C.pcap"), "D=" + broken("D.pcap")});
+  EXPECT_EQ(twice.code, 2);
+  EXPECT_EQ(twice.err, "pathtrace ingest: point C: " + broken("C.pcap") +
+                           " is given twice (read twice, each of its packets would count twice)\n");
+  fs::copy_file(broken("C.pcap"), file("C-1.pcap"));
+  fs::create_symlink(file("C-1.pcap"), file("C-2.pcap"));
+  const Result linked = run({"ingest", "C=" + file("C-*.pcap"), "D=" + broken("D.pcap")});
+  EXPECT_EQ(linked.code, 2);
+  EXPECT_EQ(linked.err, "pathtrace ingest: point C: " + file("C-1.pcap") + " and " + file("C-2.pcap") +
+                            " are the same file (read twice, each of its packets would count twice)\n");
 }
 
 }  // namespace

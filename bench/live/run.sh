@@ -22,6 +22,7 @@
 #                        sharing the core with the other). No perf record in this mode.
 #   PT_LIVE_SIZE=60      frame length (bytes, without FCS)
 #   PT_LIVE_IPIP=0       1: IPIP frames (outer 198.18.0.1 → 198.18.0.20, inner UDP), as the incident
+#   PT_LIVE_FLOWS=1      flows (UDP source ports, round robin), 1-4096: a busy port's many flows
 #   PT_LIVE_TRANSPORT=pipe  collector → correlator over a pipe (`collect --stdout | correlate
 #                        --stdin`, as `pathtrace run` streams its local points) or loopback TCP
 #                        (`collect --to`, as a collector sends to `pathtrace correlate --listen`)
@@ -146,7 +147,8 @@ ip -n "$rx_ns" link set "$rx_if" up
 ip netns exec "$rx_ns" tc qdisc add dev "$rx_if" clsact
 ip netns exec "$rx_ns" tc filter add dev "$rx_if" ingress bpf da bytecode '1,6 0 0 2,'  # TC_ACT_SHOT
 
-send_args=(--iface "$tx_if" --dst-mac "$rx_mac" --src 198.18.0.1 --dst 198.18.0.200 --size "$size")
+send_args=(--iface "$tx_if" --dst-mac "$rx_mac" --src 198.18.0.1 --dst 198.18.0.200 --size "$size"
+  --flows "${PT_LIVE_FLOWS:-1}")
 # shellcheck disable=SC2054  # one argument: OUTER_SRC,OUTER_DST
 [[ $ipip == 1 ]] && send_args+=(--ipip 198.18.0.1,198.18.0.20)
 
@@ -356,7 +358,7 @@ measure_together() {
   finish_tcpdump $((rx1 - rx0)) >"$work/td.line"
 }
 
-echo "== bench/live: $seconds s per run, ${size}-byte $([[ $ipip == 1 ]] && echo IPIP || echo UDP) frames," \
+echo "== bench/live: $seconds s per run, ${size}-byte $([[ $ipip == 1 ]] && echo IPIP || echo UDP) frames of ${PT_LIVE_FLOWS:-1} flow(s)," \
   "sender on CPU $cpu_send, captures on CPU $cpu_cap, correlator on CPU $cpu_corr over a $([[ $transport == tcp ]] && echo "TCP connection" || echo pipe) ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "   pathtrace $("$pathtrace" --version 2>/dev/null | head -n1 || echo '?'), $(tcpdump --version 2>&1 | head -n1)"
 : >"$work/rows"

@@ -3,6 +3,7 @@
 // ns/packet (>= 10 M packets/s on one core). Run:
 //   build/bench/packet/bench_packet --benchmark_min_time=1
 
+#include <algorithm>
 #include <benchmark/benchmark.h>
 
 #include <array>
@@ -53,14 +54,19 @@ void BM_ChainHash(benchmark::State& state) {
 
 // What `pathtrace collect` does per packet once libpcap hands it over: parse + digest, the
 // record into a RecordStream (chain cache, batch of 4096), encoded, the buffer emptied every
-// 64 KiB as the collector's writes do. 64 distinct packets of one IPIP flow (IP id varies),
-// 60..1514 bytes: the incident's traffic.
+// 64 KiB as the collector's writes do. Frames of the incident's IPIP traffic (outer and inner
+// IP id vary) in range(0) flows (inner TCP source ports), round robin as bench/live's sender
+// sends them: 1 flow, or a busy port's thousands, where every packet's chain is another one's.
 void BM_CollectorPath(benchmark::State& state) {
+  const auto flows = static_cast<std::size_t>(state.range(0));
   std::vector<std::vector<uint8_t>> frames;
-  for (uint8_t i = 0; i < 64; ++i) {
+  for (std::size_t k = 0; k < std::max<std::size_t>(64, flows); ++k) {
     std::vector<uint8_t> f(fx::eth_vlan_ipv4_ipip_tcp.begin(), fx::eth_vlan_ipv4_ipip_tcp.end());
-    f[18 + 5] = i;  // outer IPv4 id (after Ethernet + 802.1Q)
-    f[18 + 20 + 5] = i;  // inner IPv4 id
+    f[18 + 5] = static_cast<uint8_t>(k);       // outer IPv4 id (after Ethernet + 802.1Q)
+    f[18 + 20 + 5] = static_cast<uint8_t>(k);  // inner IPv4 id
+    const auto sport = static_cast<uint16_t>(1000 + k % flows);
+    f[18 + 20 + 20] = static_cast<uint8_t>(sport >> 8);  // inner TCP source port
+    f[18 + 20 + 21] = static_cast<uint8_t>(sport);
     frames.push_back(std::move(f));
   }
   const pk::Options opt;
@@ -70,7 +76,8 @@ void BM_CollectorPath(benchmark::State& state) {
   int64_t ts = 1'700'000'000'000'000'000;
   std::size_t i = 0;
   for (auto _ : state) {
-    const auto& f = frames[i++ & 63];
+    const auto& f = frames[i];
+    if (++i == frames.size()) i = 0;
     ts += 2'200;
     if (pk::parse(f, static_cast<uint32_t>(f.size()), pk::LinkType::kEthernet, opt, parsed) ==
         pk::Status::kOk)
@@ -84,7 +91,7 @@ void BM_CollectorPath(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_CollectorPath);
+BENCHMARK(BM_CollectorPath)->Arg(1)->Arg(4096)->Arg(65536);
 BENCHMARK(BM_EthIpv4Tcp);
 BENCHMARK(BM_EthVlanIpipTcp);
 BENCHMARK(BM_VxlanTcp);

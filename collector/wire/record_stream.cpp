@@ -4,16 +4,16 @@ namespace pathtrace::wire {
 
 void RecordStream::intern(const packet::Parsed& p) {
   const uint64_t h = packet::chain_hash(p);
-  auto [it, fresh] = chains_.try_emplace(h, static_cast<uint32_t>(chains_.size()));
+  const auto [id, fresh] = chains_.find_or_add(h, [&](uint32_t known) { return chains_.hash(known) == h; });
   if (fresh) {
     ChainEntry c;
-    c.id = it->second;
+    c.id = id;
     c.stack = packet::stack_string(p);
     c.ip.assign(p.ip.begin(), p.ip.begin() + p.n_ip);
     enc_.chain(c);  // precedes every RECORDS frame that can use it
   }
   last_ = p;
-  last_chain_ = it->second;
+  last_chain_ = id;
 }
 
 std::size_t RecordStream::flush() {

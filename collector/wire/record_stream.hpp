@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
+#include "collector/common/id_table.hpp"
 #include "collector/packet/packet.hpp"
 #include "collector/wire/wire.hpp"
 
@@ -85,7 +85,7 @@ class RecordStream {
   std::vector<Record> pending_;
   std::vector<uint16_t> kept_lens_;
   std::vector<uint8_t> kept_data_;
-  std::unordered_map<uint64_t, uint32_t> chains_;  // chain_hash → id
+  IdTable chains_;  // chain_hash → id (a busy port's thousands of flows: no division, no node per chain)
   packet::Parsed last_;                           // n_layers == 0: none yet
   uint32_t last_chain_ = 0;
 };

@@ -603,6 +603,37 @@ TEST(Chain, EqualChainsHashEqual) {
             chain_hash(parse_bytes(fx::eth_ipv4_tcp)));
 }
 
+// The chain hash is XXH3 of the chain packed one field at a time: the layer count, the IP
+// layer count, the layer codes, then per IP layer src, dst (16 bytes each), sport and dport
+// (big-endian), version, proto. However chain_hash() builds those bytes, they must stay the
+// same: a run's stacks are numbered in chain_hash order.
+uint64_t packed_chain_hash(const Parsed& p) {
+  std::vector<uint8_t> b{p.n_layers, p.n_ip};
+  for (std::size_t i = 0; i < p.n_layers; ++i) b.push_back(static_cast<uint8_t>(p.layers[i]));
+  for (std::size_t i = 0; i < p.n_ip; ++i) {
+    const FlowKey& k = p.ip[i];
+    b.insert(b.end(), k.src.begin(), k.src.end());
+    b.insert(b.end(), k.dst.begin(), k.dst.end());
+    for (const uint16_t port : {k.sport, k.dport}) {
+      b.push_back(static_cast<uint8_t>(port >> 8));
+      b.push_back(static_cast<uint8_t>(port));
+    }
+    b.push_back(k.version);
+    b.push_back(k.proto);
+  }
+  return XXH3_64bits(b.data(), b.size());
+}
+
+TEST(Chain, HashIsXxh3OfTheChainPackedFieldByField) {
+  Parsed p;  // reused, as a collector reuses it: what a deeper packet left behind must not count
+  for (const LinkType link : {LinkType::kEthernet, LinkType::kLinuxSll, LinkType::kRaw}) {
+    for (const auto& f : fx::kAll) {
+      parse(f.bytes, static_cast<uint32_t>(f.bytes.size()), link, Options{}, p);
+      EXPECT_EQ(chain_hash(p), packed_chain_hash(p)) << f.name << " (" << unsigned(p.n_layers) << " layers)";
+    }
+  }
+}
+
 TEST(Names, ProtoNames) {
   EXPECT_EQ(proto_name(1), "ICMP");
   EXPECT_EQ(proto_name(2), "IGMP");

@@ -1,5 +1,7 @@
 #include "collector/wire/record_stream.hpp"
 
+#include <algorithm>
+
 namespace pathtrace::wire {
 
 void RecordStream::intern(const packet::Parsed& p) {
@@ -12,7 +14,11 @@ void RecordStream::intern(const packet::Parsed& p) {
     c.ip.assign(p.ip.begin(), p.ip.begin() + p.n_ip);
     enc_.chain(c);  // precedes every RECORDS frame that can use it
   }
-  last_ = p;
+  // What same_chain() compares, not the whole Parsed.
+  last_.n_layers = p.n_layers;
+  last_.n_ip = p.n_ip;
+  last_.layers = p.layers;
+  std::copy_n(p.ip.begin(), p.n_ip, last_.ip.begin());
   last_chain_ = id;
 }
 

@@ -121,7 +121,6 @@ inline uint64_t hash_flow_key(const FlowKey& k) noexcept {
   return XXH3_64bits_withSeed(b, 16, kSeedG);
 }
 
-
 class Parser {
  public:
   Parser(std::span<const uint8_t> frame, const Options& opt, Parsed& out) noexcept

@@ -470,9 +470,11 @@ void set_files(Point& p, const std::vector<std::string>& names, const std::strin
     struct stat st {};
     if (f == "-" || ::stat(f.c_str(), &st) != 0) continue;  // opening it says what is wrong
     const auto [at, added] = seen.emplace(std::pair{st.st_dev, st.st_ino}, &f);
-    if (!added)
-      usage("point " + p.label + ": " + (*at->second == f ? f + " is given twice" : *at->second + " and " + f + " are the same file") +
+    if (!added) {
+      const std::string& first = *at->second;
+      usage("point " + p.label + ": " + (first == f ? f + " is given twice" : first + " and " + f + " are the same file") +
             " (read twice, each of its packets would count twice)");
+    }
   }
   p.source = (shown == "-" ? "standard input" : shown) + (p.pick.empty() ? "" : "#" + p.pick);
 }

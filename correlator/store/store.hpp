@@ -135,8 +135,9 @@ class Store {
   void name_run(int64_t run, const std::string& name);
   // Deletes run `run` and every row of it (points, flows, traversals, results, hops, staged
   // rows, kept frames, Neutron evidence) in one transaction. Refuses a run whose writer is
-  // still capturing (Error(kUsage) naming its pid and host), unless this Store is that writer. Throws Error(kUsage) "FILE has no
-  // run N", Error(kDatabase) on a write failure (then nothing is deleted).
+  // still capturing (Error(kUsage) naming its pid and host), unless this Store is that writer.
+  // Throws Error(kUsage) "FILE has no run N", Error(kDatabase) on a write failure (then
+  // nothing is deleted).
   void delete_run(int64_t run);
   // Rebuilds the file to give deleted runs' pages back to the file system (VACUUM: needs as
   // much free space as the file, and no other connection writing). Throws Error(kDatabase).

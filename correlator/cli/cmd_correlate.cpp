@@ -21,14 +21,14 @@ const CommandSpec kCorrelateSpec{
     "Ctrl-C. Host clocks are compared and corrected as by `run`.",
     join({{"points", 0, "A,B,C", "the path, in order: the labels the collectors announce (required)", ""},
           {"listen", 0, "ADDR:PORT", "where to listen (a non-loopback address needs --token-file)", "127.0.0.1:7300"},
-          {"stdin", 0, "", "read one collector's stream from standard input; listens only with --listen", ""},
+          {"stdin", 0, "", "read one collector's stream from standard input (one point, unless --listen serves the others)", ""},
           {"token-file", 0, "FILE", "file whose first line is the shared secret collectors present", ""},
           {"require-token", 0, "", "refuse to start without --token-file, even on loopback (other local users can connect there)", ""}},
          {live_options(), window_options(false), limit_options(), memory_options(), report_options()}),
     "pathtrace correlate --points A,B,C --listen 127.0.0.1:7300\n"
     "pathtrace collect --iface eth0 --point A --to 127.0.0.1:7300   # on each host\n"
     "ssh hv1 pathtrace collect --iface eth1 --point G --stdout | pathtrace correlate --points G --stdin",
-    "0 every judged flow delivered · 1 a flow lost packets · 2 usage (also: --require-token without --token-file, a blank token file) · 4 database"};
+    "0 every judged flow delivered · 1 a flow lost packets · 2 usage (also: --require-token without --token-file, a blank token file) · 4 database · 5 standard input ended before its collector said HELLO"};
 
 int run_correlate(const Args& a, const std::string& command_line) {
   if (!a.has("points"))

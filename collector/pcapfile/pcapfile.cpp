@@ -193,19 +193,17 @@ bool Reader::cut_short(std::size_t block_start, const char* inside) {
   const uint64_t end = consumed_ + size_;
   const bool decompressed = stream_ && stream_->codec() != Codec::kNone;
   if (!inside && !decompressed) {
-    cut_ = cut_record_message(end, records_);
-    ended_ = true;
-    pos_ = size_;  // nothing more to read
-    return false;
-  }
-  std::string at = "cut short at byte " + std::to_string(end) + (decompressed ? " of its decompressed data" : "");
-  if (!inside) {
-    cut_ = at + " (inside packet record " + std::to_string(records_ + 1) + ")";
+    cut_ = cut_record_message(end, records_);  // as ingest says it of a file read in chunks
   } else {
-    cut_ = at + " (inside a " + inside + " at byte " + std::to_string(consumed_ + block_start) + ")";
+    cut_ = "cut short at byte " + std::to_string(end) + (decompressed ? " of its decompressed data" : "");
+    if (!inside) {
+      cut_ += " (inside packet record " + std::to_string(records_ + 1) + ")";
+    } else {
+      cut_ += " (inside a " + std::string(inside) + " at byte " + std::to_string(consumed_ + block_start) + ")";
+    }
+    if (decompressed && stream_->cut()) cut_ += std::string(", the ") + name(stream_->codec()) + " data ends early";
+    cut_ += ": read the " + std::to_string(records_) + " records before it";
   }
-  if (decompressed && stream_->cut()) cut_ += std::string(", the ") + name(stream_->codec()) + " data ends early";
-  cut_ += ": read the " + std::to_string(records_) + " records before it";
   ended_ = true;
   pos_ = size_;  // nothing more to read
   return false;

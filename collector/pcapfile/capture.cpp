@@ -115,27 +115,31 @@ bool Capture::advance(Source& s) {
   return false;
 }
 
+void add_file_stats(const std::vector<InterfaceInfo>& ifs, const std::vector<InterfaceStats>& st,
+                    const std::vector<uint8_t>& accept, bool any, CaptureStats& stats, bool& window,
+                    uint32_t& snaplen) {
+  for (std::size_t i = 0; i < accept.size() && i < ifs.size(); ++i) {
+    if (!accept[i]) continue;
+    if (ifs[i].snaplen && (!snaplen || ifs[i].snaplen < snaplen)) snaplen = ifs[i].snaplen;
+    if (i >= st.size()) continue;
+    if (st[i].if_drop) stats.if_drop += *st[i].if_drop;
+    if (st[i].os_drop) stats.os_drop += *st[i].os_drop;
+    if (!any) continue;  // no packet: its window says nothing
+    if (st[i].start_ns && st[i].end_ns && window) {
+      stats.start_ns = std::min(stats.start_ns.value_or(*st[i].start_ns), *st[i].start_ns);
+      stats.end_ns = std::max(stats.end_ns.value_or(*st[i].end_ns), *st[i].end_ns);
+    } else {
+      window = false;
+      stats.start_ns.reset();
+      stats.end_ns.reset();
+    }
+  }
+}
+
 void Capture::finish(Source& s) {
   const Reader& r = *s.reader;
   if (!r.cut().empty()) cuts_.push_back(s.path + ": " + r.cut());
-  const auto& ifs = r.interfaces();
-  const auto& st = r.interface_stats();
-  for (std::size_t i = 0; i < s.accept.size() && i < ifs.size(); ++i) {
-    if (!s.accept[i]) continue;
-    if (ifs[i].snaplen && (!snaplen_ || ifs[i].snaplen < snaplen_)) snaplen_ = ifs[i].snaplen;
-    if (i >= st.size()) continue;
-    if (st[i].if_drop) stats_.if_drop += *st[i].if_drop;
-    if (st[i].os_drop) stats_.os_drop += *st[i].os_drop;
-    if (!s.any) continue;  // no packet: its window says nothing
-    if (st[i].start_ns && st[i].end_ns && stats_window_) {
-      stats_.start_ns = std::min(stats_.start_ns.value_or(*st[i].start_ns), *st[i].start_ns);
-      stats_.end_ns = std::max(stats_.end_ns.value_or(*st[i].end_ns), *st[i].end_ns);
-    } else {
-      stats_window_ = false;
-      stats_.start_ns.reset();
-      stats_.end_ns.reset();
-    }
-  }
+  add_file_stats(r.interfaces(), r.interface_stats(), s.accept, s.any, stats_, stats_window_, snaplen_);
   done_bytes_ += s.size;
   s.reader.reset();
 }

@@ -29,6 +29,14 @@ struct CaptureStats {
   uint64_t os_drop = 0;  // isb_osdrop
 };
 
+// What the statistics blocks of one file read to its end (`st`, per interface) say of the
+// interfaces `accept` marks (per index: 1 read), added into `stats`: drops summed; the window
+// widened while every file with a picked packet (`any`) stated one (`window`: true before the
+// first file, false from the first that did not); `snaplen` the smallest stated (0: none yet).
+void add_file_stats(const std::vector<InterfaceInfo>& ifs, const std::vector<InterfaceStats>& st,
+                    const std::vector<uint8_t>& accept, bool any, CaptureStats& stats, bool& window,
+                    uint32_t& snaplen);
+
 // The interfaces of `r` as one line: "#0 eth0, #1 eth1, #2 (no name)".
 std::string list_interfaces(const Reader& r);
 

@@ -204,8 +204,15 @@ bool Reader::cut_short(std::size_t block_start, const char* inside) {
     if (decompressed && stream_->cut()) cut_ += std::string(", the ") + name(stream_->codec()) + " data ends early";
     cut_ += ": read the " + std::to_string(records_) + " records before it";
   }
+  if (restricted_ && inside) range_clean_ = false;  // ingest reads it whole: the whole read's words
   ended_ = true;
   pos_ = size_;  // nothing more to read
+  return false;
+}
+
+bool Reader::unclean() {
+  range_clean_ = false;
+  ended_ = true;
   return false;
 }
 
@@ -236,7 +243,7 @@ void Reader::open_pcap() {
   linktype_ = pcap_.linktype;
   interfaces_.push_back({pcap_.linktype, pcap_.snaplen, {}, {}});
   stats_.resize(1);
-  pos_ = kPcapHeaderLen;
+  pos_ = first_record_ = kPcapHeaderLen;
 }
 
 void Reader::open_pcapng() {
@@ -247,6 +254,7 @@ void Reader::open_pcapng() {
   Packet unused;
   next_pcapng(unused);
   opening_ = false;
+  first_record_ = pos_;
 }
 
 // Reads the Section Header Block at pos_: sets the byte order and starts a new interface list.
@@ -352,6 +360,7 @@ void Reader::read_isb(const uint8_t* body, std::size_t len, std::size_t at) {
   const Iface& iface = ifaces_[id];
   InterfaceStats& s = stats_[iface_base_ + id];
   s = InterfaceStats{};
+  s.stated = true;
   for_each_option(body + 12, len - 12, swapped_, [&](uint16_t code, const uint8_t* v, uint16_t olen) {
     if (olen < 8) return;
     const uint64_t u64 = load<uint64_t>(v, swapped_);
@@ -443,6 +452,20 @@ bool Reader::next(Packet& out) {
 
 std::optional<std::size_t> Reader::find_record(std::size_t from, std::size_t to) const {
   if (!splittable()) return std::nullopt;
+  if (format_ == Format::kPcapng) {
+    // The reference time: the first packet's, when the first packet block is an EPB.
+    if (first_record_ + 32 > size_ || load<uint32_t>(base_ + first_record_, swapped_) != kEpb) return std::nullopt;
+    const uint8_t* b = base_ + first_record_ + 8;
+    const uint32_t id = load<uint32_t>(b, swapped_);
+    if (id >= ifaces_.size()) return std::nullopt;
+    const int64_t first_ns =
+        to_ns(ifaces_[id], (uint64_t{load<uint32_t>(b + 4, swapped_)} << 32) | load<uint32_t>(b + 8, swapped_));
+    to = std::min(to, size_);
+    // Blocks start at multiples of 4 (every block's length is one).
+    for (std::size_t at = (std::max(from, first_record_) + 3) & ~std::size_t{3}; at < to; at += 4)
+      if (plausible_blocks(at, first_ns)) return at;
+    return std::nullopt;
+  }
   Packet first;
   if (decode_record(pcap_, {base_ + kPcapHeaderLen, size_ - kPcapHeaderLen}, first) != Decode::kOk) return std::nullopt;
   constexpr int64_t kHourNs = 3600LL * 1000000000LL;
@@ -471,21 +494,72 @@ std::optional<std::size_t> Reader::find_record(std::size_t from, std::size_t to)
   return std::nullopt;
 }
 
+bool Reader::plausible_blocks(std::size_t at, int64_t first_ns) const {
+  constexpr int64_t kHourNs = 3600LL * 1000000000LL;
+  constexpr int64_t kDayNs = 24 * kHourNs;
+  std::size_t p = at;
+  int64_t prev_ns = first_ns;
+  bool packet = false;  // a packet block was met (prev_ns is its time)
+  for (unsigned k = 0; k < kRecordsToSync; ++k) {
+    if (p == size_) return k > 0;  // the file ends exactly after a block
+    if (size_ - p < 12) return false;
+    const uint8_t* b = base_ + p;
+    const uint32_t type = load<uint32_t>(b, swapped_);
+    const uint32_t len = load<uint32_t>(b + 4, swapped_);
+    if (len < 12 || len % 4 != 0 || len > kMaxBlockLen || len > size_ - p) return false;
+    if (load<uint32_t>(b + len - 4, swapped_) != len) return false;
+    switch (type) {
+      case kEpb: {
+        if (len < 32) return false;
+        const uint32_t id = load<uint32_t>(b + 8, swapped_);
+        const uint32_t caplen = load<uint32_t>(b + 20, swapped_);
+        if (id >= ifaces_.size() || caplen > kMaxCaplen || caplen > len - 32) return false;
+        const int64_t ns =
+            to_ns(ifaces_[id], (uint64_t{load<uint32_t>(b + 12, swapped_)} << 32) | load<uint32_t>(b + 16, swapped_));
+        if (ns < first_ns - kDayNs) return false;
+        if (packet && (ns < prev_ns - kHourNs || ns > prev_ns + kHourNs)) return false;
+        prev_ns = ns;
+        packet = true;
+        break;
+      }
+      case kIsb:
+        if (len < 24 || load<uint32_t>(b + 8, swapped_) >= ifaces_.size()) return false;
+        break;
+      case 4:            // name resolution
+      case 10:           // decryption secrets
+      case 0x00000bad:   // custom, copiable
+      case 0x40000bad:   // custom, not copiable
+        break;
+      default:  // a section header, interface description, simple packet or unknown block
+        return false;
+    }
+    p += len;
+  }
+  return true;
+}
+
 void Reader::restrict(std::size_t begin, std::size_t end) {
-  if (!splittable() || begin < kPcapHeaderLen || begin > size_) throw Error(ExitCode::kInternal, path_ + ": cannot read from byte " + std::to_string(begin));
+  if (!splittable() || begin < first_record_ || begin > size_) throw Error(ExitCode::kInternal, path_ + ": cannot read from byte " + std::to_string(begin));
   pos_ = begin;
   stop_at_ = end;
+  restricted_ = true;
+  // A later range's statistics are the blocks in it: the opening's are the first range's.
+  if (begin > first_record_)
+    for (InterfaceStats& s : stats_) s = InterfaceStats{};
   // Prefetching and page handling start at the range, not at the file's first byte.
   prefetched_ = populated_ = released_ = populate_from_ = begin & ~std::size_t{4095};
 }
 
 bool Reader::next_pcapng(Packet& out) {
   for (;;) {
+    if (pos_ >= stop_at_) [[unlikely]] return at_end();
     if (size_ == pos_ && !more()) return at_end();
     prefetch();
     if (!need(4)) return cut_short(pos_, "block header");
     const uint32_t type = load<uint32_t>(base_ + pos_, swapped_);
     const bool is_packet = type == kEpb || type == kSpb || type == kPb;
+    // What depends on the blocks before it (a new section, interface, the previous packet's time).
+    if (restricted_ && (type == kShbType || type == kIdb || type == kSpb)) [[unlikely]] return unclean();
     if (type == kShbType) {  // byte order may change: read_shb decides
       if (!read_shb()) return false;
       continue;

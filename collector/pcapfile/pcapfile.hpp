@@ -35,6 +35,7 @@ struct InterfaceStats {
   std::optional<uint64_t> if_recv;   // isb_ifrecv
   std::optional<uint64_t> if_drop;   // isb_ifdrop
   std::optional<uint64_t> os_drop;   // isb_osdrop
+  bool stated = false;               // a statistics block for the interface was read
 };
 
 // One interface of a capture (pcap: the file's only one), as its description block said.
@@ -96,27 +97,36 @@ class Reader {
   std::size_t position() const noexcept;
   std::size_t file_size() const noexcept { return file_size_; }
 
-  // Splitting one big file across threads (pathtrace ingest). Only a memory-mapped classic
-  // pcap file can be split: its records are a chain of lengths, so a reader may start in the
-  // middle only at a record that find_record() recognised, and the reader of the chunk before
-  // proves it right by landing exactly on it (offset() once it stopped).
-  bool splittable() const noexcept { return mapped_ && format_ == Format::kPcap; }
+  // Splitting one big file across threads (pathtrace ingest). Only a memory-mapped file can be
+  // split: its records (pcap) or blocks (pcapng) are a chain of lengths, so a reader may start
+  // in the middle only at a record that find_record() recognised, and the reader of the range
+  // before proves it right by landing exactly on it (offset() once it stopped).
+  bool splittable() const noexcept { return mapped_; }
   // The first byte in [from, to) where kRecordsToSync records in a row (or all up to the end
-  // of the file) decode as this file's: each within kMaxCaplen, a sub-second part below one
-  // second, a time no earlier than a day before the file's first record and within an hour of
-  // the record before (lengths are not held to the snaplen: real writers break it). Nothing
-  // found: nullopt. Splittable files only.
+  // of the file) decode as this file's, each no earlier than a day before the file's first
+  // packet and within an hour of the packet before. pcap: each record within kMaxCaplen, a
+  // sub-second part below one second (lengths are not held to the snaplen: real writers break
+  // it). pcapng: 4-byte aligned blocks whose length is stated alike at both ends, each an
+  // enhanced packet block of a declared interface with its captured length inside it, or a
+  // statistics, name resolution, decryption secrets or custom block. Nothing found: nullopt.
+  // Splittable files only.
   static constexpr unsigned kRecordsToSync = 64;
   std::optional<std::size_t> find_record(std::size_t from, std::size_t to) const;
-  // From now on, reads the records from byte `begin` (the file's first record, or one
-  // find_record() found) until the first record that starts at or past `end`. Before the first
-  // next(); splittable files only.
+  // From now on, reads the records from byte `begin` (first_record(), or one find_record()
+  // found) until the first record that starts at or past `end`. Before the first next();
+  // splittable files only. A range after the first starts with no statistics blocks.
   void restrict(std::size_t begin, std::size_t end);
+  // False once a restricted reader met what a reader of one range cannot read as a reader of
+  // the whole file does (pcapng: a section header, an interface description or a simple packet
+  // block — they depend on the blocks before the range —, or the file cut short inside a block
+  // that is not a packet's). It then stopped there: read the file whole instead.
+  bool range_clean() const noexcept { return range_clean_; }
   // The byte of the next record to read (splittable files): once next() returned false for a
   // range, where the records before it ended.
   std::size_t offset() const noexcept { return pos_; }
-  // The byte where the first record starts (splittable files).
-  static constexpr std::size_t first_record() noexcept { return kPcapHeaderLen; }
+  // The byte where the first record starts (splittable files): after the pcap header, or the
+  // pcapng blocks before the first packet.
+  std::size_t first_record() const noexcept { return first_record_; }
   // Records read so far (by this reader: of a range, those in it).
   uint64_t records() const noexcept { return records_; }
 
@@ -157,6 +167,9 @@ class Reader {
   int64_t last_ts_ns_ = 0;     // pcapng: for Simple Packet Blocks
   bool opening_ = false;       // pcapng: constructor reading blocks ahead of the first packet
   std::size_t stop_at_ = SIZE_MAX;  // restrict(): no record is read that starts at or past it
+  bool restricted_ = false;         // restrict() was called
+  bool range_clean_ = true;         // see range_clean()
+  std::size_t first_record_ = 0;    // see first_record()
   std::size_t prefetched_ = 0; // cache lines below this offset have been prefetched
   std::size_t populated_ = 0;  // page tables are filled below this offset
   std::size_t released_ = 0;   // pages below this offset were handed back (MADV_DONTNEED)
@@ -169,6 +182,8 @@ class Reader {
   bool more();                  // stream: more bytes after the unread ones; false at the end
   bool need(std::size_t n);     // at least n unread bytes (reading more from a stream)
   bool next_pcapng(Packet& out);
+  bool plausible_blocks(std::size_t at, int64_t first_ns) const;  // find_record, pcapng
+  bool unclean();  // a restricted reader met what it cannot read: range_clean() false; false
   void open_pcap();
   void open_pcapng();
   bool read_shb();

@@ -314,18 +314,37 @@ class LinkProbe {
 };
 
 // What one reading of a point's capture counted: the whole capture, or one chunk of a big
-// pcap file split between the reading threads. Added into the point once every part is read.
+// file split between the reading threads. Added into the point once every part is read.
 struct PointPart {
   packet::FrameCounts counts;
   int64_t first_frame_ns = 0, last_frame_ns = 0;  // of any frame, when counts.packets > 0
   LinkProbe probe;
   // A chunk: the byte its reader stopped at (the next chunk's first record, when the split was
-  // right), the records it read, and whether the file ended cut short inside its last record.
+  // right), the records it read, whether the file ended cut short inside its last record,
+  // whether the chunk could be read alone (Reader::range_clean), the file's interfaces and
+  // the statistics blocks in the chunk (pcapng).
   std::size_t stopped_at = 0;
   uint64_t records = 0;
   bool cut = false;
+  bool clean = true;
+  std::vector<pcapfile::InterfaceInfo> interfaces;
+  std::vector<pcapfile::InterfaceStats> stats;
   std::exception_ptr error;
 };
+
+// What a capture's statistics blocks say, into its point: the capture's own window and drops,
+// when the writer said (a window the inventory stated wins; --window is applied after
+// reading, and wins too), and the snaplen.
+void apply_capture_stats(Point& pt, uint32_t snaplen, const pcapfile::CaptureStats& st) {
+  pt.snaplen = snaplen;
+  if (st.start_ns && st.end_ns && !pt.window_known) {
+    pt.start_ns = *st.start_ns;
+    pt.end_ns = *st.end_ns;
+    pt.window_known = true;
+  }
+  pt.if_drop += st.if_drop;
+  pt.pcap_drop += st.os_drop;
+}
 
 // A chunk's Reader as read_frames() reads a Capture.
 struct ChunkSource {
@@ -419,23 +438,13 @@ void read_capture(Point& pt, const IngestOptions& opt, capture::PacketFilter& fi
   ProgressFeed feed(progress);
   feed.start();
   read_frames(reader, pt, opt, filter, shard, gate, feed, 0, part);
-  pt.snaplen = reader.snaplen();
-  // pcapng statistics blocks: the capture's own window and drops, when the writer said (a
-  // window the inventory stated wins; --window is applied after reading, and wins too).
-  const pcapfile::CaptureStats& st = reader.stats();
-  if (st.start_ns && st.end_ns && !pt.window_known) {
-    pt.start_ns = *st.start_ns;
-    pt.end_ns = *st.end_ns;
-    pt.window_known = true;
-  }
-  pt.if_drop += st.if_drop;
-  pt.pcap_drop += st.os_drop;
+  apply_capture_stats(pt, reader.snaplen(), reader.stats());
   if (progress) progress->dropped.store(pt.pcap_drop + pt.if_drop, std::memory_order_relaxed);
   for (const std::string& cut : reader.cuts()) warnings.push_back("point " + pt.label + ": " + cut);
 }
 
-// Reads the records of point `pt`'s one pcap file that start in [begin, end) into `shard`
-// (end SIZE_MAX: to the end of the file).
+// Reads the records of point `pt`'s one file that start in [begin, end) into `shard` (end
+// SIZE_MAX: to the end of the file).
 void read_chunk(const Point& pt, std::size_t begin, std::size_t end, const IngestOptions& opt,
                 capture::PacketFilter& filter, Shard& shard, SpillGate& gate, PointProgress* progress,
                 PointPart& part) {
@@ -446,10 +455,13 @@ void read_chunk(const Point& pt, std::size_t begin, std::size_t end, const Inges
   ChunkSource source{reader, pt.files[0]};
   // Bytes read count from the file's first byte for its first chunk (the file header), as for
   // a whole file: a point's chunks add up to its file's size.
-  read_frames(source, pt, opt, filter, shard, gate, feed, begin == pcapfile::Reader::first_record() ? 0 : begin, part);
+  read_frames(source, pt, opt, filter, shard, gate, feed, begin == reader.first_record() ? 0 : begin, part);
   part.stopped_at = reader.offset();
   part.records = reader.records();
   part.cut = !reader.cut().empty();
+  part.clean = reader.range_clean();
+  part.interfaces = reader.interfaces();
+  part.stats = reader.interface_stats();
 }
 
 // Files are split in chunks of a sixteenth of the run's bytes (two threads), at least this big.
@@ -462,18 +474,17 @@ constexpr std::size_t kSyncSearch = std::size_t{1} << 20;
 // Where to split point `p`'s capture (`size` bytes) into chunks of about `chunk_bytes` for the
 // reading threads: each chunk's first byte (the first record's, then records find_record()
 // recognised), then SIZE_MAX (the last chunk reads to the end), and the file's `snaplen`.
-// Empty: read it whole — it is not one plain classic pcap file, or not big enough to be worth it.
-std::vector<std::size_t> plan_chunks(const Point& p, std::uintmax_t size, std::uintmax_t chunk_bytes,
-                                     uint32_t& snaplen) {
+// Empty: read it whole — it is not one plain (uncompressed) pcap or pcapng file of one
+// interface, or not big enough to be worth it.
+std::vector<std::size_t> plan_chunks(const Point& p, std::uintmax_t size, std::uintmax_t chunk_bytes) {
   if (p.files.size() != 1 || p.files[0] == "-" || !p.pick.empty() || chunk_bytes == 0 ||
       size < chunk_bytes + chunk_bytes / 2)
     return {};
   std::vector<std::size_t> bounds;
   try {
     const pcapfile::Reader r(p.files[0]);
-    if (!r.splittable()) return {};
-    snaplen = r.snaplen();
-    const std::size_t first = pcapfile::Reader::first_record();
+    if (!r.splittable() || r.interfaces().size() != 1) return {};
+    const std::size_t first = r.first_record();
     const auto n = std::size_t((size + chunk_bytes / 2) / chunk_bytes);
     bounds.push_back(first);
     for (std::size_t k = 1; k < n; ++k) {
@@ -618,7 +629,6 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
       : opt.split_bytes                     ? opt.split_bytes
                                             : std::max<std::uintmax_t>(total_bytes / (8 * threads_wanted), kMinSplitBytes);
   std::vector<std::vector<std::size_t>> bounds(points.size());  // per split point: plan_chunks()
-  std::vector<uint32_t> snaplens(points.size(), 0);              // and its file's snaplen
   struct Work {
     uint32_t point, part;
     std::uintmax_t bytes;
@@ -626,7 +636,7 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
   std::vector<Work> works;
   std::vector<std::vector<PointPart>> read_parts(points.size());
   for (std::size_t i = 0; i < points.size(); ++i) {
-    bounds[i] = plan_chunks(points[i], sizes[i], chunk_bytes, snaplens[i]);
+    bounds[i] = plan_chunks(points[i], sizes[i], chunk_bytes);
     const std::size_t n = bounds[i].empty() ? 1 : bounds[i].size() - 1;
     read_parts[i].resize(n);
     for (std::size_t k = 0; k < n; ++k) {
@@ -697,8 +707,9 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
   for (std::size_t i = 0; i < points.size(); ++i) {
     if (bounds[i].empty()) continue;
     for (std::size_t k = 0; k < read_parts[i].size(); ++k) {
-      const bool wrong = (k > 0 && read_parts[i][k].error) ||
-                         (k + 1 < read_parts[i].size() && !read_parts[i][k].error && read_parts[i][k].stopped_at != bounds[i][k + 1]);
+      const PointPart& part = read_parts[i][k];
+      const bool wrong = (k > 0 && part.error) || (!part.error && !part.clean) ||
+                         (k + 1 < read_parts[i].size() && !part.error && part.stopped_at != bounds[i][k + 1]);
       if (!wrong) continue;
       if (timings) timings->reread.push_back("point " + points[i].label + ": " + points[i].files[0]);
       shards.clear();
@@ -734,7 +745,17 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
       records += part.records;
     }
     if (!bounds[i].empty()) {
-      pt.snaplen = snaplens[i];
+      // The file's statistics blocks: of each interface the last one, in file order.
+      const std::vector<PointPart>& parts = read_parts[i];
+      std::vector<pcapfile::InterfaceStats> stats = parts[0].stats;
+      for (const PointPart& part : parts)
+        for (std::size_t k = 0; k < part.stats.size() && k < stats.size(); ++k)
+          if (part.stats[k].stated) stats[k] = part.stats[k];
+      pcapfile::CaptureStats st;
+      bool window = true;
+      uint32_t snaplen = 0;
+      pcapfile::add_file_stats(parts[0].interfaces, stats, {1}, records > 0, st, window, snaplen);
+      apply_capture_stats(pt, snaplen, st);
       if (read_parts[i].back().cut)
         warnings[i].push_back("point " + pt.label + ": " + pt.files[0] + ": " +
                               pcapfile::cut_record_message(sizes[i], records));

@@ -1,13 +1,15 @@
-// Reading one big pcap file on several threads (read_captures splitting it into chunks at
-// records find_record() recognised): the run reads exactly what one thread reading it whole
-// reads — every point's counters, first and last frame, sightings, chains and warnings — for
-// one file and several, in memory and spilled, for a file cut short, and for a file whose
-// packet data holds a pcap record chain that looks like the file's own (the split is found
-// wrong and the file read again whole).
+// Reading one big pcap or pcapng file on several threads (read_captures splitting it into
+// chunks at records find_record() recognised): the run reads exactly what one thread reading
+// it whole reads — every point's counters, first and last frame, snaplen, window and drops
+// from statistics blocks, sightings, chains and warnings — for one file and several, in memory
+// and spilled, for a file cut short, for a file whose packet data holds a pcap record chain
+// that looks like the file's own (the split is found wrong and the file read again whole), and
+// for pcapng blocks a chunk cannot read alone (read again whole).
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "collector/common/error.hpp"
 #include "collector/pcapfile/pcapfile.hpp"
 #include "correlator/pipeline/ingest.hpp"
 
@@ -93,6 +96,110 @@ std::string write_pcap(const fs::path& file, uint32_t n, uint32_t seed, uint32_t
   return file.string();
 }
 
+// A pcapng file built block by block (host byte order), for what PcapngWriter does not write:
+// statistics, name resolution and simple packet blocks, a second interface or section.
+class Pcapng {
+ public:
+  Pcapng() { shb(); }
+  void shb() {
+    begin(0x0a0d0d0a);
+    u32(0x1a2b3c4d);
+    u16(1), u16(0);
+    u32(0xffffffff), u32(0xffffffff);  // section length unknown
+    end();
+  }
+  // Nanosecond timestamps (if_tsresol 9).
+  void idb(uint16_t linktype = 1, uint32_t snaplen = 0) {
+    begin(1);
+    u16(linktype), u16(0), u32(snaplen);
+    u16(9), u16(1), bytes({9}), u16(0), u16(0);
+    end();
+  }
+  void epb(uint32_t iface, int64_t ts_ns, const std::vector<uint8_t>& frame, const std::string& comment = "") {
+    begin(6);
+    u32(iface), u32(uint32_t(uint64_t(ts_ns) >> 32)), u32(uint32_t(ts_ns));
+    u32(uint32_t(frame.size())), u32(uint32_t(frame.size()));
+    bytes(frame);
+    if (!comment.empty()) {
+      u16(1), u16(uint16_t(comment.size())), bytes({comment.begin(), comment.end()});
+      u16(0), u16(0);
+    }
+    end();
+  }
+  void spb(const std::vector<uint8_t>& frame) {
+    begin(3);
+    u32(uint32_t(frame.size()));
+    bytes(frame);
+    end();
+  }
+  // isb_starttime, isb_endtime, isb_ifdrop, isb_osdrop.
+  void isb(uint32_t iface, int64_t start_ns, int64_t end_ns, uint64_t if_drop, uint64_t os_drop) {
+    begin(5);
+    u32(iface), u32(uint32_t(uint64_t(end_ns) >> 32)), u32(uint32_t(end_ns));
+    for (const auto& [code, v] : {std::pair<uint16_t, int64_t>{2, start_ns}, {3, end_ns}}) {
+      u16(code), u16(8), u32(uint32_t(uint64_t(v) >> 32)), u32(uint32_t(v));
+    }
+    u16(5), u16(8), u64(if_drop);
+    u16(7), u16(8), u64(os_drop);
+    u16(0), u16(0);
+    end();
+  }
+  void nrb() {  // one IPv4 record, 198.18.0.1 "a.example"
+    begin(4);
+    const std::string name = "a.example";
+    u16(1), u16(uint16_t(4 + name.size() + 1));
+    bytes({198, 18, 0, 1});
+    bytes({name.begin(), name.end()}), bytes({0});
+    u16(0), u16(0);
+    end();
+  }
+  // The byte where the next block will start.
+  std::size_t size() const { return b_.size(); }
+  std::string write(const fs::path& file) const {
+    std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(b_.data()), std::streamsize(b_.size()));
+    return file.string();
+  }
+
+ private:
+  void begin(uint32_t type) {
+    start_ = b_.size();
+    u32(type), u32(0);
+  }
+  void end() {
+    while (b_.size() % 4) b_.push_back(0);
+    const uint32_t len = uint32_t(b_.size() - start_ + 4);
+    std::memcpy(b_.data() + start_ + 4, &len, 4);
+    u32(len);
+  }
+  void u16(uint16_t v) { raw(&v, 2); }
+  void u32(uint32_t v) { raw(&v, 4); }
+  void u64(uint64_t v) { raw(&v, 8); }
+  void bytes(const std::vector<uint8_t>& v) {
+    b_.insert(b_.end(), v.begin(), v.end());
+    while (b_.size() % 4) b_.push_back(0);
+  }
+  void raw(const void* p, std::size_t n) {
+    const auto* c = static_cast<const uint8_t*>(p);
+    b_.insert(b_.end(), c, c + n);
+  }
+  std::vector<uint8_t> b_;
+  std::size_t start_ = 0;
+};
+
+// `n` UDP frames 1 µs apart on interface 0 (snaplen 1500), every 97th with a comment, a name
+// resolution block every 1000; `extra(i, file)` may add blocks before frame i.
+template <class Extra>
+Pcapng pcapng_of(uint32_t n, Extra&& extra) {
+  Pcapng f;
+  f.idb(1, 1500);
+  for (uint32_t i = 0; i < n; ++i) {
+    extra(i, f);
+    if (i % 1000 == 500) f.nrb();
+    f.epb(0, kT0 + int64_t(i) * 1000, udp_frame(i, payload_for(i)), i % 97 == 0 ? "frame " + std::to_string(i) : "");
+  }
+  return f;
+}
+
 std::vector<Point> points_of(const std::vector<std::string>& files) {
   std::vector<Point> pts;
   for (std::size_t i = 0; i < files.size(); ++i) {
@@ -109,6 +216,8 @@ std::vector<Point> points_of(const std::vector<std::string>& files) {
 // What a reading produced, in an order that does not depend on which thread read what.
 struct Read {
   std::vector<std::tuple<std::string, packet::FrameCounts, int64_t, int64_t, uint32_t>> points;
+  // window_known, start_ns, end_ns, if_drop, pcap_drop
+  std::vector<std::tuple<bool, int64_t, int64_t, uint64_t, uint64_t>> stats;
   std::vector<std::tuple<uint64_t, int64_t, uint8_t, std::string, uint16_t, uint8_t>> sightings;
   std::vector<std::string> warnings;
   bool spilled = false;
@@ -125,8 +234,11 @@ Read read(const std::vector<std::string>& files, std::uintmax_t split_bytes, std
   Read r;
   Collected c = read_captures(points_of(files), opt, &r.timings);
   for (const Point& p : c.points)
+  {
     r.points.emplace_back(p.label, static_cast<const packet::FrameCounts&>(p), p.first_frame_ns, p.last_frame_ns,
                           p.snaplen);
+    r.stats.emplace_back(p.window_known, p.start_ns, p.end_ns, p.if_drop, p.pcap_drop);
+  }
   std::vector<Sighting> all = c.sightings;
   if (c.parts) {
     std::vector<Sighting> range;
@@ -156,6 +268,7 @@ void expect_same(const Read& split, const Read& whole) {
     EXPECT_EQ(std::get<2>(split.points[i]), std::get<2>(whole.points[i])) << "point " << i << " first frame";
     EXPECT_EQ(std::get<3>(split.points[i]), std::get<3>(whole.points[i])) << "point " << i << " last frame";
     EXPECT_EQ(std::get<4>(split.points[i]), std::get<4>(whole.points[i])) << "point " << i << " snaplen";
+    EXPECT_TRUE(split.stats[i] == whole.stats[i]) << "point " << i << " window and drops";
   }
   EXPECT_EQ(split.sightings.size(), whole.sightings.size());
   EXPECT_TRUE(split.sightings == whole.sightings);
@@ -214,7 +327,8 @@ TEST(Split, ARecordChainInsidePacketDataIsFoundOutAndTheFileReadWhole) {
   const std::vector<uint8_t> big = embedded_records(60000);
   const std::string f = write_pcap(d.path / "a.pcap", 2001, 0, 1000, big);
   const std::size_t size = fs::file_size(f);
-  const std::size_t middle = pcapfile::Reader::first_record() + (size - pcapfile::Reader::first_record()) / 2;
+  const std::size_t first = pcapfile::Reader(f).first_record();
+  const std::size_t middle = first + (size - first) / 2;
   // The big frame's record: where it starts and ends.
   std::size_t big_begin = 0, big_end = 0;
   {
@@ -288,9 +402,10 @@ TEST(Split, RestrictedReadersTogetherReadEveryRecordOnce) {
   TempDir d;
   const std::string f = write_pcap(d.path / "a.pcap", 3000, 0);
   const std::size_t size = fs::file_size(f);
-  std::vector<std::size_t> bounds = {pcapfile::Reader::first_record()};
+  std::vector<std::size_t> bounds;
   {
     const pcapfile::Reader r(f);
+    bounds.push_back(r.first_record());
     for (std::size_t at = 100000; at < size; at += 100000)
       if (const auto b = r.find_record(at, at + 100000)) bounds.push_back(*b);
   }
@@ -309,6 +424,129 @@ TEST(Split, RestrictedReadersTogetherReadEveryRecordOnce) {
   }
   ASSERT_EQ(times.size(), 3000u);
   for (std::size_t i = 0; i < times.size(); ++i) EXPECT_EQ(times[i], kT0 + int64_t(i) * 1000) << i;
+}
+
+TEST(Split, APcapngFileInChunksReadsWhatOneThreadReads) {
+  TempDir d;
+  // Statistics blocks before the first packet, in the middle and (first file) at the end, as
+  // dumpcap writes them when it stops: of each interface the last one counts.
+  for (const bool at_end : {true, false}) {
+    SCOPED_TRACE(at_end);
+    Pcapng p = pcapng_of(6000, [](uint32_t i, Pcapng& f) {
+      if (i == 0) f.isb(0, kT0, kT0, 1, 0);
+      if (i == 3000) f.isb(0, kT0 - 2000, kT0 + 3000 * 1000, 7, 1);
+    });
+    if (at_end) p.isb(0, kT0 - 1000, kT0 + 6000 * 1000, 12, 3);
+    const std::string f = p.write(d.path / "a.pcapng");
+    const Read whole = read({f}, kNeverSplit, 0, d.path);
+    ASSERT_EQ(std::get<1>(whole.points[0]).packets, 6000u);
+    EXPECT_EQ(std::get<4>(whole.points[0]), 1500u);
+    EXPECT_TRUE(whole.stats[0] == (at_end ? std::make_tuple(true, kT0 - 1000, kT0 + 6000 * 1000, uint64_t{12}, uint64_t{3})
+                                          : std::make_tuple(true, kT0 - 2000, kT0 + 3000 * 1000, uint64_t{7}, uint64_t{1})));
+    for (std::uintmax_t chunk : {std::uintmax_t{64} << 10, std::uintmax_t{300} << 10, std::uintmax_t{1} << 20}) {
+      SCOPED_TRACE(chunk);
+      const Read split = read({f}, chunk, 0, d.path);
+      EXPECT_EQ(split.timings.split_files, 1u);
+      EXPECT_GE(split.timings.chunks, fs::file_size(f) / chunk);
+      EXPECT_TRUE(split.timings.reread.empty());
+      expect_same(split, whole);
+    }
+    // Spilled too.
+    expect_same(read({f}, std::uintmax_t{96} << 10, std::size_t{64} << 10, d.path),
+                read({f}, kNeverSplit, std::size_t{64} << 10, d.path));
+  }
+}
+
+TEST(Split, PcapngFindRecordLandsOnPacketBlocksAndRangesReadEveryPacketOnce) {
+  TempDir d;
+  std::vector<std::size_t> blocks;  // where each packet's block, or the name resolution block before it, starts
+  Pcapng p = pcapng_of(3000, [&](uint32_t, Pcapng& f) { blocks.push_back(f.size()); });
+  const std::string f = p.write(d.path / "a.pcapng");
+  const std::size_t size = fs::file_size(f);
+  std::vector<std::size_t> bounds;
+  {
+    const pcapfile::Reader r(f);
+    ASSERT_TRUE(r.splittable());
+    bounds.push_back(r.first_record());
+    for (std::size_t at = 50000; at < size; at += 50000) {
+      const auto b = r.find_record(at, at + 50000);
+      ASSERT_TRUE(b.has_value()) << at;
+      bounds.push_back(*b);
+    }
+  }
+  bounds.push_back(SIZE_MAX);
+  uint32_t read_packets = 0;
+  for (std::size_t k = 0; k + 1 < bounds.size(); ++k) {
+    pcapfile::Reader r(f);
+    r.restrict(bounds[k], bounds[k + 1]);
+    pcapfile::Packet pkt;
+    while (r.next(pkt)) {
+      EXPECT_EQ(pkt.ts_ns, kT0 + int64_t(read_packets) * 1000) << read_packets;
+      ++read_packets;
+    }
+    EXPECT_TRUE(r.range_clean());
+    if (k + 2 < bounds.size()) {
+      EXPECT_EQ(r.offset(), bounds[k + 1]) << "chunk " << k << " ends where the next begins";
+      // A block's first byte, never inside one.
+      EXPECT_TRUE(std::binary_search(blocks.begin(), blocks.end(), bounds[k + 1])) << bounds[k + 1];
+    }
+  }
+  EXPECT_EQ(read_packets, 3000u);
+}
+
+TEST(Split, PcapngBlocksThatDependOnWhatCameBeforeAreReadWhole) {
+  TempDir d;
+  // A simple packet block (its time is the previous packet's) in the middle.
+  {
+    Pcapng p = pcapng_of(4000, [](uint32_t i, Pcapng& f) {
+      if (i == 2000) f.spb(udp_frame(99999, payload_for(7)));
+    });
+    const std::string f = p.write(d.path / "spb.pcapng");
+    const Read whole = read({f}, kNeverSplit, 0, d.path);
+    ASSERT_EQ(std::get<1>(whole.points[0]).packets, 4001u);
+    const Read split = read({f}, std::uintmax_t{128} << 10, 0, d.path);
+    EXPECT_EQ(split.timings.reread, std::vector<std::string>{"point A: " + f});
+    expect_same(split, whole);
+  }
+  // A second section (two captures joined with cat): its interface is the file's second, and
+  // a point must pick one of them. The same refusal as a whole read's.
+  {
+    Pcapng p = pcapng_of(2000, [](uint32_t, Pcapng&) {});
+    p.shb();
+    p.idb(1, 1500);
+    for (uint32_t i = 0; i < 2000; ++i) p.epb(0, kT0 + 5'000'000 + int64_t(i) * 1000, udp_frame(i, payload_for(i)));
+    const std::string f = p.write(d.path / "joined.pcapng");
+    std::string whole_error, split_error;
+    try {
+      read({f}, kNeverSplit, 0, d.path);
+    } catch (const Error& e) {
+      whole_error = e.what();
+    }
+    try {
+      read({f}, std::uintmax_t{64} << 10, 0, d.path);
+    } catch (const Error& e) {
+      split_error = e.what();
+    }
+    EXPECT_NE(whole_error.find("holds 2 interfaces"), std::string::npos) << whole_error;
+    EXPECT_EQ(split_error, whole_error);
+  }
+}
+
+TEST(Split, APcapngFileCutShortSaysSoAsAWholeReadDoes) {
+  TempDir d;
+  Pcapng p = pcapng_of(5000, [](uint32_t, Pcapng&) {});
+  const std::size_t packets_end = p.size();
+  p.isb(0, kT0, kT0 + 5000 * 1000, 0, 0);
+  const std::string f = p.write(d.path / "a.pcapng");
+  // Inside the last packet block, then inside the statistics block after it.
+  for (const std::size_t cut_at : {packets_end - 30, packets_end + 20}) {
+    SCOPED_TRACE(cut_at);
+    fs::resize_file(f, cut_at);
+    const Read whole = read({f}, kNeverSplit, 0, d.path);
+    ASSERT_EQ(whole.warnings.size(), 1u);
+    expect_same(read({f}, std::uintmax_t{128} << 10, 0, d.path), whole);
+    p.write(d.path / "a.pcapng");
+  }
 }
 
 }  // namespace

@@ -9,7 +9,14 @@ namespace pathtrace::pipeline {
 Stager::Stager(Store& store, int64_t run, server::Collection& col, std::size_t memory, std::string spill_dir)
     : store_(store), run_(run), col_(col),
       limit_(memory ? std::max<std::size_t>(1, memory / (2 * sizeof(Sighting))) : 0),
-      spill_dir_(std::move(spill_dir)), thread_([this] { loop(); }) {}
+      spill_dir_(std::move(spill_dir)), thread_([this] { loop(); }) {
+  if (limit_)
+    col_.on_pressure(limit_, [this] {
+      std::lock_guard lk(m_);
+      pressure_ = true;
+      cv_.notify_all();
+    });
+}
 
 std::unique_ptr<spill::Partitions> Stager::take_spilled(std::span<const Sighting> rest) {
   if (!spilled_) return nullptr;
@@ -27,6 +34,7 @@ Stager::~Stager() {
 }
 
 void Stager::stop_and_flush() {
+  col_.on_pressure(0, {});  // nothing waits for this thread's flushes any more
   if (thread_.joinable()) {
     {
       std::lock_guard lk(m_);
@@ -61,7 +69,8 @@ void Stager::flush_once() {
 void Stager::loop() {
   std::unique_lock lk(m_);
   while (!stop_) {
-    cv_.wait_for(lk, std::chrono::milliseconds(250), [this] { return stop_; });
+    cv_.wait_for(lk, std::chrono::milliseconds(250), [this] { return stop_ || pressure_; });
+    pressure_ = false;
     if (stop_) break;
     lk.unlock();
     try {
@@ -69,6 +78,7 @@ void Stager::loop() {
     } catch (...) {
       error_ = std::current_exception();
       failed_.store(true);
+      col_.on_pressure(0, {});  // the collection must not wait for flushes that will not come
       return;
     }
     lk.lock();

@@ -8,7 +8,8 @@
 //                                                           sightings also to spill::Partitions,
 //                                                           and the collection lets them go
 //
-// Who times out: nobody; the thread wakes every 250 ms and on stop. A write that fails (the
+// Who times out: nobody; the thread wakes every 250 ms, on stop, and at once when the
+// collection holds more than the budget (Collection::on_pressure). A write that fails (the
 // store's busy timeout passed, the disk is full) ends the thread: failed() says so at once, so
 // that the run stops capturing instead of collecting what it can no longer store.
 
@@ -64,6 +65,7 @@ class Stager {
   std::mutex m_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool pressure_ = false;  // the collection is past the budget: flush now
   std::exception_ptr error_;
   std::atomic<bool> failed_{false};
   std::thread thread_;

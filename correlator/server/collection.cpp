@@ -141,7 +141,8 @@ void Collection::on_chain(uint32_t session, const wire::ChainEntry& c) {
 }
 
 void Collection::on_records(uint32_t session, uint64_t, std::span<const wire::Record> recs) {
-  std::lock_guard lk(m_);
+  std::unique_lock lk(m_);
+  drained_cv_.wait(lk, [this] { return !pressure_limit_ || sightings_.size() <= 2 * pressure_limit_; });
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
   const uint8_t ord = it->second.ord;
@@ -158,6 +159,10 @@ void Collection::on_records(uint32_t session, uint64_t, std::span<const wire::Re
   }
   status_[ord].records += recs.size();
   if (it->second.keeps_bytes) it->second.last_batch.assign(recs.begin(), recs.end());
+  if (pressure_limit_ && pressure_armed_ && sightings_.size() > pressure_limit_) {
+    pressure_armed_ = false;
+    pressure_wake_();
+  }
 }
 
 void Collection::on_kept(uint32_t session, const wire::Kept& k) {
@@ -285,6 +290,16 @@ void Collection::forget_drained(const std::function<void(std::span<const Sightin
   sightings_.erase(sightings_.begin(), sightings_.begin() + std::ptrdiff_t(drained_sightings_));
   forgotten_ += drained_sightings_;
   drained_sightings_ = 0;
+  pressure_armed_ = true;
+  drained_cv_.notify_all();
+}
+
+void Collection::on_pressure(std::size_t limit, std::function<void()> wake) {
+  std::lock_guard lk(m_);
+  pressure_limit_ = wake ? limit : 0;
+  pressure_wake_ = std::move(wake);
+  pressure_armed_ = true;
+  drained_cv_.notify_all();
 }
 
 void Collection::drain_new(std::vector<Chain>& new_chains, uint32_t& first_chain,

@@ -4,6 +4,7 @@
 //
 //   Server consumer thread ──on_*()──▶ Collection (mutex) ◀──snapshot()/take()── caller
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -81,6 +82,15 @@ class Collection : public Consumer {
   // Lets go the sightings drain_new() has handed out, after `keep` has them (a live run past
   // its memory budget keeps them in files: spill.hpp). take() returns only the others.
   void forget_drained(const std::function<void(std::span<const Sighting>)>& keep);
+  // Calls `wake` once the sightings held exceed `limit` (0: never), and again once they do
+  // after the next forget_drained(): a live run's stager flushes then instead of at its next
+  // tick. Past twice the limit, on_records() waits for forget_drained() (the server's queue
+  // then fills, and the collectors wait: a kernel that drops frames meanwhile says so in
+  // their counters), so that records that arrive faster than they can be staged (a recorded
+  // stream on standard input, many points at full rate on a slow disk) never take more than
+  // the budget. `wake` runs under the collection's lock: it may only signal. on_pressure(0, {})
+  // ends the waiting.
+  void on_pressure(std::size_t limit, std::function<void()> wake);
   // What arrived since the previous call: chains new_chains[k] have global index
   // first_chain + k, and every new sighting refers to a chain returned by this or an earlier
   // call. For staging a live run in the database as it goes (Store::append).
@@ -114,6 +124,7 @@ class Collection : public Consumer {
   int find_label(const std::string& label) const;
 
   mutable std::mutex m_;
+  std::condition_variable drained_cv_;  // forget_drained() or on_pressure() ran
   bool strict_;
   std::vector<Point> points_;
   std::vector<PointStatus> status_;
@@ -133,6 +144,9 @@ class Collection : public Consumer {
   std::unordered_map<std::string, uint32_t> chain_index_;  // chain content → index
   std::vector<Sighting> sightings_;
   std::size_t forgotten_ = 0;          // sightings forget_drained() let go (kept elsewhere)
+  std::size_t pressure_limit_ = 0;     // on_pressure()
+  std::function<void()> pressure_wake_;
+  bool pressure_armed_ = true;         // wake once more past the limit
   std::vector<int64_t> last_ts_;       // per ord: the time of its latest record (0: none)
   KeptFrames kept_;
   std::size_t drained_chains_ = 0;     // drain_new() has handed out chains_[0, this)

@@ -1,6 +1,7 @@
 #include "correlator/evidence/timeline.hpp"
 #include "correlator/report/render.hpp"
 #include "correlator/evidence/trips.hpp"
+#include "collector/common/clock.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -124,7 +125,7 @@ report::Table rows_table(const RunView& v, const std::vector<TimelineRow>& rows,
     if (row.prev_ord != kNoPoint && row.prev_ord < r.points.size())
       delay = r.points[row.prev_ord].label + "→" + (p ? p->label : "?") + " " +
               (row.delay_ns >= 0 ? "+" : "") + micros(row.delay_ns);
-    std::vector<std::string> c = {iso_time_ns(row.ts_ns), p ? p->label : "?", p ? p->role : "",
+    std::vector<std::string> c = {format_utc(row.ts_ns, 9), p ? p->label : "?", p ? p->role : "",
                                   p ? point_where(*p) : "", stack_name(v, row.stack_id),
                                   std::to_string(row.wire_len), delay, hex(row.digest)};
     if (show_flow) c.push_back(std::to_string(row.flow));
@@ -177,22 +178,6 @@ std::optional<uint64_t> parse_digest(const std::string& text) {
   auto r = std::from_chars(s.data(), s.data() + s.size(), v, 16);
   if (r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
   return v;
-}
-
-std::string iso_time_ns(int64_t ts_ns) {
-  int64_t sec = ts_ns / 1'000'000'000, ns = ts_ns % 1'000'000'000;
-  if (ns < 0) {
-    ns += 1'000'000'000;
-    --sec;
-  }
-  const std::time_t t = static_cast<std::time_t>(sec);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(ns));
-  return buf;
 }
 
 void print_timeline(std::ostream& out, Store& store, const TimelineQuery& q) {
@@ -276,7 +261,7 @@ void print_timeline(std::ostream& out, Store& store, const TimelineQuery& q) {
       for (std::size_t o = 0; o < r.points.size(); ++o)
         if (x.t.seen >> o & 1) seen += r.points[o].label;
       if (x.t.dir == Dir::kReverse) std::reverse(seen.begin(), seen.end());
-      t.add({iso_time_ns(x.t.t0_ns), hex(x.t.digest), std::to_string(x.t.flow) + " " + flow_label(r, x.t.flow),
+      t.add({format_utc(x.t.t0_ns, 9), hex(x.t.digest), std::to_string(x.t.flow) + " " + flow_label(r, x.t.flow),
              x.t.dir == Dir::kForward ? "forward" : "reverse",
              x.t.entry < r.points.size() ? r.points[x.t.entry].label : "-", point_name(r, x.t.last_seen),
              point_name(r, next_point(r, x.t.last_seen, x.t.dir)), std::to_string(x.t.wire_len), seen});

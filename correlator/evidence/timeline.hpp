@@ -16,9 +16,6 @@ namespace pathtrace::evidence {
 // nullopt for anything else (empty, non-hex, more than 16 digits).
 std::optional<uint64_t> parse_digest(const std::string& text);
 
-// "2023-11-14T22:13:21.000003000Z" for nanoseconds since the Unix epoch (UTC).
-std::string iso_time_ns(int64_t ts_ns);
-
 // What `pathtrace timeline` shows: one packet, one flow, the lost packets, or everything.
 struct TimelineQuery {
   int64_t run = 0;                  // 0: the newest

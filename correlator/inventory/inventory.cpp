@@ -364,19 +364,6 @@ std::optional<int64_t> parse_time(std::string_view s) {
   return (days * 86400 + h * 3600 + mi * 60 + sec - offset_s) * 1'000'000'000 + frac;
 }
 
-std::string format_time(int64_t ns) {
-  const int64_t sec = ns >= 0 ? ns / 1'000'000'000 : (ns - 999'999'999) / 1'000'000'000;
-  const int64_t ms = (ns - sec * 1'000'000'000) / 1'000'000;
-  const std::time_t t = static_cast<std::time_t>(sec);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[48];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[64];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, int(ms));
-  return out;
-}
-
 WindowArg parse_window_arg(const std::string& arg) {
   auto bad = [&](const std::string& why) -> WindowArg {
     throw Error(ExitCode::kUsage, "--window '" + arg + "': " + why);

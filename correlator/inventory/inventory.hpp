@@ -58,8 +58,6 @@ std::vector<Point> load_inventory(const std::string& path);
 // required) or seconds since 1970 ("1733344047.25"), as nanoseconds since 1970. nullopt for
 // anything else, or a date that does not exist.
 std::optional<int64_t> parse_time(std::string_view text);
-// "2026-12-04T20:47:27.250Z" (UTC, milliseconds): a time as parse_time reads it back.
-std::string format_time(int64_t ns);
 
 // A time of a --window: absolute, or seconds after the run's first frame ("+S").
 struct StatedTime {

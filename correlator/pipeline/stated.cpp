@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "collector/common/clock.hpp"
 #include "collector/common/error.hpp"
 
 namespace pathtrace::pipeline {
@@ -69,8 +70,8 @@ std::vector<std::string> apply_windows(const Stated& st, std::vector<Point>& poi
       const int64_t to = w.end.relative ? first + w.end.ns : w.end.ns;
       if (to <= from)
         throw Error(ExitCode::kUsage, "--window '" + w.text + "': its end (" +
-                                          inventory::format_time(to) + ") is not after its start (" +
-                                          inventory::format_time(from) + ")");
+                                          format_utc(to, 3) + ") is not after its start (" +
+                                          format_utc(from, 3) + ")");
       for (std::size_t i = 0; i < points.size(); ++i) {
         if (named && points[i].label != w.point) continue;
         points[i].start_ns = from;
@@ -89,8 +90,8 @@ std::vector<std::string> apply_windows(const Stated& st, std::vector<Point>& poi
     g += (g.empty() ? "" : ", ") + points[i].label;
   }
   for (const auto& [key, who] : groups)
-    notes.push_back("capture window of " + who + ": " + inventory::format_time(key.first.first) + " to " +
-                    inventory::format_time(key.first.second) + ", as stated (" + key.second + ")");
+    notes.push_back("capture window of " + who + ": " + format_utc(key.first.first, 3) + " to " +
+                    format_utc(key.first.second, 3) + ", as stated (" + key.second + ")");
   if (!st.assume) return notes;
   if (!any) throw Error(ExitCode::kUsage, "--assume-capturing: no point captured a frame: there is no span to assume");
   int64_t spread = 0;  // hosts' clocks stated apart: a window on one host's clock must cover the others'
@@ -117,7 +118,7 @@ std::vector<std::string> apply_windows(const Stated& st, std::vector<Point>& poi
   }
   if (!who.empty())
     notes.push_back("capture window of " + who + ": assumed to span every point's frames, " +
-                    inventory::format_time(first) + " to " + inventory::format_time(last) + " (--assume-capturing)" +
+                    format_utc(first, 3) + " to " + format_utc(last, 3) + " (--assume-capturing)" +
                     (skipped.empty() ? "" : "; " + skipped + " keep their stated window"));
   return notes;
 }

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <utility>
 
+#include "collector/common/clock.hpp"
 #include "collector/common/error.hpp"
 
 namespace pathtrace::pcapfile {
@@ -17,7 +18,7 @@ struct Capture::Source {
   Packet head;                     // open: the next picked packet
   int64_t first_ts = 0;            // its first picked packet
   bool empty = false;              // no picked packet at all
-  bool any = false;                // a picked packet was read in this opening
+  FilePackets packets;             // the picked packets read in this opening
   std::size_t size = 0;            // file size (compressed), 0 unknown
 };
 
@@ -109,25 +110,44 @@ bool Capture::advance(Source& s) {
   while (s.reader->next(s.head)) {
     const uint32_t i = s.head.interface;
     if (i >= s.accept.size()) s.accept = picked(*s.reader, s.path, pick_);  // declared since
-    if (s.accept[i]) return s.any = true;
+    if (s.accept[i]) {
+      s.packets.add(s.head.ts_ns);
+      return true;
+    }
   }
   finish(s);
   return false;
 }
 
-void add_file_stats(const std::vector<InterfaceInfo>& ifs, const std::vector<InterfaceStats>& st,
-                    const std::vector<uint8_t>& accept, bool any, CaptureStats& stats, bool& window,
-                    uint32_t& snaplen) {
+void add_file_stats(const std::string& file, const std::vector<InterfaceInfo>& ifs,
+                    const std::vector<InterfaceStats>& st, const std::vector<uint8_t>& accept,
+                    const FilePackets& packets, CaptureStats& stats, bool& window, uint32_t& snaplen,
+                    std::vector<std::string>& notes) {
+  constexpr int64_t kSlackNs = 1'000'000'000;
+  auto holds = [&](const std::optional<int64_t>& start, const std::optional<int64_t>& end) {
+    return start && end && *start <= *end && *start <= packets.first_ns + kSlackNs &&
+           *end >= packets.last_ns - kSlackNs;
+  };
   for (std::size_t i = 0; i < accept.size() && i < ifs.size(); ++i) {
     if (!accept[i]) continue;
     if (ifs[i].snaplen && (!snaplen || ifs[i].snaplen < snaplen)) snaplen = ifs[i].snaplen;
     if (i >= st.size()) continue;
     if (st[i].if_drop) stats.if_drop += *st[i].if_drop;
     if (st[i].os_drop) stats.os_drop += *st[i].os_drop;
-    if (!any) continue;  // no packet: its window says nothing
-    if (st[i].start_ns && st[i].end_ns && window) {
-      stats.start_ns = std::min(stats.start_ns.value_or(*st[i].start_ns), *st[i].start_ns);
-      stats.end_ns = std::max(stats.end_ns.value_or(*st[i].end_ns), *st[i].end_ns);
+    if (!packets.any) continue;  // no packet: its window says nothing
+    std::optional<int64_t> start, end;
+    if (holds(st[i].start_ns, st[i].end_ns)) {
+      start = st[i].start_ns, end = st[i].end_ns;
+    } else if (holds(st[i].start_us_ns, st[i].end_us_ns)) {
+      start = st[i].start_us_ns, end = st[i].end_us_ns;
+    } else if (st[i].start_ns && st[i].end_ns) {
+      notes.push_back(file + ": the capture window its statistics block states (" + format_utc(*st[i].start_ns, 3) +
+                      " to " + format_utc(*st[i].end_ns, 3) + ") does not hold its packets (" +
+                      format_utc(packets.first_ns, 3) + " to " + format_utc(packets.last_ns, 3) + "): not used");
+    }
+    if (start && window) {
+      stats.start_ns = std::min(stats.start_ns.value_or(*start), *start);
+      stats.end_ns = std::max(stats.end_ns.value_or(*end), *end);
     } else {
       window = false;
       stats.start_ns.reset();
@@ -139,7 +159,7 @@ void add_file_stats(const std::vector<InterfaceInfo>& ifs, const std::vector<Int
 void Capture::finish(Source& s) {
   const Reader& r = *s.reader;
   if (!r.cut().empty()) cuts_.push_back(s.path + ": " + r.cut());
-  add_file_stats(r.interfaces(), r.interface_stats(), s.accept, s.any, stats_, stats_window_, snaplen_);
+  add_file_stats(s.path, r.interfaces(), r.interface_stats(), s.accept, s.packets, stats_, stats_window_, snaplen_, notes_);
   done_bytes_ += s.size;
   s.reader.reset();
 }

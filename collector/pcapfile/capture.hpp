@@ -9,6 +9,7 @@
 //   a-2.pcap ──Reader─┘   files are read one after the other ──▶ next(): earliest first,
 //                                                                 the picked interface only
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -29,13 +30,30 @@ struct CaptureStats {
   uint64_t os_drop = 0;  // isb_osdrop
 };
 
-// What the statistics blocks of one file read to its end (`st`, per interface) say of the
-// interfaces `accept` marks (per index: 1 read), added into `stats`: drops summed; the window
-// widened while every file with a picked packet (`any`) stated one (`window`: true before the
-// first file, false from the first that did not); `snaplen` the smallest stated (0: none yet).
-void add_file_stats(const std::vector<InterfaceInfo>& ifs, const std::vector<InterfaceStats>& st,
-                    const std::vector<uint8_t>& accept, bool any, CaptureStats& stats, bool& window,
-                    uint32_t& snaplen);
+// The packets of one file's picked interfaces: whether there were any, the earliest and latest time.
+struct FilePackets {
+  bool any = false;
+  int64_t first_ns = 0, last_ns = 0;
+  void add(int64_t ts_ns) noexcept {
+    first_ns = any ? std::min(first_ns, ts_ns) : ts_ns;
+    last_ns = any ? std::max(last_ns, ts_ns) : ts_ns;
+    any = true;
+  }
+};
+
+// What the statistics blocks of `file`, read to its end (`st`, per interface), say of the
+// interfaces `accept` marks (per index: 1 read), added into `stats`: drops summed; `snaplen`
+// the smallest stated (0: none yet); the window widened while every file with a picked packet
+// stated one that holds its packets (`window`: true before the first file, false from the
+// first that did not). A window holds them when it starts no later and ends no earlier than
+// they do, give or take a second, read in the interface's units or, failing that, in
+// microseconds (dumpcap's); one that holds them either way is not used, and a line in `notes`
+// says so: "FILE: the capture window its statistics block states (…) does not hold its
+// packets (…): not used".
+void add_file_stats(const std::string& file, const std::vector<InterfaceInfo>& ifs,
+                    const std::vector<InterfaceStats>& st, const std::vector<uint8_t>& accept,
+                    const FilePackets& packets, CaptureStats& stats, bool& window, uint32_t& snaplen,
+                    std::vector<std::string>& notes);
 
 // The interfaces of `r` as one line: "#0 eth0, #1 eth1, #2 (no name)".
 std::string list_interfaces(const Reader& r);
@@ -64,6 +82,9 @@ class Capture {
   // One line per file that was cut short: "FILE: cut short at byte N (…): read the K records
   // before it" (Reader::cut()), in the order the files ended.
   const std::vector<std::string>& cuts() const noexcept { return cuts_; }
+  // One line per file whose statistics block states a capture window that does not hold its
+  // packets (add_file_stats), in the order the files ended.
+  const std::vector<std::string>& notes() const noexcept { return notes_; }
   // The smallest snaplen of the picked interface among the files (0: none stated).
   uint32_t snaplen() const noexcept { return snaplen_; }
   // Statistics of the files read to their end.
@@ -83,6 +104,7 @@ class Capture {
   std::vector<Source*> open_;                     // opened, with a head packet
   Source* advance_next_ = nullptr;                // its head was returned: advance on next()
   std::vector<std::string> cuts_;
+  std::vector<std::string> notes_;
   uint32_t snaplen_ = 0;
   CaptureStats stats_;
   bool stats_window_ = true;  // every file read so far stated its window

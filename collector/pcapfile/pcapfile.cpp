@@ -358,6 +358,9 @@ void Reader::read_isb(const uint8_t* body, std::size_t len, std::size_t at) {
                     std::to_string(ifaces_.size()));
   }
   const Iface& iface = ifaces_[id];
+  Iface micro = iface;
+  micro.ts_units_per_s = 1000000;
+  micro.ns_per_unit = 1000;
   InterfaceStats& s = stats_[iface_base_ + id];
   s = InterfaceStats{};
   s.stated = true;
@@ -369,6 +372,7 @@ void Reader::read_isb(const uint8_t* body, std::size_t len, std::size_t at) {
       case 3: {
         const uint64_t ticks = (uint64_t{load<uint32_t>(v, swapped_)} << 32) | load<uint32_t>(v + 4, swapped_);
         (code == 2 ? s.start_ns : s.end_ns) = to_ns(iface, ticks);
+        if (iface.ts_units_per_s != micro.ts_units_per_s) (code == 2 ? s.start_us_ns : s.end_us_ns) = to_ns(micro, ticks);
         break;
       }
       case 4: s.if_recv = u64; break;

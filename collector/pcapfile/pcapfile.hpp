@@ -32,6 +32,10 @@ namespace pathtrace::pcapfile {
 struct InterfaceStats {
   std::optional<int64_t> start_ns;   // isb_starttime
   std::optional<int64_t> end_ns;     // isb_endtime
+  // The same two times read as microseconds, when the interface counts in other units: dumpcap
+  // (Wireshark 4.0, Debian 12's) writes them in microseconds whatever its interface's
+  // if_tsresol says. Which reading holds the file's packets decides (add_file_stats).
+  std::optional<int64_t> start_us_ns, end_us_ns;
   std::optional<uint64_t> if_recv;   // isb_ifrecv
   std::optional<uint64_t> if_drop;   // isb_ifdrop
   std::optional<uint64_t> os_drop;   // isb_osdrop

@@ -441,6 +441,7 @@ void read_capture(Point& pt, const IngestOptions& opt, capture::PacketFilter& fi
   apply_capture_stats(pt, reader.snaplen(), reader.stats());
   if (progress) progress->dropped.store(pt.pcap_drop + pt.if_drop, std::memory_order_relaxed);
   for (const std::string& cut : reader.cuts()) warnings.push_back("point " + pt.label + ": " + cut);
+  for (const std::string& note : reader.notes()) warnings.push_back("point " + pt.label + ": " + note);
 }
 
 // Reads the records of point `pt`'s one file that start in [begin, end) into `shard` (end
@@ -754,11 +755,14 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
       pcapfile::CaptureStats st;
       bool window = true;
       uint32_t snaplen = 0;
-      pcapfile::add_file_stats(parts[0].interfaces, stats, {1}, records > 0, st, window, snaplen);
+      std::vector<std::string> notes;
+      const pcapfile::FilePackets packets{records > 0, pt.first_frame_ns, pt.last_frame_ns};
+      pcapfile::add_file_stats(pt.files[0], parts[0].interfaces, stats, {1}, packets, st, window, snaplen, notes);
       apply_capture_stats(pt, snaplen, st);
       if (read_parts[i].back().cut)
         warnings[i].push_back("point " + pt.label + ": " + pt.files[0] + ": " +
                               pcapfile::cut_record_message(sizes[i], records));
+      for (const std::string& note : notes) warnings[i].push_back("point " + pt.label + ": " + note);
     }
     if (pt.packets >= 10 && pt.digested * 20 < pt.packets) probe.judge(pt, opt.parse);
   }

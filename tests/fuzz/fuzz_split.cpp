@@ -37,7 +37,8 @@ void read_all(Reader& r, std::vector<Record>& out) {
 }
 
 bool same(const InterfaceStats& a, const InterfaceStats& b) {
-  return a.stated == b.stated && a.start_ns == b.start_ns && a.end_ns == b.end_ns && a.if_recv == b.if_recv &&
+  return a.stated == b.stated && a.start_ns == b.start_ns && a.end_ns == b.end_ns &&
+         a.start_us_ns == b.start_us_ns && a.end_us_ns == b.end_us_ns && a.if_recv == b.if_recv &&
          a.if_drop == b.if_drop && a.os_drop == b.os_drop;
 }
 

@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -270,6 +272,67 @@ TEST_F(CaptureTest, AMultiInterfaceFileWithoutAPickIsRefusedListingItsInterfaces
                                            "#INDEX, or make one point per interface with --split-interfaces " + p);
     }
   }
+}
+
+// 2026-12-06T13:11:35Z, in nanoseconds.
+constexpr int64_t kT = 1'796'562'695'000'000'000;
+
+// A pcapng file of one interface counting nanoseconds (PcapngWriter's), three packets at kT,
+// kT + 1 s, kT + 2 s, then a statistics block stating the window [start, end] in `start` and
+// `end` ticks as written, and 4 frames dropped by the interface.
+std::string with_isb(const std::string& p, uint64_t start, uint64_t end) {
+  {
+    PcapngWriter w(p);
+    w.add_interface({101, 0, "eth0", ""});
+    for (int i = 0; i < 3; ++i) w.write(0, kT + i * 1'000'000'000LL, Bytes(20, uint8_t(i)), 20);
+    w.close();
+  }
+  Bytes b;
+  auto u16 = [&](uint16_t v) { b.insert(b.end(), reinterpret_cast<uint8_t*>(&v), reinterpret_cast<uint8_t*>(&v) + 2); };
+  auto u32 = [&](uint32_t v) { b.insert(b.end(), reinterpret_cast<uint8_t*>(&v), reinterpret_cast<uint8_t*>(&v) + 4); };
+  u32(5), u32(0), u32(0), u32(uint32_t(end >> 32)), u32(uint32_t(end));
+  u16(2), u16(8), u32(uint32_t(start >> 32)), u32(uint32_t(start));
+  u16(3), u16(8), u32(uint32_t(end >> 32)), u32(uint32_t(end));
+  u16(5), u16(8), u32(4), u32(0);
+  u16(0), u16(0);
+  const uint32_t len = uint32_t(b.size() + 4);
+  std::memcpy(b.data() + 4, &len, 4);
+  u32(len);
+  std::ofstream(p, std::ios::binary | std::ios::app).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
+  return p;
+}
+
+TEST_F(CaptureTest, AStatisticsBlocksWindowCountsOnlyWhenItHoldsThePackets) {
+  auto read = [](const std::string& p) {
+    auto c = std::make_unique<Capture>(std::vector<std::string>{p}, "");
+    Packet pkt;
+    while (c->next(pkt)) {
+    }
+    return c;
+  };
+  // In the interface's units (nanoseconds): the window.
+  const auto ns = read(with_isb(path("ns.pcapng"), uint64_t(kT - 500'000'000), uint64_t(kT + 2'500'000'000)));
+  EXPECT_EQ(ns->stats().start_ns, kT - 500'000'000);
+  EXPECT_EQ(ns->stats().end_ns, kT + 2'500'000'000);
+  EXPECT_EQ(ns->stats().if_drop, 4u);
+  EXPECT_TRUE(ns->notes().empty());
+  // In microseconds whatever the interface counts, as dumpcap (Wireshark 4.0) writes them: read
+  // as nanoseconds that would be a window in January 1970.
+  const auto us = read(with_isb(path("us.pcapng"), uint64_t(kT - 500'000'000) / 1000, uint64_t(kT + 2'500'000'000) / 1000));
+  EXPECT_EQ(us->stats().start_ns, kT - 500'000'000);
+  EXPECT_EQ(us->stats().end_ns, kT + 2'500'000'000);
+  EXPECT_TRUE(us->notes().empty());
+  // Neither reading holds the packets (another capture's window, a clock that stepped): no
+  // window, and a line says why; the drops still count.
+  const std::string bad = with_isb(path("bad.pcapng"), uint64_t(kT + 10'000'000'000), uint64_t(kT + 20'000'000'000));
+  const auto other = read(bad);
+  EXPECT_FALSE(other->stats().start_ns.has_value());
+  EXPECT_FALSE(other->stats().end_ns.has_value());
+  EXPECT_EQ(other->stats().if_drop, 4u);
+  EXPECT_EQ(other->notes(), std::vector<std::string>{bad + ": the capture window its statistics block states "
+                                                           "(2026-12-06T13:11:45.000Z to 2026-12-06T13:11:55.000Z) does "
+                                                           "not hold its packets (2026-12-06T13:11:35.000Z to "
+                                                           "2026-12-06T13:11:37.000Z): not used"});
 }
 
 TEST_F(CaptureTest, StandardInputIsReadAlone) {

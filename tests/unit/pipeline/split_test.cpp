@@ -428,21 +428,27 @@ TEST(Split, RestrictedReadersTogetherReadEveryRecordOnce) {
 
 TEST(Split, APcapngFileInChunksReadsWhatOneThreadReads) {
   TempDir d;
-  // Statistics blocks before the first packet, in the middle and (first file) at the end, as
-  // dumpcap writes them when it stops: of each interface the last one counts.
-  for (const bool at_end : {true, false}) {
-    SCOPED_TRACE(at_end);
+  // Statistics blocks before the first packet, in the middle and at the end, as dumpcap writes
+  // them when it stops: of each interface the last one counts — none at the end (the middle
+  // one counts), one at the end, or one at the end whose window does not hold the packets (no
+  // window, and a warning).
+  enum { kNoneAtEnd, kAtEnd, kOffAtEnd };
+  for (const int end : {kNoneAtEnd, kAtEnd, kOffAtEnd}) {
+    SCOPED_TRACE(end);
     Pcapng p = pcapng_of(6000, [](uint32_t i, Pcapng& f) {
       if (i == 0) f.isb(0, kT0, kT0, 1, 0);
       if (i == 3000) f.isb(0, kT0 - 2000, kT0 + 3000 * 1000, 7, 1);
     });
-    if (at_end) p.isb(0, kT0 - 1000, kT0 + 6000 * 1000, 12, 3);
+    if (end == kAtEnd) p.isb(0, kT0 - 1000, kT0 + 6000 * 1000, 12, 3);
+    if (end == kOffAtEnd) p.isb(0, kT0 + 100'000'000'000, kT0 + 200'000'000'000, 12, 3);
     const std::string f = p.write(d.path / "a.pcapng");
     const Read whole = read({f}, kNeverSplit, 0, d.path);
     ASSERT_EQ(std::get<1>(whole.points[0]).packets, 6000u);
     EXPECT_EQ(std::get<4>(whole.points[0]), 1500u);
-    EXPECT_TRUE(whole.stats[0] == (at_end ? std::make_tuple(true, kT0 - 1000, kT0 + 6000 * 1000, uint64_t{12}, uint64_t{3})
-                                          : std::make_tuple(true, kT0 - 2000, kT0 + 3000 * 1000, uint64_t{7}, uint64_t{1})));
+    const std::tuple<bool, int64_t, int64_t, uint64_t, uint64_t> stats[] = {
+        {true, kT0 - 2000, kT0 + 3000 * 1000, 7, 1}, {true, kT0 - 1000, kT0 + 6000 * 1000, 12, 3}, {false, 0, 0, 12, 3}};
+    EXPECT_TRUE(whole.stats[0] == stats[end]);
+    EXPECT_EQ(whole.warnings.size(), end == kOffAtEnd ? 1u : 0u);
     for (std::uintmax_t chunk : {std::uintmax_t{64} << 10, std::uintmax_t{300} << 10, std::uintmax_t{1} << 20}) {
       SCOPED_TRACE(chunk);
       const Read split = read({f}, chunk, 0, d.path);

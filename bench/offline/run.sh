@@ -12,13 +12,15 @@
 # reported is compared, hop by hop, with the loss the generator made, and the flow counts.
 #
 # usage: bench/offline/run.sh [--shape tunnel|field|fewflows] [--packets N] [--runs N] [--no-tshark]
-#                             [--sizes N,N,...] [--long] [BUILD_DIR] [PACKETS]
+#                             [--sizes N,N,...] [--long] [--format pcap|pcapng] [BUILD_DIR] [PACKETS]
 #   BUILD_DIR     default: build            PACKETS / --packets N: packets per point, default 1000000
 #   --shape S     tunnel (default: the original set, few flows), field (one busy VM port, ~112k
 #                 flows per 500k packets: DNS, short and long TCP, UDP, IPIP, VXLAN), fewflows (64)
 #   --sizes LIST  one set per size (packets per point), each measured as above, then one summary
 #                 of time and peak RSS per size (does memory grow with the capture?)
 #   --long        the long set: --sizes 10000000 (7 × 10 M packets; ~33 GB of files for field)
+#   --format F    pcap (default), or pcapng: each file rewritten by `editcap -F pcapng` (dumpcap's
+#                 format, nanosecond interface), and every command reads those
 #   PT_BENCH_OUT=DIR  write the set there and keep the last one (default: a temp dir, removed after)
 # Before generating, the free space where the set goes is checked against an estimate of what the
 # files and the database need; too little stops the run.
@@ -33,6 +35,7 @@ shape=tunnel
 runs=2
 tshark_on=1
 sizes=""
+format=pcap
 positional=()
 while (($#)); do
   case $1 in
@@ -42,12 +45,15 @@ while (($#)); do
     --sizes) sizes=${2:?--sizes needs a value}; shift 2 ;;
     --long) sizes=10000000; shift ;;
     --no-tshark) tshark_on=0; shift ;;
+    --format) format=${2:?--format needs a value}; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (try --help)" ;;
     *) positional+=("$1"); shift ;;
   esac
 done
 case $shape in tunnel | field | fewflows) ;; *) die "unknown shape $shape (tunnel, field, fewflows)" ;; esac
+case $format in pcap) ;; pcapng) command -v editcap >/dev/null || die "--format pcapng needs editcap (Debian: wireshark-common)" ;;
+  *) die "unknown format $format (pcap, pcapng)" ;; esac
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs wants a positive number"
 build=${positional[0]:-$root/build}
 if [[ -z $sizes ]]; then sizes=${positional[1]:-1000000}; fi
@@ -96,9 +102,10 @@ if ((need > 10000000000)); then
 fi
 ((need < avail)) || die "not enough disk in $out: need about $(gb "$need"), $(gb "$avail") free (set PT_BENCH_OUT to a bigger disk)"
 
-files=("$out"/A.pcap "$out"/B.pcap "$out"/C.pcap "$out"/D.pcap "$out"/E.pcap "$out"/F.pcap "$out"/G.pcap)
-points=(A:vm="$out"/A.pcap B:tap="$out"/B.pcap C:qbr="$out"/C.pcap D:qvb="$out"/D.pcap E:qvo="$out"/E.pcap
-  F:ethx="$out"/F.pcap G:nic="$out"/G.pcap)
+files=("$out"/A.$format "$out"/B.$format "$out"/C.$format "$out"/D.$format "$out"/E.$format "$out"/F.$format
+  "$out"/G.$format)
+points=(A:vm="$out"/A.$format B:tap="$out"/B.$format C:qbr="$out"/C.$format D:qvb="$out"/D.$format
+  E:qvo="$out"/E.$format F:ethx="$out"/F.$format G:nic="$out"/G.$format)
 zflag=()
 [[ $(id -u) == 0 ]] && zflag=(-Z root)  # as root tcpdump would switch user first
 
@@ -144,6 +151,11 @@ for packets in "${size_list[@]}"; do
   echo "== generating $shape, $packets packets per point, into $out"
   gen_start=$(date +%s%N)
   "$gen" --shape "$shape" --packets "$packets" --out "$out" | tee "$out/gen.txt"
+  if [[ $format == pcapng ]]; then
+    for f in A B C D E F G; do
+      editcap -F pcapng "$out/$f.pcap" "$out/$f.pcapng" && rm -f "$out/$f.pcap"
+    done
+  fi
   gen_ms=$((($(date +%s%N) - gen_start) / 1000000))
   echo "   (generated in $((gen_ms / 1000)).$(printf %03d $((gen_ms % 1000))) s)"
 
@@ -178,8 +190,8 @@ for packets in "${size_list[@]}"; do
   if ((tshark_on)) && command -v tshark >/dev/null; then
     tshark_packets=100000
     ((g_packets < tshark_packets)) && tshark_packets=$g_packets
-    echo "   tshark -n -r G.pcap -T fields -e ip.id -c $tshark_packets"
-    measure tshark "$tshark_packets" -- tshark -n -r "$out/G.pcap" -T fields -e ip.id -c "$tshark_packets"
+    echo "   tshark -n -r G.$format -T fields -e ip.id -c $tshark_packets"
+    measure tshark "$tshark_packets" -- tshark -n -r "$out/G.$format" -T fields -e ip.id -c "$tshark_packets"
   fi
   load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 

@@ -237,6 +237,7 @@ Run Analyzer::finish(Run out) {
   for (auto& [ri, inner] : inner_of_) std::sort(inner.begin(), inner.end());
   judge_results();  // also the results' point arrays; the counters and results_ go as it goes
   std::vector<uint8_t>().swap(order_doubt_);
+  std::vector<uint8_t>().swap(nothing_shared_);
   counts_.clear();
   rare_.clear();
   delays_.clear();
@@ -265,6 +266,21 @@ Run Analyzer::finish(Run out) {
 
 void Analyzer::find_blind_points(Report& rep) {
   order_doubt_.assign(results_.size(), kNoPoint);
+  // Usable neighbours that both saw packets of the run's flows (past the filter) and share no flow.
+  nothing_shared_.assign(n_, 0);
+  auto saw_flows = [&](unsigned p) { return points_[p].digested > points_[p].filtered; };
+  for (unsigned p = 0; p < n_; ++p) {
+    if (!points_[p].health.usable || !saw_flows(p)) continue;
+    unsigned q = p + 1;
+    while (q < n_ && !points_[q].health.usable) ++q;
+    if (q == n_ || !saw_flows(q)) continue;
+    bool shared = false;
+    for (uint32_t ri = 0; ri < results_.size() && !shared; ++ri) {
+      const auto seen = counts(ri, kSeenAny);
+      shared = seen[p] > 0 && seen[q] > 0;
+    }
+    nothing_shared_[p] = !shared;
+  }
   for (unsigned p = 0; p < n_; ++p) {
     Point& pt = points_[p];
     if (!pt.health.usable) continue;

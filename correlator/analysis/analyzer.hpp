@@ -345,6 +345,10 @@ class Analyzer {
   // other traffic (so it captured, on this path): either a filter left the flow out or the
   // point is listed in the wrong place (kNoPoint: none).
   std::vector<uint8_t> order_doubt_;
+  // Per point: 1 when it and the next usable point after it both captured and saw no flow in
+  // common (a hop that dropped everything both ways, or a point not on the path: judge_one()
+  // states the assumption).
+  std::vector<uint8_t> nothing_shared_;
   // flow id * 2 + dir → the point judging takes as that flow's entry end instead of the path's.
   std::unordered_map<std::size_t, unsigned> entry_override_;
   std::vector<uint32_t> result_index_;  // flow id * 2 + dir → result index + 1 (0 none)

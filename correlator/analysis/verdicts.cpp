@@ -210,8 +210,29 @@ void Analyzer::judge(uint32_t ri, FlowResult& r, const std::vector<std::string>&
     r.assumptions.push_back(std::move(a));
   }
   if (r.hop < 0) return;  // the order is in doubt: no hop is named, here or in the findings
-  // What the headline rests on: the next point was capturing, its clock agrees.
   const HopStat& head = r.hops[std::size_t(r.hop)];
+  // What the headline rests on: both points are on the path. Two neighbours that both captured
+  // and saw no flow in common are a hop that dropped everything both ways — or a point captured
+  // on another interface, or listed out of place: the evidence cannot tell them apart.
+  if (r.verdict != VerdictKind::kInconclusive) {
+    const unsigned to_ord = next_usable(head.from);
+    if (nothing_shared_[std::min<unsigned>(head.from, to_ord)]) {
+      const Point& from = points_[head.from];
+      const Point& to = points_[to_ord];
+      Assumption a;
+      a.kind = "path";
+      a.points = {from.label, to.label};
+      a.text = from.label + " and " + to.label + " saw no flow in common in this run (" + from.label + " saw " +
+               u64(from.digested - from.filtered) + " packets, " + to.label + " " + u64(to.digested - to.filtered) +
+               "): the packets count as lost between them only if both are on this flow's path, in this order — "
+               "a capture on another interface, or a point listed out of place, looks the same as a hop that "
+               "drops everything. Check " + to.label + "'s interface and the points' order (the inventory's, or "
+               "--points)";
+      r.summary += " — if " + to.label + " is on the path after " + from.label + " (they saw no flow in common)";
+      r.assumptions.push_back(std::move(a));
+    }
+  }
+  // What the headline rests on: the next point was capturing, its clock agrees.
   if (head.assumed > 0) {
     const Point& to = points_[next_usable(head.from)];
     const Point& from = points_[head.from];

@@ -46,7 +46,7 @@ ALL_CASES=(
   both-directions-ping ipv6-udp-loss vxlan-two-hosts vxlan-port-8472
   gso-aggregates icmp-flood-id0 any-iface-duplicates ovs-mtu-large-loss
   wrong-order mtu-large-loss late-start-vm early-stop-mid
-  random-loss-10pct capture-drop idle-iface
+  random-loss-10pct capture-drop idle-iface wrong-interface
 )
 
 usage() { echo "usage: $0 [--list] [NAME...]" >&2; exit 2; }
@@ -962,6 +962,73 @@ chain_down() { ns_del a r b; }
 markers() {
   ip netns exec "$1" python3 "$TOOLS/send.py" udp --dst "$2" --dport 9 --sport 9 --count 10 --rate 20 \
     --sizes 32 >/dev/null
+}
+
+# D captured on the wrong interface: b's eth1, where x pings b, instead of its eth0 on the path.
+case_wrong-interface() {
+  chain_up 12
+  ns_new x
+  ip -n "${P}-b" link add eth1 type veth peer name eth0 netns "${P}-x"
+  ip -n "${P}-b" addr add 198.18.13.2/24 dev eth1
+  ip -n "${P}-x" addr add 198.18.13.1/24 dev eth0
+  ip -n "${P}-b" link set eth1 up
+  ip -n "${P}-x" link set eth0 up
+  sleep 1
+  note "nothing is dropped; point D is captured on b's eth1 (x pings b there) instead of b's eth0 (the path)"
+  cap A "$CH_A" eth0
+  cap B "$CH_R" p1
+  cap C "$CH_R" p2
+  cap D "$CH_B" eth1
+  markers "$CH_A" 198.18.12.2
+  ip netns exec "${P}-x" ping -q -n -c 100 -i 0.01 -W 1 198.18.13.2 >>"$CUR/capture.txt" 2>&1 &
+  local px=$!
+  ip netns exec "$CH_A" ping -q -n -c 100 -i 0.01 -W 1 198.18.12.2 >>"$CUR/capture.txt" 2>&1 ||
+    die "wrong-interface: a's ping lost packets"
+  wait "$px" || die "wrong-interface: x's ping lost packets"
+  markers "$CH_A" 198.18.12.2
+  uncap_all
+  chain_inv "a pings b, nothing lost; D is b's eth1, which is not on the path (the operator's mistake)"
+  python3 - "$CUR/inventory.toml" "$CH_B" <<'PY'
+import sys
+path, ns = sys.argv[1], sys.argv[2]
+text = open(path).read()
+old = f'label = "D"\nrole = "host"\nhost = "local"\niface = "eth0"\nnetns = "{ns}"'
+assert old in text, text
+open(path, "w").write(text.replace(old, old.replace('iface = "eth0"', 'iface = "eth1"')))
+PY
+  local req_c rep_c d_path d_other
+  req_c=$(npk "$CUR/C.pcap" 'icmp[0] = 8 and dst host 198.18.12.2')
+  rep_c=$(npk "$CUR/C.pcap" 'icmp[0] = 0 and src host 198.18.12.2')
+  d_path=$(npk "$CUR/D.pcap" 'host 198.18.12.1')
+  d_other=$(npk "$CUR/D.pcap" 'icmp and host 198.18.13.1')
+  [[ $req_c -eq 100 && $rep_c -eq 100 && $d_path -eq 0 && $d_other -eq 200 ]] ||
+    die "wrong-interface: C requests=$req_c replies=$rep_c, D path=$d_path other=$d_other"
+  ns_del x
+  chain_down
+  cat >"$CUR/expected.toml" <<'EOF'
+why = "nothing was lost: D was captured on b's eth1 (x's pings), not on b's eth0 where a's pings arrive. C and D saw no flow in common, as they would if the hop between them dropped everything both ways: a hop may be named only under the 'path' assumption"
+exit = 1                               # flows "lost" under the assumption (docs/cli.md#exit-codes)
+
+[[flow]]
+label = "ICMP 198.18.12.1 → 198.18.12.2"
+verdict = ["disappears", "inconclusive"]
+assumes = ["path"]
+
+[[flow]]
+label = "UDP 198.18.12.1:9 → 198.18.12.2:9"
+verdict = ["disappears", "inconclusive"]
+assumes = ["path"]
+
+[[flow]]
+label = "ICMP 198.18.13."
+verdict = ["disappears", "inconclusive"]
+assumes = ["path"]
+
+[[flow]]
+label = "ICMP 198.18.12.2 → 198.18.12.1"
+verdict = "delivered"
+lost = 0
+EOF
 }
 
 case_both-directions-ping() {

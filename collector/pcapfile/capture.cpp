@@ -18,7 +18,7 @@ struct Capture::Source {
   Packet head;                     // open: the next picked packet
   int64_t first_ts = 0;            // its first picked packet
   bool empty = false;              // no picked packet at all
-  FilePackets packets;             // the picked packets read in this opening
+  std::vector<FilePackets> packets;  // per interface index: the picked packets read
   std::size_t size = 0;            // file size (compressed), 0 unknown
 };
 
@@ -42,8 +42,13 @@ std::vector<uint8_t> picked(const Reader& r, const std::string& path, const std:
                                       "--split-interfaces " + path);
   };
   if (pick.empty()) {
-    if (ifs.size() > 1) refuse("holds " + std::to_string(ifs.size()) + " interfaces");
-    if (!ifs.empty()) accept[0] = 1;
+    // Rotated captures joined with cat (dumpcap -b files: a section each) declare their one
+    // interface once per section: the same name and link type throughout is one interface.
+    const bool one = !ifs.empty() && !ifs[0].name.empty() && std::all_of(ifs.begin(), ifs.end(), [&](const InterfaceInfo& i) {
+      return i.name == ifs[0].name && i.linktype == ifs[0].linktype;
+    });
+    if (ifs.size() > 1 && !one) refuse("holds " + std::to_string(ifs.size()) + " interfaces");
+    std::fill(accept.begin(), accept.end(), uint8_t(1));
     return accept;
   }
   bool any = false;
@@ -111,7 +116,8 @@ bool Capture::advance(Source& s) {
     const uint32_t i = s.head.interface;
     if (i >= s.accept.size()) s.accept = picked(*s.reader, s.path, pick_);  // declared since
     if (s.accept[i]) {
-      s.packets.add(s.head.ts_ns);
+      if (s.packets.size() <= i) s.packets.resize(i + 1);
+      s.packets[i].add(s.head.ts_ns);
       return true;
     }
   }
@@ -121,20 +127,21 @@ bool Capture::advance(Source& s) {
 
 void add_file_stats(const std::string& file, const std::vector<InterfaceInfo>& ifs,
                     const std::vector<InterfaceStats>& st, const std::vector<uint8_t>& accept,
-                    const FilePackets& packets, CaptureStats& stats, bool& window, uint32_t& snaplen,
+                    const std::vector<FilePackets>& packets, CaptureStats& stats, bool& window, uint32_t& snaplen,
                     std::vector<std::string>& notes) {
   constexpr int64_t kSlackNs = 1'000'000'000;
-  auto holds = [&](const std::optional<int64_t>& start, const std::optional<int64_t>& end) {
-    return start && end && *start <= *end && *start <= packets.first_ns + kSlackNs &&
-           *end >= packets.last_ns - kSlackNs;
-  };
+  static const FilePackets kNone;
   for (std::size_t i = 0; i < accept.size() && i < ifs.size(); ++i) {
     if (!accept[i]) continue;
     if (ifs[i].snaplen && (!snaplen || ifs[i].snaplen < snaplen)) snaplen = ifs[i].snaplen;
     if (i >= st.size()) continue;
     if (st[i].if_drop) stats.if_drop += *st[i].if_drop;
     if (st[i].os_drop) stats.os_drop += *st[i].os_drop;
-    if (!packets.any) continue;  // no packet: its window says nothing
+    const FilePackets& seen = i < packets.size() ? packets[i] : kNone;
+    if (!seen.any) continue;  // no packet: its window says nothing
+    auto holds = [&](const std::optional<int64_t>& start, const std::optional<int64_t>& end) {
+      return start && end && *start <= *end && *start <= seen.first_ns + kSlackNs && *end >= seen.last_ns - kSlackNs;
+    };
     std::optional<int64_t> start, end;
     if (holds(st[i].start_ns, st[i].end_ns)) {
       start = st[i].start_ns, end = st[i].end_ns;
@@ -143,7 +150,7 @@ void add_file_stats(const std::string& file, const std::vector<InterfaceInfo>& i
     } else if (st[i].start_ns && st[i].end_ns) {
       notes.push_back(file + ": the capture window its statistics block states (" + format_utc(*st[i].start_ns, 3) +
                       " to " + format_utc(*st[i].end_ns, 3) + ") does not hold its packets (" +
-                      format_utc(packets.first_ns, 3) + " to " + format_utc(packets.last_ns, 3) + "): not used");
+                      format_utc(seen.first_ns, 3) + " to " + format_utc(seen.last_ns, 3) + "): not used");
     }
     if (start && window) {
       stats.start_ns = std::min(stats.start_ns.value_or(*start), *start);

@@ -30,7 +30,7 @@ struct CaptureStats {
   uint64_t os_drop = 0;  // isb_osdrop
 };
 
-// The packets of one file's picked interfaces: whether there were any, the earliest and latest time.
+// The packets of one interface of a file: whether there were any, the earliest and latest time.
 struct FilePackets {
   bool any = false;
   int64_t first_ns = 0, last_ns = 0;
@@ -43,16 +43,16 @@ struct FilePackets {
 
 // What the statistics blocks of `file`, read to its end (`st`, per interface), say of the
 // interfaces `accept` marks (per index: 1 read), added into `stats`: drops summed; `snaplen`
-// the smallest stated (0: none yet); the window widened while every file with a picked packet
-// stated one that holds its packets (`window`: true before the first file, false from the
-// first that did not). A window holds them when it starts no later and ends no earlier than
+// the smallest stated (0: none yet); the window widened while every interface with a packet
+// (`packets`, per index) stated one that holds its packets (`window`: true before the first
+// file, false from the first that did not). A window holds them when it starts no later and ends no earlier than
 // they do, give or take a second, read in the interface's units or, failing that, in
 // microseconds (dumpcap's); one that holds them either way is not used, and a line in `notes`
 // says so: "FILE: the capture window its statistics block states (…) does not hold its
 // packets (…): not used".
 void add_file_stats(const std::string& file, const std::vector<InterfaceInfo>& ifs,
                     const std::vector<InterfaceStats>& st, const std::vector<uint8_t>& accept,
-                    const FilePackets& packets, CaptureStats& stats, bool& window, uint32_t& snaplen,
+                    const std::vector<FilePackets>& packets, CaptureStats& stats, bool& window, uint32_t& snaplen,
                     std::vector<std::string>& notes);
 
 // The interfaces of `r` as one line: "#0 eth0, #1 eth1, #2 (no name)".
@@ -62,7 +62,8 @@ std::string list_interfaces(const Reader& r);
 class Capture {
  public:
   // `files` in any order ("-" for standard input, alone); `pick` the interface to read: its
-  // if_name, else a number is its index; "" the only one. Opens every file once to find its first packet
+  // if_name, else a number is its index; "" the only one (a file of several sections, joined
+  // rotated captures, may declare it once per section: one name and link type throughout). Opens every file once to find its first packet
   // (and throws as Reader does, naming the file). Throws Error(kUsage) naming the file when a
   // file holds several interfaces and `pick` is "" (listing them and the two ways to pick),
   // when no interface of a file matches `pick`, or when "-" comes with other files.

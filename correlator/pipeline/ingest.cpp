@@ -756,7 +756,7 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
       bool window = true;
       uint32_t snaplen = 0;
       std::vector<std::string> notes;
-      const pcapfile::FilePackets packets{records > 0, pt.first_frame_ns, pt.last_frame_ns};
+      const std::vector<pcapfile::FilePackets> packets{{records > 0, pt.first_frame_ns, pt.last_frame_ns}};
       pcapfile::add_file_stats(pt.files[0], parts[0].interfaces, stats, {1}, packets, st, window, snaplen, notes);
       apply_capture_stats(pt, snaplen, st);
       if (read_parts[i].back().cut)

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -277,14 +278,14 @@ TEST_F(CaptureTest, AMultiInterfaceFileWithoutAPickIsRefusedListingItsInterfaces
 // 2026-12-06T13:11:35Z, in nanoseconds.
 constexpr int64_t kT = 1'796'562'695'000'000'000;
 
-// A pcapng file of one interface counting nanoseconds (PcapngWriter's), three packets at kT,
-// kT + 1 s, kT + 2 s, then a statistics block stating the window [start, end] in `start` and
-// `end` ticks as written, and 4 frames dropped by the interface.
-std::string with_isb(const std::string& p, uint64_t start, uint64_t end) {
+// A pcapng file of one interface "eth0" counting nanoseconds (PcapngWriter's), three packets at
+// t0, t0 + 1 s, t0 + 2 s, then a statistics block stating the window [start, end] in `start`
+// and `end` ticks as written, and 4 frames dropped by the interface.
+std::string with_isb(const std::string& p, uint64_t start, uint64_t end, int64_t t0 = kT) {
   {
     PcapngWriter w(p);
     w.add_interface({101, 0, "eth0", ""});
-    for (int i = 0; i < 3; ++i) w.write(0, kT + i * 1'000'000'000LL, Bytes(20, uint8_t(i)), 20);
+    for (int i = 0; i < 3; ++i) w.write(0, t0 + i * 1'000'000'000LL, Bytes(20, uint8_t(i)), 20);
     w.close();
   }
   Bytes b;
@@ -333,6 +334,53 @@ TEST_F(CaptureTest, AStatisticsBlocksWindowCountsOnlyWhenItHoldsThePackets) {
                                                            "(2026-12-06T13:11:45.000Z to 2026-12-06T13:11:55.000Z) does "
                                                            "not hold its packets (2026-12-06T13:11:35.000Z to "
                                                            "2026-12-06T13:11:37.000Z): not used"});
+  // Two rotated files joined with cat: each section's window holds its own packets, and the
+  // capture's window spans both.
+  auto bytes = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return Bytes(std::istreambuf_iterator<char>(in), {});
+  };
+  Bytes joined = bytes(with_isb(path("1.pcapng"), uint64_t(kT - 500'000'000), uint64_t(kT + 2'500'000'000)));
+  const Bytes second = bytes(with_isb(path("2.pcapng"), uint64_t(kT + 9'500'000'000), uint64_t(kT + 12'500'000'000),
+                                      kT + 10'000'000'000));
+  joined.insert(joined.end(), second.begin(), second.end());
+  const auto both = read(put("joined.pcapng", joined));
+  EXPECT_EQ(both->stats().start_ns, kT - 500'000'000);
+  EXPECT_EQ(both->stats().end_ns, kT + 12'500'000'000);
+  EXPECT_EQ(both->stats().if_drop, 8u);
+  EXPECT_TRUE(both->notes().empty()) << both->notes()[0];
+}
+
+TEST_F(CaptureTest, RotatedFilesJoinedWithCatAreOneInterfaceOfSeveralSections) {
+  // dumpcap -b files, each a section declaring the same interface, joined with cat.
+  auto section = [&](const std::string& name, const std::string& ifname, int64_t t0) {
+    const std::string p = path(name);
+    PcapngWriter w(p);
+    w.add_interface({1, 0, ifname, ""});
+    for (int i = 0; i < 3; ++i) w.write(0, t0 + i, Bytes(60, uint8_t(i)), 60);
+    w.close();
+    std::ifstream in(p, std::ios::binary);
+    return Bytes(std::istreambuf_iterator<char>(in), {});
+  };
+  const Bytes a = section("a.pcapng", "eth0", 1000), b = section("b.pcapng", "eth0", 2000),
+              c = section("c.pcapng", "eth1", 3000);
+  Bytes joined = a;
+  joined.insert(joined.end(), b.begin(), b.end());
+  Capture one({put("joined.pcapng", joined)}, "");
+  EXPECT_EQ(times(one), (std::vector<int64_t>{1000, 1001, 1002, 2000, 2001, 2002}));
+  // Another interface in a later section is another interface: a pick is needed.
+  joined.insert(joined.end(), c.begin(), c.end());
+  const std::string other = put("other.pcapng", joined);
+  try {
+    Capture two({other}, "");
+    times(two);
+    FAIL() << "not refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage);
+    EXPECT_NE(std::string(e.what()).find("holds 3 interfaces (#0 eth0, #1 eth0, #2 eth1)"), std::string::npos) << e.what();
+  }
+  Capture by_name({other}, "eth0");
+  EXPECT_EQ(times(by_name), (std::vector<int64_t>{1000, 1001, 1002, 2000, 2001, 2002}));
 }
 
 TEST_F(CaptureTest, StandardInputIsReadAlone) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "collector/wire/wire.hpp"
+#include "tests/common/collector_stream.hpp"
 #include "tests/integration/harness.hpp"
 
 namespace {
@@ -85,41 +86,6 @@ int connect_to(uint16_t port) {
   return fd;
 }
 
-// A collector's whole stream for point `label`: HELLO (with `token`), one chain, `n`
-// records, STATS and BYE.
-std::vector<uint8_t> collector_stream(const std::string& label, const std::string& token, uint64_t n) {
-  wire::Encoder e;
-  wire::Hello h;
-  h.point = label;
-  h.host = "test";
-  h.iface = "lo";
-  h.token = token;
-  e.hello(h);
-  wire::ChainEntry c;
-  c.stack = "eth/ipv4/udp";
-  packet::FlowKey k;
-  k.version = 4;
-  k.proto = 17;
-  k.src = {198, 18, 0, 1};
-  k.dst = {198, 18, 0, 2};
-  k.sport = 1000;
-  k.dport = 2000;
-  c.ip = {k};
-  e.chain(c);
-  std::vector<wire::Record> recs;
-  const int64_t t0 = 1'700'000'000'000'000'000;
-  for (uint64_t i = 0; i < n; ++i) recs.push_back({i + 1, t0 + int64_t(i) * 1000, 0, 60, 0});
-  e.records(0, recs);
-  wire::Stats st;
-  st.packets = st.digested = n;
-  st.records_sent = n;
-  st.capture_start_ns = t0 - 1'000'000'000;
-  st.sent_at_ns = t0 + 2'000'000'000;
-  e.stats(st);
-  e.bye(wire::Bye{st, "count reached"});
-  return e.take();
-}
-
 // Sends a whole stream and reads until the correlator closes; what it answered.
 std::vector<wire::Frame> send_stream(uint16_t port, const std::vector<uint8_t>& bytes) {
   std::vector<wire::Frame> frames;
@@ -153,8 +119,8 @@ TEST_F(Network, CorrelateReadsEveryCollectorWithFortyIdleConnectionsOpen) {
   for (int i = 0; i < 40; ++i) idle.push_back(connect_to(port));
   std::this_thread::sleep_for(300ms);
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_TRUE(send_stream(port, collector_stream("A", "", 5000)).empty());
-  EXPECT_TRUE(send_stream(port, collector_stream("B", "", 5000)).empty());
+  EXPECT_TRUE(send_stream(port, collector_stream("A", 5000)).empty());
+  EXPECT_TRUE(send_stream(port, collector_stream("B", 5000)).empty());
   ASSERT_EQ(wait_correlate(10s), 0) << slurp(dir_ / "err");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (int fd : idle) ::close(fd);
@@ -172,7 +138,7 @@ TEST_F(Network, CorrelateReadsEveryCollectorWithFortyIdleConnectionsOpen) {
 TEST_F(Network, APointWhoseCollectorNeverConnectedIsNotBlamed) {
   const uint16_t port = start_correlate("--points A,B --duration 2s");
   ASSERT_NE(port, 0) << slurp(dir_ / "err");
-  EXPECT_TRUE(send_stream(port, collector_stream("A", "", 500)).empty());
+  EXPECT_TRUE(send_stream(port, collector_stream("A", 500)).empty());
   ASSERT_EQ(wait_correlate(10s), 0) << slurp(dir_ / "err");
   const std::string out = slurp(dir_ / "out");
   EXPECT_NE(out.find("warning: point B is not used as evidence: no collector connected for it, so it never "
@@ -228,10 +194,10 @@ TEST_F(Network, TokenFileWithCrlfWorksAndABlankOneIsRefused) {
   write("crlf", "s3cret\r\nsecond line\r\n");
   const uint16_t port = start_correlate("--points A --token-file " + quote(path("crlf")) + " --duration 30s");
   ASSERT_NE(port, 0) << slurp(dir_ / "err");
-  const auto wrong = send_stream(port, collector_stream("A", "s3cret\r", 10));
+  const auto wrong = send_stream(port, collector_stream("A", 10, "s3cret\r"));
   ASSERT_EQ(wrong.size(), 1u);
   EXPECT_EQ(std::get<wire::Reject>(wrong[0]).reason, "wrong token");
-  EXPECT_TRUE(send_stream(port, collector_stream("A", "s3cret", 10)).empty());  // no REJECT: admitted
+  EXPECT_TRUE(send_stream(port, collector_stream("A", 10, "s3cret")).empty());  // no REJECT: admitted
   ASSERT_EQ(wait_correlate(10s), 0);
   EXPECT_NE(slurp(dir_ / "err").find("point A): BYE (count reached), 10 records"), std::string::npos)
       << slurp(dir_ / "err");

@@ -14,11 +14,11 @@
 #include <thread>
 #include <vector>
 
-#include "collector/wire/wire.hpp"
 #include "correlator/pipeline/stager.hpp"
 #include "correlator/server/collection.hpp"
 #include "correlator/server/server.hpp"
 #include "correlator/store/store.hpp"
+#include "tests/common/collector_stream.hpp"
 
 namespace pathtrace::pipeline {
 namespace {
@@ -46,46 +46,6 @@ struct Watched : server::Collection {
   }
 };
 
-// A collector's whole stream for point A: HELLO, one chain, `batches` RECORDS frames of 1024
-// records, STATS, BYE.
-std::vector<uint8_t> stream(uint32_t batches) {
-  wire::Encoder e;
-  wire::Hello h;
-  h.point.assign(1, 'A');  // not = "A": g++ 12 -O3 sees a false -Wrestrict in a one-letter assignment
-  h.host = "test";
-  h.iface = "veth0";
-  e.hello(h);
-  wire::ChainEntry c;
-  c.id = 0;
-  c.stack = "eth/ipv4/udp";
-  packet::FlowKey k;
-  k.version = 4;
-  k.proto = 17;
-  k.src = {198, 18, 0, 1};
-  k.dst = {198, 18, 0, 2};
-  k.sport = 40000;
-  k.dport = 53;
-  c.ip = {k};
-  e.chain(c);
-  const int64_t t0 = 1'700'000'000'000'000'000;
-  std::vector<wire::Record> batch(1024);
-  for (uint32_t b = 0; b < batches; ++b) {
-    for (uint32_t i = 0; i < 1024; ++i) {
-      const uint64_t n = uint64_t(b) * 1024 + i;
-      batch[i] = {n * 0x9e3779b97f4a7c15ULL, t0 + int64_t(n) * 1000, 0, 80, 0};
-    }
-    e.records(uint64_t(b) * 1024, batch);
-  }
-  wire::Stats st;
-  st.packets = st.digested = st.records_sent = uint64_t(batches) * 1024;
-  st.capture_start_ns = t0;
-  st.last_packet_ns = t0 + int64_t(st.packets) * 1000;
-  st.sent_at_ns = st.last_packet_ns;
-  e.stats(st);
-  e.bye(wire::Bye{st, "count reached"});
-  return std::vector<uint8_t>(e.bytes().begin(), e.bytes().end());
-}
-
 TEST(Stager, RecordsFasterThanItTicksStayWithinTheBudget) {
   TempDir d;
   Store store((d.path / "run.db").string(), Store::Mode::kReadWrite);
@@ -110,7 +70,7 @@ TEST(Stager, RecordsFasterThanItTicksStayWithinTheBudget) {
   ASSERT_EQ(::pipe(fds), 0);
   srv.add_stream(fds[0], "stdin");
   // The whole stream at once: far faster than a 250 ms tick.
-  std::thread writer([&, bytes = stream(kBatches)] {
+  std::thread writer([&, bytes = test::collector_stream("A", uint64_t{kBatches} * 1024, "", 1024)] {
     std::size_t off = 0;
     while (off < bytes.size()) {
       const ssize_t n = ::write(fds[1], bytes.data() + off, bytes.size() - off);

@@ -20,6 +20,7 @@
 #include "collector/common/error.hpp"
 #include "collector/pcapfile/pcapfile.hpp"
 #include "correlator/pipeline/ingest.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace pathtrace::pipeline {
 namespace {
@@ -76,13 +77,6 @@ std::vector<uint8_t> embedded_records(std::size_t bytes) {
   }
   return p;
 }
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("pt-split-" + std::to_string(::getpid()) + "-" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 // Writes `n` UDP frames, 1 µs apart; frame `big_at` (if any) carries `big` instead.
 std::string write_pcap(const fs::path& file, uint32_t n, uint32_t seed, uint32_t big_at = ~0u,
@@ -276,7 +270,7 @@ void expect_same(const Read& split, const Read& whole) {
 }
 
 TEST(Split, OneBigFileInChunksReadsWhatOneThreadReads) {
-  TempDir d;
+  test::TempDir d("pt-split");
   const std::string f = write_pcap(d.path / "a.pcap", 6000, 0);
   const Read whole = read({f}, kNeverSplit, 0, d.path);
   ASSERT_EQ(std::get<1>(whole.points[0]).packets, 6000u);
@@ -293,14 +287,14 @@ TEST(Split, OneBigFileInChunksReadsWhatOneThreadReads) {
 }
 
 TEST(Split, SeveralFilesOfDifferentSizes) {
-  TempDir d;
+  test::TempDir d("pt-split");
   const std::vector<std::string> files = {write_pcap(d.path / "a.pcap", 4000, 0), write_pcap(d.path / "b.pcap", 900, 5),
                                           write_pcap(d.path / "c.pcap", 2500, 11)};
   expect_same(read(files, std::uintmax_t{100} << 10, 0, d.path), read(files, kNeverSplit, 0, d.path));
 }
 
 TEST(Split, SpilledRunsMapEveryThreadsChains) {
-  TempDir d;
+  test::TempDir d("pt-split");
   const std::vector<std::string> files = {write_pcap(d.path / "a.pcap", 5000, 0), write_pcap(d.path / "b.pcap", 5000, 3)};
   // 64 KiB of budget: the run spills, with both threads reading both files.
   const Read whole = read(files, kNeverSplit, std::size_t{64} << 10, d.path);
@@ -311,7 +305,7 @@ TEST(Split, SpilledRunsMapEveryThreadsChains) {
 }
 
 TEST(Split, AFileCutShortSaysSoOnceWithEveryRecordCounted) {
-  TempDir d;
+  test::TempDir d("pt-split");
   const std::string f = write_pcap(d.path / "a.pcap", 5000, 0);
   fs::resize_file(f, fs::file_size(f) - 30);  // inside the last record
   const Read whole = read({f}, kNeverSplit, 0, d.path);
@@ -321,7 +315,7 @@ TEST(Split, AFileCutShortSaysSoOnceWithEveryRecordCounted) {
 }
 
 TEST(Split, ARecordChainInsidePacketDataIsFoundOutAndTheFileReadWhole) {
-  TempDir d;
+  test::TempDir d("pt-split");
   // 1000 small frames, one of ~60 KB whose payload is pcap records, 1000 small frames: the
   // middle of the file, where a split into two chunks looks for a record, is inside it.
   const std::vector<uint8_t> big = embedded_records(60000);
@@ -356,7 +350,7 @@ TEST(Split, ARecordChainInsidePacketDataIsFoundOutAndTheFileReadWhole) {
 }
 
 TEST(Split, ACaptureOfSeveralDaysIsSplitToItsEnd) {
-  TempDir d;
+  test::TempDir d("pt-split");
   // 3000 frames two minutes apart: four days.
   const std::string f = write_pcap(d.path / "a.pcap", 3000, 0, ~0u, {}, 120LL * 1'000'000'000);
   const std::size_t size = fs::file_size(f);
@@ -369,7 +363,7 @@ TEST(Split, ACaptureOfSeveralDaysIsSplitToItsEnd) {
 }
 
 TEST(Split, RecordsBeyondTheSnaplenWithoutAWireLengthAreSplitToo) {
-  TempDir d;
+  test::TempDir d("pt-split");
   const std::string f = write_pcap(d.path / "a.pcap", 4000, 0);
   // As some writers leave them: a snaplen of 64 in the header, and every record's wire length 0.
   std::vector<std::size_t> records;
@@ -399,7 +393,7 @@ TEST(Split, RecordsBeyondTheSnaplenWithoutAWireLengthAreSplitToo) {
 }
 
 TEST(Split, RestrictedReadersTogetherReadEveryRecordOnce) {
-  TempDir d;
+  test::TempDir d("pt-split");
   const std::string f = write_pcap(d.path / "a.pcap", 3000, 0);
   const std::size_t size = fs::file_size(f);
   std::vector<std::size_t> bounds;
@@ -427,7 +421,7 @@ TEST(Split, RestrictedReadersTogetherReadEveryRecordOnce) {
 }
 
 TEST(Split, APcapngFileInChunksReadsWhatOneThreadReads) {
-  TempDir d;
+  test::TempDir d("pt-split");
   // Statistics blocks before the first packet, in the middle and at the end, as dumpcap writes
   // them when it stops: of each interface the last one counts — none at the end (the middle
   // one counts), one at the end, or one at the end whose window does not hold the packets (no
@@ -464,7 +458,7 @@ TEST(Split, APcapngFileInChunksReadsWhatOneThreadReads) {
 }
 
 TEST(Split, PcapngFindRecordLandsOnPacketBlocksAndRangesReadEveryPacketOnce) {
-  TempDir d;
+  test::TempDir d("pt-split");
   std::vector<std::size_t> blocks;  // where each packet's block, or the name resolution block before it, starts
   Pcapng p = pcapng_of(3000, [&](uint32_t, Pcapng& f) { blocks.push_back(f.size()); });
   const std::string f = p.write(d.path / "a.pcapng");
@@ -501,7 +495,7 @@ TEST(Split, PcapngFindRecordLandsOnPacketBlocksAndRangesReadEveryPacketOnce) {
 }
 
 TEST(Split, PcapngBlocksThatDependOnWhatCameBeforeAreReadWhole) {
-  TempDir d;
+  test::TempDir d("pt-split");
   // A simple packet block (its time is the previous packet's) in the middle.
   {
     Pcapng p = pcapng_of(4000, [](uint32_t i, Pcapng& f) {
@@ -539,7 +533,7 @@ TEST(Split, PcapngBlocksThatDependOnWhatCameBeforeAreReadWhole) {
 }
 
 TEST(Split, APcapngFileCutShortSaysSoAsAWholeReadDoes) {
-  TempDir d;
+  test::TempDir d("pt-split");
   Pcapng p = pcapng_of(5000, [](uint32_t, Pcapng&) {});
   const std::size_t packets_end = p.size();
   p.isb(0, kT0, kT0 + 5000 * 1000, 0, 0);

@@ -19,19 +19,13 @@
 #include "correlator/server/server.hpp"
 #include "correlator/store/store.hpp"
 #include "tests/common/collector_stream.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace pathtrace::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("pt-stager-" + std::to_string(::getpid()) + "-" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 // A collection that notes the most sightings it held after each batch.
 struct Watched : server::Collection {
@@ -47,7 +41,7 @@ struct Watched : server::Collection {
 };
 
 TEST(Stager, RecordsFasterThanItTicksStayWithinTheBudget) {
-  TempDir d;
+  test::TempDir d("pt-stager");
   Store store((d.path / "run.db").string(), Store::Mode::kReadWrite);
   Point a;
   a.label = "A";

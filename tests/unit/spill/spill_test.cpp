@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "collector/common/error.hpp"
+#include "tests/common/temp_dir.hpp"
 #include "tests/unit/analysis/builder.hpp"
 
 namespace pathtrace {
@@ -19,22 +20,8 @@ namespace {
 using ::testing::HasSubstr;
 using namespace testing_runs;
 
-// A fresh directory under the test's temporary directory, empty again at the end.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::path(::testing::TempDir()) /
-           ("pt-spill-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  bool empty() const { return std::filesystem::is_empty(path); }
-};
-
 TEST(Spill, RangesFollowDigestOrderAndLoadMapsChainsAndTimes) {
-  TempDir dir;
+  test::TempDir dir("pt-spill");
   spill::Partitions parts(dir.path.string(), 3);
   ASSERT_EQ(parts.count(), 8u);
   std::vector<Sighting> in;
@@ -97,7 +84,7 @@ TEST(Spill, AnalysisOverRangesMakesTheSameRunAsInMemory) {
   EXPECT_THAT(expected, HasSubstr("disappears"));
   ASSERT_FALSE(in_memory.renamed.empty()) << "the run has no translated packet";
 
-  TempDir dir;
+  test::TempDir dir("pt-spill");
   for (unsigned threads : {1u, 2u}) {
     spill::Partitions parts(dir.path.string(), 4);
     {

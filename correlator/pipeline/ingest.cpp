@@ -474,7 +474,7 @@ constexpr std::size_t kSyncSearch = std::size_t{1} << 20;
 
 // Where to split point `p`'s capture (`size` bytes) into chunks of about `chunk_bytes` for the
 // reading threads: each chunk's first byte (the first record's, then records find_record()
-// recognised), then SIZE_MAX (the last chunk reads to the end), and the file's `snaplen`.
+// recognised), then SIZE_MAX (the last chunk reads to the end).
 // Empty: read it whole — it is not one plain (uncompressed) pcap or pcapng file of one
 // interface, or not big enough to be worth it.
 std::vector<std::size_t> plan_chunks(const Point& p, std::uintmax_t size, std::uintmax_t chunk_bytes) {

@@ -238,6 +238,7 @@ Run Analyzer::finish(Run out) {
   judge_results();  // also the results' point arrays; the counters and results_ go as it goes
   std::vector<uint8_t>().swap(order_doubt_);
   std::vector<uint8_t>().swap(nothing_shared_);
+  std::vector<uint8_t>().swap(blind_far_end_);
   counts_.clear();
   rare_.clear();
   delays_.clear();
@@ -281,6 +282,7 @@ void Analyzer::find_blind_points(Report& rep) {
     }
     nothing_shared_[p] = !shared;
   }
+  find_blind_far_ends();
   for (unsigned p = 0; p < n_; ++p) {
     Point& pt = points_[p];
     if (!pt.health.usable) continue;
@@ -318,6 +320,46 @@ void Analyzer::find_blind_points(Report& rep) {
         break;
       }
     }
+  }
+}
+
+void Analyzer::find_blind_far_ends() {
+  if (n_usable_ < 3) return;  // with two points the end a flow entered by is the one that saw it
+  auto entry_of = [&](const Tally& r) { return r.dir == Dir::kForward ? lo_ : hi_; };
+  auto far_of = [&](const Tally& r) { return r.dir == Dir::kForward ? hi_ : lo_; };
+  auto after = [&](unsigned from, Dir d) {
+    unsigned o = from;
+    do {
+      o = d == Dir::kForward ? o + 1 : o - 1;
+    } while (!(usable_ & bit(o)));
+    return o;
+  };
+  auto key_bytes = [](const packet::FlowKey& k) {
+    return std::string(reinterpret_cast<const char*>(k.src.data()), 16) + std::string(reinterpret_cast<const char*>(k.dst.data()), 16) +
+           char(k.sport >> 8) + char(k.sport) + char(k.dport >> 8) + char(k.dport) + char(k.version) + char(k.proto);
+  };
+  // The flows that entered the path unseen by its end (the point after it saw them first), by
+  // key and that end: few, on any run.
+  std::unordered_map<std::string, unsigned> entered_unseen;
+  for (uint32_t ri = 0; ri < results_.size(); ++ri) {
+    const Tally& r = results_[ri];
+    const auto seen = counts(ri, kSeenAny);
+    const unsigned entry = entry_of(r);
+    if (seen[entry] == 0 && seen[after(entry, r.dir)] > 0)
+      entered_unseen.emplace(key_bytes(flows_[r.flow - 1].key), entry);
+  }
+  if (entered_unseen.empty()) return;
+  for (uint32_t ri = 0; ri < results_.size(); ++ri) {
+    const Tally& r = results_[ri];
+    const unsigned far = far_of(r);
+    if (r.judged == 0 || counts(ri, kSeenAny)[far] != 0) continue;
+    packet::FlowKey back = flows_[r.flow - 1].key;
+    std::swap(back.src, back.dst);
+    std::swap(back.sport, back.dport);
+    const auto it = entered_unseen.find(key_bytes(back));
+    if (it == entered_unseen.end() || it->second != far) continue;
+    if (blind_far_end_.empty()) blind_far_end_.assign(results_.size(), kNoPoint);
+    blind_far_end_[ri] = uint8_t(far);
   }
 }
 

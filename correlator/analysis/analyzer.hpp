@@ -168,6 +168,7 @@ class Analyzer {
   // Points that saw none of a flow that passed them while they captured (or that hold nothing
   // while traffic passed them): not evidence (health.hpp, mark_blind).
   void find_blind_points(Report& rep);
+  void find_blind_far_ends();  // blind_far_end_
   // Fate, direction, entry, last point and assumptions of `t` from the points that saw it
   // (t.seen) and when each first did (`at`, by ord).
   void decide(Traversal& t, const int64_t* at) const;
@@ -349,6 +350,11 @@ class Analyzer {
   // common (a hop that dropped everything both ways, or a point not on the path: judge_one()
   // states the assumption).
   std::vector<uint8_t> nothing_shared_;
+  // Per result: the far end of its path (where it would leave), when that point saw none of
+  // the packets of the reverse flow that entered the path there (the point after it saw them
+  // first): it is not capturing this connection's path, and a loss in front of it is no
+  // evidence (kNoPoint: not so). Sized only when some result has one.
+  std::vector<uint8_t> blind_far_end_;
   // flow id * 2 + dir → the point judging takes as that flow's entry end instead of the path's.
   std::unordered_map<std::size_t, unsigned> entry_override_;
   std::vector<uint32_t> result_index_;  // flow id * 2 + dir → result index + 1 (0 none)

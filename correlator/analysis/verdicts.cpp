@@ -209,6 +209,21 @@ void Analyzer::judge(uint32_t ri, FlowResult& r, const std::vector<std::string>&
     r.summary = "inconclusive: " + lost + ", but the points' order is in doubt: " + a.text;
     r.assumptions.push_back(std::move(a));
   }
+  // The last point saw none of this flow — nor any of the packets that came back the other way
+  // through it, which the point before it saw: it is not capturing this connection's path (a
+  // capture on another interface, or a filter that keeps neither direction), and what it did
+  // not see says nothing of a loss.
+  if (r.hop >= 0 && r.verdict != VerdictKind::kInconclusive && !blind_far_end_.empty() &&
+      blind_far_end_[ri] == next_usable(r.hops[std::size_t(r.hop)].from)) {
+    const HopStat& h = r.hops[std::size_t(r.hop)];
+    const Point& from = points_[h.from];
+    const Point& end = points_[blind_far_end_[ri]];
+    r.verdict = VerdictKind::kInconclusive;
+    r.hop = -1;
+    r.summary = "inconclusive: " + u64(h.lost) + " of " + u64(h.in) + " lost after " + point_text(from) + ", but " +
+                end.label + " saw none of the packets that came back the other way through it (" + from.label +
+                " saw them): " + end.label + " is not capturing this flow's path — check its interface and filter";
+  }
   if (r.hop < 0) return;  // the order is in doubt: no hop is named, here or in the findings
   const HopStat& head = r.hops[std::size_t(r.hop)];
   // What the headline rests on: both points are on the path. Two neighbours that both captured

@@ -1006,13 +1006,14 @@ PY
   ns_del x
   chain_down
   cat >"$CUR/expected.toml" <<'EOF'
-why = "nothing was lost: D was captured on b's eth1 (x's pings), not on b's eth0 where a's pings arrive. C and D saw no flow in common, as they would if the hop between them dropped everything both ways: a hop may be named only under the 'path' assumption"
+why = "nothing was lost: D was captured on b's eth1 (x's pings), not on b's eth0 where a's pings arrive. a's pings: their replies came back through D unseen (C saw them), so D is not capturing that path: inconclusive, never C→D. The markers (no replies) and x's pings: C and D saw no flow in common, as they would if the hop between them dropped everything both ways: a hop may be named only under the 'path' assumption"
 exit = 1                               # flows "lost" under the assumption (docs/cli.md#exit-codes)
 
 [[flow]]
 label = "ICMP 198.18.12.1 → 198.18.12.2"
-verdict = ["disappears", "inconclusive"]
-assumes = ["path"]
+verdict = "inconclusive"
+must_not_blame = [["C", "D"]]
+must_say = ["D saw none of the packets that came back the other way"]
 
 [[flow]]
 label = "UDP 198.18.12.1:9 → 198.18.12.2:9"

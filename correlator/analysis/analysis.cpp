@@ -327,13 +327,6 @@ void Analyzer::find_blind_far_ends() {
   if (n_usable_ < 3) return;  // with two points the end a flow entered by is the one that saw it
   auto entry_of = [&](const Tally& r) { return r.dir == Dir::kForward ? lo_ : hi_; };
   auto far_of = [&](const Tally& r) { return r.dir == Dir::kForward ? hi_ : lo_; };
-  auto after = [&](unsigned from, Dir d) {
-    unsigned o = from;
-    do {
-      o = d == Dir::kForward ? o + 1 : o - 1;
-    } while (!(usable_ & bit(o)));
-    return o;
-  };
   auto key_bytes = [](const packet::FlowKey& k) {
     return std::string(reinterpret_cast<const char*>(k.src.data()), 16) + std::string(reinterpret_cast<const char*>(k.dst.data()), 16) +
            char(k.sport >> 8) + char(k.sport) + char(k.dport >> 8) + char(k.dport) + char(k.version) + char(k.proto);
@@ -345,7 +338,7 @@ void Analyzer::find_blind_far_ends() {
     const Tally& r = results_[ri];
     const auto seen = counts(ri, kSeenAny);
     const unsigned entry = entry_of(r);
-    if (seen[entry] == 0 && seen[after(entry, r.dir)] > 0)
+    if (seen[entry] == 0 && seen[usable_after(entry, r.dir)] > 0)
       entered_unseen.emplace(key_bytes(flows_[r.flow - 1].key), entry);
   }
   if (entered_unseen.empty()) return;
@@ -377,11 +370,7 @@ bool Analyzer::override_blind_entries(Report& rep) {
     if (r.judged > agg) continue;
     const unsigned end = r.dir == Dir::kForward ? lo_ : hi_;
     if (counts(ri, kSeenAny)[end] > agg) continue;  // the end saw some of it: it was not blind to this flow
-    unsigned after = end;
-    do {
-      after = r.dir == Dir::kForward ? after + 1 : after - 1;
-    } while (!(usable_ & bit(after)));
-    entry_override_[std::size_t(r.flow) * 2 + std::size_t(r.dir)] = after;
+    entry_override_[std::size_t(r.flow) * 2 + std::size_t(r.dir)] = usable_after(end, r.dir);
     missed_at[end] += entry_missed_[ri];
   }
   if (entry_override_.empty()) return !aggregating_.empty();

@@ -231,6 +231,13 @@ class Analyzer {
   std::vector<uint64_t> unknown_window_; // per ord: losses it could only be assumed to have seen
   uint64_t usable_ = 0;               // mask of the points whose capture is evidence (Point::health)
   unsigned lo_ = 0, hi_ = 0;          // the first and last usable points: the ends judging uses
+  // The next usable point after `from` travelling in `d` (one must exist).
+  unsigned usable_after(unsigned from, Dir d) const noexcept {
+    do {
+      from = d == Dir::kForward ? from + 1 : from - 1;
+    } while (!(usable_ & bit(from)));
+    return from;
+  }
   unsigned n_usable_ = 0;
   std::vector<uint64_t> tagged_at_;   // per ord: its sightings that were VLAN-tagged
   std::vector<uint32_t> host_of_;     // host id per ord

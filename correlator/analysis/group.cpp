@@ -204,10 +204,7 @@ void Analyzer::decide(Traversal& t, const int64_t* at) const {
     t.last_seen = uint8_t(at_lo ? 63 - std::countl_zero(within) : std::countr_zero(within));
     t.assumed = assumed_entry;
     // The next usable point along: was it capturing when the packet would have passed?
-    unsigned next = t.last_seen;
-    do {
-      next = at_lo ? next + 1 : next - 1;
-    } while (!(usable_ & bit(next)));
+    const unsigned next = usable_after(t.last_seen, by_end);
     switch (capturing(next, at[t.last_seen], t.last_seen)) {
       case Capturing::kYes: t.fate = Fate::kLost; break;
       case Capturing::kNo: t.fate = Fate::kOutOfWindow; break;
@@ -337,10 +334,7 @@ void Analyzer::settle(Traversal& t, const Sighting* v, bool to_link_local) {
   switch (t.fate) {
     case Fate::kOutOfWindow: {
       ++r.out_of_window;
-      unsigned next = t.last_seen;
-      do {
-        next = t.dir == Dir::kForward ? next + 1 : next - 1;
-      } while (!(usable_ & bit(next)));
+      const unsigned next = usable_after(t.last_seen, t.dir);
       ++not_capturing_[next];
       const Point& n = points_[next];
       const int64_t start = n.window_known ? n.start_ns : n.first_frame_ns;

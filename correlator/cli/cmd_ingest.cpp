@@ -108,9 +108,7 @@ int run_ingest(const Args& a, const std::string& command_line) {
     std::fprintf(stderr, "ingest: %u big file%s read in %u chunks on both threads at once\n", timings.split_files,
                  timings.split_files == 1 ? "" : "s", timings.chunks);
   if (a.has("verbose"))
-    for (const std::string& f : timings.reread)
-      std::fprintf(stderr, "ingest: %s: read again whole (a chunk did not start where the one before it ended)\n",
-                   f.c_str());
+    for (const std::string& line : timings.reread) std::fprintf(stderr, "ingest: %s\n", line.c_str());
   if (a.has("verbose") && timings.spilled_ranges)
     std::fprintf(stderr, "ingest: past --memory %s: the sightings went to %u digest ranges on disk in %s\n",
                  a.str("memory").c_str(), timings.spilled_ranges, timings.spill_dir.c_str());

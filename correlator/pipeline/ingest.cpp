@@ -702,17 +702,24 @@ Collected read_captures(std::vector<Point> points, const IngestOptions& opt, Ing
   }
   for (auto& th : threads) th.join();
   // A split is proven right when the reader of each chunk stopped exactly where the next one
-  // began. If one was not (a record chain inside packet data that looked like the file's own),
+  // began and met nothing it could not read alone. If one did not (a record chain inside packet
+  // data that looked like the file's own; a pcapng section, interface or simple packet block),
   // or a later chunk failed, the file is read again whole: the second reading is then the
   // truth, whether about its packets or about what is wrong with it.
   for (std::size_t i = 0; i < points.size(); ++i) {
     if (bounds[i].empty()) continue;
     for (std::size_t k = 0; k < read_parts[i].size(); ++k) {
       const PointPart& part = read_parts[i][k];
-      const bool wrong = (k > 0 && part.error) || (!part.error && !part.clean) ||
-                         (k + 1 < read_parts[i].size() && !part.error && part.stopped_at != bounds[i][k + 1]);
-      if (!wrong) continue;
-      if (timings) timings->reread.push_back("point " + points[i].label + ": " + points[i].files[0]);
+      const char* why = nullptr;
+      if (k > 0 && part.error)
+        why = "a chunk after the first failed";
+      else if (!part.error && !part.clean)
+        why = "a chunk met a block that depends on the ones before it: a new section or interface, a simple packet";
+      else if (k + 1 < read_parts[i].size() && !part.error && part.stopped_at != bounds[i][k + 1])
+        why = "a chunk did not start where the one before it ended";
+      if (!why) continue;
+      if (timings)
+        timings->reread.push_back("point " + points[i].label + ": " + points[i].files[0] + ": read again whole (" + why + ")");
       shards.clear();
       gate.take().reset();
       IngestOptions whole = opt;

@@ -65,8 +65,8 @@ struct IngestTimings {
   // Big plain pcap files read in chunks on the threads at once, and their chunks in all.
   unsigned split_files = 0;
   unsigned chunks = 0;
-  // Files read again whole because a chunk did not start where the one before it ended
-  // ("point A: FILE"): the run is right, it took longer.
+  // Files read again whole, and why ("point A: FILE: read again whole (a chunk did not start
+  // where the one before it ended)"): the run is right, it took longer.
   std::vector<std::string> reread;
 };
 

@@ -344,8 +344,9 @@ TEST(Split, ARecordChainInsidePacketDataIsFoundOutAndTheFileReadWhole) {
   const Read whole = read({f}, kNeverSplit, 0, d.path);
   ASSERT_EQ(whole.sightings.size(), 2001u);
   const Read split = read({f}, size / 2, 0, d.path);
-  // -v says so: "point A: FILE: read again whole (…)".
-  EXPECT_EQ(split.timings.reread, std::vector<std::string>{"point A: " + f});
+  // -v says so.
+  EXPECT_EQ(split.timings.reread, std::vector<std::string>{"point A: " + f + ": read again whole (a chunk did not start "
+                                                           "where the one before it ended)"});
   expect_same(split, whole);
 }
 
@@ -505,7 +506,9 @@ TEST(Split, PcapngBlocksThatDependOnWhatCameBeforeAreReadWhole) {
     const Read whole = read({f}, kNeverSplit, 0, d.path);
     ASSERT_EQ(std::get<1>(whole.points[0]).packets, 4001u);
     const Read split = read({f}, std::uintmax_t{128} << 10, 0, d.path);
-    EXPECT_EQ(split.timings.reread, std::vector<std::string>{"point A: " + f});
+    EXPECT_EQ(split.timings.reread,
+              std::vector<std::string>{"point A: " + f + ": read again whole (a chunk met a block that depends on the "
+                                                         "ones before it: a new section or interface, a simple packet)"});
     expect_same(split, whole);
   }
   // A second section (two captures joined with cat): its interface is the file's second, and

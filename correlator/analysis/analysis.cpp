@@ -327,19 +327,18 @@ void Analyzer::find_blind_far_ends() {
   if (n_usable_ < 3) return;  // with two points the end a flow entered by is the one that saw it
   auto entry_of = [&](const Tally& r) { return r.dir == Dir::kForward ? lo_ : hi_; };
   auto far_of = [&](const Tally& r) { return r.dir == Dir::kForward ? hi_ : lo_; };
-  auto key_bytes = [](const packet::FlowKey& k) {
-    return std::string(reinterpret_cast<const char*>(k.src.data()), 16) + std::string(reinterpret_cast<const char*>(k.dst.data()), 16) +
-           char(k.sport >> 8) + char(k.sport) + char(k.dport >> 8) + char(k.dport) + char(k.version) + char(k.proto);
+  struct KeyHash {
+    std::size_t operator()(const packet::FlowKey& k) const noexcept { return packet::address_hash(k); }
   };
   // The flows that entered the path unseen by its end (the point after it saw them first), by
   // key and that end: few, on any run.
-  std::unordered_map<std::string, unsigned> entered_unseen;
+  std::unordered_map<packet::FlowKey, unsigned, KeyHash> entered_unseen;
   for (uint32_t ri = 0; ri < results_.size(); ++ri) {
     const Tally& r = results_[ri];
     const auto seen = counts(ri, kSeenAny);
     const unsigned entry = entry_of(r);
     if (seen[entry] == 0 && seen[usable_after(entry, r.dir)] > 0)
-      entered_unseen.emplace(key_bytes(flows_[r.flow - 1].key), entry);
+      entered_unseen.emplace(flows_[r.flow - 1].key, entry);
   }
   if (entered_unseen.empty()) return;
   for (uint32_t ri = 0; ri < results_.size(); ++ri) {
@@ -349,7 +348,7 @@ void Analyzer::find_blind_far_ends() {
     packet::FlowKey back = flows_[r.flow - 1].key;
     std::swap(back.src, back.dst);
     std::swap(back.sport, back.dport);
-    const auto it = entered_unseen.find(key_bytes(back));
+    const auto it = entered_unseen.find(back);
     if (it == entered_unseen.end() || it->second != far) continue;
     if (blind_far_end_.empty()) blind_far_end_.assign(results_.size(), kNoPoint);
     blind_far_end_[ri] = uint8_t(far);
